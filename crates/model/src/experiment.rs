@@ -1,0 +1,540 @@
+//! An experiment at one touchpoint: its definition as written (`ExperimentSpec`, JSON or TOML)
+//! and the validated form the rest of Touchstone works with (`Experiment`), which can only be
+//! built through validation.
+
+use crate::assignment::{self, BucketRange};
+use crate::metric::{Direction, MetricKind, MetricRole, MetricSpec};
+use crate::targeting::{self, Condition};
+use crate::validation::{ValidationErrors, check_key};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::HashSet;
+
+/// Lifecycle of an experiment. Only `running` experiments assign and count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    #[default]
+    Draft,
+    Running,
+    Stopped,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VariantSpec {
+    pub key: String,
+    pub weight: f64,
+    /// What the touchpoint renders for this variant.
+    #[serde(default)]
+    pub payload: Value,
+}
+
+fn default_traffic() -> f64 {
+    1.0
+}
+fn default_window_hours() -> f64 {
+    168.0
+}
+fn default_alpha() -> f64 {
+    0.05
+}
+fn default_sequential_tuning() -> f64 {
+    10_000.0
+}
+fn default_mde() -> f64 {
+    0.05
+}
+fn default_power() -> f64 {
+    0.8
+}
+
+/// An experiment definition as a team writes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentSpec {
+    pub key: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    pub touchpoint: String,
+    /// Share of eligible units that enter the experiment, in [0, 1].
+    #[serde(default = "default_traffic")]
+    pub traffic: f64,
+    pub variants: Vec<VariantSpec>,
+    /// The variant every other is compared to (default: the first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control: Option<String>,
+    /// Ordered stage event names, e.g. `["add_to_cart", "begin_checkout", "purchase"]`.
+    pub journey: Vec<String>,
+    /// The event whose `value` is summed as revenue per exposed unit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_event: Option<String>,
+    /// Events count only this long after the unit's exposure.
+    #[serde(default = "default_window_hours")]
+    pub conversion_window_hours: f64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targeting: Vec<Condition>,
+    #[serde(default)]
+    pub status: Status,
+    /// Hash seed (default: the key). Changing it reshuffles every unit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salt: Option<String>,
+    /// Metrics beside the journey stages.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<MetricSpec>,
+    /// Attributes of the assign request kept with the exposure to slice results by.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub segments: Vec<String>,
+    /// Two-sided significance level.
+    #[serde(default = "default_alpha")]
+    pub alpha: f64,
+    /// Expected total units of two compared arms; tunes the always-valid intervals.
+    #[serde(default = "default_sequential_tuning")]
+    pub sequential_tuning: f64,
+    /// Relative minimum detectable effect the test is planned for (0.05 = 5%).
+    #[serde(default = "default_mde")]
+    pub minimum_detectable_effect: f64,
+    #[serde(default = "default_power")]
+    pub power: f64,
+}
+
+/// Built-in metric derived from `value_event`: revenue per exposed unit.
+pub const REVENUE_METRIC: &str = "revenue_per_unit";
+/// Built-in metric derived from the last journey stage: seconds from exposure to conversion.
+pub const TIME_TO_CONVERSION_METRIC: &str = "time_to_conversion";
+
+/// A metric with every default filled in, as the store and the stats crate evaluate it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResolvedMetric {
+    pub key: String,
+    pub kind: MetricKind,
+    pub event: String,
+    pub direction: Direction,
+    pub role: MetricRole,
+    pub window_start_hours: f64,
+    pub window_end_hours: f64,
+    pub min_count: u32,
+    /// Derived from the journey rather than declared.
+    pub built_in: bool,
+}
+
+/// A validated experiment. Invariants: keys are safe and unique, weights positive, control
+/// exists, journey non-empty without duplicates, traffic and windows in range.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Experiment {
+    spec: ExperimentSpec,
+    weights: Vec<f64>,
+    ranges: Vec<BucketRange>,
+    control_index: usize,
+    metrics: Vec<ResolvedMetric>,
+}
+
+impl Experiment {
+    /// Validates a definition, returning every problem with its field path.
+    pub fn new(spec: ExperimentSpec) -> Result<Self, ValidationErrors> {
+        let errors = validate(&spec);
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let total: f64 = spec.variants.iter().map(|v| v.weight).sum();
+        let weights: Vec<f64> = spec.variants.iter().map(|v| v.weight / total).collect();
+        let ranges = assignment::bucket_ranges(weights.len(), spec.traffic, &weights);
+        let control_index = match &spec.control {
+            Some(control) => spec
+                .variants
+                .iter()
+                .position(|v| &v.key == control)
+                .unwrap_or(0),
+            None => 0,
+        };
+        let metrics = resolve_metrics(&spec);
+        Ok(Self {
+            spec,
+            weights,
+            ranges,
+            control_index,
+            metrics,
+        })
+    }
+
+    pub fn spec(&self) -> &ExperimentSpec {
+        &self.spec
+    }
+
+    pub fn key(&self) -> &str {
+        &self.spec.key
+    }
+
+    pub fn touchpoint(&self) -> &str {
+        &self.spec.touchpoint
+    }
+
+    pub fn status(&self) -> Status {
+        self.spec.status
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.spec.status == Status::Running
+    }
+
+    pub fn salt(&self) -> &str {
+        self.spec.salt.as_deref().unwrap_or(&self.spec.key)
+    }
+
+    pub fn variants(&self) -> &[VariantSpec] {
+        &self.spec.variants
+    }
+
+    /// Weights normalized to sum to 1, in variant order.
+    pub fn weights(&self) -> &[f64] {
+        &self.weights
+    }
+
+    pub fn control_index(&self) -> usize {
+        self.control_index
+    }
+
+    pub fn control(&self) -> &VariantSpec {
+        &self.spec.variants[self.control_index]
+    }
+
+    pub fn variant_index(&self, key: &str) -> Option<usize> {
+        self.spec.variants.iter().position(|v| v.key == key)
+    }
+
+    pub fn journey(&self) -> &[String] {
+        &self.spec.journey
+    }
+
+    pub fn conversion_window_hours(&self) -> f64 {
+        self.spec.conversion_window_hours
+    }
+
+    /// Declared metrics followed by the built-in ones, in a stable order.
+    pub fn metrics(&self) -> &[ResolvedMetric] {
+        &self.metrics
+    }
+
+    /// Whether an event of this name can change any stage or metric of this experiment.
+    pub fn tracks_event(&self, name: &str) -> bool {
+        self.spec.journey.iter().any(|stage| stage == name)
+            || self.metrics.iter().any(|metric| metric.event == name)
+    }
+
+    /// How long after exposure any event can still count: the longest window.
+    pub fn longest_window_hours(&self) -> f64 {
+        self.metrics
+            .iter()
+            .map(|metric| metric.window_end_hours)
+            .fold(self.spec.conversion_window_hours, f64::max)
+    }
+
+    pub fn targets(&self, attributes: &Map<String, Value>) -> bool {
+        targeting::matches_all(&self.spec.targeting, attributes)
+    }
+
+    /// The variant index for a unit, or `None` when its bucket falls outside the traffic.
+    /// Pure and deterministic: same salt and unit, same answer, on every server.
+    pub fn assign(&self, unit_id: &str) -> Option<usize> {
+        let bucket = assignment::hash_v2(self.salt(), unit_id);
+        assignment::choose_variant(bucket, &self.ranges)
+    }
+
+    /// The same experiment with another status (validation is unaffected by status).
+    pub fn with_status(&self, status: Status) -> Experiment {
+        let mut next = self.clone();
+        next.spec.status = status;
+        next
+    }
+
+    /// Why `next` may not replace `self` while `self` is running: changing variants, weights
+    /// or salt would reshuffle units already exposed. Traffic may grow, never shrink past
+    /// exposed units (shrinking drops units out, which is allowed too: they keep their exposure).
+    pub fn reshuffle_conflict(&self, next: &Experiment) -> Option<String> {
+        if !self.is_running() {
+            return None;
+        }
+        let keys = |e: &Experiment| {
+            e.variants()
+                .iter()
+                .map(|v| v.key.clone())
+                .collect::<Vec<_>>()
+        };
+        if keys(self) != keys(next) {
+            return Some("the variants of a running experiment cannot change: it would reshuffle exposed units".into());
+        }
+        if self.weights != next.weights {
+            return Some("the weights of a running experiment cannot change: it would reshuffle exposed units".into());
+        }
+        if self.salt() != next.salt() {
+            return Some(
+                "the salt of a running experiment cannot change: it would reshuffle exposed units"
+                    .into(),
+            );
+        }
+        if next.spec.traffic < self.spec.traffic {
+            return Some("the traffic of a running experiment may grow but not shrink: it would drop exposed units out of their variant".into());
+        }
+        None
+    }
+}
+
+fn resolve_metrics(spec: &ExperimentSpec) -> Vec<ResolvedMetric> {
+    let window = spec.conversion_window_hours;
+    let mut metrics: Vec<ResolvedMetric> = spec
+        .metrics
+        .iter()
+        .map(|metric| ResolvedMetric {
+            key: metric.key.clone(),
+            kind: metric.kind,
+            event: metric.event.clone(),
+            direction: metric.direction,
+            role: metric.role,
+            window_start_hours: metric.window_start_hours,
+            window_end_hours: metric.window_end_hours.unwrap_or(window),
+            min_count: metric.min_count(),
+            built_in: false,
+        })
+        .collect();
+    if let Some(value_event) = &spec.value_event {
+        metrics.push(ResolvedMetric {
+            key: REVENUE_METRIC.into(),
+            kind: MetricKind::Sum,
+            event: value_event.clone(),
+            direction: Direction::Increase,
+            role: MetricRole::Secondary,
+            window_start_hours: 0.0,
+            window_end_hours: window,
+            min_count: 1,
+            built_in: true,
+        });
+    }
+    if let Some(last_stage) = spec.journey.last() {
+        metrics.push(ResolvedMetric {
+            key: TIME_TO_CONVERSION_METRIC.into(),
+            kind: MetricKind::Duration,
+            event: last_stage.clone(),
+            direction: Direction::Decrease,
+            role: MetricRole::Secondary,
+            window_start_hours: 0.0,
+            window_end_hours: window,
+            min_count: 1,
+            built_in: true,
+        });
+    }
+    metrics
+}
+
+/// Every problem with a definition, each naming its field.
+pub fn validate(spec: &ExperimentSpec) -> ValidationErrors {
+    let mut errors = ValidationErrors::default();
+    if let Some(problem) = check_key(&spec.key) {
+        errors.push("key", "invalid", problem);
+    }
+    if spec.touchpoint.trim().is_empty() || spec.touchpoint.len() > 128 {
+        errors.push("touchpoint", "invalid", "must be 1 to 128 characters");
+    }
+    if !(0.0..=1.0).contains(&spec.traffic) {
+        errors.push("traffic", "out_of_range", "must be between 0 and 1");
+    }
+    validate_variants(spec, &mut errors);
+    validate_journey(spec, &mut errors);
+    if !(spec.conversion_window_hours.is_finite() && spec.conversion_window_hours > 0.0) {
+        errors.push(
+            "conversion_window_hours",
+            "out_of_range",
+            "must be a positive number of hours",
+        );
+    }
+    if let Some(value_event) = &spec.value_event {
+        if value_event.trim().is_empty() {
+            errors.push("value_event", "invalid", "must not be empty");
+        }
+    }
+    for (index, condition) in spec.targeting.iter().enumerate() {
+        for (field, message) in condition.problems() {
+            errors.push(format!("targeting[{index}].{field}"), "invalid", message);
+        }
+    }
+    if let Some(salt) = &spec.salt {
+        if salt.is_empty() || salt.len() > 128 {
+            errors.push("salt", "invalid", "must be 1 to 128 characters");
+        }
+    }
+    validate_metrics(spec, &mut errors);
+    validate_segments(spec, &mut errors);
+    if !(spec.alpha > 0.0 && spec.alpha < 0.5) {
+        errors.push(
+            "alpha",
+            "out_of_range",
+            "must be between 0 and 0.5 (exclusive)",
+        );
+    }
+    if !(spec.sequential_tuning.is_finite() && spec.sequential_tuning >= 1.0) {
+        errors.push(
+            "sequential_tuning",
+            "out_of_range",
+            "must be at least 1 unit",
+        );
+    }
+    if !(spec.minimum_detectable_effect.is_finite() && spec.minimum_detectable_effect > 0.0) {
+        errors.push(
+            "minimum_detectable_effect",
+            "out_of_range",
+            "must be a positive relative effect, e.g. 0.05 for 5%",
+        );
+    }
+    if !(spec.power > 0.0 && spec.power < 1.0) {
+        errors.push(
+            "power",
+            "out_of_range",
+            "must be between 0 and 1 (exclusive)",
+        );
+    }
+    errors
+}
+
+fn validate_variants(spec: &ExperimentSpec, errors: &mut ValidationErrors) {
+    if spec.variants.len() < 2 {
+        errors.push(
+            "variants",
+            "too_few",
+            "needs at least two variants: a control and a treatment",
+        );
+    }
+    if spec.variants.len() > 20 {
+        errors.push("variants", "too_many", "at most 20 variants");
+    }
+    let mut seen = HashSet::new();
+    for (index, variant) in spec.variants.iter().enumerate() {
+        if let Some(problem) = check_key(&variant.key) {
+            errors.push(format!("variants[{index}].key"), "invalid", problem);
+        } else if !seen.insert(variant.key.as_str()) {
+            errors.push(
+                format!("variants[{index}].key"),
+                "duplicate",
+                format!("variant `{}` appears twice", variant.key),
+            );
+        }
+        if !(variant.weight.is_finite() && variant.weight > 0.0) {
+            errors.push(
+                format!("variants[{index}].weight"),
+                "out_of_range",
+                "must be a positive number",
+            );
+        }
+    }
+    if let Some(control) = &spec.control {
+        if !spec.variants.iter().any(|v| &v.key == control) {
+            errors.push(
+                "control",
+                "unknown",
+                format!("`{control}` is not one of the variants"),
+            );
+        }
+    }
+}
+
+fn validate_journey(spec: &ExperimentSpec, errors: &mut ValidationErrors) {
+    if spec.journey.is_empty() {
+        errors.push(
+            "journey",
+            "required",
+            "needs at least one stage event, e.g. [\"add_to_cart\", \"purchase\"]",
+        );
+    }
+    if spec.journey.len() > 20 {
+        errors.push("journey", "too_many", "at most 20 stages");
+    }
+    let mut seen = HashSet::new();
+    for (index, stage) in spec.journey.iter().enumerate() {
+        if let Some(problem) = check_key(stage) {
+            errors.push(format!("journey[{index}]"), "invalid", problem);
+        } else if !seen.insert(stage.as_str()) {
+            errors.push(
+                format!("journey[{index}]"),
+                "duplicate",
+                format!("stage `{stage}` appears twice"),
+            );
+        }
+    }
+}
+
+fn validate_metrics(spec: &ExperimentSpec, errors: &mut ValidationErrors) {
+    if spec.metrics.len() > 20 {
+        errors.push("metrics", "too_many", "at most 20 metrics");
+    }
+    let mut seen = HashSet::new();
+    for (index, metric) in spec.metrics.iter().enumerate() {
+        let field = |name: &str| format!("metrics[{index}].{name}");
+        if let Some(problem) = check_key(&metric.key) {
+            errors.push(field("key"), "invalid", problem);
+        } else if metric.key == REVENUE_METRIC || metric.key == TIME_TO_CONVERSION_METRIC {
+            errors.push(
+                field("key"),
+                "reserved",
+                format!("`{}` is a built-in metric", metric.key),
+            );
+        } else if !seen.insert(metric.key.as_str()) {
+            errors.push(
+                field("key"),
+                "duplicate",
+                format!("metric `{}` appears twice", metric.key),
+            );
+        }
+        if let Some(problem) = check_key(&metric.event) {
+            errors.push(field("event"), "invalid", problem);
+        }
+        let start = metric.window_start_hours;
+        if !(start.is_finite() && start >= 0.0) {
+            errors.push(
+                field("window_start_hours"),
+                "out_of_range",
+                "must be zero or a positive number of hours",
+            );
+        }
+        let end = metric
+            .window_end_hours
+            .unwrap_or(spec.conversion_window_hours);
+        if !end.is_finite() || end <= start {
+            errors.push(
+                field("window_end_hours"),
+                "out_of_range",
+                "must be after window_start_hours",
+            );
+        }
+        if let Some(min_count) = metric.min_count {
+            if metric.kind != MetricKind::Conversion {
+                errors.push(
+                    field("min_count"),
+                    "not_applicable",
+                    "applies only to `conversion` metrics",
+                );
+            } else if min_count < 1 {
+                errors.push(field("min_count"), "out_of_range", "must be at least 1");
+            }
+        }
+    }
+}
+
+fn validate_segments(spec: &ExperimentSpec, errors: &mut ValidationErrors) {
+    if spec.segments.len() > 10 {
+        errors.push("segments", "too_many", "at most 10 segment attributes");
+    }
+    let mut seen = HashSet::new();
+    for (index, attribute) in spec.segments.iter().enumerate() {
+        if attribute.trim().is_empty() || attribute.len() > 64 {
+            errors.push(
+                format!("segments[{index}]"),
+                "invalid",
+                "must be 1 to 64 characters",
+            );
+        } else if !seen.insert(attribute.as_str()) {
+            errors.push(
+                format!("segments[{index}]"),
+                "duplicate",
+                format!("`{attribute}` appears twice"),
+            );
+        }
+    }
+}

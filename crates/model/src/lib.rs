@@ -1,0 +1,20 @@
+//! Touchstone's domain model: what an experiment is, how a unit is assigned, what an
+//! outcome event is and what the store aggregates. Pure: no I/O, no async, no clock —
+//! time is always passed in.
+
+pub mod aggregates;
+pub mod assignment;
+pub mod event;
+pub mod experiment;
+pub mod metric;
+pub mod targeting;
+pub mod timestamp;
+pub mod validation;
+
+pub use aggregates::{Aggregates, MetricAggregates, Moments, StageAggregates, VariantAggregates};
+pub use event::{EventProblem, OutcomeEvent};
+pub use experiment::{Experiment, ExperimentSpec, Status, VariantSpec};
+pub use metric::{Direction, MetricKind, MetricRole, MetricSpec};
+pub use targeting::{Condition, Operator};
+pub use timestamp::Timestamp;
+pub use validation::{FieldError, ValidationErrors};

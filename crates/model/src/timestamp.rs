@@ -1,0 +1,106 @@
+//! Milliseconds since the Unix epoch (UTC). Time is always passed into the domain, never read.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+
+/// A point in time, in whole milliseconds since 1970-01-01T00:00:00Z.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(i64);
+
+impl Timestamp {
+    pub const fn from_millis(millis: i64) -> Self {
+        Self(millis)
+    }
+
+    pub const fn as_millis(self) -> i64 {
+        self.0
+    }
+
+    /// Seconds elapsed from `earlier` to `self` (negative when `self` is earlier).
+    pub fn seconds_since(self, earlier: Timestamp) -> f64 {
+        (self.0 - earlier.0) as f64 / 1000.0
+    }
+
+    /// `self` moved by a (possibly fractional) number of hours, saturating.
+    pub fn plus_hours(self, hours: f64) -> Timestamp {
+        let millis = (hours * 3_600_000.0).round();
+        let millis = if millis.is_finite() {
+            millis.clamp(i64::MIN as f64, i64::MAX as f64) as i64
+        } else if millis > 0.0 {
+            i64::MAX
+        } else {
+            i64::MIN
+        };
+        Timestamp(self.0.saturating_add(millis))
+    }
+
+    /// Parses RFC 3339 (`2026-11-23T10:00:00Z`).
+    pub fn parse_rfc3339(text: &str) -> Result<Self, time::error::Parse> {
+        let parsed =
+            time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)?;
+        Ok(Self((parsed.unix_timestamp_nanos() / 1_000_000) as i64))
+    }
+
+    /// RFC 3339 in UTC with millisecond precision; falls back to the raw number when out of range.
+    pub fn to_rfc3339(self) -> String {
+        let nanos = i128::from(self.0) * 1_000_000;
+        match time::OffsetDateTime::from_unix_timestamp_nanos(nanos) {
+            Ok(at) => at
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_else(|_| self.0.to_string()),
+            Err(_) => self.0.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_rfc3339())
+    }
+}
+
+/// On the wire a timestamp is an RFC 3339 string.
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_rfc3339())
+    }
+}
+
+/// Accepts an RFC 3339 string or a number of milliseconds since the epoch.
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Wire {
+            Millis(i64),
+            Text(String),
+        }
+        match Wire::deserialize(deserializer)? {
+            Wire::Millis(millis) => Ok(Timestamp(millis)),
+            Wire::Text(text) => Timestamp::parse_rfc3339(&text).map_err(|error| {
+                serde::de::Error::custom(format!(
+                    "expected an RFC 3339 time such as 2026-11-23T10:00:00Z or milliseconds since the epoch: {error}"
+                ))
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_round_trips_to_the_millisecond() {
+        let at = Timestamp::parse_rfc3339("2026-11-23T10:00:00.250Z").expect("valid time");
+        assert_eq!(at.as_millis(), 1_795_428_000_250);
+        assert_eq!(at.to_rfc3339(), "2026-11-23T10:00:00.25Z");
+    }
+
+    #[test]
+    fn hours_may_be_fractional() {
+        let at = Timestamp::from_millis(0).plus_hours(1.5);
+        assert_eq!(at.as_millis(), 5_400_000);
+        assert_eq!(at.seconds_since(Timestamp::from_millis(0)), 5400.0);
+    }
+}

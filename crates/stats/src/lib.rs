@@ -1,0 +1,1 @@
+//! Statistics over sufficient statistics (count, sum, sum of squares).

@@ -1,0 +1,28 @@
+//! Exposures: the first time a unit is assigned in a running experiment.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use touchstone_model::Timestamp;
+
+/// An exposure to record. First exposure wins for every field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exposure {
+    pub unit_id: String,
+    /// Index into the experiment's variants.
+    pub variant: usize,
+    pub at: Timestamp,
+    /// Values of the experiment's declared segment attributes at exposure (`(none)` if absent).
+    pub segments: BTreeMap<String, String>,
+    /// Content hash of the plugin that decided eligibility, if one did.
+    pub plugin_version: Option<String>,
+}
+
+/// What the store holds for a unit in an experiment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExposureRecord {
+    /// Index into the experiment's variants.
+    pub variant: usize,
+    pub exposed_at: Timestamp,
+    /// True when this call created the exposure (the unit counters moved).
+    pub new: bool,
+}

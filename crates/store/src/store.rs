@@ -1,0 +1,98 @@
+//! The `Store` trait: Touchstone's system of record, in the product's verbs.
+
+use crate::{Exposure, ExposureRecord, StoreError};
+use async_trait::async_trait;
+use std::sync::Arc;
+use touchstone_model::{Aggregates, Experiment, OutcomeEvent};
+
+/// All experiment definitions with the version they were read at.
+#[derive(Debug, Clone, Default)]
+pub struct Definitions {
+    /// Grows by one with every saved definition; servers poll it to refresh their cache.
+    pub version: u64,
+    pub experiments: Vec<Experiment>,
+}
+
+/// What became of one event of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventOutcome {
+    /// First time this event id was seen. `counted` experiments had the unit exposed and the
+    /// event inside a window (0 is normal: the unit may be in no experiment).
+    Accepted { counted: u32 },
+    /// The id was seen before; nothing changed.
+    Duplicate,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventsOutcome {
+    /// One entry per event, in input order.
+    pub outcomes: Vec<EventOutcome>,
+}
+
+impl EventsOutcome {
+    pub fn accepted(&self) -> usize {
+        self.outcomes
+            .iter()
+            .filter(|o| matches!(o, EventOutcome::Accepted { .. }))
+            .count()
+    }
+
+    pub fn duplicates(&self) -> usize {
+        self.outcomes
+            .iter()
+            .filter(|o| matches!(o, EventOutcome::Duplicate))
+            .count()
+    }
+}
+
+/// Touchstone's system of record. Implementations must pass `conformance::run_all`.
+///
+/// Semantics every implementation keeps:
+/// - an exposure is idempotent: first exposure wins (variant, time, segments, plugin version),
+///   and the variant's unit counter moves only for a new unit;
+/// - an event is de-duplicated by its id (a retried batch never double-counts), and counted for
+///   each given experiment the unit is exposed to, only at or after exposure and inside each
+///   stage's / metric's window; a unit reaches a stage at most once;
+/// - when a call returns `Ok`, everything it reports is durable as far as the backend is;
+///   when it returns `Err`, a retry of the same call is safe.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// A short name for logs: `memory` or `redis`.
+    fn kind(&self) -> &'static str;
+
+    /// Whether the backend answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Saves (creates or replaces) a definition and returns the new definitions version.
+    async fn save_definition(&self, experiment: &Experiment) -> Result<u64, StoreError>;
+
+    /// Every saved definition.
+    async fn load_definitions(&self) -> Result<Definitions, StoreError>;
+
+    /// The current definitions version (cheap; polled).
+    async fn definitions_version(&self) -> Result<u64, StoreError>;
+
+    /// Records an exposure if the unit has none in this experiment; returns the stored one.
+    async fn record_exposure(
+        &self,
+        experiment: &Experiment,
+        exposure: &Exposure,
+    ) -> Result<ExposureRecord, StoreError>;
+
+    /// The unit's existing exposure in each experiment (same order), without recording any.
+    async fn find_exposures(
+        &self,
+        unit_id: &str,
+        experiments: &[Arc<Experiment>],
+    ) -> Result<Vec<Option<ExposureRecord>>, StoreError>;
+
+    /// Records a batch of validated events against the given (running) experiments.
+    async fn record_events(
+        &self,
+        experiments: &[Arc<Experiment>],
+        events: &[OutcomeEvent],
+    ) -> Result<EventsOutcome, StoreError>;
+
+    /// Current aggregates of one experiment, O(variants × (stages + metrics)).
+    async fn load_aggregates(&self, experiment: &Experiment) -> Result<Aggregates, StoreError>;
+}
