@@ -1,0 +1,1 @@
+//! Locating and starting the built `touchstone` binary.
