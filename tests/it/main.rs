@@ -1,1 +1,6 @@
-//! End-to-end scenarios.
+//! End-to-end scenarios: the real `touchstone` binary on a free port, driven over HTTP.
+//! One test binary (links once); a module per area.
+
+mod api;
+mod client;
+mod journey;

@@ -1,1 +1,11 @@
-//! Touchstone server library.
+//! Touchstone's server: actix-web API, configuration, telemetry and the CLI commands behind
+//! the `touchstone` binary. The only crate that knows actix.
+
+pub mod catalog;
+pub mod cli;
+pub mod http;
+pub mod service;
+pub mod settings;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

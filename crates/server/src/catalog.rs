@@ -1,0 +1,117 @@
+//! The read-mostly view of experiment definitions that every request consults. It is swapped
+//! whole (`ArcSwap`), never locked: `/v1/assign` takes no lock. Rebuilt from the store when the
+//! definitions version moves — by this server's own writes at once, by other servers' within
+//! one refresh interval.
+
+use arc_swap::ArcSwap;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use touchstone_model::Experiment;
+use touchstone_store::{Definitions, Store, StoreError};
+
+/// An immutable snapshot of all definitions, indexed for the hot paths.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    pub version: u64,
+    by_key: HashMap<String, Arc<Experiment>>,
+    running_by_touchpoint: HashMap<String, Vec<Arc<Experiment>>>,
+    running: Vec<Arc<Experiment>>,
+}
+
+impl Catalog {
+    pub fn new(definitions: Definitions) -> Self {
+        let mut catalog = Catalog {
+            version: definitions.version,
+            ..Catalog::default()
+        };
+        let mut experiments: Vec<Arc<Experiment>> =
+            definitions.experiments.into_iter().map(Arc::new).collect();
+        experiments.sort_by(|a, b| a.key().cmp(b.key()));
+        for experiment in experiments {
+            if experiment.is_running() {
+                catalog
+                    .running_by_touchpoint
+                    .entry(experiment.touchpoint().to_owned())
+                    .or_default()
+                    .push(Arc::clone(&experiment));
+                catalog.running.push(Arc::clone(&experiment));
+            }
+            catalog
+                .by_key
+                .insert(experiment.key().to_owned(), experiment);
+        }
+        catalog
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Arc<Experiment>> {
+        self.by_key.get(key)
+    }
+
+    /// Every definition, ordered by key.
+    pub fn all(&self) -> Vec<&Arc<Experiment>> {
+        let mut all: Vec<_> = self.by_key.values().collect();
+        all.sort_by(|a, b| a.key().cmp(b.key()));
+        all
+    }
+
+    /// Running experiments at a touchpoint (empty for an unknown touchpoint).
+    pub fn running_at(&self, touchpoint: &str) -> &[Arc<Experiment>] {
+        self.running_by_touchpoint
+            .get(touchpoint)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
+    /// Every running experiment.
+    pub fn running(&self) -> &[Arc<Experiment>] {
+        &self.running
+    }
+}
+
+/// The shared, swappable catalog.
+#[derive(Debug, Default)]
+pub struct CatalogHandle {
+    current: ArcSwap<Catalog>,
+}
+
+impl CatalogHandle {
+    pub fn load(&self) -> Arc<Catalog> {
+        self.current.load_full()
+    }
+
+    /// Reloads every definition from the store and swaps the catalog in.
+    pub async fn reload(&self, store: &dyn Store) -> Result<(), StoreError> {
+        let definitions = store.load_definitions().await?;
+        self.current.store(Arc::new(Catalog::new(definitions)));
+        Ok(())
+    }
+
+    /// Polls the store's definitions version and reloads when it moved. Runs until the
+    /// process ends; a failing store is logged once per outage and retried.
+    pub async fn keep_fresh(self: Arc<Self>, store: Arc<dyn Store>, every: Duration) {
+        let mut ticker = tokio::time::interval(every);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut failing = false;
+        loop {
+            ticker.tick().await;
+            let result = match store.definitions_version().await {
+                Ok(version) if version == self.load().version => Ok(()),
+                Ok(_) => self.reload(store.as_ref()).await,
+                Err(error) => Err(error),
+            };
+            match result {
+                Ok(()) if failing => {
+                    failing = false;
+                    tracing::warn!("definitions refresh recovered");
+                }
+                Ok(()) => {}
+                Err(error) if !failing => {
+                    failing = true;
+                    tracing::warn!(error = %error, "definitions refresh failed; serving the last known definitions");
+                }
+                Err(_) => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! The one place where errors become HTTP: RFC 9457 problem details
+//! (`application/problem+json`) with a stable snake_case `code`, and for validation the
+//! field of every problem. 5xx bodies stay generic; the details go to the log.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use touchstone_model::{FieldError, ValidationErrors};
+use touchstone_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The body or a parameter is malformed; `field` names where.
+    #[error("{message}")]
+    BadRequest { field: String, message: String },
+    #[error("the definition is invalid")]
+    Validation(ValidationErrors),
+    #[error("{what} not found")]
+    NotFound { what: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{limit} exceeded: {message}")]
+    TooLarge {
+        limit: &'static str,
+        message: String,
+    },
+    #[error("the store is unavailable")]
+    StoreUnavailable(#[source] StoreError),
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Unavailable(_) => ApiError::StoreUnavailable(error),
+            other => ApiError::Internal(Box::new(other)),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    title: &'static str,
+    status: u16,
+    code: &'static str,
+    detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a [FieldError]>,
+}
+
+impl ApiError {
+    /// (title, stable code) of each kind of error.
+    fn title_and_code(&self) -> (&'static str, &'static str) {
+        match self {
+            ApiError::BadRequest { .. } => ("Bad request", "bad_request"),
+            ApiError::Validation(_) => ("Invalid definition", "validation_failed"),
+            ApiError::NotFound { .. } => ("Not found", "not_found"),
+            ApiError::Conflict(_) => ("Conflict", "conflict"),
+            ApiError::TooLarge { .. } => ("Payload too large", "limit_exceeded"),
+            ApiError::StoreUnavailable(_) => ("Service unavailable", "store_unavailable"),
+            ApiError::Internal(_) => ("Internal server error", "internal"),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        let (title, code) = self.title_and_code();
+        let detail = match self {
+            ApiError::StoreUnavailable(source) => {
+                tracing::warn!(error = %source, source = ?std::error::Error::source(source), "store unavailable; request refused");
+                "the store did not answer; nothing was recorded, retry later".to_owned()
+            }
+            ApiError::Internal(source) => {
+                tracing::error!(error = %source, "internal error");
+                "an internal error occurred; it has been logged".to_owned()
+            }
+            other => other.to_string(),
+        };
+        let field = match self {
+            ApiError::BadRequest { field, .. } => Some(field.as_str()),
+            ApiError::TooLarge { limit, .. } => Some(*limit),
+            _ => None,
+        };
+        let errors = match self {
+            ApiError::Validation(errors) => Some(errors.errors()),
+            _ => None,
+        };
+        let problem = Problem {
+            kind: "about:blank",
+            title,
+            status: status.as_u16(),
+            code,
+            detail,
+            field,
+            errors,
+        };
+        HttpResponse::build(status)
+            .content_type("application/problem+json")
+            .json(problem)
+    }
+}

@@ -1,0 +1,165 @@
+//! Assignment at a touchpoint: every running experiment there whose targeting matches assigns
+//! the unit deterministically; the first exposure is recorded idempotently.
+
+use crate::state::AppState;
+use futures::future::join_all;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use touchstone_model::{Experiment, Timestamp};
+use touchstone_store::{Exposure, StoreError};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssignRequest {
+    pub unit_id: String,
+    pub touchpoint: String,
+    #[serde(default)]
+    pub attributes: Map<String, Value>,
+    /// `false`: only report existing assignments, enroll no one (a later journey step).
+    #[serde(default = "enroll_by_default")]
+    pub enroll: bool,
+}
+
+fn enroll_by_default() -> bool {
+    true
+}
+
+#[derive(Debug, Serialize)]
+pub struct Assignment {
+    pub experiment: String,
+    pub variant: String,
+    pub payload: Value,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AssignResponse {
+    pub unit_id: String,
+    pub touchpoint: String,
+    pub assignments: Vec<Assignment>,
+    /// False when the store could not record the exposures: the assignments are still right
+    /// (they are deterministic), but these units are not yet counted.
+    pub exposures_recorded: bool,
+}
+
+/// Assigns the unit at its touchpoint. Never fails for a store outage: assignment is a pure
+/// function of the definition, so the shop keeps rendering; the outage is reported in
+/// `exposures_recorded` and the log.
+#[tracing::instrument(skip_all, fields(touchpoint = %request.touchpoint))]
+pub async fn assign(state: &AppState, request: AssignRequest, now: Timestamp) -> AssignResponse {
+    let catalog = state.catalog.load();
+    let candidates: Vec<&Arc<Experiment>> = catalog
+        .running_at(&request.touchpoint)
+        .iter()
+        .filter(|experiment| experiment.targets(&request.attributes))
+        .collect();
+    let (assignments, recorded) = if request.enroll {
+        enroll(state, &request, &candidates, now).await
+    } else {
+        existing(state, &request, &candidates).await
+    };
+    AssignResponse {
+        unit_id: request.unit_id,
+        touchpoint: request.touchpoint,
+        assignments,
+        exposures_recorded: recorded,
+    }
+}
+
+async fn enroll(
+    state: &AppState,
+    request: &AssignRequest,
+    candidates: &[&Arc<Experiment>],
+    now: Timestamp,
+) -> (Vec<Assignment>, bool) {
+    let chosen: Vec<(&Arc<Experiment>, usize)> = candidates
+        .iter()
+        .filter_map(|experiment| experiment.assign(&request.unit_id).map(|v| (*experiment, v)))
+        .collect();
+    let writes = chosen.iter().map(|(experiment, variant)| {
+        let exposure = Exposure {
+            unit_id: request.unit_id.clone(),
+            variant: *variant,
+            at: now,
+            segments: segment_values(experiment, &request.attributes),
+            plugin_version: None,
+        };
+        async move { state.store.record_exposure(experiment, &exposure).await }
+    });
+    let results = join_all(writes).await;
+    let mut recorded = true;
+    let assignments = chosen
+        .iter()
+        .zip(results)
+        .map(|((experiment, computed), result)| {
+            // First exposure wins: report what the store holds (the same variant unless the
+            // definition's split changed through a new phase).
+            let variant = match result {
+                Ok(record) => record.variant,
+                Err(error) => {
+                    recorded = false;
+                    log_store_failure(experiment, &error);
+                    *computed
+                }
+            };
+            assignment(experiment, variant)
+        })
+        .collect();
+    (assignments, recorded)
+}
+
+async fn existing(
+    state: &AppState,
+    request: &AssignRequest,
+    candidates: &[&Arc<Experiment>],
+) -> (Vec<Assignment>, bool) {
+    let experiments: Vec<Arc<Experiment>> = candidates.iter().map(|e| Arc::clone(e)).collect();
+    match state.store.find_exposures(&request.unit_id, &experiments).await {
+        Ok(records) => {
+            let assignments = experiments
+                .iter()
+                .zip(records)
+                .filter_map(|(experiment, record)| {
+                    record.map(|record| assignment(experiment, record.variant))
+                })
+                .collect();
+            (assignments, true)
+        }
+        Err(error) => {
+            tracing::warn!(error = %error, "store unavailable; reporting no existing assignments");
+            (Vec::new(), false)
+        }
+    }
+}
+
+fn assignment(experiment: &Experiment, variant: usize) -> Assignment {
+    let variants = experiment.variants();
+    let variant = variants.get(variant).unwrap_or(experiment.control());
+    Assignment {
+        experiment: experiment.key().to_owned(),
+        variant: variant.key.clone(),
+        payload: variant.payload.clone(),
+    }
+}
+
+/// The unit's values of the experiment's declared segment attributes, as sent at exposure.
+fn segment_values(experiment: &Experiment, attributes: &Map<String, Value>) -> BTreeMap<String, String> {
+    experiment
+        .spec()
+        .segments
+        .iter()
+        .map(|name| {
+            let value = match attributes.get(name) {
+                None | Some(Value::Null) => "(none)".to_owned(),
+                Some(Value::String(text)) => text.clone(),
+                Some(other) => other.to_string(),
+            };
+            (name.clone(), value)
+        })
+        .collect()
+}
+
+fn log_store_failure(experiment: &Experiment, error: &StoreError) {
+    tracing::warn!(experiment = experiment.key(), error = %error, "exposure not recorded; assignment served from the definition");
+}

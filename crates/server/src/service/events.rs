@@ -1,0 +1,74 @@
+//! Recording a batch of outcome events: each is decoded on its own (a bad one is reported by
+//! index and field while the rest are recorded), then the valid ones go to the store in one
+//! call, counted for every running experiment the unit is exposed to.
+
+use crate::http::error::ApiError;
+use crate::state::AppState;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use touchstone_model::{OutcomeEvent, Timestamp};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsRequest {
+    pub events: Vec<Value>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EventError {
+    pub index: usize,
+    pub field: &'static str,
+    pub error: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EventsResponse {
+    /// Stored for the first time.
+    pub accepted: usize,
+    /// Seen before (a retry); nothing changed.
+    pub duplicates: usize,
+    /// Refused, by index in the request.
+    pub errors: Vec<EventError>,
+}
+
+#[tracing::instrument(skip_all, fields(batch = request.events.len()))]
+pub async fn record(state: &AppState, request: EventsRequest, now: Timestamp) -> Result<EventsResponse, ApiError> {
+    let limits = &state.settings.events;
+    if request.events.len() > limits.max_batch {
+        return Err(ApiError::TooLarge {
+            limit: "events.max_batch",
+            message: format!(
+                "{} events in one request; at most {} are accepted",
+                request.events.len(),
+                limits.max_batch
+            ),
+        });
+    }
+    let skew_ms = limits.max_future_skew_seconds.saturating_mul(1000);
+    let mut valid = Vec::with_capacity(request.events.len());
+    let mut errors = Vec::new();
+    for (index, raw) in request.events.iter().enumerate() {
+        match OutcomeEvent::from_json(raw, now, skew_ms) {
+            Ok(event) => valid.push(event),
+            Err(problem) => errors.push(EventError {
+                index,
+                field: problem.field,
+                error: problem.message,
+            }),
+        }
+    }
+    if valid.is_empty() {
+        return Ok(EventsResponse {
+            accepted: 0,
+            duplicates: 0,
+            errors,
+        });
+    }
+    let catalog = state.catalog.load();
+    let outcome = state.store.record_events(catalog.running(), &valid).await?;
+    Ok(EventsResponse {
+        accepted: outcome.accepted(),
+        duplicates: outcome.duplicates(),
+        errors,
+    })
+}

@@ -1,0 +1,70 @@
+//! Defining, starting and stopping experiments.
+
+use crate::http::error::ApiError;
+use crate::state::AppState;
+use touchstone_model::{Experiment, ExperimentSpec, Status};
+
+/// Creates or replaces a definition. An existing experiment keeps its status (start and stop
+/// are their own actions); a running one may not change what would reshuffle its units.
+/// Returns the saved experiment and whether it was created.
+#[tracing::instrument(skip(state, spec), fields(experiment = %spec.key))]
+pub async fn define(state: &AppState, spec: ExperimentSpec) -> Result<(Experiment, bool), ApiError> {
+    let catalog = state.catalog.load();
+    let existing = catalog.get(&spec.key).cloned();
+    let mut spec = spec;
+    if let Some(existing) = &existing {
+        spec.status = existing.status();
+    }
+    let next = Experiment::new(spec).map_err(ApiError::Validation)?;
+    if let Some(existing) = &existing {
+        if let Some(reason) = existing.reshuffle_conflict(&next) {
+            return Err(ApiError::Conflict(reason));
+        }
+    }
+    save(state, &next).await?;
+    Ok((next, existing.is_none()))
+}
+
+/// Moves an experiment to `status` (idempotent).
+#[tracing::instrument(skip(state))]
+pub async fn set_status(state: &AppState, key: &str, status: Status) -> Result<Experiment, ApiError> {
+    let catalog = state.catalog.load();
+    let existing = catalog.get(key).ok_or_else(|| ApiError::NotFound {
+        what: format!("experiment `{key}`"),
+    })?;
+    if existing.status() == status {
+        return Ok(existing.as_ref().clone());
+    }
+    let next = existing.with_status(status);
+    save(state, &next).await?;
+    tracing::info!(experiment = key, status = ?status, "experiment status changed");
+    Ok(next)
+}
+
+pub fn get(state: &AppState, key: &str) -> Result<Experiment, ApiError> {
+    state
+        .catalog
+        .load()
+        .get(key)
+        .map(|experiment| experiment.as_ref().clone())
+        .ok_or_else(|| ApiError::NotFound {
+            what: format!("experiment `{key}`"),
+        })
+}
+
+pub fn list(state: &AppState) -> Vec<Experiment> {
+    state
+        .catalog
+        .load()
+        .all()
+        .into_iter()
+        .map(|experiment| experiment.as_ref().clone())
+        .collect()
+}
+
+/// Saves and makes the change visible to this server's next request at once.
+async fn save(state: &AppState, experiment: &Experiment) -> Result<(), ApiError> {
+    state.store.save_definition(experiment).await?;
+    state.catalog.reload(state.store.as_ref()).await?;
+    Ok(())
+}

@@ -1,0 +1,6 @@
+//! The server's use cases, one module per area; handlers call exactly one of these.
+
+pub mod assign;
+pub mod events;
+pub mod experiments;
+pub mod results;

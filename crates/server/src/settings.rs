@@ -1,0 +1,178 @@
+//! Configuration: `config/default.toml` compiled in as the base layer, then an optional file,
+//! then `TOUCHSTONE__SECTION__KEY` environment variables. Validated once at start.
+
+use config::{Config, Environment, File, FileFormat};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// The defaults, embedded so the binary runs from any directory.
+pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub store: StoreSettings,
+    pub log: LogSettings,
+    pub experiments: ExperimentsSettings,
+    pub events: EventsSettings,
+    pub assign: AssignSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub bind: String,
+    pub workers: usize,
+    pub max_body_bytes: usize,
+    pub shutdown_timeout_seconds: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSettings {
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentsSettings {
+    pub dir: PathBuf,
+    pub refresh_interval_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsSettings {
+    pub max_batch: usize,
+    pub max_future_skew_seconds: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssignSettings {
+    pub max_attributes: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("configuration could not be read: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("configuration key `{key}` is invalid: {message}")]
+    Invalid { key: &'static str, message: String },
+}
+
+impl Settings {
+    /// Defaults, then `file` (if given), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Settings, SettingsError> {
+        Self::load_with_env(file, Environment::with_prefix("TOUCHSTONE").separator("__"))
+    }
+
+    fn load_with_env(file: Option<&Path>, env: Environment) -> Result<Settings, SettingsError> {
+        let mut builder =
+            Config::builder().add_source(File::from_str(DEFAULT_TOML, FileFormat::Toml));
+        if let Some(file) = file {
+            builder = builder.add_source(File::from(file).format(FileFormat::Toml).required(true));
+        }
+        let settings: Settings = builder
+            .add_source(env.try_parsing(true))
+            .build()?
+            .try_deserialize()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), SettingsError> {
+        let invalid = |key, message: &str| {
+            Err(SettingsError::Invalid {
+                key,
+                message: message.to_owned(),
+            })
+        };
+        if self.server.bind.parse::<std::net::SocketAddr>().is_err() {
+            return invalid("server.bind", "must be an address with port, e.g. 127.0.0.1:8080");
+        }
+        if self.server.max_body_bytes < 1024 {
+            return invalid("server.max_body_bytes", "must be at least 1024");
+        }
+        if self.events.max_batch == 0 {
+            return invalid("events.max_batch", "must be at least 1");
+        }
+        if self.experiments.refresh_interval_ms == 0 {
+            return invalid("experiments.refresh_interval_ms", "must be at least 1");
+        }
+        let url = self.store.url.as_str();
+        if !["memory://", "redis://", "rediss://", "redis-cluster://"]
+            .iter()
+            .any(|scheme| url.starts_with(scheme))
+        {
+            return invalid(
+                "store.url",
+                "must start with memory://, redis://, rediss:// or redis-cluster://",
+            );
+        }
+        Ok(())
+    }
+
+    /// Whether data lives only in this process.
+    pub fn is_embedded_store(&self) -> bool {
+        self.store.url.starts_with("memory://")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env() -> Environment {
+        Environment::with_prefix("TOUCHSTONE_TEST_UNSET_PREFIX").separator("__")
+    }
+
+    #[test]
+    fn the_embedded_defaults_parse_and_validate() {
+        let settings = Settings::load_with_env(None, no_env()).expect("defaults are valid");
+        assert_eq!(settings.server.bind, "127.0.0.1:8080");
+        assert!(settings.is_embedded_store());
+    }
+
+    #[test]
+    fn environment_variables_override_the_defaults() {
+        let source = std::collections::HashMap::from([
+            ("TOUCHSTONE__SERVER__BIND".to_owned(), "127.0.0.1:9000".to_owned()),
+            ("TOUCHSTONE__EVENTS__MAX_BATCH".to_owned(), "50".to_owned()),
+        ]);
+        let env = Environment::with_prefix("TOUCHSTONE")
+            .separator("__")
+            .source(Some(source));
+        let settings = Settings::load_with_env(None, env).expect("valid overrides");
+        assert_eq!(settings.server.bind, "127.0.0.1:9000");
+        assert_eq!(settings.events.max_batch, 50);
+    }
+
+    #[test]
+    fn an_invalid_value_names_its_key() {
+        let source = std::collections::HashMap::from([(
+            "TOUCHSTONE__STORE__URL".to_owned(),
+            "postgres://nope".to_owned(),
+        )]);
+        let env = Environment::with_prefix("TOUCHSTONE")
+            .separator("__")
+            .source(Some(source));
+        let error = Settings::load_with_env(None, env).expect_err("must be refused");
+        assert!(error.to_string().contains("store.url"), "{error}");
+    }
+}

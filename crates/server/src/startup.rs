@@ -1,0 +1,114 @@
+//! Building the application: open the store, load definitions, start the refresher and bind
+//! the HTTP server. `main` and the tests both go through `Application::build`.
+
+use crate::catalog::CatalogHandle;
+use crate::http;
+use crate::settings::Settings;
+use crate::state::AppState;
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use touchstone_model::{Experiment, ExperimentSpec};
+use touchstone_store::Store;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let settings = Arc::new(settings);
+        let store = touchstone_store::open(&settings.store.url)
+            .await
+            .with_context(|| format!("opening the store at store.url = {}", redacted(&settings.store.url)))?;
+        load_definition_files(store.as_ref(), &settings.experiments.dir).await?;
+        let catalog = Arc::new(CatalogHandle::default());
+        catalog
+            .reload(store.as_ref())
+            .await
+            .context("loading experiment definitions from the store")?;
+        tokio::spawn(Arc::clone(&catalog).keep_fresh(
+            Arc::clone(&store),
+            Duration::from_millis(settings.experiments.refresh_interval_ms),
+        ));
+        let state = AppState {
+            store,
+            catalog,
+            settings: Arc::clone(&settings),
+        };
+        let listener = TcpListener::bind(&settings.server.bind)
+            .with_context(|| format!("binding server.bind = {}", settings.server.bind))?;
+        let port = listener.local_addr()?.port();
+        let max_body = settings.server.max_body_bytes;
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(web::Data::new(state.clone()))
+                .app_data(web::PayloadConfig::new(max_body))
+                .wrap(actix_web::middleware::Compress::default())
+                .configure(http::configure)
+        })
+        .shutdown_timeout(settings.server.shutdown_timeout_seconds)
+        .listen(listener)?;
+        if settings.server.workers > 0 {
+            server = server.workers(settings.server.workers);
+        }
+        Ok(Application {
+            port,
+            server: server.run(),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests and returns.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Saves every `*.toml` definition in `dir` whose key the store does not know yet, so a
+/// restart never overwrites changes made through the API.
+async fn load_definition_files(store: &dyn Store, dir: &Path) -> anyhow::Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        tracing::info!(dir = %dir.display(), "no experiment definitions directory; skipping");
+        return Ok(());
+    };
+    let known = store.load_definitions().await?;
+    let mut paths: Vec<_> = entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
+        .collect();
+    paths.sort();
+    for path in paths {
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let spec: ExperimentSpec =
+            toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        let experiment = Experiment::new(spec)
+            .map_err(|errors| anyhow::anyhow!("{}: invalid definition: {errors}", path.display()))?;
+        if known.experiments.iter().any(|e| e.key() == experiment.key()) {
+            continue;
+        }
+        store.save_definition(&experiment).await?;
+        tracing::info!(experiment = experiment.key(), file = %path.display(), "definition loaded from file");
+    }
+    Ok(())
+}
+
+/// A store URL without its password, for logs.
+pub fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!("{}://***@{}", &url[..scheme_end], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}

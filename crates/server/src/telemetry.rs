@@ -1,0 +1,19 @@
+//! One place that sets up logging: structured `tracing` events, pretty or JSON.
+
+use crate::settings::{LogFormat, LogSettings};
+use tracing_subscriber::EnvFilter;
+
+/// Installs the global subscriber. `RUST_LOG` wins over the configured level.
+pub fn init(settings: &LogSettings) {
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(&settings.level))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second init (tests) is harmless: the first subscriber stays.
+    let _ = match settings.format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Pretty => builder.compact().try_init(),
+    };
+}

@@ -1,0 +1,69 @@
+//! A small blocking HTTP client for the scenarios.
+
+use reqwest::blocking::{Client, Response};
+use serde_json::Value;
+
+pub struct Api {
+    base: String,
+    http: Client,
+}
+
+/// Status and decoded JSON body of a response.
+pub struct Reply {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Value,
+}
+
+impl Api {
+    pub fn new(base_url: String) -> Api {
+        Api {
+            base: base_url,
+            http: Client::builder()
+                .timeout(std::time::Duration::from_secs(30))
+                .build()
+                .expect("building the HTTP client"),
+        }
+    }
+
+    pub fn get(&self, path: &str) -> Reply {
+        reply(self.http.get(format!("{}{path}", self.base)).send().expect("GET"))
+    }
+
+    pub fn post(&self, path: &str, body: &Value) -> Reply {
+        reply(self.http.post(format!("{}{path}", self.base)).json(body).send().expect("POST"))
+    }
+
+    pub fn put(&self, path: &str, body: &Value) -> Reply {
+        reply(self.http.put(format!("{}{path}", self.base)).json(body).send().expect("PUT"))
+    }
+
+    /// A raw body with an explicit content type (TOML definitions, malformed JSON).
+    pub fn send_raw(&self, method: reqwest::Method, path: &str, content_type: &str, body: &str) -> Reply {
+        reply(
+            self.http
+                .request(method, format!("{}{path}", self.base))
+                .header("content-type", content_type)
+                .body(body.to_owned())
+                .send()
+                .expect("raw request"),
+        )
+    }
+}
+
+fn reply(response: Response) -> Reply {
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let text = response.text().expect("response body");
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    Reply {
+        status,
+        content_type,
+        body,
+    }
+}
