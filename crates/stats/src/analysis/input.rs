@@ -1,0 +1,401 @@
+//! `touchstone analyze`: aggregates as JSON from a warehouse → the same `Results` as the
+//! server, and `--plan` for sample sizes. Bad input is an `InputError` naming its field.
+
+use super::{Arm, Design, MetricDesign, Results, run};
+use crate::correction::Correction;
+use crate::power::sample_size_per_variant;
+use crate::sequential::DEFAULT_TUNING;
+use serde_json::{Map, Value, json};
+use std::collections::{BTreeSet, HashSet};
+use thiserror::Error;
+use touchstone_model::{Direction, MetricRole, Moments};
+
+/// What is wrong with an input, and where (`variants[1].stages.purchase`).
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum InputError {
+    #[error("{field}: required")]
+    Missing { field: String },
+    #[error("{field}: expected {expected}")]
+    WrongType {
+        field: String,
+        expected: &'static str,
+    },
+    #[error("{field}: must not be negative")]
+    Negative { field: String },
+    #[error("{field}: {reached} units reached the stage but only {units} were exposed")]
+    ReachedAboveUnits {
+        field: String,
+        reached: u64,
+        units: u64,
+    },
+    #[error("control: `{key}` is not one of the variants")]
+    UnknownControl { key: String },
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+}
+
+impl InputError {
+    /// The path of the offending field, e.g. `variants[1].stages.purchase`.
+    pub fn field(&self) -> &str {
+        match self {
+            Self::Missing { field }
+            | Self::WrongType { field, .. }
+            | Self::Negative { field }
+            | Self::ReachedAboveUnits { field, .. }
+            | Self::Invalid { field, .. } => field,
+            Self::UnknownControl { .. } => "control",
+        }
+    }
+}
+
+fn invalid(field: impl Into<String>, message: impl Into<String>) -> InputError {
+    InputError::Invalid {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+fn object<'a>(value: &'a Value, field: &str) -> Result<&'a Map<String, Value>, InputError> {
+    value.as_object().ok_or_else(|| InputError::WrongType {
+        field: field.to_string(),
+        expected: "an object",
+    })
+}
+
+fn required<'a>(
+    map: &'a Map<String, Value>,
+    key: &str,
+    field: &str,
+) -> Result<&'a Value, InputError> {
+    map.get(key)
+        .filter(|v| !v.is_null())
+        .ok_or_else(|| InputError::Missing {
+            field: field.to_string(),
+        })
+}
+
+fn string(value: &Value, field: &str) -> Result<String, InputError> {
+    value
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| InputError::WrongType {
+            field: field.to_string(),
+            expected: "a string",
+        })
+}
+
+fn number(value: &Value, field: &str) -> Result<f64, InputError> {
+    value
+        .as_f64()
+        .filter(|x| x.is_finite())
+        .ok_or_else(|| InputError::WrongType {
+            field: field.to_string(),
+            expected: "a number",
+        })
+}
+
+fn whole(value: &Value, field: &str) -> Result<u64, InputError> {
+    if let Some(n) = value.as_u64() {
+        return Ok(n);
+    }
+    match value.as_f64() {
+        Some(x) if x < 0.0 => Err(InputError::Negative {
+            field: field.to_string(),
+        }),
+        Some(x) if x.fract() == 0.0 && x < 9.0e15 => Ok(x as u64),
+        _ => Err(InputError::WrongType {
+            field: field.to_string(),
+            expected: "a whole number",
+        }),
+    }
+}
+
+/// An optional number inside an open interval, with its default.
+fn optional_in(
+    map: &Map<String, Value>,
+    key: &str,
+    default: f64,
+    range: (f64, f64),
+) -> Result<f64, InputError> {
+    match map.get(key).filter(|v| !v.is_null()) {
+        None => Ok(default),
+        Some(value) => {
+            let x = number(value, key)?;
+            if x > range.0 && x < range.1 {
+                Ok(x)
+            } else {
+                Err(invalid(
+                    key,
+                    format!("must be between {} and {} (exclusive)", range.0, range.1),
+                ))
+            }
+        }
+    }
+}
+
+/// Results from aggregates given as JSON, the input of `touchstone analyze` (issue 4):
+/// `{"control", "alpha", "journey": [...], "variants": [{"key", "weight", "units",
+/// "stages": {STAGE: reached}, "metrics": {NAME: {"count", "sum", "sum_squares"}}}]}`, with
+/// optional `"experiment"`, `"sequential_tuning"` (default 10 000), `"correction"`
+/// (`"holm"` default, or `"bh"`), `"mde"` (0.05) and `"power"` (0.8).
+pub fn analyze_input(json: &Value) -> Result<Results, InputError> {
+    let root = object(json, "(input)")?;
+    let experiment = match root.get("experiment").filter(|v| !v.is_null()) {
+        Some(value) => Some(string(value, "experiment")?),
+        None => None,
+    };
+    let alpha = optional_in(root, "alpha", 0.05, (0.0, 1.0))?;
+    let power = optional_in(root, "power", 0.8, (0.0, 1.0))?;
+    let mde = optional_in(root, "mde", 0.05, (0.0, f64::INFINITY))?;
+    let tuning = optional_in(
+        root,
+        "sequential_tuning",
+        DEFAULT_TUNING,
+        (0.0, f64::INFINITY),
+    )?;
+    let correction = match root.get("correction").filter(|v| !v.is_null()) {
+        None => Correction::Holm,
+        Some(value) => match string(value, "correction")?.as_str() {
+            "holm" => Correction::Holm,
+            "bh" => Correction::BenjaminiHochberg,
+            _ => return Err(invalid("correction", "must be \"holm\" or \"bh\"")),
+        },
+    };
+    let journey = journey(required(root, "journey", "journey")?)?;
+    let variants = required(root, "variants", "variants")?
+        .as_array()
+        .ok_or_else(|| InputError::WrongType {
+            field: "variants".into(),
+            expected: "an array",
+        })?;
+    if variants.len() < 2 {
+        return Err(invalid(
+            "variants",
+            "needs at least two variants: a control and a treatment",
+        ));
+    }
+    let metric_names = metric_names(variants)?;
+    let mut keys = HashSet::new();
+    let mut arms = Vec::with_capacity(variants.len());
+    for (index, variant) in variants.iter().enumerate() {
+        let arm = arm(variant, index, &journey, &metric_names)?;
+        if !keys.insert(arm.key.clone()) {
+            return Err(invalid(
+                format!("variants[{index}].key"),
+                format!("`{}` appears twice", arm.key),
+            ));
+        }
+        arms.push(arm);
+    }
+    let control = match root.get("control").filter(|v| !v.is_null()) {
+        None => 0,
+        Some(value) => {
+            let key = string(value, "control")?;
+            arms.iter()
+                .position(|arm| arm.key == key)
+                .ok_or(InputError::UnknownControl { key })?
+        }
+    };
+    let metrics = metric_names
+        .iter()
+        .map(|name| MetricDesign {
+            key: name.clone(),
+            kind: None,
+            direction: Direction::Increase,
+            role: MetricRole::Secondary,
+            // Moments over every exposed unit are randomized; over fewer, they condition
+            // on something that happened after assignment.
+            randomized: arms.iter().all(|arm| {
+                let position = metric_names.iter().position(|n| n == name);
+                position.is_some_and(|i| arm.metrics[i].count == arm.units)
+            }),
+        })
+        .collect();
+    Ok(run(
+        Design {
+            experiment,
+            control,
+            alpha,
+            tuning,
+            mde,
+            power,
+            correction,
+            journey,
+            arms,
+            metrics,
+        },
+        Vec::new(),
+    ))
+}
+
+fn journey(value: &Value) -> Result<Vec<String>, InputError> {
+    let stages = value.as_array().ok_or_else(|| InputError::WrongType {
+        field: "journey".into(),
+        expected: "an array of stage names",
+    })?;
+    if stages.is_empty() {
+        return Err(invalid("journey", "needs at least one stage"));
+    }
+    let mut seen = HashSet::new();
+    stages
+        .iter()
+        .enumerate()
+        .map(|(index, stage)| {
+            let field = format!("journey[{index}]");
+            let name = string(stage, &field)?;
+            if seen.insert(name.clone()) {
+                Ok(name)
+            } else {
+                Err(invalid(field, format!("stage `{name}` appears twice")))
+            }
+        })
+        .collect()
+}
+
+/// Every metric named by any variant, in name order; each must then appear in every variant.
+fn metric_names(variants: &[Value]) -> Result<Vec<String>, InputError> {
+    let mut names = BTreeSet::new();
+    for (index, variant) in variants.iter().enumerate() {
+        if let Some(metrics) = variant.get("metrics").filter(|v| !v.is_null()) {
+            names.extend(
+                object(metrics, &format!("variants[{index}].metrics"))?
+                    .keys()
+                    .cloned(),
+            );
+        }
+    }
+    Ok(names.into_iter().collect())
+}
+
+fn arm(
+    variant: &Value,
+    index: usize,
+    journey: &[String],
+    metric_names: &[String],
+) -> Result<Arm, InputError> {
+    let at = |name: &str| format!("variants[{index}].{name}");
+    let map = object(variant, &format!("variants[{index}]"))?;
+    let key = string(required(map, "key", &at("key"))?, &at("key"))?;
+    let weight = match map.get("weight").filter(|v| !v.is_null()) {
+        None => 1.0,
+        Some(value) => {
+            let weight = number(value, &at("weight"))?;
+            if weight <= 0.0 {
+                return Err(invalid(at("weight"), "must be a positive number"));
+            }
+            weight
+        }
+    };
+    let units = whole(required(map, "units", &at("units"))?, &at("units"))?;
+    let stages = object(required(map, "stages", &at("stages"))?, &at("stages"))?;
+    if let Some(unknown) = stages.keys().find(|name| !journey.contains(name)) {
+        return Err(invalid(
+            at(&format!("stages.{unknown}")),
+            "is not a stage of the journey",
+        ));
+    }
+    let reached = journey
+        .iter()
+        .map(|stage| {
+            let field = at(&format!("stages.{stage}"));
+            let reached = whole(required(stages, stage, &field)?, &field)?;
+            if reached > units {
+                return Err(InputError::ReachedAboveUnits {
+                    field,
+                    reached,
+                    units,
+                });
+            }
+            Ok(reached)
+        })
+        .collect::<Result<Vec<u64>, InputError>>()?;
+    let empty = Map::new();
+    let metrics_map = match map.get("metrics").filter(|v| !v.is_null()) {
+        Some(value) => object(value, &at("metrics"))?,
+        None => &empty,
+    };
+    let metrics = metric_names
+        .iter()
+        .map(|name| {
+            let field = at(&format!("metrics.{name}"));
+            moments(required(metrics_map, name, &field)?, &field)
+        })
+        .collect::<Result<Vec<Moments>, InputError>>()?;
+    Ok(Arm {
+        key,
+        weight,
+        units,
+        reached,
+        metrics,
+    })
+}
+
+fn moments(value: &Value, field: &str) -> Result<Moments, InputError> {
+    let map = object(value, field)?;
+    let part = |name: &str| format!("{field}.{name}");
+    let count = whole(required(map, "count", &part("count"))?, &part("count"))?;
+    let sum = number(required(map, "sum", &part("sum"))?, &part("sum"))?;
+    let sum_squares = number(
+        required(map, "sum_squares", &part("sum_squares"))?,
+        &part("sum_squares"),
+    )?;
+    if sum_squares < 0.0 {
+        return Err(InputError::Negative {
+            field: part("sum_squares"),
+        });
+    }
+    // Cauchy–Schwarz: Σx² ≥ (Σx)²/n, else the variance would be negative.
+    if count > 0 && sum_squares * (count as f64) < sum * sum * (1.0 - 1e-9) {
+        return Err(invalid(
+            part("sum_squares"),
+            "is smaller than sum²/count: no data has these moments",
+        ));
+    }
+    if count == 0 && (sum != 0.0 || sum_squares != 0.0) {
+        return Err(invalid(part("count"), "is 0 but sum or sum_squares is not"));
+    }
+    Ok(Moments {
+        count,
+        sum,
+        sum_squares,
+    })
+}
+
+/// `touchstone analyze --plan '{"baseline":0.03,"mde":0.05,"alpha":0.05,"power":0.8}'`:
+/// units per variant by [`crate::power::sample_size_per_variant`]; `alpha` (0.05), `power`
+/// (0.8) and `variants` (2, for the total) are optional.
+pub fn plan(input: &Value) -> Result<Value, InputError> {
+    let map = object(input, "(input)")?;
+    let baseline = number(required(map, "baseline", "baseline")?, "baseline")?;
+    if !(baseline > 0.0 && baseline < 1.0) {
+        return Err(invalid(
+            "baseline",
+            "must be a rate between 0 and 1 (exclusive)",
+        ));
+    }
+    let mde = number(required(map, "mde", "mde")?, "mde")?;
+    if !(mde > -1.0 && mde != 0.0 && baseline * (1.0 + mde) < 1.0) {
+        return Err(invalid(
+            "mde",
+            "must be a non-zero relative change keeping the rate in (0, 1)",
+        ));
+    }
+    let alpha = optional_in(map, "alpha", 0.05, (0.0, 1.0))?;
+    let power = optional_in(map, "power", 0.8, (0.0, 1.0))?;
+    let variants = match map.get("variants").filter(|v| !v.is_null()) {
+        None => 2,
+        Some(value) => whole(value, "variants")?.max(2),
+    };
+    let n = sample_size_per_variant(baseline, mde, alpha, power)
+        .map_err(|why| invalid("mde", why.to_string()))?;
+    Ok(json!({
+        "n_per_variant": n,
+        "total_units": n.saturating_mul(variants),
+        "variants": variants,
+        "baseline": baseline,
+        "target_rate": baseline * (1.0 + mde),
+        "mde": mde,
+        "alpha": alpha,
+        "power": power,
+    }))
+}

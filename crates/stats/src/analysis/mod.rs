@@ -1,0 +1,370 @@
+//! The results of an experiment: every stage and metric, every variant against control, with
+//! the corrections, SRM and power around them. The only module that knows `touchstone-model`.
+//!
+//! Both entry points — [`analyze`] (the server's aggregates) and [`analyze_input`] (the
+//! offline JSON of `touchstone analyze`) — build one `Design` and run the same code.
+
+mod compare;
+mod input;
+mod results;
+mod summary;
+mod table;
+
+pub use input::{InputError, analyze_input, plan};
+pub use results::{
+    Comparison, Effect, MetricResult, MetricVariant, PowerResult, Results, SequentialResult,
+    SrmResult, StagePower, StageResult, StageVariant, VariantResult,
+};
+pub use table::render_table;
+
+use crate::correction::Correction;
+use crate::power::{reachable_mde, sample_size_per_variant};
+use crate::sample::{Counts, finite};
+use crate::srm::srm;
+use compare::{Outcome, Settings, compare, conversion_counts};
+use touchstone_model::{
+    Aggregates, Direction, Experiment, MetricKind, MetricRole, Moments, VariantAggregates,
+};
+
+/// Statistics of an experiment from the store's aggregates: the body of
+/// `GET /v1/experiments/{key}/results`. Never panics; undefined numbers are `null` with a
+/// warning. Variants, stages and metrics are matched by key, so aggregates that miss one
+/// (nothing counted yet) read as zeros.
+pub fn analyze(experiment: &Experiment, aggregates: &Aggregates) -> Results {
+    let spec = experiment.spec();
+    let mut warnings = Vec::new();
+    let empty = VariantAggregates::default();
+    let arms = experiment
+        .variants()
+        .iter()
+        .zip(experiment.weights())
+        .map(|(variant, &weight)| {
+            let counted = aggregates
+                .variants
+                .iter()
+                .find(|v| v.key == variant.key)
+                .unwrap_or(&empty);
+            let reached = experiment
+                .journey()
+                .iter()
+                .map(|stage| {
+                    let reached = counted
+                        .stages
+                        .iter()
+                        .find(|s| &s.stage == stage)
+                        .map_or(0, |s| s.reached);
+                    if reached > counted.units {
+                        warnings.push(format!(
+                            "stage {stage}, variant {}: {reached} units reached it but only {} were exposed; capped",
+                            variant.key, counted.units
+                        ));
+                    }
+                    reached.min(counted.units)
+                })
+                .collect();
+            let metrics = experiment
+                .metrics()
+                .iter()
+                .map(|metric| {
+                    counted
+                        .metrics
+                        .iter()
+                        .find(|m| m.metric == metric.key)
+                        .map_or_else(Moments::default, |m| m.moments)
+                })
+                .collect();
+            Arm {
+                key: variant.key.clone(),
+                weight,
+                units: counted.units,
+                reached,
+                metrics,
+            }
+        })
+        .collect();
+    let metrics = experiment
+        .metrics()
+        .iter()
+        .map(|metric| MetricDesign {
+            key: metric.key.clone(),
+            kind: Some(metric.kind),
+            direction: metric.direction,
+            role: metric.role,
+            randomized: metric.kind.denominator_is_exposed_units(),
+        })
+        .collect();
+    run(
+        Design {
+            experiment: Some(spec.key.clone()),
+            control: experiment.control_index(),
+            alpha: spec.alpha,
+            tuning: spec.sequential_tuning,
+            mde: spec.minimum_detectable_effect,
+            power: spec.power,
+            correction: Correction::Holm,
+            journey: experiment.journey().to_vec(),
+            arms,
+            metrics,
+        },
+        warnings,
+    )
+}
+
+/// What both entry points agree on before any statistic is computed.
+pub(crate) struct Design {
+    pub experiment: Option<String>,
+    pub control: usize,
+    pub alpha: f64,
+    pub tuning: f64,
+    pub mde: f64,
+    pub power: f64,
+    pub correction: Correction,
+    pub journey: Vec<String>,
+    pub arms: Vec<Arm>,
+    pub metrics: Vec<MetricDesign>,
+}
+
+pub(crate) struct Arm {
+    pub key: String,
+    pub weight: f64,
+    pub units: u64,
+    /// In journey order, each ≤ units.
+    pub reached: Vec<u64>,
+    /// In `Design::metrics` order.
+    pub metrics: Vec<Moments>,
+}
+
+pub(crate) struct MetricDesign {
+    pub key: String,
+    pub kind: Option<MetricKind>,
+    pub direction: Direction,
+    pub role: MetricRole,
+    pub randomized: bool,
+}
+
+pub(crate) fn run(design: Design, mut warnings: Vec<String>) -> Results {
+    let control = &design.arms[design.control.min(design.arms.len().saturating_sub(1))];
+    let settings = |direction| Settings {
+        alpha: design.alpha,
+        tuning: design.tuning,
+        direction,
+    };
+    for arm in design.arms.iter().filter(|arm| arm.units == 0) {
+        warnings.push(format!("variant {}: no exposed units yet", arm.key));
+    }
+    let mut stages: Vec<StageResult> = design
+        .journey
+        .iter()
+        .enumerate()
+        .map(|(index, stage)| StageResult {
+            stage: stage.clone(),
+            variants: design
+                .arms
+                .iter()
+                .map(|arm| {
+                    let counts = Counts::new(arm.units, arm.reached[index]);
+                    let previous = if index == 0 {
+                        arm.units
+                    } else {
+                        arm.reached[index - 1]
+                    };
+                    let step_rate =
+                        (previous > 0).then(|| arm.reached[index] as f64 / previous as f64);
+                    let vs_control = (arm.key != control.key).then(|| {
+                        compare(
+                            Outcome::Rate(Counts::new(control.units, control.reached[index])),
+                            Outcome::Rate(counts),
+                            settings(Direction::Increase),
+                            &format!("stage {stage}, {} vs {}", arm.key, control.key),
+                            &mut warnings,
+                        )
+                    });
+                    StageVariant {
+                        key: arm.key.clone(),
+                        units: arm.units,
+                        reached: arm.reached[index],
+                        rate: counts.rate(),
+                        step_rate,
+                        drop_off: step_rate.map(|s| 1.0 - s),
+                        vs_control,
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    let mut metrics: Vec<MetricResult> = design
+        .metrics
+        .iter()
+        .enumerate()
+        .map(|(index, metric)| {
+            let outcome = |moments: &Moments| match metric.kind {
+                Some(MetricKind::Conversion) => {
+                    conversion_counts(moments).map_or(Outcome::Values(*moments), Outcome::Rate)
+                }
+                _ => Outcome::Values(*moments),
+            };
+            MetricResult {
+                metric: metric.key.clone(),
+                kind: metric.kind,
+                direction: metric.direction,
+                role: metric.role,
+                randomized: metric.randomized,
+                variants: design
+                    .arms
+                    .iter()
+                    .map(|arm| {
+                        let moments = arm.metrics[index];
+                        let vs_control = (arm.key != control.key).then(|| {
+                            compare(
+                                outcome(&control.metrics[index]),
+                                outcome(&moments),
+                                settings(metric.direction),
+                                &format!("metric {}, {} vs {}", metric.key, arm.key, control.key),
+                                &mut warnings,
+                            )
+                        });
+                        MetricVariant {
+                            key: arm.key.clone(),
+                            units: moments.count,
+                            mean: moments.mean().and_then(finite),
+                            vs_control,
+                        }
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    adjust(
+        design.correction,
+        design.alpha,
+        stages
+            .iter_mut()
+            .flat_map(|s| s.variants.iter_mut())
+            .filter_map(|v| v.vs_control.as_mut()),
+    );
+    adjust(
+        design.correction,
+        design.alpha,
+        metrics
+            .iter_mut()
+            .flat_map(|m| m.variants.iter_mut())
+            .filter_map(|v| v.vs_control.as_mut()),
+    );
+    let srm = srm_result(&design, &mut warnings);
+    let power = power_result(&design, &mut warnings);
+    let mut results = Results {
+        experiment: design.experiment.clone(),
+        control: control.key.clone(),
+        alpha: design.alpha,
+        correction: design.correction,
+        sequential_tuning: design.tuning,
+        variants: variant_results(&design),
+        stages,
+        metrics,
+        srm,
+        power,
+        summary: Vec::new(),
+        warnings: Vec::new(),
+    };
+    results.summary = summary::sentences(&results);
+    let mut seen = std::collections::HashSet::new();
+    warnings.retain(|w| seen.insert(w.clone()));
+    results.warnings = warnings;
+    results
+}
+
+/// One family: adjusted p-values and significance at alpha.
+fn adjust<'a>(
+    correction: Correction,
+    alpha: f64,
+    family: impl Iterator<Item = &'a mut Comparison>,
+) {
+    let mut family: Vec<&mut Comparison> = family.collect();
+    let raw: Vec<Option<f64>> = family.iter().map(|c| c.p_value).collect();
+    for (comparison, adjusted) in family.iter_mut().zip(correction.adjust(&raw)) {
+        comparison.adjusted_p_value = adjusted.and_then(finite);
+        comparison.significant = adjusted.is_some_and(|p| p < alpha);
+    }
+}
+
+fn variant_results(design: &Design) -> Vec<VariantResult> {
+    let total: f64 = design.arms.iter().map(|a| a.weight).sum();
+    design
+        .arms
+        .iter()
+        .map(|arm| VariantResult {
+            key: arm.key.clone(),
+            weight: finite(arm.weight / total).unwrap_or(0.0),
+            units: arm.units,
+        })
+        .collect()
+}
+
+fn srm_result(design: &Design, warnings: &mut Vec<String>) -> SrmResult {
+    let units: Vec<u64> = design.arms.iter().map(|a| a.units).collect();
+    let weights: Vec<f64> = design.arms.iter().map(|a| a.weight).collect();
+    let df = (units.len() as u64).saturating_sub(1);
+    match srm(&units, &weights) {
+        Ok(test) => SrmResult {
+            chi_square: finite(test.chi_square),
+            df: test.df,
+            p_value: finite(test.p_value),
+            mismatch: test.mismatch,
+        },
+        Err(why) => {
+            warnings.push(format!("sample ratio check is undefined: {why}"));
+            SrmResult {
+                chi_square: None,
+                df,
+                p_value: None,
+                mismatch: false,
+            }
+        }
+    }
+}
+
+fn power_result(design: &Design, warnings: &mut Vec<String>) -> PowerResult {
+    let control = &design.arms[design.control.min(design.arms.len().saturating_sub(1))];
+    let units_per_variant = design.arms.iter().map(|a| a.units).min().unwrap_or(0);
+    let stages: Vec<StagePower> = design
+        .journey
+        .iter()
+        .enumerate()
+        .map(|(index, stage)| {
+            let baseline = Counts::new(control.units, control.reached[index]).rate();
+            let planned = baseline
+                .map(|p| sample_size_per_variant(p, design.mde, design.alpha, design.power));
+            let n_per_variant = match planned {
+                Some(Ok(n)) => Some(n),
+                Some(Err(why)) => {
+                    warnings.push(format!("power at stage {stage} is undefined: {why}"));
+                    None
+                }
+                None => None,
+            };
+            let mde_reachable = baseline
+                .and_then(|p| reachable_mde(p, units_per_variant, design.alpha, design.power).ok())
+                .and_then(finite);
+            StagePower {
+                stage: stage.clone(),
+                baseline,
+                n_per_variant,
+                progress: n_per_variant.and_then(|n| finite(units_per_variant as f64 / n as f64)),
+                mde_reachable,
+            }
+        })
+        .collect();
+    let headline = stages.last().cloned();
+    PowerResult {
+        alpha: design.alpha,
+        power: design.power,
+        mde: design.mde,
+        units_per_variant,
+        stage: headline.as_ref().map(|s| s.stage.clone()),
+        baseline: headline.as_ref().and_then(|s| s.baseline),
+        n_per_variant: headline.as_ref().and_then(|s| s.n_per_variant),
+        progress: headline.as_ref().and_then(|s| s.progress),
+        mde_reachable: headline.as_ref().and_then(|s| s.mde_reachable),
+        stages,
+    }
+}

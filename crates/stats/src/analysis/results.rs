@@ -1,0 +1,156 @@
+//! The results object behind `GET /v1/experiments/{key}/results` and `touchstone analyze`.
+//! Field names of issue 2 are kept; later issues add fields, never rename them. Every number
+//! that can be undefined is an `Option` (JSON `null`) and a `warnings` entry says why.
+
+use crate::correction::Correction;
+use serde::{Deserialize, Serialize};
+use touchstone_model::{Direction, MetricKind, MetricRole};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Results {
+    /// The experiment key (`null` offline when the input names none).
+    pub experiment: Option<String>,
+    pub control: String,
+    pub alpha: f64,
+    pub correction: Correction,
+    /// M of the always-valid intervals.
+    pub sequential_tuning: f64,
+    pub variants: Vec<VariantResult>,
+    /// In journey order.
+    pub stages: Vec<StageResult>,
+    pub metrics: Vec<MetricResult>,
+    pub srm: SrmResult,
+    pub power: PowerResult,
+    /// Plain-language sentences, one per stage and metric comparison (and SRM when flagged).
+    pub summary: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VariantResult {
+    pub key: String,
+    /// Configured weight, normalized to sum to 1.
+    pub weight: f64,
+    /// Exposed units.
+    pub units: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageResult {
+    pub stage: String,
+    pub variants: Vec<StageVariant>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageVariant {
+    pub key: String,
+    pub units: u64,
+    pub reached: u64,
+    /// reached / units: from exposure, randomized.
+    pub rate: Option<f64>,
+    /// reached / reached at the previous stage (the rate itself at the first stage):
+    /// description only, not a randomized comparison.
+    pub step_rate: Option<f64>,
+    /// 1 − step_rate.
+    pub drop_off: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vs_control: Option<Comparison>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricResult {
+    pub metric: String,
+    /// `null` offline, where the input gives moments without a kind.
+    #[serde(default)]
+    pub kind: Option<MetricKind>,
+    pub direction: Direction,
+    pub role: MetricRole,
+    /// Whether every exposed unit is an observation (conversion, sum, count): only then does
+    /// randomization protect the comparison.
+    pub randomized: bool,
+    pub variants: Vec<MetricVariant>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricVariant {
+    pub key: String,
+    /// The metric's denominator (exposed or responding units).
+    pub units: u64,
+    pub mean: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vs_control: Option<Comparison>,
+}
+
+/// One variant against control, the same object for a stage and a metric.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Comparison {
+    /// Variant − control, Welch interval.
+    pub absolute: Effect,
+    /// Variant / control − 1, delta-method interval.
+    pub relative: Effect,
+    /// Welch, two-sided, unadjusted.
+    pub p_value: Option<f64>,
+    /// After the experiment's correction across its comparisons.
+    pub adjusted_p_value: Option<f64>,
+    /// adjusted_p_value < alpha.
+    pub significant: bool,
+    /// Always-valid interval and p-value of the absolute difference.
+    pub sequential: SequentialResult,
+    /// Chance that the variant is better, respecting the metric's direction.
+    pub chance_to_beat_control: Option<f64>,
+    /// Expected loss of choosing the variant, in the metric's units (≥ 0).
+    pub expected_loss: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Effect {
+    pub estimate: Option<f64>,
+    pub ci: Option<[f64; 2]>,
+    /// Kept for pooling slices (Cochran's Q weights are 1/se²).
+    pub standard_error: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct SequentialResult {
+    pub ci: Option<[f64; 2]>,
+    pub p_value: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SrmResult {
+    pub chi_square: Option<f64>,
+    pub df: u64,
+    pub p_value: Option<f64>,
+    /// p < 0.001.
+    pub mismatch: bool,
+}
+
+/// How far along the test is, for the headline stage (the last of the journey: the decisive
+/// and rarest conversion) and for every stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PowerResult {
+    pub alpha: f64,
+    pub power: f64,
+    /// The relative minimum detectable effect the test is planned for.
+    pub mde: f64,
+    /// Units of the smallest arm: the slowest arm decides when the test is done.
+    pub units_per_variant: u64,
+    pub stage: Option<String>,
+    /// The control's rate at `stage`.
+    pub baseline: Option<f64>,
+    pub n_per_variant: Option<u64>,
+    /// units_per_variant / n_per_variant (may exceed 1).
+    pub progress: Option<f64>,
+    /// The smallest relative lift detectable with the current sample.
+    pub mde_reachable: Option<f64>,
+    pub stages: Vec<StagePower>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StagePower {
+    pub stage: String,
+    pub baseline: Option<f64>,
+    pub n_per_variant: Option<u64>,
+    pub progress: Option<f64>,
+    pub mde_reachable: Option<f64>,
+}

@@ -1,0 +1,188 @@
+//! `touchstone analyze --format table`: the results for people — aligned columns, percents,
+//! one block per stage and metric.
+
+use super::results::{Comparison, Results};
+use super::summary::{confidence_level, p_text, percent};
+
+/// Aligned text tables of a `Results`, ending with the summary and warnings.
+pub fn render_table(results: &Results) -> String {
+    let mut out = String::new();
+    let level = confidence_level(results.alpha);
+    out.push_str(&format!(
+        "experiment {}   control {}   alpha {}   correction {}\n",
+        results.experiment.as_deref().unwrap_or("(offline)"),
+        results.control,
+        results.alpha,
+        match results.correction {
+            crate::correction::Correction::Holm => "holm",
+            crate::correction::Correction::BenjaminiHochberg => "bh",
+        }
+    ));
+    out.push_str(&format!(
+        "sample ratio: chi-square {} (df {}), p = {}{}\n",
+        results
+            .srm
+            .chi_square
+            .map_or("n/a".into(), |c| format!("{c:.3}")),
+        results.srm.df,
+        p_text(results.srm.p_value),
+        if results.srm.mismatch {
+            "  MISMATCH"
+        } else {
+            ""
+        }
+    ));
+    let power = &results.power;
+    out.push_str(&format!(
+        "power: {} per variant planned at {} (baseline {}, mde {}), {} per variant so far ({}), mde reachable now {}\n",
+        power.n_per_variant.map_or("n/a".into(), |n| n.to_string()),
+        power.stage.as_deref().unwrap_or("n/a"),
+        opt_percent(power.baseline),
+        percent(power.mde),
+        power.units_per_variant,
+        opt_percent(power.progress),
+        opt_percent(power.mde_reachable),
+    ));
+    for stage in &results.stages {
+        let mut rows = vec![header(
+            &["variant", "units", "reached", "rate", "step", "drop-off"],
+            &level,
+        )];
+        for v in &stage.variants {
+            let mut row = vec![
+                v.key.clone(),
+                v.units.to_string(),
+                v.reached.to_string(),
+                opt_percent(v.rate),
+                opt_percent(v.step_rate),
+                opt_percent(v.drop_off),
+            ];
+            row.extend(comparison_cells(v.vs_control.as_ref(), true));
+            rows.push(row);
+        }
+        out.push_str(&format!("\nstage {}\n", stage.stage));
+        out.push_str(&align(&rows));
+    }
+    for metric in &results.metrics {
+        let mut rows = vec![header(&["variant", "units", "mean"], &level)];
+        for v in &metric.variants {
+            let mut row = vec![
+                v.key.clone(),
+                v.units.to_string(),
+                v.mean.map_or("n/a".into(), |m| format!("{m:.4}")),
+            ];
+            row.extend(comparison_cells(v.vs_control.as_ref(), false));
+            rows.push(row);
+        }
+        let notes = [
+            (metric.direction == touchstone_model::Direction::Decrease)
+                .then_some("lower is better"),
+            (!metric.randomized).then_some("not randomized"),
+        ];
+        let notes: Vec<&str> = notes.into_iter().flatten().collect();
+        let notes = if notes.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", notes.join(", "))
+        };
+        out.push_str(&format!("\nmetric {}{notes}\n", metric.metric));
+        out.push_str(&align(&rows));
+    }
+    if !results.summary.is_empty() {
+        out.push_str("\nsummary\n");
+        for line in &results.summary {
+            out.push_str(&format!("  {line}\n"));
+        }
+    }
+    if !results.warnings.is_empty() {
+        out.push_str("\nwarnings\n");
+        for line in &results.warnings {
+            out.push_str(&format!("  {line}\n"));
+        }
+    }
+    out
+}
+
+fn header(first: &[&str], level: &str) -> Vec<String> {
+    let mut row: Vec<String> = first.iter().map(|s| s.to_string()).collect();
+    row.extend([
+        "abs diff".to_string(),
+        format!("{level} CI"),
+        "rel diff".to_string(),
+        format!("{level} CI"),
+        "p".to_string(),
+        "adj p".to_string(),
+        "seq p".to_string(),
+        "P(beat)".to_string(),
+        "exp loss".to_string(),
+    ]);
+    row
+}
+
+fn comparison_cells(comparison: Option<&Comparison>, rates: bool) -> Vec<String> {
+    let Some(c) = comparison else {
+        return vec!["(control)".into()];
+    };
+    let absolute = |x: f64| {
+        if rates {
+            format!("{:+.2}pp", x * 100.0)
+        } else {
+            format!("{x:+.4}")
+        }
+    };
+    let interval = |ci: Option<[f64; 2]>, f: &dyn Fn(f64) -> String| {
+        ci.map_or("n/a".into(), |[lo, hi]| format!("[{}, {}]", f(lo), f(hi)))
+    };
+    let relative = |x: f64| format!("{:+.1}%", x * 100.0);
+    vec![
+        c.absolute.estimate.map_or("n/a".into(), absolute),
+        interval(c.absolute.ci, &absolute),
+        c.relative.estimate.map_or("n/a".into(), relative),
+        interval(c.relative.ci, &relative),
+        p_text(c.p_value),
+        format!(
+            "{}{}",
+            p_text(c.adjusted_p_value),
+            if c.significant { " *" } else { "" }
+        ),
+        p_text(c.sequential.p_value),
+        opt_percent(c.chance_to_beat_control),
+        c.expected_loss.map_or("n/a".into(), |l| format!("{l:.5}")),
+    ]
+}
+
+fn opt_percent(x: Option<f64>) -> String {
+    x.map_or("n/a".into(), percent)
+}
+
+/// Left-aligned first column, right-aligned numbers, two spaces between columns.
+fn align(rows: &[Vec<String>]) -> String {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let cells: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(c, cell)| {
+                if c == 0 {
+                    format!("{cell:<width$}", width = widths[c])
+                } else {
+                    format!("{cell:>width$}", width = widths[c])
+                }
+            })
+            .collect();
+        out.push_str("  ");
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
