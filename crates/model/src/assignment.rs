@@ -40,6 +40,16 @@ pub fn hash_v1(seed: &str, unit_id: &str) -> f64 {
     f64::from(fnv1a32_concat(unit_id, seed) % 1_000) / 1_000.0
 }
 
+/// GrowthBook's `hash(seed, value, version)`: `None` for a version other than 1 or 2, as their
+/// SDKs return `null`, so a caller can refuse a definition it cannot reproduce.
+pub fn hash(seed: &str, unit_id: &str, version: u32) -> Option<f64> {
+    match version {
+        1 => Some(hash_v1(seed, unit_id)),
+        2 => Some(hash_v2(seed, unit_id)),
+        _ => None,
+    }
+}
+
 /// The half-open range `[start, end)` of the hash space a variant owns.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BucketRange {
@@ -54,7 +64,13 @@ impl BucketRange {
 }
 
 /// GrowthBook's `getBucketRanges`: equal weights when the weights do not fit the variant count
-/// or do not sum to 1 (±0.01); coverage clamped to [0, 1].
+/// or do not sum to 1 (±0.01); coverage clamped to [0, 1]. No rounding, same float operations
+/// in the same order as their JS, so the ranges are bit-identical (checked by
+/// `tests/vectors/growthbook.json`).
+#[allow(
+    clippy::manual_range_contains,
+    reason = "two comparisons keep JavaScript's NaN semantics"
+)]
 pub fn bucket_ranges(variant_count: usize, coverage: f64, weights: &[f64]) -> Vec<BucketRange> {
     let coverage = if coverage.is_nan() {
         0.0
@@ -65,8 +81,10 @@ pub fn bucket_ranges(variant_count: usize, coverage: f64, weights: &[f64]) -> Ve
     let weights: Vec<f64> = if weights.len() != variant_count {
         equal()
     } else {
-        let total: f64 = weights.iter().sum();
-        if !(0.99..=1.01).contains(&total) {
+        // Left to right from 0, as their `reduce`; written as their two comparisons so a NaN
+        // total behaves as in JS (kept, never matching a bucket) rather than silently equal.
+        let total = weights.iter().fold(0.0, |sum, weight| sum + weight);
+        if total < 0.99 || total > 1.01 {
             equal()
         } else {
             weights.to_vec()

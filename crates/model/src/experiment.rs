@@ -247,9 +247,12 @@ impl Experiment {
         next
     }
 
-    /// Why `next` may not replace `self` while `self` is running: changing variants, weights
-    /// or salt would reshuffle units already exposed. Traffic may grow, never shrink past
-    /// exposed units (shrinking drops units out, which is allowed too: they keep their exposure).
+    /// Why `next` may not replace `self` while `self` is running: changing the variant keys or
+    /// their order, the weights (compared normalized, so `[1, 1]` equals `[0.5, 0.5]`) or the
+    /// salt would reshuffle units already exposed. Traffic may grow — bucket ranges only
+    /// extend, so no included unit moves — but not shrink, which would drop exposed units'
+    /// buckets out of their variant for new assignments. Anything else (payloads, journey,
+    /// metrics, targeting, status) may change. `None` when `self` is not running.
     pub fn reshuffle_conflict(&self, next: &Experiment) -> Option<String> {
         if !self.is_running() {
             return None;
@@ -347,8 +350,9 @@ pub fn validate(spec: &ExperimentSpec) -> ValidationErrors {
         );
     }
     if let Some(value_event) = &spec.value_event {
-        if value_event.trim().is_empty() {
-            errors.push("value_event", "invalid", "must not be empty");
+        // The same alphabet as stage and metric events: it names a built-in metric's event.
+        if let Some(problem) = check_key(value_event) {
+            errors.push("value_event", "invalid", problem);
         }
     }
     for (index, condition) in spec.targeting.iter().enumerate() {
@@ -356,10 +360,10 @@ pub fn validate(spec: &ExperimentSpec) -> ValidationErrors {
             errors.push(format!("targeting[{index}].{field}"), "invalid", message);
         }
     }
-    if let Some(salt) = &spec.salt {
-        if salt.is_empty() || salt.len() > 128 {
-            errors.push("salt", "invalid", "must be 1 to 128 characters");
-        }
+    if let Some(salt) = &spec.salt
+        && (salt.is_empty() || salt.len() > 128)
+    {
+        errors.push("salt", "invalid", "must be 1 to 128 characters");
     }
     validate_metrics(spec, &mut errors);
     validate_segments(spec, &mut errors);
@@ -424,14 +428,28 @@ fn validate_variants(spec: &ExperimentSpec, errors: &mut ValidationErrors) {
             );
         }
     }
-    if let Some(control) = &spec.control {
-        if !spec.variants.iter().any(|v| &v.key == control) {
-            errors.push(
-                "control",
-                "unknown",
-                format!("`{control}` is not one of the variants"),
-            );
-        }
+    // Each weight finite yet their total infinite (e.g. two of 1e308) would normalize to zeros
+    // and silently fall back to an equal split.
+    let total: f64 = spec.variants.iter().map(|v| v.weight).sum();
+    let weights_valid = spec
+        .variants
+        .iter()
+        .all(|v| v.weight.is_finite() && v.weight > 0.0);
+    if weights_valid && !total.is_finite() {
+        errors.push(
+            "variants",
+            "out_of_range",
+            "the weights must add up to a finite number",
+        );
+    }
+    if let Some(control) = &spec.control
+        && !spec.variants.iter().any(|v| &v.key == control)
+    {
+        errors.push(
+            "control",
+            "unknown",
+            format!("`{control}` is not one of the variants"),
+        );
     }
 }
 

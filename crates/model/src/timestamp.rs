@@ -21,8 +21,12 @@ impl Timestamp {
         (self.0 - earlier.0) as f64 / 1000.0
     }
 
-    /// `self` moved by a (possibly fractional) number of hours, saturating.
+    /// `self` moved by a (possibly fractional) number of hours, saturating; NaN hours move
+    /// nothing (rather than jumping to the start of time).
     pub fn plus_hours(self, hours: f64) -> Timestamp {
+        if hours.is_nan() {
+            return self;
+        }
         let millis = (hours * 3_600_000.0).round();
         let millis = if millis.is_finite() {
             millis.clamp(i64::MIN as f64, i64::MAX as f64) as i64
@@ -38,7 +42,10 @@ impl Timestamp {
     pub fn parse_rfc3339(text: &str) -> Result<Self, time::error::Parse> {
         let parsed =
             time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)?;
-        Ok(Self((parsed.unix_timestamp_nanos() / 1_000_000) as i64))
+        // Floor, not truncation: 1969-12-31T23:59:59.9995Z lies before the epoch, in ms -1.
+        Ok(Self(
+            parsed.unix_timestamp_nanos().div_euclid(1_000_000) as i64
+        ))
     }
 
     /// RFC 3339 in UTC with millisecond precision; falls back to the raw number when out of range.
@@ -66,19 +73,53 @@ impl Serialize for Timestamp {
     }
 }
 
-/// Accepts an RFC 3339 string or a number of milliseconds since the epoch.
+/// Accepts an RFC 3339 string, or milliseconds since the epoch as an integer (a whole float
+/// such as `1.7e12` too) or as a string of digits — the form `to_rfc3339` falls back to for
+/// times beyond year 9999, so every timestamp round-trips.
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Wire {
-            Millis(i64),
-            Text(String),
+        deserializer.deserialize_any(TimestampVisitor)
+    }
+}
+
+struct TimestampVisitor;
+
+impl serde::de::Visitor<'_> for TimestampVisitor {
+    type Value = Timestamp;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "an RFC 3339 time such as 2026-11-23T10:00:00Z or whole milliseconds since the epoch",
+        )
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, millis: i64) -> Result<Timestamp, E> {
+        Ok(Timestamp(millis))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, millis: u64) -> Result<Timestamp, E> {
+        i64::try_from(millis)
+            .map(Timestamp)
+            .map_err(|_| E::custom(format!("{millis} milliseconds is out of range")))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, millis: f64) -> Result<Timestamp, E> {
+        // 2^63 as f64; every whole float strictly inside ±2^63 converts exactly.
+        const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+        if millis.is_finite() && millis.fract() == 0.0 && millis.abs() < LIMIT {
+            Ok(Timestamp(millis as i64))
+        } else {
+            Err(E::custom(format!(
+                "{millis} is not a whole number of milliseconds since the epoch"
+            )))
         }
-        match Wire::deserialize(deserializer)? {
-            Wire::Millis(millis) => Ok(Timestamp(millis)),
-            Wire::Text(text) => Timestamp::parse_rfc3339(&text).map_err(|error| {
-                serde::de::Error::custom(format!(
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Timestamp, E> {
+        match Timestamp::parse_rfc3339(text) {
+            Ok(at) => Ok(at),
+            Err(error) => text.parse::<i64>().map(Timestamp).map_err(|_| {
+                E::custom(format!(
                     "expected an RFC 3339 time such as 2026-11-23T10:00:00Z or milliseconds since the epoch: {error}"
                 ))
             }),

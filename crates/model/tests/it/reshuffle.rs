@@ -1,0 +1,143 @@
+//! `Experiment::reshuffle_conflict`: what a running experiment may and may not change.
+
+use super::{base_json, experiment, spec_from};
+use serde_json::{Value, json};
+use touchstone_model::{Experiment, Status};
+
+struct Case {
+    name: &'static str,
+    change: fn(&mut Value),
+    /// A word the refusal must contain, or `None` when the change is allowed.
+    refused_for: Option<&'static str>,
+}
+
+fn running(change: impl Fn(&mut Value)) -> Experiment {
+    let mut value = base_json();
+    value["status"] = json!("running");
+    value["traffic"] = json!(0.5);
+    change(&mut value);
+    experiment(spec_from(value))
+}
+
+fn check(case: &Case) {
+    let current = running(|_| {});
+    let next = running(case.change);
+    let conflict = current.reshuffle_conflict(&next);
+    match (case.refused_for, &conflict) {
+        (None, None) => {}
+        (Some(word), Some(reason)) => {
+            assert!(reason.contains(word), "case `{}`: {reason}", case.name);
+            assert!(
+                reason.contains("exposed units"),
+                "case `{}` says why: {reason}",
+                case.name
+            );
+        }
+        _ => panic!(
+            "case `{}`: expected {:?}, got {conflict:?}",
+            case.name, case.refused_for
+        ),
+    }
+    // A stopped or draft experiment has no live assignments to protect.
+    for status in [Status::Draft, Status::Stopped] {
+        assert_eq!(
+            current.with_status(status).reshuffle_conflict(&next),
+            None,
+            "case `{}`",
+            case.name
+        );
+    }
+}
+
+const CASES: &[Case] = &[
+    Case {
+        name: "nothing changes",
+        change: |_| {},
+        refused_for: None,
+    },
+    Case {
+        name: "traffic grows",
+        change: |v| v["traffic"] = json!(0.9),
+        refused_for: None,
+    },
+    Case {
+        name: "traffic grows to everyone",
+        change: |v| v["traffic"] = json!(1.0),
+        refused_for: None,
+    },
+    Case {
+        name: "traffic shrinks",
+        change: |v| v["traffic"] = json!(0.4),
+        refused_for: Some("traffic"),
+    },
+    Case {
+        name: "a payload changes",
+        change: |v| v["variants"][1]["payload"] = json!({"threshold": 30}),
+        refused_for: None,
+    },
+    Case {
+        name: "the journey changes",
+        change: |v| v["journey"] = json!(["purchase"]),
+        refused_for: None,
+    },
+    Case {
+        name: "targeting is added",
+        change: |v| {
+            v["targeting"] = json!([{"attribute": "country", "op": "equals", "value": "DE"}])
+        },
+        refused_for: None,
+    },
+    Case {
+        name: "the control changes",
+        change: |v| v["control"] = json!("threshold_35"),
+        refused_for: None,
+    },
+    Case {
+        name: "weights scale but keep their ratio",
+        change: |v| {
+            v["variants"][0]["weight"] = json!(1);
+            v["variants"][1]["weight"] = json!(1);
+        },
+        refused_for: None,
+    },
+    Case {
+        name: "weights change ratio",
+        change: |v| v["variants"][1]["weight"] = json!(0.6),
+        refused_for: Some("weights"),
+    },
+    Case {
+        name: "a variant is renamed",
+        change: |v| v["variants"][1]["key"] = json!("threshold_30"),
+        refused_for: Some("variants"),
+    },
+    Case {
+        name: "a variant is added",
+        change: |v| {
+            v["variants"]
+                .as_array_mut()
+                .expect("array")
+                .push(json!({"key": "threshold_25", "weight": 0.5}))
+        },
+        refused_for: Some("variants"),
+    },
+    Case {
+        name: "variants swap places",
+        change: |v| v["variants"].as_array_mut().expect("array").reverse(),
+        refused_for: Some("variants"),
+    },
+    Case {
+        name: "the salt is set to something other than the key",
+        change: |v| v["salt"] = json!("new-salt"),
+        refused_for: Some("salt"),
+    },
+    Case {
+        name: "the salt is set to the key it defaulted to",
+        change: |v| v["salt"] = json!("free-shipping-35"),
+        refused_for: None,
+    },
+];
+
+#[test]
+fn a_running_experiment_refuses_only_changes_that_reshuffle_units() {
+    CASES.iter().for_each(check);
+}
