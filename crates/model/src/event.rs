@@ -156,4 +156,95 @@ mod tests {
             assert_eq!(problem.field, field, "{raw}");
         }
     }
+    fn decode(raw: serde_json::Value) -> Result<OutcomeEvent, EventProblem> {
+        OutcomeEvent::from_json(&raw, NOW, 300_000)
+    }
+
+    #[test]
+    fn values_may_be_absent_null_whole_or_negative() {
+        let base = json!({"id": "e", "unit_id": "u", "name": "refund"});
+        assert_eq!(decode(base.clone()).expect("no value").value, None);
+        let mut with = base.clone();
+        with["value"] = json!(null);
+        assert_eq!(decode(with.clone()).expect("null value").value, None);
+        with["value"] = json!(3);
+        assert_eq!(decode(with.clone()).expect("integer").value, Some(3.0));
+        with["value"] = json!(-19.99);
+        assert_eq!(decode(with).expect("refund").value, Some(-19.99));
+    }
+
+    #[test]
+    fn text_fields_are_limited_in_bytes_not_characters() {
+        let at_limit = "u".repeat(MAX_TEXT_LEN);
+        let event =
+            decode(json!({"id": "e", "unit_id": at_limit, "name": "n"})).expect("at the limit");
+        assert_eq!(event.unit_id.len(), MAX_TEXT_LEN);
+        let over = "u".repeat(MAX_TEXT_LEN + 1);
+        let problem = decode(json!({"id": "e", "unit_id": over, "name": "n"})).expect_err("over");
+        assert_eq!(problem.field, "unit_id");
+        // 129 two-byte characters: 258 bytes.
+        let wide = "é".repeat(129);
+        let problem = decode(json!({"id": wide, "unit_id": "u", "name": "n"})).expect_err("wide");
+        assert_eq!(problem.field, "id");
+    }
+
+    #[test]
+    fn timestamps_may_be_rfc3339_with_offset_or_millis() {
+        let event = decode(json!({"id": "e", "unit_id": "u", "name": "n", "timestamp": "2026-11-23T11:00:00+01:00"}))
+            .expect("rfc3339");
+        assert_eq!(event.timestamp, NOW);
+        let event = decode(
+            json!({"id": "e", "unit_id": "u", "name": "n", "timestamp": NOW.as_millis() - 1_000}),
+        )
+        .expect("millis");
+        assert_eq!(event.timestamp.as_millis(), NOW.as_millis() - 1_000);
+        let event = decode(json!({"id": "e", "unit_id": "u", "name": "n", "timestamp": null}))
+            .expect("null");
+        assert_eq!(event.timestamp, NOW);
+    }
+
+    #[test]
+    fn the_future_skew_limit_is_inclusive() {
+        let at_limit =
+            json!({"id": "e", "unit_id": "u", "name": "n", "timestamp": NOW.as_millis() + 300_000});
+        assert!(decode(at_limit).is_ok());
+        let beyond =
+            json!({"id": "e", "unit_id": "u", "name": "n", "timestamp": NOW.as_millis() + 300_001});
+        assert_eq!(decode(beyond).expect_err("future").field, "timestamp");
+    }
+
+    #[test]
+    fn an_unknown_field_names_itself_and_the_expected_ones() {
+        let problem = decode(json!({"id": "e", "unit_id": "u", "name": "n", "user": "x"}))
+            .expect_err("unknown");
+        assert!(problem.message.contains("`user`"), "{}", problem.message);
+        assert!(problem.message.contains("unit_id"), "{}", problem.message);
+    }
+
+    #[test]
+    fn every_refusal_carries_a_message() {
+        for raw in [
+            json!(null),
+            json!("e"),
+            json!({}),
+            json!({"id": "", "unit_id": "u", "name": "n"}),
+        ] {
+            let problem = decode(raw.clone()).expect_err("refused");
+            assert!(!problem.message.is_empty(), "{raw}");
+        }
+    }
+
+    #[test]
+    fn an_event_serializes_without_an_absent_value() {
+        let event = decode(json!({"id": "e", "unit_id": "u", "name": "view_item"})).expect("valid");
+        let wire = serde_json::to_value(&event).expect("serializes");
+        assert_eq!(
+            wire,
+            json!({"id": "e", "unit_id": "u", "name": "view_item", "timestamp": "2026-11-23T10:00:00Z"})
+        );
+        assert_eq!(
+            serde_json::from_value::<OutcomeEvent>(wire).expect("reads back"),
+            event
+        );
+    }
 }

@@ -144,4 +144,128 @@ mod tests {
         assert_eq!(at.as_millis(), 5_400_000);
         assert_eq!(at.seconds_since(Timestamp::from_millis(0)), 5400.0);
     }
+    fn parse(text: &str) -> Timestamp {
+        Timestamp::parse_rfc3339(text).expect("valid time")
+    }
+
+    fn from_json(value: serde_json::Value) -> Result<Timestamp, serde_json::Error> {
+        serde_json::from_value(value)
+    }
+
+    #[test]
+    fn an_offset_is_converted_to_utc() {
+        assert_eq!(
+            parse("2026-11-23T12:00:00+02:00"),
+            parse("2026-11-23T10:00:00Z")
+        );
+        assert_eq!(
+            parse("2026-11-23T10:00:00Z").to_rfc3339(),
+            "2026-11-23T10:00:00Z"
+        );
+    }
+
+    #[test]
+    fn sub_millisecond_times_before_the_epoch_round_down() {
+        assert_eq!(parse("1969-12-31T23:59:59.9995Z").as_millis(), -1);
+        assert_eq!(parse("1970-01-01T00:00:00.0005Z").as_millis(), 0);
+        assert_eq!(
+            Timestamp::from_millis(-1).to_rfc3339(),
+            "1969-12-31T23:59:59.999Z"
+        );
+    }
+
+    #[test]
+    fn a_time_without_offset_is_refused() {
+        assert!(Timestamp::parse_rfc3339("2026-11-23T10:00:00").is_err());
+        assert!(Timestamp::parse_rfc3339("2026-11-23").is_err());
+    }
+
+    #[test]
+    fn times_beyond_year_9999_round_trip_as_digits() {
+        for millis in [i64::MAX, i64::MIN, 253_402_300_800_000] {
+            let at = Timestamp::from_millis(millis);
+            assert_eq!(at.to_rfc3339(), millis.to_string());
+            let wire = serde_json::to_value(at).expect("serializes");
+            assert_eq!(from_json(wire).expect("deserializes"), at);
+        }
+    }
+
+    #[test]
+    fn the_wire_form_is_a_string_and_reads_back() {
+        let at = Timestamp::from_millis(1_795_428_000_250);
+        let wire = serde_json::to_value(at).expect("serializes");
+        assert_eq!(wire, serde_json::json!("2026-11-23T10:00:00.25Z"));
+        assert_eq!(from_json(wire).expect("deserializes"), at);
+    }
+
+    #[test]
+    fn milliseconds_may_be_an_integer_or_a_whole_float() {
+        use serde_json::json;
+        assert_eq!(
+            from_json(json!(1_795_428_000_000_i64)).expect("integer"),
+            Timestamp::from_millis(1_795_428_000_000)
+        );
+        assert_eq!(
+            from_json(json!(-5)).expect("negative"),
+            Timestamp::from_millis(-5)
+        );
+        assert_eq!(
+            from_json(json!(1.7e12)).expect("whole float"),
+            Timestamp::from_millis(1_700_000_000_000)
+        );
+        let fractional = from_json(json!(1.5)).expect_err("fractional").to_string();
+        assert!(
+            fractional.contains("whole number of milliseconds"),
+            "{fractional}"
+        );
+        let huge = from_json(json!(u64::MAX))
+            .expect_err("beyond i64")
+            .to_string();
+        assert!(huge.contains("out of range"), "{huge}");
+    }
+
+    #[test]
+    fn other_shapes_are_refused_with_an_example() {
+        for value in [
+            serde_json::json!(true),
+            serde_json::json!("yesterday"),
+            serde_json::json!({}),
+        ] {
+            let message = from_json(value.clone()).expect_err("refused").to_string();
+            assert!(
+                message.contains("2026-11-23T10:00:00Z"),
+                "{value}: {message}"
+            );
+        }
+    }
+
+    #[test]
+    fn plus_hours_saturates_and_ignores_nan() {
+        let at = Timestamp::from_millis(1_000);
+        assert_eq!(at.plus_hours(f64::NAN), at);
+        assert_eq!(at.plus_hours(f64::INFINITY).as_millis(), i64::MAX);
+        assert_eq!(
+            at.plus_hours(f64::NEG_INFINITY).as_millis(),
+            i64::MIN + 1_000
+        );
+        assert_eq!(
+            Timestamp::from_millis(-1).plus_hours(-1e300).as_millis(),
+            i64::MIN
+        );
+        assert_eq!(at.plus_hours(1e300).as_millis(), i64::MAX);
+        assert_eq!(at.plus_hours(-0.5).as_millis(), 1_000 - 1_800_000);
+        assert_eq!(
+            Timestamp::from_millis(i64::MAX).plus_hours(1.0).as_millis(),
+            i64::MAX
+        );
+    }
+
+    #[test]
+    fn seconds_since_is_negative_for_a_later_reference() {
+        let early = Timestamp::from_millis(0);
+        let late = Timestamp::from_millis(1_500);
+        assert_eq!(late.seconds_since(early), 1.5);
+        assert_eq!(early.seconds_since(late), -1.5);
+        assert!(early < late);
+    }
 }
