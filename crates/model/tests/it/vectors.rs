@@ -159,3 +159,16 @@ fn hashing_utf8_bytes_instead_would_disagree_with_the_browser() {
     assert_ne!(utf8, assignment::fnv1a32("😀"));
     assert_eq!(assignment::hash_v2("seed", "😀"), 0.4346);
 }
+
+#[test]
+fn a_layer_range_is_half_open_like_in_namespace() {
+    // inNamespace keeps `n >= start && n < end`; the GrowthBook cases never hit a boundary.
+    for id in ["1", "2", "3", "4", "user-42"] {
+        let bucket = assignment::hash_v1("__checkout", id);
+        assert!(
+            assignment::in_layer("checkout", id, bucket, bucket + 0.001),
+            "{id}"
+        );
+        assert!(!assignment::in_layer("checkout", id, 0.0, bucket), "{id}");
+    }
+}
