@@ -1,0 +1,236 @@
+//! `MemoryStore`: the embedded store for development and single-process use. Same semantics
+//! as Redis (the conformance suite runs against both), nothing durable.
+
+use crate::counting::{self, Plan, Target, UnitState};
+use crate::{
+    Definitions, EventOutcome, EventsOutcome, Exposure, ExposureRecord, Store, StoreError,
+};
+use async_trait::async_trait;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+use touchstone_model::{Aggregates, Experiment, Moments, OutcomeEvent, Timestamp};
+
+/// Locks a mutex; a panic in another holder cannot leave these maps half-updated in a way
+/// that matters more than losing the process, so poisoning is ignored.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[derive(Debug)]
+struct StoredUnit {
+    state: UnitState,
+    // Kept for segment results (issue 9); first exposure wins.
+    #[allow(dead_code)]
+    segments: BTreeMap<String, String>,
+    #[allow(dead_code)]
+    plugin_version: Option<String>,
+}
+
+/// One experiment's units and counters; one mutex each, so experiments do not contend.
+#[derive(Debug, Default)]
+struct ExperimentState {
+    units: HashMap<String, StoredUnit>,
+    units_per_variant: HashMap<usize, u64>,
+    counters: HashMap<(usize, Target), Moments>,
+}
+
+/// Event ids already accepted, with when they may be forgotten.
+#[derive(Debug, Default)]
+struct SeenIds {
+    expires: HashMap<String, Instant>,
+    prune_at: usize,
+}
+
+impl SeenIds {
+    /// Marks `id` seen; false when it already was (and has not expired).
+    fn insert(&mut self, id: &str, ttl: Duration, now: Instant) -> bool {
+        if self.expires.get(id).is_some_and(|expiry| *expiry > now) {
+            return false;
+        }
+        self.expires.insert(id.to_owned(), now + ttl);
+        // Amortized pruning: walk the map only when it has doubled since the last walk.
+        if self.expires.len() > self.prune_at {
+            self.expires.retain(|_, expiry| *expiry > now);
+            self.prune_at = (self.expires.len() * 2).max(1024);
+        }
+        true
+    }
+}
+
+/// The embedded, thread-safe store.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    definitions: Mutex<(u64, BTreeMap<String, Experiment>)>,
+    experiments: Mutex<HashMap<String, Arc<Mutex<ExperimentState>>>>,
+    seen: Mutex<SeenIds>,
+}
+
+impl MemoryStore {
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    fn experiment(&self, key: &str) -> Arc<Mutex<ExperimentState>> {
+        lock(&self.experiments)
+            .entry(key.to_owned())
+            .or_default()
+            .clone()
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    fn kind(&self) -> &'static str {
+        "memory"
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn save_definition(&self, experiment: &Experiment) -> Result<u64, StoreError> {
+        let mut definitions = lock(&self.definitions);
+        definitions
+            .1
+            .insert(experiment.key().to_owned(), experiment.clone());
+        definitions.0 += 1;
+        Ok(definitions.0)
+    }
+
+    async fn load_definitions(&self) -> Result<Definitions, StoreError> {
+        let definitions = lock(&self.definitions);
+        Ok(Definitions {
+            version: definitions.0,
+            experiments: definitions.1.values().cloned().collect(),
+        })
+    }
+
+    async fn definitions_version(&self) -> Result<u64, StoreError> {
+        Ok(lock(&self.definitions).0)
+    }
+
+    async fn record_exposure(
+        &self,
+        experiment: &Experiment,
+        exposure: &Exposure,
+    ) -> Result<ExposureRecord, StoreError> {
+        let state = self.experiment(experiment.key());
+        let mut state = lock(&state);
+        if let Some(existing) = state.units.get(&exposure.unit_id) {
+            return Ok(ExposureRecord {
+                variant: existing.state.variant,
+                exposed_at: Timestamp::from_millis(existing.state.exposed_at),
+                new: false,
+            });
+        }
+        state.units.insert(
+            exposure.unit_id.clone(),
+            StoredUnit {
+                state: UnitState {
+                    variant: exposure.variant,
+                    exposed_at: exposure.at.as_millis(),
+                    ..UnitState::default()
+                },
+                segments: exposure.segments.clone(),
+                plugin_version: exposure.plugin_version.clone(),
+            },
+        );
+        *state.units_per_variant.entry(exposure.variant).or_default() += 1;
+        Ok(ExposureRecord {
+            variant: exposure.variant,
+            exposed_at: exposure.at,
+            new: true,
+        })
+    }
+
+    async fn find_exposures(
+        &self,
+        unit_id: &str,
+        experiments: &[Arc<Experiment>],
+    ) -> Result<Vec<Option<ExposureRecord>>, StoreError> {
+        Ok(experiments
+            .iter()
+            .map(|experiment| {
+                let state = self.experiment(experiment.key());
+                let state = lock(&state);
+                state.units.get(unit_id).map(|unit| ExposureRecord {
+                    variant: unit.state.variant,
+                    exposed_at: Timestamp::from_millis(unit.state.exposed_at),
+                    new: false,
+                })
+            })
+            .collect())
+    }
+
+    async fn record_events(
+        &self,
+        experiments: &[Arc<Experiment>],
+        events: &[OutcomeEvent],
+    ) -> Result<EventsOutcome, StoreError> {
+        let plans: Vec<Plan> = experiments.iter().map(|e| Plan::of(e)).collect();
+        let ttl_seconds = plans
+            .iter()
+            .map(|plan| plan.seen_ttl_seconds)
+            .max()
+            .unwrap_or(counting::DEDUP_GRACE_SECONDS);
+        let ttl = Duration::from_secs(ttl_seconds);
+        let mut outcomes = Vec::with_capacity(events.len());
+        let mut deltas = Vec::new();
+        for event in events {
+            // Nothing below can fail, so marking the id before counting cannot lose an event.
+            if !lock(&self.seen).insert(&event.id, ttl, Instant::now()) {
+                outcomes.push(EventOutcome::Duplicate);
+                continue;
+            }
+            let mut counted = 0;
+            for (experiment, plan) in experiments.iter().zip(&plans) {
+                if !experiment.tracks_event(&event.name) {
+                    continue;
+                }
+                let state = self.experiment(experiment.key());
+                let mut state = lock(&state);
+                let Some(unit) = state.units.get_mut(&event.unit_id) else {
+                    continue;
+                };
+                deltas.clear();
+                let variant = unit.state.variant;
+                if !counting::count_event(
+                    plan,
+                    &mut unit.state,
+                    event.timestamp,
+                    &event.name,
+                    event.value,
+                    &mut deltas,
+                ) {
+                    continue;
+                }
+                counted += 1;
+                for delta in deltas.drain(..) {
+                    let moments = state.counters.entry((variant, delta.target)).or_default();
+                    moments.count += delta.n;
+                    moments.sum += delta.s;
+                    moments.sum_squares += delta.q;
+                }
+            }
+            outcomes.push(EventOutcome::Accepted { counted });
+        }
+        Ok(EventsOutcome { outcomes })
+    }
+
+    async fn load_aggregates(&self, experiment: &Experiment) -> Result<Aggregates, StoreError> {
+        let state = self.experiment(experiment.key());
+        let state = lock(&state);
+        Ok(counting::build_aggregates(
+            experiment,
+            |variant| state.units_per_variant.get(&variant).copied().unwrap_or(0),
+            |variant, target| {
+                state
+                    .counters
+                    .get(&(variant, target.clone()))
+                    .copied()
+                    .unwrap_or_default()
+            },
+        ))
+    }
+}

@@ -1,0 +1,77 @@
+//! Every Redis key Touchstone writes, formatted in one place (KEYS.md documents the layout).
+//!
+//! An experiment's keys all start with the hash tag `{exp:KEY}`, so they share one cluster
+//! slot and one Lua script may touch them atomically. Counting keys sit under a phase
+//! (`p1` until phases exist), so a new phase starts from fresh keys and old ones stay readable.
+
+/// The phase every experiment is in until phases land (issue 10).
+pub(crate) const CURRENT_PHASE: u32 = 1;
+
+/// Keys of one experiment in one phase.
+#[derive(Debug, Clone)]
+pub(crate) struct ExperimentKeys {
+    prefix: String,
+}
+
+impl ExperimentKeys {
+    pub fn new(experiment: &str, phase: u32) -> ExperimentKeys {
+        ExperimentKeys {
+            prefix: format!("{{exp:{experiment}}}:p{phase}"),
+        }
+    }
+
+    pub fn current(experiment: &str) -> ExperimentKeys {
+        ExperimentKeys::new(experiment, CURRENT_PHASE)
+    }
+
+    /// Hash: one unit's exposure and running state.
+    pub fn unit(&self, unit_id: &str) -> String {
+        format!("{}:u:{unit_id}", self.prefix)
+    }
+
+    /// Hash: per-variant counters of the phase.
+    pub fn counters(&self) -> String {
+        format!("{}:agg", self.prefix)
+    }
+
+    /// String with a TTL: this experiment counted this event id (value 1).
+    pub fn seen_event(&self, event_id: &str) -> String {
+        format!("{}:e:{event_id}", self.prefix)
+    }
+}
+
+/// Hash: experiment key → spec JSON. Tagged so it shares a slot with its version counter.
+pub(crate) const DEFINITIONS: &str = "{touchstone}:defs";
+
+/// String counter: grows by one per saved definition.
+pub(crate) const DEFINITIONS_VERSION: &str = "{touchstone}:defs:version";
+
+/// String with a TTL: the event id was fully processed. Untagged on purpose, so the ids of
+/// busy shops spread over every node of a cluster.
+pub(crate) fn event_processed(event_id: &str) -> String {
+    format!("touchstone:ev:{event_id}")
+}
+
+// Field names are written by the Lua scripts and read back in `aggregates.rs`:
+// unit hash: `v` variant index, `t` exposure ms, `pv` plugin version, `g:<attribute>` segment
+// value, `s:<stage>` reached flag, `n:<metric>` / `x:<metric>` running count / value;
+// counters hash: `<variant>:u` units, `<variant>:s:<stage>:<n|s|q>`, `<variant>:m:<metric>:<n|s|q>`.
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_of_an_experiment_carries_its_hash_tag() {
+        let keys = ExperimentKeys::current("free-shipping");
+        for key in [keys.unit("u{1}"), keys.counters(), keys.seen_event("e:1")] {
+            assert!(key.starts_with("{exp:free-shipping}:p1:"), "{key}");
+        }
+    }
+
+    #[test]
+    fn the_definitions_and_their_version_share_a_slot() {
+        assert!(DEFINITIONS.starts_with("{touchstone}"));
+        assert!(DEFINITIONS_VERSION.starts_with("{touchstone}"));
+    }
+}

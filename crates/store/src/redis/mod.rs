@@ -1,0 +1,198 @@
+//! `RedisStore`: Redis (single or Cluster) as the system of record. Every write is one Lua
+//! script on one experiment's slot (`keys`), so it is atomic and retry-safe; see KEYS.md.
+
+mod aggregates;
+mod connection;
+mod events;
+pub(crate) mod keys;
+
+use crate::{Definitions, EventsOutcome, Exposure, ExposureRecord, Store, StoreError};
+use async_trait::async_trait;
+use connection::{Connection, store_error};
+use keys::ExperimentKeys;
+use redis::{AsyncCommands, Script};
+use std::sync::{Arc, LazyLock};
+use touchstone_model::{Aggregates, Experiment, ExperimentSpec, OutcomeEvent, Timestamp};
+
+static RECORD_EXPOSURE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/record_exposure.lua")));
+static RECORD_EVENTS: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/record_events.lua")));
+static SAVE_DEFINITION: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/save_definition.lua")));
+static LOAD_DEFINITIONS: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/load_definitions.lua")));
+
+/// The production store. Cheap to clone; clones share one multiplexed connection.
+#[derive(Clone)]
+pub struct RedisStore {
+    connection: Connection,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("cluster", &self.connection.is_cluster())
+            .finish()
+    }
+}
+
+impl RedisStore {
+    /// Opens `redis://host:port/db` (single) or `redis-cluster://h1:p1,h2:p2` (Cluster).
+    ///
+    /// Fails only on a malformed URL (`StoreError::Config`): the connection is made on first
+    /// use and remade after failures, so a Redis that is down now makes calls return
+    /// `StoreError::Unavailable` until it is back. Call [`Store::ping`] to check at start.
+    pub async fn connect(url: &str) -> Result<RedisStore, StoreError> {
+        Ok(RedisStore {
+            connection: Connection::open(url)?,
+        })
+    }
+
+    pub(crate) async fn handle(&self) -> Result<connection::Handle, StoreError> {
+        self.connection.handle().await
+    }
+}
+
+fn exposure_record(variant: usize, at: i64, new: bool) -> ExposureRecord {
+    ExposureRecord {
+        variant,
+        exposed_at: Timestamp::from_millis(at),
+        new,
+    }
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    fn kind(&self) -> &'static str {
+        "redis"
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        let mut handle = self.handle().await?;
+        let _: String = redis::cmd("PING")
+            .query_async(&mut handle)
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn save_definition(&self, experiment: &Experiment) -> Result<u64, StoreError> {
+        let json =
+            serde_json::to_string(experiment.spec()).map_err(|error| StoreError::Corrupt {
+                what: format!("definition `{}` could not be encoded", experiment.key()),
+                source: Some(Box::new(error)),
+            })?;
+        let mut handle = self.handle().await?;
+        SAVE_DEFINITION
+            .key(keys::DEFINITIONS)
+            .key(keys::DEFINITIONS_VERSION)
+            .arg(experiment.key())
+            .arg(json)
+            .invoke_async(&mut handle)
+            .await
+            .map_err(store_error)
+    }
+
+    async fn load_definitions(&self) -> Result<Definitions, StoreError> {
+        let mut handle = self.handle().await?;
+        let (version, flat): (u64, Vec<String>) = LOAD_DEFINITIONS
+            .key(keys::DEFINITIONS)
+            .key(keys::DEFINITIONS_VERSION)
+            .invoke_async(&mut handle)
+            .await
+            .map_err(store_error)?;
+        let mut experiments = Vec::with_capacity(flat.len() / 2);
+        for pair in flat.chunks_exact(2) {
+            let (key, json) = (&pair[0], &pair[1]);
+            let corrupt = |source: Box<dyn std::error::Error + Send + Sync>| StoreError::Corrupt {
+                what: format!("stored definition `{key}`"),
+                source: Some(source),
+            };
+            let spec: ExperimentSpec =
+                serde_json::from_str(json).map_err(|error| corrupt(Box::new(error)))?;
+            experiments.push(Experiment::new(spec).map_err(|error| corrupt(Box::new(error)))?);
+        }
+        experiments.sort_by(|a, b| a.key().cmp(b.key()));
+        Ok(Definitions {
+            version,
+            experiments,
+        })
+    }
+
+    async fn definitions_version(&self) -> Result<u64, StoreError> {
+        let mut handle = self.handle().await?;
+        let version: Option<u64> = handle
+            .get(keys::DEFINITIONS_VERSION)
+            .await
+            .map_err(store_error)?;
+        Ok(version.unwrap_or(0))
+    }
+
+    async fn record_exposure(
+        &self,
+        experiment: &Experiment,
+        exposure: &Exposure,
+    ) -> Result<ExposureRecord, StoreError> {
+        let keys = ExperimentKeys::current(experiment.key());
+        let mut invocation = RECORD_EXPOSURE.prepare_invoke();
+        invocation
+            .key(keys.unit(&exposure.unit_id))
+            .key(keys.counters())
+            .arg(exposure.variant)
+            .arg(exposure.at.as_millis())
+            .arg(exposure.plugin_version.as_deref().unwrap_or(""));
+        for (attribute, value) in &exposure.segments {
+            invocation.arg(attribute).arg(value);
+        }
+        let mut handle = self.handle().await?;
+        let (variant, at, new): (usize, i64, i64) = invocation
+            .invoke_async(&mut handle)
+            .await
+            .map_err(store_error)?;
+        Ok(exposure_record(variant, at, new == 1))
+    }
+
+    async fn find_exposures(
+        &self,
+        unit_id: &str,
+        experiments: &[Arc<Experiment>],
+    ) -> Result<Vec<Option<ExposureRecord>>, StoreError> {
+        let handle = self.handle().await?;
+        let reads = experiments.iter().map(|experiment| {
+            let mut handle = handle.clone();
+            let key = ExperimentKeys::current(experiment.key()).unit(unit_id);
+            async move {
+                let (variant, at): (Option<usize>, Option<i64>) = redis::cmd("HMGET")
+                    .arg(key)
+                    .arg("v")
+                    .arg("t")
+                    .query_async(&mut handle)
+                    .await
+                    .map_err(store_error)?;
+                Ok::<_, StoreError>(match (variant, at) {
+                    (Some(variant), Some(at)) => Some(exposure_record(variant, at, false)),
+                    _ => None,
+                })
+            }
+        });
+        futures::future::try_join_all(reads).await
+    }
+
+    async fn record_events(
+        &self,
+        experiments: &[Arc<Experiment>],
+        events: &[OutcomeEvent],
+    ) -> Result<EventsOutcome, StoreError> {
+        events::record(self, experiments, events).await
+    }
+
+    async fn load_aggregates(&self, experiment: &Experiment) -> Result<Aggregates, StoreError> {
+        let mut handle = self.handle().await?;
+        let fields: Vec<(String, String)> = handle
+            .hgetall(ExperimentKeys::current(experiment.key()).counters())
+            .await
+            .map_err(store_error)?;
+        aggregates::from_fields(experiment, &fields)
+    }
+}
