@@ -1,0 +1,114 @@
+//! The cost of a plugin call, side by side in one run: (a) the floor — pooled instantiate +
+//! call of the empty module; (b) one `eligible` call through the host on a ~300-byte
+//! context, fresh instance, fuel and epoch on; (c) the same with fuel off. Criterion gives the
+//! central estimates; a plain timing loop afterwards prints median and p99 of each (criterion
+//! reports no tail percentiles) and the ratio b/a.
+//! Run: `scripts/build-plugins.sh && cargo bench -p touchstone-plugin-host --bench plugin`.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use serde_json::json;
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Instant;
+use touchstone_plugin_host::{EligibleContext, Hook, HostConfig, LoadedPlugin, PluginHost};
+use touchstone_testkit::plugins::plugin_bytes;
+
+fn context() -> EligibleContext {
+    EligibleContext {
+        unit_id: "visitor-8f14e45fceea167a5a36dedd4bea2543".into(),
+        touchpoint: "checkout.shipping".into(),
+        experiments: vec!["free-shipping-banner".into(), "free-shipping-bar".into()],
+        attributes:
+            json!({"country": "DE", "currency": "EUR", "cart_value": 32.5, "device": "mobile"})
+                .as_object()
+                .cloned()
+                .expect("object"),
+        config: json!({"countries": ["DE", "FR", "NL", "BE"], "thresholds": {"EUR": 50.0, "USD": 60.0, "GBP": 45.0}}),
+    }
+}
+
+fn setup() -> (
+    Vec<PluginHost>,
+    Arc<LoadedPlugin>,
+    Arc<LoadedPlugin>,
+    Arc<LoadedPlugin>,
+) {
+    let fuel = PluginHost::new(HostConfig::default()).expect("host");
+    let no_fuel = PluginHost::new(HostConfig {
+        consume_fuel: false,
+        ..HostConfig::default()
+    })
+    .expect("host");
+    let empty = fuel
+        .load("empty", &plugin_bytes("empty"))
+        .expect("empty loads");
+    let with_fuel = fuel
+        .load("checkout", &plugin_bytes("checkout-free-shipping"))
+        .expect("loads");
+    let without_fuel = no_fuel
+        .load("checkout", &plugin_bytes("checkout-free-shipping"))
+        .expect("loads");
+    (vec![fuel, no_fuel], empty, with_fuel, without_fuel)
+}
+
+fn calls(c: &mut Criterion) {
+    let (_hosts, empty, with_fuel, without_fuel) = setup();
+    let ctx = context();
+    eprintln!(
+        "context: {} bytes of JSON",
+        serde_json::to_vec(&ctx).expect("json").len()
+    );
+    let mut group = c.benchmark_group("plugin_call");
+    group.bench_function("a_floor_empty_module", |b| {
+        b.iter(|| {
+            touchstone_plugin_host::bench::instantiate_and_call_empty(&empty, Hook::Eligible)
+                .expect("runs")
+        })
+    });
+    group.bench_function("b_eligible_fuel_and_epoch", |b| {
+        b.iter(|| with_fuel.eligible(black_box(&ctx)).expect("runs"))
+    });
+    group.bench_function("c_eligible_epoch_only", |b| {
+        b.iter(|| without_fuel.eligible(black_box(&ctx)).expect("runs"))
+    });
+    group.finish();
+
+    let a = percentiles(|| {
+        touchstone_plugin_host::bench::instantiate_and_call_empty(&empty, Hook::Eligible)
+            .map(|_| ())
+    });
+    let b = percentiles(|| with_fuel.eligible(&ctx).map(|_| ()));
+    let c2 = percentiles(|| without_fuel.eligible(&ctx).map(|_| ()));
+    eprintln!("median / p99 over 20000 calls each:");
+    eprintln!("  (a) floor            {:>7.2} µs / {:>7.2} µs", a.0, a.1);
+    eprintln!("  (b) fuel + epoch     {:>7.2} µs / {:>7.2} µs", b.0, b.1);
+    eprintln!("  (c) epoch, no fuel   {:>7.2} µs / {:>7.2} µs", c2.0, c2.1);
+    eprintln!(
+        "  b/a median {:.2}, p99 {:.2}; c/a median {:.2}",
+        b.0 / a.0,
+        b.1 / a.1,
+        c2.0 / a.0
+    );
+}
+
+/// Median and p99 in microseconds of `call`, after a warm-up.
+fn percentiles<E: std::fmt::Debug>(mut call: impl FnMut() -> Result<(), E>) -> (f64, f64) {
+    for _ in 0..2000 {
+        call().expect("runs");
+    }
+    let mut samples: Vec<f64> = (0..20_000)
+        .map(|_| {
+            let start = Instant::now();
+            call().expect("runs");
+            start.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    samples.sort_by(f64::total_cmp);
+    (
+        samples[samples.len() / 2],
+        samples[samples.len() * 99 / 100],
+    )
+}
+
+criterion_group!(benches, calls);
+criterion_main!(benches);

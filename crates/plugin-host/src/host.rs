@@ -1,0 +1,164 @@
+//! The registry the server holds: one engine, one linker, the loaded plugins by name behind
+//! an `ArcSwap` (calls take no lock; a hot swap lets calls in flight finish on the old
+//! version) and the failure counters by name.
+
+use crate::counters::{FailureCount, PluginCounters};
+use crate::engine::{self, Ticker};
+use crate::error::PluginError;
+use crate::limits::{HostConfig, Limits};
+use crate::plugin::{CallState, LoadedPlugin, NewPlugin};
+use crate::validate::{self, PluginReport};
+use arc_swap::ArcSwap;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use wasmtime::{Engine, Linker};
+
+/// Loads, swaps and hands out plugins. Cheap to clone (one shared registry).
+#[derive(Clone)]
+pub struct PluginHost {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: HostConfig,
+    engine: Engine,
+    linker: Linker<CallState>,
+    plugins: ArcSwap<HashMap<String, Arc<LoadedPlugin>>>,
+    /// Serialises writers (load, remove); readers never take it.
+    write: Mutex<()>,
+    counters: Mutex<HashMap<String, Arc<PluginCounters>>>,
+    _ticker: Ticker,
+}
+
+impl PluginHost {
+    /// Builds the engine and pool and starts the epoch ticker thread.
+    pub fn new(config: HostConfig) -> Result<PluginHost, PluginError> {
+        check_limits(&config, &config.default_limits)?;
+        let engine = engine::build(&config)?;
+        let linker = crate::plugin::linker(&engine)?;
+        let ticker = Ticker::start(engine.clone(), config.epoch_tick)
+            .map_err(|error| PluginError::Engine(wasmtime::Error::new(error)))?;
+        Ok(PluginHost {
+            inner: Arc::new(Inner {
+                config,
+                engine,
+                linker,
+                plugins: ArcSwap::from_pointee(HashMap::new()),
+                write: Mutex::new(()),
+                counters: Mutex::new(HashMap::new()),
+                _ticker: ticker,
+            }),
+        })
+    }
+
+    /// The limits of plugins loaded without their own.
+    pub fn default_limits(&self) -> Limits {
+        self.inner.config.default_limits
+    }
+
+    /// Validates and compiles `bytes` with the default limits and makes it the plugin called
+    /// `name`, replacing any previous version atomically. On error the previous version stays.
+    pub fn load(&self, name: &str, bytes: &[u8]) -> Result<Arc<LoadedPlugin>, PluginError> {
+        self.load_with_limits(name, bytes, self.inner.config.default_limits)
+    }
+
+    /// [`load`](Self::load) with this plugin's own limits.
+    pub fn load_with_limits(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        limits: Limits,
+    ) -> Result<Arc<LoadedPlugin>, PluginError> {
+        check_limits(&self.inner.config, &limits)?;
+        let checked = validate::check(&self.inner.engine, bytes, &limits)?;
+        let counters = Arc::clone(
+            self.inner
+                .counters
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(name.to_owned())
+                .or_default(),
+        );
+        let plugin = Arc::new(LoadedPlugin::new(NewPlugin {
+            name,
+            bytes,
+            checked,
+            limits,
+            consume_fuel: self.inner.config.consume_fuel,
+            engine: &self.inner.engine,
+            linker: &self.inner.linker,
+            counters,
+        })?);
+        let _writer = self
+            .inner
+            .write
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut plugins = HashMap::clone(&self.inner.plugins.load());
+        plugins.insert(name.to_owned(), Arc::clone(&plugin));
+        self.inner.plugins.store(Arc::new(plugins));
+        tracing::info!(plugin = name, version = plugin.version(), hooks = ?plugin.hooks(), "plugin loaded");
+        Ok(plugin)
+    }
+
+    /// The current version of `name`. Hold the `Arc` for the whole request so that every hook
+    /// of one request runs the same version.
+    pub fn get(&self, name: &str) -> Option<Arc<LoadedPlugin>> {
+        self.inner.plugins.load().get(name).cloned()
+    }
+
+    /// Unloads `name`; calls in flight finish. Returns whether it was loaded.
+    pub fn remove(&self, name: &str) -> bool {
+        let _writer = self
+            .inner
+            .write
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut plugins = HashMap::clone(&self.inner.plugins.load());
+        let removed = plugins.remove(name).is_some();
+        self.inner.plugins.store(Arc::new(plugins));
+        removed
+    }
+
+    /// Every loaded plugin, sorted by name.
+    pub fn plugins(&self) -> Vec<Arc<LoadedPlugin>> {
+        let mut plugins: Vec<_> = self.inner.plugins.load().values().cloned().collect();
+        plugins.sort_by(|a, b| a.name().cmp(b.name()));
+        plugins
+    }
+
+    /// Non-zero failure counters per plugin, hook and reason (for a `_total` metric).
+    pub fn failure_counts(&self) -> Vec<FailureCount> {
+        let counters = self
+            .inner
+            .counters
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut counts = Vec::new();
+        for (plugin, counter) in counters.iter() {
+            counter.snapshot(plugin, &mut counts);
+        }
+        counts.sort_by(|a, b| (&a.plugin, a.hook, a.reason).cmp(&(&b.plugin, b.hook, b.reason)));
+        counts
+    }
+
+    /// What `touchstone plugin check` shows, without loading anything.
+    pub fn inspect(&self, bytes: &[u8]) -> PluginReport {
+        validate::report(&self.inner.engine, bytes, &self.inner.config.default_limits)
+    }
+}
+
+fn check_limits(config: &HostConfig, limits: &Limits) -> Result<(), PluginError> {
+    if limits.memory_bytes > config.max_memory_bytes {
+        return Err(PluginError::BadLimits(format!(
+            "memory_bytes {} is above the host's max_memory_bytes {}",
+            limits.memory_bytes, config.max_memory_bytes
+        )));
+    }
+    if limits.epoch_ticks == 0 || limits.input_bytes > u32::MAX as usize / 2 {
+        return Err(PluginError::BadLimits(
+            "epoch_ticks must be at least 1 and input_bytes below 2 GiB".into(),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,165 @@
+//! Load-time checks: a plugin is refused, with a message saying why, unless it is a core
+//! wasm module within the size limit whose only import is `touchstone.log` and which exports
+//! `memory`, `touchstone_alloc` and at least one hook with the ABI's signatures.
+
+use crate::error::PluginError;
+use crate::limits::Limits;
+use serde::Serialize;
+use touchstone_plugin_sdk::abi::{EXPORT_ALLOC, EXPORT_MEMORY, Hook, IMPORT_LOG, IMPORT_MODULE};
+use wasmtime::{Engine, ExternType, FuncType, Module, ValType};
+
+const WASM_MAGIC: &[u8; 4] = b"\0asm";
+const CORE_VERSION: [u8; 4] = [1, 0, 0, 0];
+
+/// A module that passed every load-time check.
+pub(crate) struct Checked {
+    pub(crate) module: Module,
+    pub(crate) hooks: Vec<Hook>,
+}
+
+pub(crate) fn check(
+    engine: &Engine,
+    bytes: &[u8],
+    limits: &Limits,
+) -> Result<Checked, PluginError> {
+    if bytes.len() > limits.module_bytes {
+        return Err(PluginError::ModuleTooLarge {
+            size: bytes.len(),
+            limit: limits.module_bytes,
+        });
+    }
+    check_header(bytes)?;
+    let module = Module::new(engine, bytes).map_err(PluginError::Compile)?;
+    let hooks = check_shape(&module)?;
+    Ok(Checked { module, hooks })
+}
+
+fn check_header(bytes: &[u8]) -> Result<(), PluginError> {
+    if bytes.len() < 8 || &bytes[..4] != WASM_MAGIC {
+        return Err(PluginError::NotWasm);
+    }
+    if bytes[4..8] != CORE_VERSION {
+        return Err(PluginError::Component);
+    }
+    Ok(())
+}
+
+fn check_shape(module: &Module) -> Result<Vec<Hook>, PluginError> {
+    for import in module.imports() {
+        if import.module() != IMPORT_MODULE || import.name() != IMPORT_LOG {
+            return Err(PluginError::ForbiddenImport {
+                module: import.module().to_owned(),
+                name: import.name().to_owned(),
+            });
+        }
+        match import.ty() {
+            ExternType::Func(ty)
+                if signature_is(&ty, &[ValType::I32, ValType::I32, ValType::I32], &[]) => {}
+            _ => return Err(PluginError::BadLogImport),
+        }
+    }
+    match module.get_export(EXPORT_MEMORY) {
+        Some(ExternType::Memory(memory)) if !memory.is_64() && !memory.is_shared() => {}
+        _ => return Err(PluginError::MissingMemory),
+    }
+    let mut hooks = Vec::new();
+    for hook in Hook::ALL {
+        match module.get_export(hook.as_str()) {
+            None => {}
+            Some(ExternType::Func(ty))
+                if signature_is(&ty, &[ValType::I32, ValType::I32], &[ValType::I64]) =>
+            {
+                hooks.push(hook);
+            }
+            Some(_) => {
+                return Err(PluginError::BadSignature {
+                    export: hook.as_str(),
+                    expected: "(i32, i32) -> i64",
+                });
+            }
+        }
+    }
+    if hooks.is_empty() {
+        return Err(PluginError::NoHooks);
+    }
+    match module.get_export(EXPORT_ALLOC) {
+        Some(ExternType::Func(ty)) if signature_is(&ty, &[ValType::I32], &[ValType::I32]) => {}
+        _ => return Err(PluginError::MissingAlloc),
+    }
+    Ok(hooks)
+}
+
+fn signature_is(ty: &FuncType, params: &[ValType], results: &[ValType]) -> bool {
+    let same = |a: ValType, b: &ValType| ValType::eq(&a, b);
+    ty.params().len() == params.len()
+        && ty.results().len() == results.len()
+        && ty.params().zip(params).all(|(a, b)| same(a, b))
+        && ty.results().zip(results).all(|(a, b)| same(a, b))
+}
+
+/// What `touchstone plugin check FILE.wasm` prints: what the module imports and exports,
+/// which hooks it has, the limits that would apply, and whether it would load (and if not, why).
+#[derive(Debug, Clone, Serialize)]
+pub struct PluginReport {
+    pub size_bytes: usize,
+    /// The version it would get: the first 12 hex digits of its SHA-256.
+    pub version: String,
+    pub imports: Vec<String>,
+    pub exports: Vec<String>,
+    pub hooks: Vec<Hook>,
+    /// Initial and maximum memory, in 64 KiB pages, when it exports one.
+    pub memory_pages: Option<(u64, Option<u64>)>,
+    pub limits: Limits,
+    /// Why it would be refused; `None` when it loads.
+    pub refused: Option<String>,
+}
+
+pub(crate) fn report(engine: &Engine, bytes: &[u8], limits: &Limits) -> PluginReport {
+    let mut report = PluginReport {
+        size_bytes: bytes.len(),
+        version: crate::plugin::version_of(bytes).0,
+        imports: Vec::new(),
+        exports: Vec::new(),
+        hooks: Vec::new(),
+        memory_pages: None,
+        limits: *limits,
+        refused: None,
+    };
+    let module = match check_header(bytes)
+        .and_then(|()| Module::new(engine, bytes).map_err(PluginError::Compile))
+    {
+        Ok(module) => module,
+        Err(error) => {
+            report.refused = Some(error_chain(&error));
+            return report;
+        }
+    };
+    report.imports = module
+        .imports()
+        .map(|import| format!("{}.{}", import.module(), import.name()))
+        .collect();
+    report.exports = module
+        .exports()
+        .map(|export| export.name().to_owned())
+        .collect();
+    if let Some(ExternType::Memory(memory)) = module.get_export(EXPORT_MEMORY) {
+        report.memory_pages = Some((memory.minimum(), memory.maximum()));
+    }
+    match check(engine, bytes, limits) {
+        Ok(checked) => report.hooks = checked.hooks,
+        Err(error) => report.refused = Some(error_chain(&error)),
+    }
+    report
+}
+
+/// The message with its sources, for people reading a refusal.
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

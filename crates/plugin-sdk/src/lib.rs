@@ -1,0 +1,90 @@
+//! The Touchstone plugin SDK: the plugin ABI, defined once (types and export names shared by
+//! guest and host), and the [`export_plugin!`] macro that turns ordinary Rust functions over
+//! serde types into the exports a WebAssembly plugin needs. `ABI.md` is the specification.
+//!
+//! A plugin is a `cdylib` built for `wasm32-unknown-unknown`:
+//!
+//! ```text
+//! use touchstone_plugin_sdk::{export_plugin, EligibleContext, Eligibility};
+//!
+//! #[derive(serde::Deserialize)]
+//! struct Config { min_cart: f64 }
+//!
+//! fn eligible(ctx: EligibleContext<Config>) -> Eligibility {
+//!     let cart = ctx.attributes.get("cart_value").and_then(|v| v.as_f64()).unwrap_or(0.0);
+//!     ctx.all(cart >= ctx.config.min_cart)
+//! }
+//!
+//! export_plugin! { eligible: eligible }
+//! ```
+
+pub mod abi;
+#[doc(hidden)]
+pub mod guest;
+pub mod log;
+
+pub use abi::{
+    Assignment, ContextMap, Eligibility, EligibleContext, Event, EventContext, EventDecision, Hook,
+    HookOutput, PayloadContext, Payloads,
+};
+pub use serde_json::{Map, Value, json};
+
+/// Exports the given functions as the plugin's hooks (any subset of `eligible`, `payload`,
+/// `event`), together with the allocation export the host writes the input through.
+///
+/// Each function takes the hook's context by value, generic over the plugin's own config type
+/// (any `serde::Deserialize` type, or [`Value`]), and returns the hook's answer or a
+/// `Result<answer, E: Display>`; an `Err` reaches the host as a plugin error, which then applies
+/// the safe default.
+///
+/// ```text
+/// export_plugin! {
+///     eligible: my_eligible,                                  // fn(EligibleContext<C>) -> Eligibility
+///     payload: my_payload,                                    // fn(PayloadContext<C>) -> Payloads
+///     event: my_event,                                        // fn(EventContext<C>) -> Vec<EventDecision>
+/// }
+/// ```
+#[macro_export]
+macro_rules! export_plugin {
+    ($($hook:ident : $function:path),+ $(,)?) => {
+        /// ABI: reserves `len` bytes of guest memory for the host to write a hook's input into.
+        #[unsafe(export_name = "touchstone_alloc")]
+        pub extern "C" fn __touchstone_alloc(len: u32) -> u32 {
+            $crate::guest::alloc(len)
+        }
+        $( $crate::__export_hook!($hook, $function); )+
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __export_hook {
+    (eligible, $function:path) => {
+        /// ABI hook `eligible`: (input ptr, input len) -> packed (output ptr << 32 | output len).
+        #[unsafe(export_name = "eligible")]
+        pub extern "C" fn __touchstone_hook_eligible(ptr: u32, len: u32) -> u64 {
+            $crate::guest::run(ptr, len, $function)
+        }
+    };
+    (payload, $function:path) => {
+        /// ABI hook `payload`: (input ptr, input len) -> packed (output ptr << 32 | output len).
+        #[unsafe(export_name = "payload")]
+        pub extern "C" fn __touchstone_hook_payload(ptr: u32, len: u32) -> u64 {
+            $crate::guest::run(ptr, len, $function)
+        }
+    };
+    (event, $function:path) => {
+        /// ABI hook `event`: (input ptr, input len) -> packed (output ptr << 32 | output len).
+        #[unsafe(export_name = "event")]
+        pub extern "C" fn __touchstone_hook_event(ptr: u32, len: u32) -> u64 {
+            $crate::guest::run(ptr, len, $function)
+        }
+    };
+    ($other:ident, $function:path) => {
+        compile_error!(concat!(
+            "unknown Touchstone hook `",
+            stringify!($other),
+            "`; the hooks are eligible, payload and event"
+        ));
+    };
+}

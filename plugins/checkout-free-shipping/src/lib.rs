@@ -1,0 +1,89 @@
+//! Example plugin for `checkout.shipping`: a shopper is eligible when their country ships
+//! free and their cart is worth something but is below the free-shipping threshold of their
+//! currency; the payload tells them, in their currency, how much is missing.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use touchstone_plugin_sdk::{
+    Eligibility, EligibleContext, PayloadContext, Payloads, Value, export_plugin, json,
+};
+
+#[derive(Deserialize)]
+struct Config {
+    /// Countries (ISO 3166 alpha-2) where free shipping is offered.
+    countries: Vec<String>,
+    /// Free-shipping threshold per currency (ISO 4217), in major units.
+    thresholds: BTreeMap<String, f64>,
+}
+
+/// What the assignment request carries: `country`, `currency`, `cart_value`.
+struct Cart<'a> {
+    country: &'a str,
+    currency: &'a str,
+    value: f64,
+}
+
+fn cart(attributes: &touchstone_plugin_sdk::ContextMap) -> Option<Cart<'_>> {
+    Some(Cart {
+        country: attributes.get("country")?.as_str()?,
+        currency: attributes.get("currency")?.as_str()?,
+        value: attributes.get("cart_value")?.as_f64()?,
+    })
+}
+
+fn missing(config: &Config, cart: &Cart<'_>) -> Option<f64> {
+    if !config.countries.iter().any(|c| c == cart.country) || cart.value <= 0.0 {
+        return None;
+    }
+    let threshold = config.thresholds.get(cart.currency)?;
+    (cart.value < *threshold).then(|| threshold - cart.value)
+}
+
+fn eligible(ctx: EligibleContext<Config>) -> Eligibility {
+    let fits = cart(&ctx.attributes).and_then(|cart| missing(&ctx.config, &cart));
+    ctx.all(fits.is_some())
+}
+
+fn payload(ctx: PayloadContext<Config>) -> Payloads {
+    let Some(cart) = cart(&ctx.attributes) else {
+        return Payloads::new();
+    };
+    let Some(amount) = missing(&ctx.config, &cart) else {
+        return Payloads::new();
+    };
+    let text = format_money(amount, cart.currency);
+    ctx.assignments
+        .iter()
+        .map(|assignment| {
+            let mut payload = match &assignment.payload {
+                Value::Object(map) => map.clone(),
+                _ => Default::default(),
+            };
+            payload.insert(
+                "missing_amount".into(),
+                json!((amount * 100.0).round() / 100.0),
+            );
+            payload.insert("currency".into(), json!(cart.currency));
+            payload.insert(
+                "message".into(),
+                json!(format!("Add {text} more for free shipping")),
+            );
+            (assignment.experiment.clone(), Value::Object(payload))
+        })
+        .collect()
+}
+
+fn format_money(amount: f64, currency: &str) -> String {
+    let amount = format!("{amount:.2}");
+    match currency {
+        "EUR" => format!("{amount} €"),
+        "USD" => format!("${amount}"),
+        "GBP" => format!("£{amount}"),
+        other => format!("{amount} {other}"),
+    }
+}
+
+export_plugin! {
+    eligible: eligible,
+    payload: payload,
+}
