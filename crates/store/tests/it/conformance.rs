@@ -1,0 +1,288 @@
+//! The conformance suite: generic cases over `&dyn Store` that every backend must pass with
+//! identical expectations. Expected moments are computed by hand in the comments beside them.
+
+use crate::fixtures::*;
+use std::sync::Arc;
+use touchstone_model::{Experiment, Status};
+use touchstone_store::{EventOutcome, Store};
+
+fn id(experiment: &Experiment, name: &str) -> String {
+    format!("{}:{name}", experiment.key())
+}
+
+const ONE: EventOutcome = EventOutcome::Accepted { counted: 1 };
+const NONE: EventOutcome = EventOutcome::Accepted { counted: 0 };
+
+pub async fn first_exposure_wins_and_moves_the_unit_counter_once(store: &dyn Store) {
+    let exp = experiment("first-exposure");
+    let first = expose(store, &exp, "u1", 1, T0).await;
+    assert!(first.new);
+    let again = expose(store, &exp, "u1", 0, T0 + HOUR).await;
+    assert!(!again.new);
+    assert_eq!((again.variant, again.exposed_at.as_millis()), (1, T0));
+    expose(store, &exp, "u2", 0, T0).await;
+    let agg = aggregates(store, &exp).await;
+    assert_eq!(agg.variants[0].key, "control");
+    assert_eq!((agg.variants[0].units, agg.variants[1].units), (1, 1));
+}
+
+pub async fn events_before_exposure_or_outside_the_window_are_not_counted(store: &dyn Store) {
+    let exp = Arc::new(experiment("window"));
+    expose(store, &exp, "u1", 0, T0).await;
+    let events = [
+        event(&id(&exp, "before"), "u1", "add_to_cart", None, T0 - 1),
+        event(&id(&exp, "at"), "u1", "add_to_cart", None, T0),
+        event(
+            &id(&exp, "late"),
+            "u1",
+            "purchase",
+            Some(8.0),
+            T0 + 24 * HOUR,
+        ),
+        event(&id(&exp, "stranger"), "u9", "add_to_cart", None, T0),
+    ];
+    let outcome = store
+        .record_events(&[exp.clone()], &events)
+        .await
+        .expect("recorded");
+    assert_eq!(outcome.outcomes, vec![NONE, ONE, NONE, NONE]);
+    let agg = aggregates(store, &exp).await;
+    assert_eq!(stage(&agg, 0, "add_to_cart").reached, 1);
+    assert_eq!(stage(&agg, 0, "add_to_cart").seconds, moments(1, 0.0, 0.0));
+    assert_eq!(stage(&agg, 0, "purchase").reached, 0);
+    // The late purchase is outside every window: revenue stays 0 over 1 exposed unit.
+    assert_eq!(metric(&agg, 0, "revenue_per_unit"), moments(1, 0.0, 0.0));
+}
+
+pub async fn each_unit_reaches_a_stage_once_timed_by_its_first_arrival(store: &dyn Store) {
+    let exp = Arc::new(experiment("stage-once"));
+    expose(store, &exp, "u1", 0, T0).await;
+    expose(store, &exp, "u2", 0, T0).await;
+    let events = [
+        event(&id(&exp, "a1"), "u1", "add_to_cart", None, T0 + HOUR),
+        event(&id(&exp, "a2"), "u1", "add_to_cart", None, T0 + 2 * HOUR),
+        event(&id(&exp, "a3"), "u2", "add_to_cart", None, T0 + 2 * HOUR),
+    ];
+    let outcome = store
+        .record_events(&[exp.clone()], &events)
+        .await
+        .expect("recorded");
+    assert_eq!(outcome.outcomes, vec![ONE, ONE, ONE]);
+    let agg = aggregates(store, &exp).await;
+    // Seconds of first arrivals: 3600 and 7200; squares 12 960 000 + 51 840 000.
+    let reached = stage(&agg, 0, "add_to_cart");
+    assert_eq!(reached.reached, 2);
+    assert_eq!(reached.seconds, moments(2, 10_800.0, 64_800_000.0));
+}
+
+pub async fn a_repeated_id_and_a_retried_batch_are_never_counted_twice(store: &dyn Store) {
+    let exp = Arc::new(experiment("dedup"));
+    expose(store, &exp, "u1", 1, T0).await;
+    let batch = [
+        event(&id(&exp, "e1"), "u1", "add_to_cart", None, T0 + HOUR),
+        event(&id(&exp, "e2"), "u1", "purchase", Some(10.0), T0 + HOUR),
+        event(&id(&exp, "e2"), "u1", "purchase", Some(10.0), T0 + HOUR),
+        event(&id(&exp, "e3"), "u7", "purchase", Some(10.0), T0 + HOUR),
+    ];
+    let first = store
+        .record_events(&[exp.clone()], &batch)
+        .await
+        .expect("recorded");
+    assert_eq!(
+        first.outcomes,
+        vec![ONE, ONE, EventOutcome::Duplicate, NONE]
+    );
+    let retried = store
+        .record_events(&[exp.clone()], &batch)
+        .await
+        .expect("recorded");
+    assert_eq!(retried.duplicates(), 4);
+    let agg = aggregates(store, &exp).await;
+    assert_eq!(metric(&agg, 1, "revenue_per_unit"), moments(1, 10.0, 100.0));
+    assert_eq!(metric(&agg, 1, "purchases"), moments(1, 1.0, 1.0));
+    assert_eq!(stage(&agg, 1, "purchase").reached, 1);
+}
+
+pub async fn an_event_counts_for_every_experiment_the_unit_is_exposed_to(store: &dyn Store) {
+    let a = Arc::new(experiment("multi-a"));
+    let b = Arc::new(experiment("multi-b"));
+    let c = Arc::new(experiment("multi-c"));
+    expose(store, &a, "u1", 0, T0).await;
+    expose(store, &b, "u1", 1, T0).await;
+    let events = [event(&id(&a, "e1"), "u1", "purchase", Some(4.0), T0 + HOUR)];
+    let outcome = store
+        .record_events(&[a.clone(), b.clone(), c.clone()], &events)
+        .await
+        .expect("recorded");
+    assert_eq!(
+        outcome.outcomes,
+        vec![EventOutcome::Accepted { counted: 2 }]
+    );
+    assert_eq!(
+        metric(&aggregates(store, &a).await, 0, "revenue_per_unit").sum,
+        4.0
+    );
+    assert_eq!(
+        metric(&aggregates(store, &b).await, 1, "revenue_per_unit").sum,
+        4.0
+    );
+    assert_eq!(aggregates(store, &c).await.variants[0].units, 0);
+}
+
+pub async fn sum_count_and_conversion_metrics_are_moments_of_per_unit_values(store: &dyn Store) {
+    let exp = Arc::new(experiment("sums"));
+    for unit in ["u1", "u2", "u3"] {
+        expose(store, &exp, unit, 0, T0).await;
+    }
+    expose(store, &exp, "u4", 1, T0).await;
+    let events = [
+        event(&id(&exp, "p1"), "u1", "purchase", Some(10.0), T0 + HOUR),
+        event(&id(&exp, "p2"), "u1", "purchase", Some(30.0), T0 + 2 * HOUR),
+        event(&id(&exp, "p3"), "u2", "purchase", Some(5.0), T0 + HOUR),
+        event(
+            &id(&exp, "p4"),
+            "u2",
+            "purchase",
+            Some(100.0),
+            T0 + 30 * HOUR,
+        ),
+        // No value: a purchase for the count and the stage, nothing for revenue.
+        event(&id(&exp, "p5"), "u3", "purchase", None, T0 + 2 * HOUR),
+    ];
+    store
+        .record_events(&[exp.clone()], &events)
+        .await
+        .expect("recorded");
+    let agg = aggregates(store, &exp).await;
+    // Revenue per unit: u1 40, u2 5, u3 0 → sum 45, squares 1600 + 25.
+    assert_eq!(
+        metric(&agg, 0, "revenue_per_unit"),
+        moments(3, 45.0, 1625.0)
+    );
+    // Purchases per unit: 2, 1, 1 → sum 4, squares 4 + 1 + 1.
+    assert_eq!(metric(&agg, 0, "purchases"), moments(3, 4.0, 6.0));
+    // Repeat purchase (≥ 2 in window): only u1 → 1 of 3.
+    assert_eq!(metric(&agg, 0, "repeat_purchase"), moments(3, 1.0, 1.0));
+    // Time to conversion (first purchase): 3600, 3600, 7200 s → squares 2 × 12 960 000 + 51 840 000.
+    assert_eq!(
+        metric(&agg, 0, "time_to_conversion"),
+        moments(3, 14_400.0, 77_760_000.0)
+    );
+    assert_eq!(stage(&agg, 0, "purchase").reached, 3);
+    assert_eq!(metric(&agg, 1, "revenue_per_unit"), moments(1, 0.0, 0.0));
+    assert_eq!(metric(&agg, 1, "time_to_conversion"), moments(0, 0.0, 0.0));
+}
+
+pub async fn a_conversion_window_may_open_after_exposure(store: &dyn Store) {
+    let exp = Arc::new(experiment("retention"));
+    expose(store, &exp, "u1", 0, T0).await;
+    expose(store, &exp, "u2", 0, T0).await;
+    let events = [
+        event(&id(&exp, "v1"), "u1", "visit", None, T0 + 50 * HOUR),
+        event(&id(&exp, "v2"), "u2", "visit", None, T0 + 10 * HOUR),
+        event(&id(&exp, "v3"), "u2", "visit", None, T0 + 72 * HOUR),
+    ];
+    let outcome = store
+        .record_events(&[exp.clone()], &events)
+        .await
+        .expect("recorded");
+    assert_eq!(outcome.outcomes, vec![ONE, NONE, NONE]);
+    let agg = aggregates(store, &exp).await;
+    assert_eq!(metric(&agg, 0, "returned"), moments(2, 1.0, 1.0));
+}
+
+pub async fn an_nps_answer_replaces_the_units_previous_answer(store: &dyn Store) {
+    let exp = Arc::new(experiment("nps"));
+    for unit in ["u1", "u2", "u3"] {
+        expose(store, &exp, unit, 0, T0).await;
+    }
+    let events = [
+        event(&id(&exp, "s1"), "u1", "survey", Some(10.0), T0 + HOUR),
+        event(&id(&exp, "s2"), "u2", "survey", Some(8.0), T0 + HOUR),
+        event(&id(&exp, "s3"), "u3", "survey", None, T0 + HOUR),
+    ];
+    let outcome = store
+        .record_events(&[exp.clone()], &events)
+        .await
+        .expect("recorded");
+    assert_eq!(outcome.outcomes, vec![ONE, ONE, NONE]);
+    // u1 promoter (+100), u2 passive (0).
+    assert_eq!(
+        metric(&aggregates(store, &exp).await, 0, "nps"),
+        moments(2, 100.0, 10_000.0)
+    );
+    let replaced = [event(
+        &id(&exp, "s4"),
+        "u1",
+        "survey",
+        Some(3.0),
+        T0 + 2 * HOUR,
+    )];
+    store
+        .record_events(&[exp.clone()], &replaced)
+        .await
+        .expect("recorded");
+    // u1 now a detractor (−100): still 2 answering units.
+    assert_eq!(
+        metric(&aggregates(store, &exp).await, 0, "nps"),
+        moments(2, -100.0, 10_000.0)
+    );
+}
+
+pub async fn a_mean_metric_moves_with_each_of_the_units_values(store: &dyn Store) {
+    let exp = Arc::new(experiment("mean"));
+    expose(store, &exp, "u1", 1, T0).await;
+    expose(store, &exp, "u2", 1, T0).await;
+    expose(store, &exp, "u3", 1, T0).await;
+    let events = [
+        event(&id(&exp, "m1"), "u1", "effort", Some(2.0), T0 + HOUR),
+        event(&id(&exp, "m2"), "u1", "effort", Some(4.0), T0 + 2 * HOUR),
+        event(&id(&exp, "m3"), "u2", "effort", Some(5.0), T0 + HOUR),
+    ];
+    store
+        .record_events(&[exp.clone()], &events)
+        .await
+        .expect("recorded");
+    // Unit means 3 and 5 over 2 responding units: sum 8, squares 9 + 25.
+    assert_eq!(
+        metric(&aggregates(store, &exp).await, 1, "effort"),
+        moments(2, 8.0, 34.0)
+    );
+}
+
+pub async fn definitions_are_versioned_and_reload_as_saved(store: &dyn Store) {
+    let exp = experiment("definitions").with_status(Status::Draft);
+    let before = store.definitions_version().await.expect("version");
+    let first = store.save_definition(&exp).await.expect("saved");
+    assert!(first > before);
+    let running = exp.with_status(Status::Running);
+    let second = store.save_definition(&running).await.expect("saved");
+    assert!(second > first);
+    assert!(store.definitions_version().await.expect("version") >= second);
+    let loaded = store.load_definitions().await.expect("loaded");
+    assert!(loaded.version >= second);
+    let found = loaded
+        .experiments
+        .iter()
+        .find(|e| e.key() == exp.key())
+        .expect("saved experiment is loaded");
+    assert_eq!(found, &running);
+}
+
+pub async fn find_exposures_reads_without_recording(store: &dyn Store) {
+    let a = Arc::new(experiment("find-a"));
+    let b = Arc::new(experiment("find-b"));
+    expose(store, &a, "u1", 1, T0).await;
+    let found = store
+        .find_exposures("u1", &[a.clone(), b.clone()])
+        .await
+        .expect("read");
+    assert_eq!(found.len(), 2);
+    let record = found[0].as_ref().expect("exposed in a");
+    assert_eq!(
+        (record.variant, record.exposed_at.as_millis(), record.new),
+        (1, T0, false)
+    );
+    assert!(found[1].is_none());
+    assert_eq!(aggregates(store, &b).await.variants[1].units, 0);
+}

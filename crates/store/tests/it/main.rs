@@ -1,0 +1,71 @@
+//! The store's one integration-test binary: the conformance suite against every backend, and
+//! Redis-only behaviour (concurrency, restart, unavailability, definitions).
+
+mod concurrency;
+mod conformance;
+mod fixtures;
+mod redis_faults;
+
+use std::sync::Arc;
+use touchstone_store::{MemoryStore, Store};
+use touchstone_testkit::redis::{RedisCluster, RedisServer};
+
+/// Generates one `#[tokio::test]` per conformance case for a backend.
+macro_rules! conformance_tests {
+    ($make:expr, $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                let store: std::sync::Arc<dyn touchstone_store::Store> = $make.await;
+                crate::conformance::$case(&*store).await;
+            }
+        )*
+    };
+}
+
+macro_rules! all_conformance_tests {
+    ($make:expr) => {
+        conformance_tests!(
+            $make,
+            first_exposure_wins_and_moves_the_unit_counter_once,
+            events_before_exposure_or_outside_the_window_are_not_counted,
+            each_unit_reaches_a_stage_once_timed_by_its_first_arrival,
+            a_repeated_id_and_a_retried_batch_are_never_counted_twice,
+            an_event_counts_for_every_experiment_the_unit_is_exposed_to,
+            sum_count_and_conversion_metrics_are_moments_of_per_unit_values,
+            a_conversion_window_may_open_after_exposure,
+            an_nps_answer_replaces_the_units_previous_answer,
+            a_mean_metric_moves_with_each_of_the_units_values,
+            definitions_are_versioned_and_reload_as_saved,
+            find_exposures_reads_without_recording,
+        );
+    };
+}
+
+async fn memory() -> Arc<dyn Store> {
+    Arc::new(MemoryStore::new())
+}
+
+async fn redis_single() -> Arc<dyn Store> {
+    touchstone_store::open(&RedisServer::shared().url())
+        .await
+        .expect("open redis")
+}
+
+async fn redis_cluster() -> Arc<dyn Store> {
+    touchstone_store::open(&RedisCluster::shared().url())
+        .await
+        .expect("open redis cluster")
+}
+
+mod memory_store {
+    all_conformance_tests!(super::memory());
+}
+
+mod redis_store {
+    all_conformance_tests!(super::redis_single());
+}
+
+mod redis_cluster_store {
+    all_conformance_tests!(super::redis_cluster());
+}

@@ -1,0 +1,161 @@
+//! Redis going away: acknowledged writes survive SIGKILL with `appendfsync always`, calls
+//! fail with `Unavailable` (never a panic or a hang) and the store reconnects by itself.
+
+use crate::fixtures::*;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use touchstone_store::{RedisStore, Store, StoreError};
+use touchstone_testkit::redis::{RedisOptions, RedisServer};
+
+/// Retries `ping` until Redis answers again; the bound only keeps a broken build from hanging.
+async fn until_reconnected(store: &dyn Store) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while store.ping().await.is_err() {
+        assert!(Instant::now() < deadline, "the store never reconnected");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_acknowledged_exposure_survives_a_sigkill_with_appendfsync_always() {
+    let server = Arc::new(RedisServer::start_with(RedisOptions {
+        appendonly: true,
+        fsync_always: true,
+        ..RedisOptions::default()
+    }));
+    let store: Arc<dyn Store> = Arc::new(RedisStore::connect(&server.url()).await.expect("url"));
+    let exp = Arc::new(experiment("restart"));
+    let writer = {
+        let (store, exp) = (store.clone(), exp.clone());
+        tokio::spawn(async move {
+            let mut acknowledged = Vec::new();
+            for unit in 0..5_000 {
+                let exposure = touchstone_store::Exposure {
+                    unit_id: format!("u{unit}"),
+                    variant: unit % 2,
+                    at: touchstone_model::Timestamp::from_millis(T0),
+                    segments: Default::default(),
+                    plugin_version: None,
+                };
+                match store.record_exposure(&exp, &exposure).await {
+                    Ok(_) => acknowledged.push(exposure.unit_id),
+                    Err(StoreError::Unavailable(_)) => break,
+                    Err(other) => panic!("unexpected error {other}"),
+                }
+            }
+            acknowledged
+        })
+    };
+    // Kill mid-load: once a few hundred writes are acknowledged.
+    loop {
+        let agg = store.load_aggregates(&exp).await.expect("aggregates");
+        if agg.variants.iter().map(|v| v.units).sum::<u64>() >= 300 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    server.kill();
+    let acknowledged = writer.await.expect("writer finished");
+    assert!(acknowledged.len() >= 300 && acknowledged.len() < 5_000);
+    server.restart();
+    until_reconnected(&*store).await;
+    let units: u64 = aggregates(&*store, &exp)
+        .await
+        .variants
+        .iter()
+        .map(|v| v.units)
+        .sum();
+    assert!(
+        units >= acknowledged.len() as u64,
+        "{units} < {}",
+        acknowledged.len()
+    );
+    for unit in &acknowledged {
+        let found = store
+            .find_exposures(unit, &[exp.clone()])
+            .await
+            .expect("read");
+        assert!(found[0].is_some(), "acknowledged exposure of {unit} lost");
+    }
+}
+
+#[tokio::test]
+async fn a_killed_redis_makes_calls_unavailable_and_the_store_reconnects_after_restart() {
+    let server = RedisServer::start();
+    let store = RedisStore::connect(&server.url()).await.expect("url");
+    let exp = experiment("unavailable");
+    store.ping().await.expect("redis answers");
+    server.kill();
+    assert!(matches!(
+        store.ping().await,
+        Err(StoreError::Unavailable(_))
+    ));
+    let exposure = touchstone_store::Exposure {
+        unit_id: "u1".into(),
+        variant: 0,
+        at: touchstone_model::Timestamp::from_millis(T0),
+        segments: Default::default(),
+        plugin_version: None,
+    };
+    assert!(matches!(
+        store.record_exposure(&exp, &exposure).await,
+        Err(StoreError::Unavailable(_))
+    ));
+    assert!(matches!(
+        store.load_aggregates(&exp).await,
+        Err(StoreError::Unavailable(_))
+    ));
+    server.restart();
+    until_reconnected(&store).await;
+    assert!(
+        store
+            .record_exposure(&exp, &exposure)
+            .await
+            .expect("recorded")
+            .new
+    );
+}
+
+#[tokio::test]
+async fn a_store_opened_while_redis_is_down_answers_unavailable_without_panicking() {
+    let server = RedisServer::start();
+    let url = server.url();
+    server.kill();
+    let store = touchstone_store::open(&url)
+        .await
+        .expect("a down Redis is not a config error");
+    assert!(matches!(
+        store.ping().await,
+        Err(StoreError::Unavailable(_))
+    ));
+    server.restart();
+    until_reconnected(&*store).await;
+}
+
+#[tokio::test]
+async fn a_stored_definition_that_fails_validation_is_reported_corrupt() {
+    let server = RedisServer::start();
+    let store = RedisStore::connect(&server.url()).await.expect("url");
+    store
+        .save_definition(&experiment("valid"))
+        .await
+        .expect("saved");
+    server.cli(&[
+        "HSET",
+        "{touchstone}:defs",
+        "broken",
+        r#"{"key":"broken","touchpoint":"x","variants":[],"journey":[]}"#,
+    ]);
+    assert!(matches!(
+        store.load_definitions().await,
+        Err(StoreError::Corrupt { .. })
+    ));
+}
+
+#[tokio::test]
+async fn an_unknown_store_url_is_a_configuration_error() {
+    assert!(matches!(
+        touchstone_store::open("postgres://localhost").await,
+        Err(StoreError::Config(_))
+    ));
+}
