@@ -107,7 +107,7 @@ mod tests {
         assert!(sample_size_per_variant(0.1, 0.0, 0.05, 0.8).is_err());
         assert!(sample_size_per_variant(0.1, 0.05, 0.05, 1.0).is_err());
         assert_eq!(
-            reachable_mde(0.001, 3, 0.05, 0.8),
+            reachable_mde(0.001, 1, 0.05, 0.8),
             Err(Undefined::NotReachable)
         );
         assert_eq!(reachable_mde(0.1, 0, 0.05, 0.8), Err(Undefined::NoUnits));

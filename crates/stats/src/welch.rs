@@ -2,7 +2,7 @@
 //! the relative effect (B/A − 1) with a delta-method interval.
 
 use crate::sample::{Sample, Undefined};
-use statrs::distribution::{Continuous, ContinuousCDF, Normal, StudentsT};
+use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 
 /// Welch's test of `variant − control`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -42,8 +42,7 @@ pub fn welch(control: &Sample, variant: &Sample, alpha: f64) -> Result<WelchTest
     let df = se2 * se2 / (va * va / (control.n as f64 - 1.0) + vb * vb / (variant.n as f64 - 1.0));
     let estimate = variant.mean - control.mean;
     let t = estimate / standard_error;
-    let dist = students_t(df)?;
-    let p_value = (2.0 * dist.sf(t.abs())).min(1.0);
+    let p_value = t_two_sided_p(df, t)?;
     let half = t_quantile(df, 1.0 - alpha / 2.0)? * standard_error;
     let test = WelchTest {
         estimate,
@@ -131,20 +130,59 @@ pub(crate) fn z_quantile(p: f64) -> f64 {
     statrs::function::erf::erfc_inv(2.0 * p) * -std::f64::consts::SQRT_2
 }
 
-/// Student t quantile. statrs's inverse (through an approximate inverse incomplete beta) is
-/// polished by Newton steps on the CDF so that intervals match scipy's `t.ppf` to ~1e-12.
+/// Degrees of freedom beyond which Student's t is the normal distribution to ~1e-8: statrs's
+/// incomplete beta loses precision (and its inverse its way) at such df.
+const NORMAL_DF: f64 = 1e7;
+
+/// Two-sided tail probability 2·P(T_df > |t|).
+pub(crate) fn t_two_sided_p(df: f64, t: f64) -> Result<f64, Undefined> {
+    let tail = if df > NORMAL_DF {
+        standard_normal().sf(t.abs())
+    } else {
+        students_t(df)?.sf(t.abs())
+    };
+    Ok((2.0 * tail).min(1.0))
+}
+
+/// ln of Student's t density, in logs so that large df neither overflow Γ nor lose digits.
+fn ln_t_density(df: f64, x: f64) -> f64 {
+    use statrs::function::gamma::ln_gamma;
+    ln_gamma((df + 1.0) / 2.0)
+        - ln_gamma(df / 2.0)
+        - 0.5 * (df * std::f64::consts::PI).ln()
+        - (df + 1.0) / 2.0 * (x * x / df).ln_1p()
+}
+
+/// Student t quantile: the Cornish–Fisher expansion (Abramowitz & Stegun 26.7.5) from the
+/// normal quantile — exact to ~1e-12 beyond `NORMAL_DF` — polished by Newton steps on statrs's
+/// CDF so that intervals match scipy's `t.ppf` to ~1e-12. For small df the start is statrs's
+/// own inverse, which is accurate there.
 pub(crate) fn t_quantile(df: f64, p: f64) -> Result<f64, Undefined> {
     if !(p > 0.0 && p < 1.0) {
         return Err(Undefined::InvalidParameter("probability must be in (0, 1)"));
     }
     let dist = students_t(df)?;
-    let mut x = dist.inverse_cdf(p);
-    if !x.is_finite() {
-        x = z_quantile(p);
+    let z = z_quantile(p);
+    let (z2, v) = (z * z, df);
+    let g1 = (z2 + 1.0) * z / 4.0;
+    let g2 = ((5.0 * z2 + 16.0) * z2 + 3.0) * z / 96.0;
+    let g3 = (((3.0 * z2 + 19.0) * z2 + 17.0) * z2 - 15.0) * z / 384.0;
+    let g4 = ((((79.0 * z2 + 776.0) * z2 + 1482.0) * z2 - 1920.0) * z2 - 945.0) * z / 92160.0;
+    let cornish_fisher = z + g1 / v + g2 / (v * v) + g3 / v.powi(3) + g4 / v.powi(4);
+    if df > NORMAL_DF {
+        return Ok(cornish_fisher);
     }
-    for _ in 0..8 {
-        let density = dist.pdf(x);
-        if density <= 0.0 || !density.is_finite() {
+    let mut x = if df < 30.0 {
+        dist.inverse_cdf(p)
+    } else {
+        cornish_fisher
+    };
+    if !x.is_finite() {
+        x = cornish_fisher;
+    }
+    for _ in 0..20 {
+        let density = ln_t_density(df, x).exp();
+        if !(density.is_finite() && density > 0.0) {
             break;
         }
         // Upper tail with sf keeps precision for p close to 1.
@@ -154,8 +192,11 @@ pub(crate) fn t_quantile(df: f64, p: f64) -> Result<f64, Undefined> {
             dist.cdf(x) - p
         };
         let step = error / density;
+        if !step.is_finite() {
+            break;
+        }
         x -= step;
-        if step.abs() <= 1e-15 * x.abs().max(1.0) {
+        if step.abs() <= 1e-14 * x.abs().max(1.0) {
             break;
         }
     }

@@ -53,9 +53,9 @@ pub fn render_table(results: &Results) -> String {
                 v.key.clone(),
                 v.units.to_string(),
                 v.reached.to_string(),
-                opt_percent(v.rate),
-                opt_percent(v.step_rate),
-                opt_percent(v.drop_off),
+                rate_percent(v.rate),
+                rate_percent(v.step_rate),
+                rate_percent(v.drop_off),
             ];
             row.extend(comparison_cells(v.vs_control.as_ref(), true));
             rows.push(row);
@@ -149,6 +149,11 @@ fn comparison_cells(comparison: Option<&Comparison>, rates: bool) -> Vec<String>
         opt_percent(c.chance_to_beat_control),
         c.expected_loss.map_or("n/a".into(), |l| format!("{l:.5}")),
     ]
+}
+
+/// Rates with two decimals: 3.08% vs 3.33% must not both read 3.1%.
+fn rate_percent(x: Option<f64>) -> String {
+    x.map_or("n/a".into(), |x| format!("{:.2}%", x * 100.0))
 }
 
 fn opt_percent(x: Option<f64>) -> String {

@@ -1,0 +1,8 @@
+//! touchstone-stats integration tests: one binary, a module per area.
+
+mod analysis;
+mod calibration;
+mod properties;
+mod reference;
+mod reference_cases;
+mod simulation;
