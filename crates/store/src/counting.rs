@@ -182,15 +182,15 @@ pub(crate) fn count_event(
             (MetricKind::Sum | MetricKind::Nps | MetricKind::Mean, None) => continue,
         };
         counted = true;
-        if let Some((n, s, q)) = change {
-            if n != 0 || s != 0.0 || q != 0.0 {
-                deltas.push(Delta {
-                    target: Target::Metric(metric.key.clone()),
-                    n,
-                    s,
-                    q,
-                });
-            }
+        if let Some((n, s, q)) = change
+            && (n != 0 || s != 0.0 || q != 0.0)
+        {
+            deltas.push(Delta {
+                target: Target::Metric(metric.key.clone()),
+                n,
+                s,
+                q,
+            });
         }
     }
     counted

@@ -44,7 +44,7 @@ async fn hammer(store: Arc<dyn Store>) {
                     ),
                 ];
                 store
-                    .record_events(&[exp.clone()], &events)
+                    .record_events(std::slice::from_ref(&exp), &events)
                     .await
                     .expect("recorded");
             }

@@ -42,7 +42,7 @@ pub async fn events_before_exposure_or_outside_the_window_are_not_counted(store:
         event(&id(&exp, "stranger"), "u9", "add_to_cart", None, T0),
     ];
     let outcome = store
-        .record_events(&[exp.clone()], &events)
+        .record_events(std::slice::from_ref(&exp), &events)
         .await
         .expect("recorded");
     assert_eq!(outcome.outcomes, vec![NONE, ONE, NONE, NONE]);
@@ -64,7 +64,7 @@ pub async fn each_unit_reaches_a_stage_once_timed_by_its_first_arrival(store: &d
         event(&id(&exp, "a3"), "u2", "add_to_cart", None, T0 + 2 * HOUR),
     ];
     let outcome = store
-        .record_events(&[exp.clone()], &events)
+        .record_events(std::slice::from_ref(&exp), &events)
         .await
         .expect("recorded");
     assert_eq!(outcome.outcomes, vec![ONE, ONE, ONE]);
@@ -85,7 +85,7 @@ pub async fn a_repeated_id_and_a_retried_batch_are_never_counted_twice(store: &d
         event(&id(&exp, "e3"), "u7", "purchase", Some(10.0), T0 + HOUR),
     ];
     let first = store
-        .record_events(&[exp.clone()], &batch)
+        .record_events(std::slice::from_ref(&exp), &batch)
         .await
         .expect("recorded");
     assert_eq!(
@@ -93,7 +93,7 @@ pub async fn a_repeated_id_and_a_retried_batch_are_never_counted_twice(store: &d
         vec![ONE, ONE, EventOutcome::Duplicate, NONE]
     );
     let retried = store
-        .record_events(&[exp.clone()], &batch)
+        .record_events(std::slice::from_ref(&exp), &batch)
         .await
         .expect("recorded");
     assert_eq!(retried.duplicates(), 4);
@@ -150,7 +150,7 @@ pub async fn sum_count_and_conversion_metrics_are_moments_of_per_unit_values(sto
         event(&id(&exp, "p5"), "u3", "purchase", None, T0 + 2 * HOUR),
     ];
     store
-        .record_events(&[exp.clone()], &events)
+        .record_events(std::slice::from_ref(&exp), &events)
         .await
         .expect("recorded");
     let agg = aggregates(store, &exp).await;
@@ -183,7 +183,7 @@ pub async fn a_conversion_window_may_open_after_exposure(store: &dyn Store) {
         event(&id(&exp, "v3"), "u2", "visit", None, T0 + 72 * HOUR),
     ];
     let outcome = store
-        .record_events(&[exp.clone()], &events)
+        .record_events(std::slice::from_ref(&exp), &events)
         .await
         .expect("recorded");
     assert_eq!(outcome.outcomes, vec![ONE, NONE, NONE]);
@@ -202,7 +202,7 @@ pub async fn an_nps_answer_replaces_the_units_previous_answer(store: &dyn Store)
         event(&id(&exp, "s3"), "u3", "survey", None, T0 + HOUR),
     ];
     let outcome = store
-        .record_events(&[exp.clone()], &events)
+        .record_events(std::slice::from_ref(&exp), &events)
         .await
         .expect("recorded");
     assert_eq!(outcome.outcomes, vec![ONE, ONE, NONE]);
@@ -219,7 +219,7 @@ pub async fn an_nps_answer_replaces_the_units_previous_answer(store: &dyn Store)
         T0 + 2 * HOUR,
     )];
     store
-        .record_events(&[exp.clone()], &replaced)
+        .record_events(std::slice::from_ref(&exp), &replaced)
         .await
         .expect("recorded");
     // u1 now a detractor (−100): still 2 answering units.
@@ -240,7 +240,7 @@ pub async fn a_mean_metric_moves_with_each_of_the_units_values(store: &dyn Store
         event(&id(&exp, "m3"), "u2", "effort", Some(5.0), T0 + HOUR),
     ];
     store
-        .record_events(&[exp.clone()], &events)
+        .record_events(std::slice::from_ref(&exp), &events)
         .await
         .expect("recorded");
     // Unit means 3 and 5 over 2 responding units: sum 8, squares 9 + 25.

@@ -72,7 +72,7 @@ async fn every_acknowledged_exposure_survives_a_sigkill_with_appendfsync_always(
     );
     for unit in &acknowledged {
         let found = store
-            .find_exposures(unit, &[exp.clone()])
+            .find_exposures(unit, std::slice::from_ref(&exp))
             .await
             .expect("read");
         assert!(found[0].is_some(), "acknowledged exposure of {unit} lost");
