@@ -134,3 +134,22 @@ pub(crate) fn p_text(p: Option<f64>) -> String {
         None => "n/a".to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn confidence_levels_read_as_people_write_them() {
+        assert_eq!(confidence_level(0.05), "95%");
+        assert_eq!(confidence_level(0.1), "90%");
+        assert_eq!(confidence_level(0.025), "97.5%");
+    }
+
+    #[test]
+    fn tiny_p_values_use_scientific_notation_and_missing_ones_say_so() {
+        assert_eq!(p_text(Some(0.03081)), "0.0308");
+        assert_eq!(p_text(Some(1.2e-7)), "1.2e-7");
+        assert_eq!(p_text(None), "n/a");
+    }
+}
