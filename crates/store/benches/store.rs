@@ -55,7 +55,12 @@ fn redis_benchmark(port: u16) {
     match output {
         Ok(output) => eprintln!(
             "redis-benchmark -t incr -P 100 -q -n 1000000: {}",
-            String::from_utf8_lossy(&output.stdout).trim()
+            // Progress lines end in `\r`; the summary is the last of them.
+            String::from_utf8_lossy(&output.stdout)
+                .rsplit('\r')
+                .next()
+                .unwrap_or_default()
+                .trim()
         ),
         Err(error) => eprintln!("redis-benchmark could not run: {error}"),
     }

@@ -45,7 +45,8 @@ impl EventsOutcome {
     }
 }
 
-/// Touchstone's system of record. Implementations must pass `conformance::run_all`.
+/// Touchstone's system of record. Implementations must pass the conformance suite
+/// (`crates/store/tests/it/conformance.rs`), which runs against every backend.
 ///
 /// Semantics every implementation keeps:
 /// - an exposure is idempotent: first exposure wins (variant, time, segments, plugin version),
@@ -53,6 +54,8 @@ impl EventsOutcome {
 /// - an event is de-duplicated by its id (a retried batch never double-counts), and counted for
 ///   each given experiment the unit is exposed to, only at or after exposure and inside each
 ///   stage's / metric's window; a unit reaches a stage at most once;
+/// - an id is reported `Duplicate` only when an earlier call processed it; two calls racing
+///   with the same new id count it once but may both answer `Accepted`;
 /// - when a call returns `Ok`, everything it reports is durable as far as the backend is;
 ///   when it returns `Err`, a retry of the same call is safe.
 #[async_trait]

@@ -159,3 +159,25 @@ async fn an_unknown_store_url_is_a_configuration_error() {
         Err(StoreError::Config(_))
     ));
 }
+
+#[tokio::test]
+async fn a_batch_retried_after_its_markers_were_lost_counts_nothing_twice() {
+    let server = RedisServer::shared();
+    let store = RedisStore::connect(&server.url()).await.expect("url");
+    let exp = Arc::new(experiment("partial-failure"));
+    expose(&store, &exp, "u1", 0, T0).await;
+    let id = format!("{}:p1", exp.key());
+    let batch = [event(&id, "u1", "purchase", Some(12.0), T0 + HOUR)];
+    let exps = std::slice::from_ref(&exp);
+    store.record_events(exps, &batch).await.expect("recorded");
+    // As if the call failed after counting but before writing the global marker.
+    server.cli(&["DEL", &format!("touchstone:ev:{id}")]);
+    let retried = store.record_events(exps, &batch).await.expect("recorded");
+    assert_eq!(
+        retried.outcomes,
+        vec![touchstone_store::EventOutcome::Accepted { counted: 1 }]
+    );
+    let agg = aggregates(&store, &exp).await;
+    assert_eq!(metric(&agg, 0, "revenue_per_unit"), moments(1, 12.0, 144.0));
+    assert_eq!(stage(&agg, 0, "purchase").reached, 1);
+}
