@@ -70,7 +70,15 @@ impl PluginHost {
         limits: Limits,
     ) -> Result<Arc<LoadedPlugin>, PluginError> {
         check_limits(&self.inner.config, &limits)?;
-        let checked = validate::check(&self.inner.engine, bytes, &limits)?;
+        let sha256 = crate::plugin::version_of(bytes).1;
+        let compiled = self
+            .inner
+            .plugins
+            .load()
+            .values()
+            .find(|plugin| plugin.sha256() == sha256)
+            .map(|plugin| plugin.module().clone());
+        let checked = validate::check(&self.inner.engine, bytes, &limits, compiled)?;
         let counters = Arc::clone(
             self.inner
                 .counters
@@ -145,6 +153,16 @@ impl PluginHost {
     /// What `touchstone plugin check` shows, without loading anything.
     pub fn inspect(&self, bytes: &[u8]) -> PluginReport {
         validate::report(&self.inner.engine, bytes, &self.inner.config.default_limits)
+    }
+}
+
+impl std::fmt::Debug for PluginHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let plugins = self.inner.plugins.load();
+        f.debug_struct("PluginHost")
+            .field("config", &self.inner.config)
+            .field("plugins", &plugins.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
     }
 }
 

@@ -16,8 +16,8 @@ use touchstone_plugin_sdk::abi::{
     HookOutput, LOG_DEBUG, LOG_ERROR, LOG_INFO, LOG_WARN, PayloadContext, Payloads,
 };
 use wasmtime::{
-    Caller, Engine, InstancePre, Linker, ModuleExport, PoolConcurrencyLimitError, ResourceLimiter,
-    Store, Trap,
+    Caller, Engine, InstancePre, Linker, Module, ModuleExport, PoolConcurrencyLimitError,
+    ResourceLimiter, Store, Trap,
 };
 
 /// Longest log line a plugin may write, and most lines per call: a plugin must not be able
@@ -35,6 +35,7 @@ pub struct LoadedPlugin {
     limits: Limits,
     consume_fuel: bool,
     engine: Engine,
+    module: Module,
     pre: InstancePre<CallState>,
     memory: ModuleExport,
     alloc: ModuleExport,
@@ -167,6 +168,7 @@ impl LoadedPlugin {
             limits: new.limits,
             consume_fuel: new.consume_fuel,
             engine: new.engine.clone(),
+            module: module.clone(),
             pre,
             memory,
             alloc,
@@ -197,6 +199,11 @@ impl LoadedPlugin {
     /// The module's full SHA-256, hex.
     pub fn sha256(&self) -> &str {
         &self.sha256
+    }
+
+    /// The compiled module, shared with a later load of identical bytes.
+    pub(crate) fn module(&self) -> &Module {
+        &self.module
     }
 
     /// The hooks it exports, in ABI order.

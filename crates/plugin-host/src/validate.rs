@@ -17,10 +17,13 @@ pub(crate) struct Checked {
     pub(crate) hooks: Vec<Hook>,
 }
 
+/// `compiled` is the same bytes already compiled (a plugin loaded with identical content), so
+/// a re-upload or a touched file is not compiled again.
 pub(crate) fn check(
     engine: &Engine,
     bytes: &[u8],
     limits: &Limits,
+    compiled: Option<Module>,
 ) -> Result<Checked, PluginError> {
     if bytes.len() > limits.module_bytes {
         return Err(PluginError::ModuleTooLarge {
@@ -29,7 +32,10 @@ pub(crate) fn check(
         });
     }
     check_header(bytes)?;
-    let module = Module::new(engine, bytes).map_err(PluginError::Compile)?;
+    let module = match compiled {
+        Some(module) => module,
+        None => Module::new(engine, bytes).map_err(PluginError::Compile)?,
+    };
     let hooks = check_shape(&module)?;
     Ok(Checked { module, hooks })
 }
@@ -145,7 +151,7 @@ pub(crate) fn report(engine: &Engine, bytes: &[u8], limits: &Limits) -> PluginRe
     if let Some(ExternType::Memory(memory)) = module.get_export(EXPORT_MEMORY) {
         report.memory_pages = Some((memory.minimum(), memory.maximum()));
     }
-    match check(engine, bytes, limits) {
+    match check(engine, bytes, limits, Some(module)) {
         Ok(checked) => report.hooks = checked.hooks,
         Err(error) => report.refused = Some(error_chain(&error)),
     }

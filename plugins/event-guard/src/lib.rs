@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use touchstone_plugin_sdk::{EventContext, EventDecision, Value, export_plugin};
+use touchstone_plugin_sdk::{EventContext, EventDecision, Value, export_plugin, log};
 
 #[derive(Deserialize)]
 struct Config {
@@ -52,6 +52,7 @@ fn event(ctx: EventContext<Config>) -> Vec<EventDecision> {
                 && currency != config.currency
             {
                 let Some(rate) = config.rates.get(&currency) else {
+                    log::warn(&format!("event {}: no rate for {currency}", event.id));
                     return EventDecision::Reject {
                         reason: format!("no rate for currency {currency}"),
                     };

@@ -119,6 +119,10 @@ fn inspect_lists_hooks_imports_and_the_version_it_would_get() {
     assert_eq!(report.hooks, vec![Hook::Eligible, Hook::Payload]);
     assert!(report.exports.contains(&"memory".to_string()));
     assert!(report.exports.contains(&"touchstone_alloc".to_string()));
+    // Built with the 64 KiB guest stack of plugins/.cargo/config.toml: Rust's default 1 MiB
+    // stack alone would take 16 pages.
+    let (initial_pages, _) = report.memory_pages.expect("exports a memory");
+    assert!(initial_pages < 16, "{initial_pages} pages");
     let loaded = host.load("checkout", &bytes).expect("loads");
     assert_eq!(report.version, loaded.version());
     assert_eq!(loaded.version().len(), 12);
@@ -133,4 +137,12 @@ fn inspect_says_why_a_module_would_be_refused() {
         report.refused.as_deref(),
         Some("imports `env.open`; a plugin may import only `touchstone.log`")
     );
+}
+
+#[test]
+fn the_log_import_is_the_one_import_allowed() {
+    let host = host();
+    let report = host.inspect(&plugin_bytes("event-guard"));
+    assert_eq!(report.imports, vec!["touchstone.log".to_string()]);
+    assert_eq!(report.refused, None);
 }
