@@ -77,10 +77,17 @@ fn calls(c: &mut Criterion) {
         touchstone_plugin_host::bench::instantiate_and_call_empty(&empty, Hook::Eligible)
             .map(|_| ())
     });
+    // The same floor for the checkout module itself: instantiate it and enter `eligible`
+    // with no input (the SDK answers with a short error envelope, no context JSON).
+    let a2 = percentiles(|| {
+        touchstone_plugin_host::bench::instantiate_and_call_empty(&with_fuel, Hook::Eligible)
+            .map(|_| ())
+    });
     let b = percentiles(|| with_fuel.eligible(&ctx).map(|_| ()));
     let c2 = percentiles(|| without_fuel.eligible(&ctx).map(|_| ()));
     eprintln!("median / p99 over 20000 calls each:");
     eprintln!("  (a) floor            {:>7.2} µs / {:>7.2} µs", a.0, a.1);
+    eprintln!("  (a2) floor, checkout {:>7.2} µs / {:>7.2} µs", a2.0, a2.1);
     eprintln!("  (b) fuel + epoch     {:>7.2} µs / {:>7.2} µs", b.0, b.1);
     eprintln!("  (c) epoch, no fuel   {:>7.2} µs / {:>7.2} µs", c2.0, c2.1);
     eprintln!(
@@ -88,6 +95,11 @@ fn calls(c: &mut Criterion) {
         b.0 / a.0,
         b.1 / a.1,
         c2.0 / a.0
+    );
+    eprintln!(
+        "  against the checkout module's own floor: b/a2 median {:.2}, c/a2 median {:.2}",
+        b.0 / a2.0,
+        c2.0 / a2.0
     );
 }
 
