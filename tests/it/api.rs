@@ -8,8 +8,16 @@ use serde_json::json;
 use touchstone_testkit::binary::TouchstoneServer;
 
 fn started(api: &Api, key: &str) {
-    assert_eq!(api.put(&format!("/v1/experiments/{key}"), &checkout_experiment(key)).status, 201);
-    assert_eq!(api.post(&format!("/v1/experiments/{key}/start"), &json!({})).status, 200);
+    assert_eq!(
+        api.put(&format!("/v1/experiments/{key}"), &checkout_experiment(key))
+            .status,
+        201
+    );
+    assert_eq!(
+        api.post(&format!("/v1/experiments/{key}/start"), &json!({}))
+            .status,
+        200
+    );
 }
 
 #[test]
@@ -38,19 +46,33 @@ fn invalid_definitions_get_every_problem_with_its_field() {
 fn malformed_requests_name_the_field_and_never_crash_the_server() {
     let server = TouchstoneServer::start(&[]);
     let api = Api::new(server.base_url());
-    let reply = api.post("/v1/assign", &json!({"unit_id": 42, "touchpoint": "pdp.gallery"}));
+    let reply = api.post(
+        "/v1/assign",
+        &json!({"unit_id": 42, "touchpoint": "pdp.gallery"}),
+    );
     assert_eq!(reply.status, 400);
     assert_eq!(reply.body["field"], "unit_id");
-    let reply = api.send_raw(Method::POST, "/v1/events", "application/json", "{\"events\": [");
+    let reply = api.send_raw(
+        Method::POST,
+        "/v1/events",
+        "application/json",
+        "{\"events\": [",
+    );
     assert_eq!(reply.status, 400);
     assert_eq!(reply.body["code"], "bad_request");
-    let reply = api.post("/v1/events", &json!({"events": [
-        {"id": "ok-1", "unit_id": "u1", "name": "add_to_cart"},
-        {"id": "bad-1", "unit_id": "u1", "name": "purchase", "value": "lots"}
-    ]}));
+    let reply = api.post(
+        "/v1/events",
+        &json!({"events": [
+            {"id": "ok-1", "unit_id": "u1", "name": "add_to_cart"},
+            {"id": "bad-1", "unit_id": "u1", "name": "purchase", "value": "lots"}
+        ]}),
+    );
     assert_eq!(reply.status, 200);
     assert_eq!(reply.body["accepted"], 1);
-    assert_eq!(reply.body["errors"], json!([{"index": 1, "field": "value", "error": "must be a number"}]));
+    assert_eq!(
+        reply.body["errors"],
+        json!([{"index": 1, "field": "value", "error": "must be a number"}])
+    );
     assert_eq!(api.get("/healthz").status, 200);
 }
 
@@ -64,13 +86,22 @@ fn a_running_experiment_cannot_reshuffle_its_units_but_may_grow_its_traffic() {
     changed["variants"][1]["weight"] = json!(0.2);
     let reply = api.put("/v1/experiments/no-reshuffle", &changed);
     assert_eq!(reply.status, 409);
-    assert!(reply.body["detail"].as_str().expect("detail").contains("weights"));
+    assert!(
+        reply.body["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("weights")
+    );
     let mut smaller = checkout_experiment("no-reshuffle");
     smaller["traffic"] = json!(0.5);
     let reply = api.put("/v1/experiments/no-reshuffle", &smaller);
     assert_eq!(reply.status, 409);
     // Stopped, then running again: the definition keeps its status on PUT.
-    assert_eq!(api.post("/v1/experiments/no-reshuffle/stop", &json!({})).body["status"], "stopped");
+    assert_eq!(
+        api.post("/v1/experiments/no-reshuffle/stop", &json!({}))
+            .body["status"],
+        "stopped"
+    );
 }
 
 #[test]
@@ -78,10 +109,19 @@ fn a_later_journey_step_sees_the_entry_decision_without_enrolling_anyone() {
     let server = TouchstoneServer::start(&[]);
     let api = Api::new(server.base_url());
     started(&api, "enroll-rule");
-    let peek = api.post("/v1/assign", &json!({"unit_id": "late", "touchpoint": "checkout.shipping", "enroll": false}));
+    let peek = api.post(
+        "/v1/assign",
+        &json!({"unit_id": "late", "touchpoint": "checkout.shipping", "enroll": false}),
+    );
     assert_eq!(peek.body["assignments"], json!([]));
-    let entry = api.post("/v1/assign", &json!({"unit_id": "early", "touchpoint": "checkout.shipping"}));
-    let later = api.post("/v1/assign", &json!({"unit_id": "early", "touchpoint": "checkout.shipping", "enroll": false}));
+    let entry = api.post(
+        "/v1/assign",
+        &json!({"unit_id": "early", "touchpoint": "checkout.shipping"}),
+    );
+    let later = api.post(
+        "/v1/assign",
+        &json!({"unit_id": "early", "touchpoint": "checkout.shipping", "enroll": false}),
+    );
     assert_eq!(entry.body["assignments"], later.body["assignments"]);
     let results = api.get("/v1/experiments/enroll-rule/results");
     let units: u64 = results.body["variants"]
@@ -97,7 +137,10 @@ fn a_later_journey_step_sees_the_entry_decision_without_enrolling_anyone() {
 fn unknown_touchpoints_assign_nothing_and_toml_definitions_are_accepted() {
     let server = TouchstoneServer::start(&[]);
     let api = Api::new(server.base_url());
-    let reply = api.post("/v1/assign", &json!({"unit_id": "u", "touchpoint": "nowhere"}));
+    let reply = api.post(
+        "/v1/assign",
+        &json!({"unit_id": "u", "touchpoint": "nowhere"}),
+    );
     assert_eq!(reply.status, 200);
     assert_eq!(reply.body["assignments"], json!([]));
     let toml = r#"
@@ -111,8 +154,16 @@ fn unknown_touchpoints_assign_nothing_and_toml_definitions_are_accepted() {
         weight = 1
         payload = { photos = 8 }
     "#;
-    let reply = api.send_raw(Method::PUT, "/v1/experiments/gallery", "application/toml", toml);
+    let reply = api.send_raw(
+        Method::PUT,
+        "/v1/experiments/gallery",
+        "application/toml",
+        toml,
+    );
     assert_eq!(reply.status, 201, "{}", reply.body);
     assert_eq!(reply.body["status"], "draft");
-    assert_eq!(api.get("/v1/experiments").body["experiments"][0]["key"], "gallery");
+    assert_eq!(
+        api.get("/v1/experiments").body["experiments"][0]["key"],
+        "gallery"
+    );
 }

@@ -27,19 +27,42 @@ impl Api {
     }
 
     pub fn get(&self, path: &str) -> Reply {
-        reply(self.http.get(format!("{}{path}", self.base)).send().expect("GET"))
+        reply(
+            self.http
+                .get(format!("{}{path}", self.base))
+                .send()
+                .expect("GET"),
+        )
     }
 
     pub fn post(&self, path: &str, body: &Value) -> Reply {
-        reply(self.http.post(format!("{}{path}", self.base)).json(body).send().expect("POST"))
+        reply(
+            self.http
+                .post(format!("{}{path}", self.base))
+                .json(body)
+                .send()
+                .expect("POST"),
+        )
     }
 
     pub fn put(&self, path: &str, body: &Value) -> Reply {
-        reply(self.http.put(format!("{}{path}", self.base)).json(body).send().expect("PUT"))
+        reply(
+            self.http
+                .put(format!("{}{path}", self.base))
+                .json(body)
+                .send()
+                .expect("PUT"),
+        )
     }
 
     /// A raw body with an explicit content type (TOML definitions, malformed JSON).
-    pub fn send_raw(&self, method: reqwest::Method, path: &str, content_type: &str, body: &str) -> Reply {
+    pub fn send_raw(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        content_type: &str,
+        body: &str,
+    ) -> Reply {
         reply(
             self.http
                 .request(method, format!("{}{path}", self.base))

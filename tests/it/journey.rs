@@ -40,8 +40,16 @@ fn a_scripted_journey_is_counted_exactly_and_shows_the_true_effect() {
     let server = TouchstoneServer::start(&[]);
     let api = Api::new(server.base_url());
     let key = "free-shipping-journey";
-    assert_eq!(api.put(&format!("/v1/experiments/{key}"), &checkout_experiment(key)).status, 201);
-    assert_eq!(api.post(&format!("/v1/experiments/{key}/start"), &json!({})).status, 200);
+    assert_eq!(
+        api.put(&format!("/v1/experiments/{key}"), &checkout_experiment(key))
+            .status,
+        201
+    );
+    assert_eq!(
+        api.post(&format!("/v1/experiments/{key}/start"), &json!({}))
+            .status,
+        200
+    );
 
     // True rates: control 30% add to cart, half of them buy; treatment 42%, half buy.
     let cart_rate = HashMap::from([("control", 0.30), ("threshold_35", 0.42)]);
@@ -55,14 +63,21 @@ fn a_scripted_journey_is_counted_exactly_and_shows_the_true_effect() {
             &json!({"unit_id": unit_id, "touchpoint": "checkout.shipping", "attributes": {"country": "DE"}}),
         );
         assert_eq!(reply.status, 200, "{}", reply.body);
-        let assignments = reply.body["assignments"].as_array().expect("assignments list");
+        let assignments = reply.body["assignments"]
+            .as_array()
+            .expect("assignments list");
         assert_eq!(assignments.len(), 1, "traffic 1.0 assigns everyone");
-        let variant = assignments[0]["variant"].as_str().expect("variant key").to_owned();
+        let variant = assignments[0]["variant"]
+            .as_str()
+            .expect("variant key")
+            .to_owned();
         let tally = expected.entry(variant.clone()).or_default();
         tally.units += 1;
         if rng.random_bool(cart_rate[variant.as_str()]) {
             tally.add_to_cart += 1;
-            events.push(json!({"id": format!("{unit_id}-cart"), "unit_id": unit_id, "name": "add_to_cart"}));
+            events.push(
+                json!({"id": format!("{unit_id}-cart"), "unit_id": unit_id, "name": "add_to_cart"}),
+            );
             if rng.random_bool(0.5) {
                 let value = f64::from(rng.random_range(20..120));
                 tally.purchase += 1;
@@ -98,7 +113,11 @@ fn a_scripted_journey_is_counted_exactly_and_shows_the_true_effect() {
         for variant in stage["variants"].as_array().expect("stage variants") {
             let name = variant["key"].as_str().expect("key");
             let tally = &expected[name];
-            let reached = if pick == 0 { tally.add_to_cart } else { tally.purchase };
+            let reached = if pick == 0 {
+                tally.add_to_cart
+            } else {
+                tally.purchase
+            };
             assert_eq!(variant["reached"], reached, "{} of {name}", stage["stage"]);
             let rate = variant["rate"].as_f64().expect("rate");
             assert!((rate - reached as f64 / tally.units as f64).abs() < 1e-12);
@@ -108,8 +127,16 @@ fn a_scripted_journey_is_counted_exactly_and_shows_the_true_effect() {
     let treatment = &stages[0]["variants"][1];
     assert_eq!(treatment["key"], "threshold_35");
     let comparison = &treatment["vs_control"];
-    assert!(comparison["absolute"]["estimate"].as_f64().expect("estimate") > 0.0);
-    assert!(comparison["p_value"].as_f64().expect("p-value") < 0.001, "{comparison}");
+    assert!(
+        comparison["absolute"]["estimate"]
+            .as_f64()
+            .expect("estimate")
+            > 0.0
+    );
+    assert!(
+        comparison["p_value"].as_f64().expect("p-value") < 0.001,
+        "{comparison}"
+    );
     // Revenue per exposed unit sums every purchase value exactly.
     let revenue = body["metrics"]
         .as_array()
@@ -121,6 +148,9 @@ fn a_scripted_journey_is_counted_exactly_and_shows_the_true_effect() {
         let name = variant["key"].as_str().expect("key");
         let tally = &expected[name];
         let mean = variant["mean"].as_f64().expect("mean");
-        assert!((mean - tally.revenue / tally.units as f64).abs() < 1e-9, "revenue of {name}");
+        assert!(
+            (mean - tally.revenue / tally.units as f64).abs() < 1e-9,
+            "revenue of {name}"
+        );
     }
 }

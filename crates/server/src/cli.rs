@@ -9,7 +9,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
-#[command(name = "touchstone", version, about = "A/B experimentation server for customer journeys")]
+#[command(
+    name = "touchstone",
+    version,
+    about = "A/B experimentation server for customer journeys"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -35,6 +39,11 @@ pub enum Command {
     },
     /// Check experiment definition files (TOML or JSON) and report every problem.
     Validate { files: Vec<PathBuf> },
+    /// Exit 0 when an http:// URL answers 2xx (container health checks without curl).
+    Probe {
+        #[arg(default_value = "http://127.0.0.1:8080/readyz")]
+        url: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -51,6 +60,13 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Serve { config } => serve(config),
         Command::Analyze { file, format, plan } => analyze(file, format, plan),
         Command::Validate { files } => validate(&files),
+        Command::Probe { url } => match crate::probe::probe(&url) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                report(&format!("touchstone probe: {message}"));
+                ExitCode::FAILURE
+            }
+        },
     }
 }
 
@@ -71,7 +87,10 @@ fn serve(config: Option<PathBuf>) -> ExitCode {
     } else {
         tracing::info!(store = %redacted(&settings.store.url), "starting with Redis as the system of record");
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             tracing::error!(error = %error, "could not start the async runtime");
@@ -101,14 +120,17 @@ fn analyze(file: Option<PathBuf>, format: Format, plan: Option<String>) -> ExitC
         (Some(plan), _) => {
             return match serde_json::from_str(&plan)
                 .map_err(|error| format!("--plan: {error}"))
-                .and_then(|input| touchstone_stats::analysis::plan(&input).map_err(|e| e.to_string()))
-            {
+                .and_then(|input| {
+                    touchstone_stats::analysis::plan(&input).map_err(|e| e.to_string())
+                }) {
                 Ok(output) => print_json(&output),
                 Err(message) => fail(&message),
             };
         }
         (None, Some(file)) => read_input(&file),
-        (None, None) => Err("give an aggregates FILE (or - for standard input) or --plan".to_owned()),
+        (None, None) => {
+            Err("give an aggregates FILE (or - for standard input) or --plan".to_owned())
+        }
     };
     let results = input.and_then(|text| {
         let json: serde_json::Value =
@@ -117,7 +139,9 @@ fn analyze(file: Option<PathBuf>, format: Format, plan: Option<String>) -> ExitC
     });
     match (results, format) {
         (Ok(results), Format::Json) => print_json(&results),
-        (Ok(results), Format::Table) => print_text(&touchstone_stats::analysis::render_table(&results)),
+        (Ok(results), Format::Table) => {
+            print_text(&touchstone_stats::analysis::render_table(&results))
+        }
         (Err(message), _) => fail(&message),
     }
 }
@@ -128,7 +152,9 @@ fn validate(files: &[PathBuf]) -> ExitCode {
         let outcome = std::fs::read_to_string(file)
             .map_err(|error| error.to_string())
             .and_then(|text| parse_definition(file, &text))
-            .and_then(|spec| touchstone_model::Experiment::new(spec).map_err(|errors| errors.to_string()));
+            .and_then(|spec| {
+                touchstone_model::Experiment::new(spec).map_err(|errors| errors.to_string())
+            });
         match outcome {
             Ok(experiment) => {
                 print_text(&format!("{}: ok ({})\n", file.display(), experiment.key()));
@@ -139,10 +165,17 @@ fn validate(files: &[PathBuf]) -> ExitCode {
             }
         }
     }
-    if ok { ExitCode::SUCCESS } else { ExitCode::from(BAD_INPUT) }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(BAD_INPUT)
+    }
 }
 
-fn parse_definition(file: &std::path::Path, text: &str) -> Result<touchstone_model::ExperimentSpec, String> {
+fn parse_definition(
+    file: &std::path::Path,
+    text: &str,
+) -> Result<touchstone_model::ExperimentSpec, String> {
     if file.extension().is_some_and(|ext| ext == "json") {
         serde_json::from_str(text).map_err(|error| error.to_string())
     } else {
@@ -158,7 +191,8 @@ fn read_input(file: &std::path::Path) -> Result<String, String> {
             .map_err(|error| format!("reading standard input: {error}"))?;
         Ok(text)
     } else {
-        std::fs::read_to_string(file).map_err(|error| format!("reading {}: {error}", file.display()))
+        std::fs::read_to_string(file)
+            .map_err(|error| format!("reading {}: {error}", file.display()))
     }
 }
 
@@ -171,7 +205,10 @@ fn print_json(value: &impl serde::Serialize) -> ExitCode {
 
 fn print_text(text: &str) -> ExitCode {
     let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
         Ok(()) => ExitCode::SUCCESS,
         Err(_) => ExitCode::FAILURE,
     }

@@ -1,9 +1,12 @@
 //! Touchstone's server: actix-web API, configuration, telemetry and the CLI commands behind
 //! the `touchstone` binary. The only crate that knows actix.
 
+pub mod access;
 pub mod catalog;
 pub mod cli;
 pub mod http;
+pub mod observe;
+pub mod probe;
 pub mod service;
 pub mod settings;
 pub mod startup;

@@ -17,6 +17,48 @@ pub struct Settings {
     pub experiments: ExperimentsSettings,
     pub events: EventsSettings,
     pub assign: AssignSettings,
+    pub auth: AuthSettings,
+    pub limits: LimitSettings,
+    pub cors: CorsSettings,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    pub admin_keys: Vec<String>,
+    pub client_keys: Vec<String>,
+}
+
+/// Keys never reach a log, not even through `{:?}`.
+impl std::fmt::Debug for AuthSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthSettings")
+            .field(
+                "admin_keys",
+                &format_args!("[{} redacted]", self.admin_keys.len()),
+            )
+            .field(
+                "client_keys",
+                &format_args!("[{} redacted]", self.client_keys.len()),
+            )
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSettings {
+    pub requests_per_second: u32,
+    pub burst: u32,
+    pub max_string_bytes: usize,
+    pub max_json_depth: usize,
+    pub max_payload_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorsSettings {
+    pub allowed_origins: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -79,7 +121,17 @@ pub enum SettingsError {
 impl Settings {
     /// Defaults, then `file` (if given), then the environment.
     pub fn load(file: Option<&Path>) -> Result<Settings, SettingsError> {
-        Self::load_with_env(file, Environment::with_prefix("TOUCHSTONE").separator("__"))
+        Self::load_with_env(file, Self::environment())
+    }
+
+    /// Environment source that reads the list-valued keys as comma-separated values.
+    fn environment() -> Environment {
+        Environment::with_prefix("TOUCHSTONE")
+            .separator("__")
+            .list_separator(",")
+            .with_list_parse_key("auth.admin_keys")
+            .with_list_parse_key("auth.client_keys")
+            .with_list_parse_key("cors.allowed_origins")
     }
 
     fn load_with_env(file: Option<&Path>, env: Environment) -> Result<Settings, SettingsError> {
@@ -88,10 +140,13 @@ impl Settings {
         if let Some(file) = file {
             builder = builder.add_source(File::from(file).format(FileFormat::Toml).required(true));
         }
-        let settings: Settings = builder
+        let mut settings: Settings = builder
             .add_source(env.try_parsing(true))
             .build()?
             .try_deserialize()?;
+        // `TOUCHSTONE__AUTH__CLIENT_KEYS=` (set but empty) means no keys, not one empty key.
+        settings.auth.admin_keys.retain(|key| !key.is_empty());
+        settings.auth.client_keys.retain(|key| !key.is_empty());
         settings.validate()?;
         Ok(settings)
     }
@@ -104,10 +159,28 @@ impl Settings {
             })
         };
         if self.server.bind.parse::<std::net::SocketAddr>().is_err() {
-            return invalid("server.bind", "must be an address with port, e.g. 127.0.0.1:8080");
+            return invalid(
+                "server.bind",
+                "must be an address with port, e.g. 127.0.0.1:8080",
+            );
         }
         if self.server.max_body_bytes < 1024 {
             return invalid("server.max_body_bytes", "must be at least 1024");
+        }
+        if self.limits.requests_per_second > 0 && self.limits.burst == 0 {
+            return invalid(
+                "limits.burst",
+                "must be at least 1 when rate limiting is on",
+            );
+        }
+        if self
+            .auth
+            .admin_keys
+            .iter()
+            .chain(&self.auth.client_keys)
+            .any(|key| key.len() < 16)
+        {
+            return invalid("auth", "every API key must be at least 16 characters");
         }
         if self.events.max_batch == 0 {
             return invalid("events.max_batch", "must be at least 1");
@@ -152,7 +225,10 @@ mod tests {
     #[test]
     fn environment_variables_override_the_defaults() {
         let source = std::collections::HashMap::from([
-            ("TOUCHSTONE__SERVER__BIND".to_owned(), "127.0.0.1:9000".to_owned()),
+            (
+                "TOUCHSTONE__SERVER__BIND".to_owned(),
+                "127.0.0.1:9000".to_owned(),
+            ),
             ("TOUCHSTONE__EVENTS__MAX_BATCH".to_owned(), "50".to_owned()),
         ]);
         let env = Environment::with_prefix("TOUCHSTONE")
@@ -161,6 +237,21 @@ mod tests {
         let settings = Settings::load_with_env(None, env).expect("valid overrides");
         assert_eq!(settings.server.bind, "127.0.0.1:9000");
         assert_eq!(settings.events.max_batch, 50);
+    }
+
+    #[test]
+    fn api_keys_come_from_comma_separated_environment_variables() {
+        let source = std::collections::HashMap::from([(
+            "TOUCHSTONE__AUTH__ADMIN_KEYS".to_owned(),
+            "admin-key-0123456789,admin-key-abcdefghij".to_owned(),
+        )]);
+        let settings = Settings::load_with_env(None, Settings::environment().source(Some(source)))
+            .expect("valid keys");
+        assert_eq!(settings.auth.admin_keys.len(), 2);
+        assert!(
+            !format!("{:?}", settings.auth).contains("admin-key"),
+            "keys never printed"
+        );
     }
 
     #[test]

@@ -1,11 +1,17 @@
 //! Building the application: open the store, load definitions, start the refresher and bind
 //! the HTTP server. `main` and the tests both go through `Application::build`.
 
+use crate::access::KeyRing;
 use crate::catalog::CatalogHandle;
 use crate::http;
+use crate::http::middleware::Gate;
+use crate::observe;
 use crate::settings::Settings;
 use crate::state::AppState;
+use actix_cors::Cors;
 use actix_web::dev::Server;
+use actix_web::http::header::{self, HeaderName};
+use actix_web::middleware::Condition;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use std::net::TcpListener;
@@ -25,7 +31,12 @@ impl Application {
         let settings = Arc::new(settings);
         let store = touchstone_store::open(&settings.store.url)
             .await
-            .with_context(|| format!("opening the store at store.url = {}", redacted(&settings.store.url)))?;
+            .with_context(|| {
+                format!(
+                    "opening the store at store.url = {}",
+                    redacted(&settings.store.url)
+                )
+            })?;
         load_definition_files(store.as_ref(), &settings.experiments.dir).await?;
         let catalog = Arc::new(CatalogHandle::default());
         catalog
@@ -41,14 +52,30 @@ impl Application {
             catalog,
             settings: Arc::clone(&settings),
         };
+        let gate = web::Data::new(Gate::new(
+            KeyRing::new(&settings.auth),
+            settings.limits.requests_per_second,
+            settings.limits.burst,
+        ));
+        if gate.is_open() {
+            tracing::warn!(
+                "no API keys configured: EVERY endpoint is open to anyone who can reach this address; set auth.admin_keys and auth.client_keys before exposing it"
+            );
+        }
+        let metrics = web::Data::new(observe::init());
         let listener = TcpListener::bind(&settings.server.bind)
             .with_context(|| format!("binding server.bind = {}", settings.server.bind))?;
         let port = listener.local_addr()?.port();
         let max_body = settings.server.max_body_bytes;
+        let origins = settings.cors.allowed_origins.clone();
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(web::Data::new(state.clone()))
                 .app_data(web::PayloadConfig::new(max_body))
+                .app_data(gate.clone())
+                .app_data(metrics.clone())
+                .wrap(actix_web::middleware::from_fn(http::middleware::around))
+                .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
                 .wrap(actix_web::middleware::Compress::default())
                 .configure(http::configure)
         })
@@ -73,6 +100,26 @@ impl Application {
     }
 }
 
+/// CORS for browser clients on the configured origins (`*` for any).
+fn cors(origins: &[String]) -> Cors {
+    let cors = Cors::default()
+        .allowed_methods(["GET", "POST", "PUT", "OPTIONS"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static("x-request-id"),
+        ])
+        .expose_headers([HeaderName::from_static("x-request-id"), header::RETRY_AFTER])
+        .max_age(3600);
+    if origins.iter().any(|origin| origin == "*") {
+        cors.allow_any_origin()
+    } else {
+        origins
+            .iter()
+            .fold(cors, |cors, origin| cors.allowed_origin(origin))
+    }
+}
+
 /// Saves every `*.toml` definition in `dir` whose key the store does not know yet, so a
 /// restart never overwrites changes made through the API.
 async fn load_definition_files(store: &dyn Store, dir: &Path) -> anyhow::Result<()> {
@@ -92,9 +139,14 @@ async fn load_definition_files(store: &dyn Store, dir: &Path) -> anyhow::Result<
             .with_context(|| format!("reading {}", path.display()))?;
         let spec: ExperimentSpec =
             toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-        let experiment = Experiment::new(spec)
-            .map_err(|errors| anyhow::anyhow!("{}: invalid definition: {errors}", path.display()))?;
-        if known.experiments.iter().any(|e| e.key() == experiment.key()) {
+        let experiment = Experiment::new(spec).map_err(|errors| {
+            anyhow::anyhow!("{}: invalid definition: {errors}", path.display())
+        })?;
+        if known
+            .experiments
+            .iter()
+            .any(|e| e.key() == experiment.key())
+        {
             continue;
         }
         store.save_definition(&experiment).await?;

@@ -10,7 +10,10 @@ use std::time::{Duration, Instant};
 /// A free TCP port on 127.0.0.1 (bound, then released for the caller to take).
 pub fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("binding an ephemeral loopback port");
-    listener.local_addr().expect("local address of a bound socket").port()
+    listener
+        .local_addr()
+        .expect("local address of a bound socket")
+        .port()
 }
 
 /// The `touchstone` binary of this build: `$TOUCHSTONE_BIN`, else next to the test executable
@@ -112,14 +115,20 @@ impl TouchstoneServer {
         let deadline = Instant::now() + within;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("touchstone exited during start ({status}):\n{}", self.logs());
+                panic!(
+                    "touchstone exited during start ({status}):\n{}",
+                    self.logs()
+                );
             }
             if http_get_status(self.port, "/healthz") == Some(200) {
                 return;
             }
             std::thread::sleep(Duration::from_millis(25));
         }
-        panic!("touchstone did not answer /healthz within {within:?}:\n{}", self.logs());
+        panic!(
+            "touchstone did not answer /healthz within {within:?}:\n{}",
+            self.logs()
+        );
     }
 }
 
@@ -134,7 +143,11 @@ impl Drop for TouchstoneServer {
 fn http_get_status(port: u16, path: &str) -> Option<u16> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut head = [0u8; 12];
     stream.read_exact(&mut head).ok()?;
     std::str::from_utf8(&head[9..12]).ok()?.parse().ok()

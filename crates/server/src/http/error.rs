@@ -24,6 +24,12 @@ pub enum ApiError {
         limit: &'static str,
         message: String,
     },
+    #[error("an API key is required: send `Authorization: Bearer KEY`")]
+    Unauthorized,
+    #[error("this API key may not use this endpoint")]
+    Forbidden,
+    #[error("rate limit exceeded; retry after {retry_after_seconds} s")]
+    RateLimited { retry_after_seconds: u64 },
     #[error("the store is unavailable")]
     StoreUnavailable(#[source] StoreError),
     #[error("internal error")]
@@ -54,6 +60,11 @@ struct Problem<'a> {
 }
 
 impl ApiError {
+    /// The stable snake_case code clients match on.
+    pub fn code(&self) -> &'static str {
+        self.title_and_code().1
+    }
+
     /// (title, stable code) of each kind of error.
     fn title_and_code(&self) -> (&'static str, &'static str) {
         match self {
@@ -62,6 +73,9 @@ impl ApiError {
             ApiError::NotFound { .. } => ("Not found", "not_found"),
             ApiError::Conflict(_) => ("Conflict", "conflict"),
             ApiError::TooLarge { .. } => ("Payload too large", "limit_exceeded"),
+            ApiError::Unauthorized => ("Unauthorized", "unauthorized"),
+            ApiError::Forbidden => ("Forbidden", "forbidden"),
+            ApiError::RateLimited { .. } => ("Too many requests", "rate_limited"),
             ApiError::StoreUnavailable(_) => ("Service unavailable", "store_unavailable"),
             ApiError::Internal(_) => ("Internal server error", "internal"),
         }
@@ -76,6 +90,9 @@ impl ResponseError for ApiError {
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -113,8 +130,19 @@ impl ResponseError for ApiError {
             field,
             errors,
         };
-        HttpResponse::build(status)
-            .content_type("application/problem+json")
-            .json(problem)
+        let mut response = HttpResponse::build(status);
+        response.content_type("application/problem+json");
+        match self {
+            ApiError::RateLimited {
+                retry_after_seconds,
+            } => {
+                response.insert_header(("Retry-After", retry_after_seconds.to_string()));
+            }
+            ApiError::Unauthorized => {
+                response.insert_header(("WWW-Authenticate", "Bearer"));
+            }
+            _ => {}
+        }
+        response.json(problem)
     }
 }

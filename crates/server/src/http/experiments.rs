@@ -48,12 +48,18 @@ async fn put(
     Ok(response.json(view(&experiment)))
 }
 
-async fn start(state: web::Data<AppState>, key: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn start(
+    state: web::Data<AppState>,
+    key: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let experiment = experiments::set_status(&state, &key, Status::Running).await?;
     Ok(HttpResponse::Ok().json(view(&experiment)))
 }
 
-async fn stop(state: web::Data<AppState>, key: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn stop(
+    state: web::Data<AppState>,
+    key: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let experiment = experiments::set_status(&state, &key, Status::Stopped).await?;
     Ok(HttpResponse::Ok().json(view(&experiment)))
 }
@@ -68,7 +74,11 @@ async fn get_results(
 
 /// A definition from a JSON or TOML body (by Content-Type). The key may be left out of the
 /// body; when given it must match the path.
-fn decode_definition(request: &HttpRequest, body: &[u8], key: &str) -> Result<ExperimentSpec, ApiError> {
+fn decode_definition(
+    request: &HttpRequest,
+    body: &[u8],
+    key: &str,
+) -> Result<ExperimentSpec, ApiError> {
     let content_type = request
         .headers()
         .get(CONTENT_TYPE)
@@ -86,10 +96,12 @@ fn decode_definition(request: &HttpRequest, body: &[u8], key: &str) -> Result<Ex
     } else {
         crate::http::json::decode(body)?
     };
-    let object = document.as_object_mut().ok_or_else(|| ApiError::BadRequest {
-        field: "body".into(),
-        message: "a definition must be an object".into(),
-    })?;
+    let object = document
+        .as_object_mut()
+        .ok_or_else(|| ApiError::BadRequest {
+            field: "body".into(),
+            message: "a definition must be an object".into(),
+        })?;
     match object.get("key") {
         None => {
             object.insert("key".into(), Value::String(key.to_owned()));
@@ -102,6 +114,7 @@ fn decode_definition(request: &HttpRequest, body: &[u8], key: &str) -> Result<Ex
             });
         }
     }
-    let bytes = serde_json::to_vec(&document).map_err(|error| ApiError::Internal(Box::new(error)))?;
+    let bytes =
+        serde_json::to_vec(&document).map_err(|error| ApiError::Internal(Box::new(error)))?;
     crate::http::json::decode(&bytes)
 }

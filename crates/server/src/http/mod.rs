@@ -6,6 +6,8 @@ pub mod events;
 pub mod experiments;
 pub mod health;
 pub mod json;
+pub mod metrics;
+pub mod middleware;
 
 use actix_web::web;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -14,6 +16,7 @@ use touchstone_model::Timestamp;
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
+    metrics::configure(cfg);
     cfg.service(
         web::scope("/v1")
             .configure(assign::configure)

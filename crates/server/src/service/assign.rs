@@ -1,6 +1,7 @@
 //! Assignment at a touchpoint: every running experiment there whose targeting matches assigns
 //! the unit deterministically; the first exposure is recorded idempotently.
 
+use crate::observe;
 use crate::state::AppState;
 use futures::future::join_all;
 use serde::{Deserialize, Serialize};
@@ -8,7 +9,7 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use touchstone_model::{Experiment, Timestamp};
-use touchstone_store::{Exposure, StoreError};
+use touchstone_store::Exposure;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -75,7 +76,11 @@ async fn enroll(
 ) -> (Vec<Assignment>, bool) {
     let chosen: Vec<(&Arc<Experiment>, usize)> = candidates
         .iter()
-        .filter_map(|experiment| experiment.assign(&request.unit_id).map(|v| (*experiment, v)))
+        .filter_map(|experiment| {
+            experiment
+                .assign(&request.unit_id)
+                .map(|v| (*experiment, v))
+        })
         .collect();
     let writes = chosen.iter().map(|(experiment, variant)| {
         let exposure = Exposure {
@@ -95,15 +100,17 @@ async fn enroll(
         .map(|((experiment, computed), result)| {
             // First exposure wins: report what the store holds (the same variant unless the
             // definition's split changed through a new phase).
-            let variant = match result {
-                Ok(record) => record.variant,
+            let (variant, new) = match result {
+                Ok(record) => (record.variant, record.new),
                 Err(error) => {
                     recorded = false;
-                    log_store_failure(experiment, &error);
-                    *computed
+                    observe::store_failure("record_exposure", &error);
+                    (*computed, false)
                 }
             };
-            assignment(experiment, variant)
+            let assignment = assignment(experiment, variant);
+            observe::assignment(experiment.key(), &assignment.variant, new);
+            assignment
         })
         .collect();
     (assignments, recorded)
@@ -115,7 +122,11 @@ async fn existing(
     candidates: &[&Arc<Experiment>],
 ) -> (Vec<Assignment>, bool) {
     let experiments: Vec<Arc<Experiment>> = candidates.iter().map(|e| Arc::clone(e)).collect();
-    match state.store.find_exposures(&request.unit_id, &experiments).await {
+    match state
+        .store
+        .find_exposures(&request.unit_id, &experiments)
+        .await
+    {
         Ok(records) => {
             let assignments = experiments
                 .iter()
@@ -127,7 +138,7 @@ async fn existing(
             (assignments, true)
         }
         Err(error) => {
-            tracing::warn!(error = %error, "store unavailable; reporting no existing assignments");
+            observe::store_failure("find_exposures", &error);
             (Vec::new(), false)
         }
     }
@@ -144,7 +155,10 @@ fn assignment(experiment: &Experiment, variant: usize) -> Assignment {
 }
 
 /// The unit's values of the experiment's declared segment attributes, as sent at exposure.
-fn segment_values(experiment: &Experiment, attributes: &Map<String, Value>) -> BTreeMap<String, String> {
+fn segment_values(
+    experiment: &Experiment,
+    attributes: &Map<String, Value>,
+) -> BTreeMap<String, String> {
     experiment
         .spec()
         .segments
@@ -158,8 +172,4 @@ fn segment_values(experiment: &Experiment, attributes: &Map<String, Value>) -> B
             (name.clone(), value)
         })
         .collect()
-}
-
-fn log_store_failure(experiment: &Experiment, error: &StoreError) {
-    tracing::warn!(experiment = experiment.key(), error = %error, "exposure not recorded; assignment served from the definition");
 }

@@ -3,6 +3,7 @@
 //! call, counted for every running experiment the unit is exposed to.
 
 use crate::http::error::ApiError;
+use crate::observe;
 use crate::state::AppState;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -32,7 +33,11 @@ pub struct EventsResponse {
 }
 
 #[tracing::instrument(skip_all, fields(batch = request.events.len()))]
-pub async fn record(state: &AppState, request: EventsRequest, now: Timestamp) -> Result<EventsResponse, ApiError> {
+pub async fn record(
+    state: &AppState,
+    request: EventsRequest,
+    now: Timestamp,
+) -> Result<EventsResponse, ApiError> {
     let limits = &state.settings.events;
     if request.events.len() > limits.max_batch {
         return Err(ApiError::TooLarge {
@@ -58,6 +63,7 @@ pub async fn record(state: &AppState, request: EventsRequest, now: Timestamp) ->
         }
     }
     if valid.is_empty() {
+        observe::events(0, 0, errors.len());
         return Ok(EventsResponse {
             accepted: 0,
             duplicates: 0,
@@ -65,7 +71,12 @@ pub async fn record(state: &AppState, request: EventsRequest, now: Timestamp) ->
         });
     }
     let catalog = state.catalog.load();
-    let outcome = state.store.record_events(catalog.running(), &valid).await?;
+    let outcome = state
+        .store
+        .record_events(catalog.running(), &valid)
+        .await
+        .inspect_err(|error| observe::store_failure("record_events", error))?;
+    observe::events(outcome.accepted(), outcome.duplicates(), errors.len());
     Ok(EventsResponse {
         accepted: outcome.accepted(),
         duplicates: outcome.duplicates(),

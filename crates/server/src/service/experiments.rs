@@ -8,7 +8,10 @@ use touchstone_model::{Experiment, ExperimentSpec, Status};
 /// are their own actions); a running one may not change what would reshuffle its units.
 /// Returns the saved experiment and whether it was created.
 #[tracing::instrument(skip(state, spec), fields(experiment = %spec.key))]
-pub async fn define(state: &AppState, spec: ExperimentSpec) -> Result<(Experiment, bool), ApiError> {
+pub async fn define(
+    state: &AppState,
+    spec: ExperimentSpec,
+) -> Result<(Experiment, bool), ApiError> {
     let catalog = state.catalog.load();
     let existing = catalog.get(&spec.key).cloned();
     let mut spec = spec;
@@ -27,7 +30,11 @@ pub async fn define(state: &AppState, spec: ExperimentSpec) -> Result<(Experimen
 
 /// Moves an experiment to `status` (idempotent).
 #[tracing::instrument(skip(state))]
-pub async fn set_status(state: &AppState, key: &str, status: Status) -> Result<Experiment, ApiError> {
+pub async fn set_status(
+    state: &AppState,
+    key: &str,
+    status: Status,
+) -> Result<Experiment, ApiError> {
     let catalog = state.catalog.load();
     let existing = catalog.get(key).ok_or_else(|| ApiError::NotFound {
         what: format!("experiment `{key}`"),

@@ -1,0 +1,140 @@
+//! Around every request: a request id (taken from `X-Request-Id` or made, and returned), a
+//! tracing span carrying it, request metrics, API-key checks and per-key rate limits.
+
+use crate::access::{self, Access, Caller, KeyRing};
+use crate::http::error::ApiError;
+use crate::observe;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{AUTHORIZATION, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage, ResponseError, web};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use std::num::NonZeroU32;
+use std::time::Instant;
+use tracing::Instrument;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Access control shared by the workers.
+pub struct Gate {
+    keys: KeyRing,
+    limiter: Option<DefaultKeyedRateLimiter<String>>,
+}
+
+impl Gate {
+    pub fn new(keys: KeyRing, requests_per_second: u32, burst: u32) -> Gate {
+        let limiter = NonZeroU32::new(requests_per_second).map(|rate| {
+            let burst = NonZeroU32::new(burst).unwrap_or(rate);
+            RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst))
+        });
+        Gate { keys, limiter }
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.keys.is_open()
+    }
+
+    /// Who is calling, or why they may not.
+    fn admit(&self, request: &ServiceRequest) -> Result<Option<Caller>, ApiError> {
+        let access = access::required_access(request.path());
+        if access == Access::Open {
+            return Ok(None);
+        }
+        let caller = if self.keys.is_open() {
+            None
+        } else {
+            let presented = request
+                .headers()
+                .get(AUTHORIZATION)
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| value.strip_prefix("Bearer "))
+                .ok_or(ApiError::Unauthorized)?;
+            let caller = self
+                .keys
+                .identify(presented.trim())
+                .ok_or(ApiError::Unauthorized)?;
+            if !access::permits(caller.role, access) {
+                return Err(ApiError::Forbidden);
+            }
+            Some(caller)
+        };
+        self.check_rate(request, caller.as_ref())?;
+        Ok(caller)
+    }
+
+    fn check_rate(
+        &self,
+        request: &ServiceRequest,
+        caller: Option<&Caller>,
+    ) -> Result<(), ApiError> {
+        let Some(limiter) = &self.limiter else {
+            return Ok(());
+        };
+        let bucket = match caller {
+            Some(caller) => caller.key_id.clone(),
+            None => request
+                .peer_addr()
+                .map(|address| address.ip().to_string())
+                .unwrap_or_default(),
+        };
+        limiter.check_key(&bucket).map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            ApiError::RateLimited {
+                retry_after_seconds: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+            }
+        })
+    }
+}
+
+/// The one middleware: request id → span → gate → handler → metrics.
+pub async fn around(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let started = Instant::now();
+    let request_id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| !id.is_empty() && id.len() <= 128 && id.is_ascii())
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("{:032x}", rand::random::<u128>()));
+    let route = request
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = request.method().as_str().to_owned();
+    let span =
+        tracing::info_span!("request", request_id = %request_id, method = %method, route = %route);
+    let gate = request.app_data::<web::Data<Gate>>().cloned();
+    let admitted = match &gate {
+        Some(gate) => gate.admit(&request),
+        None => Ok(None),
+    };
+    let mut response = match admitted {
+        Ok(caller) => {
+            if let Some(caller) = caller {
+                request.extensions_mut().insert(caller);
+            }
+            next.call(request)
+                .instrument(span.clone())
+                .await?
+                .map_into_left_body()
+        }
+        Err(refusal) => {
+            observe::rejected_request(refusal.code());
+            let response = refusal.error_response();
+            request.into_response(response).map_into_right_body()
+        }
+    };
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    let status = response.status().as_u16();
+    observe::http_request(&route, &method, status, started.elapsed());
+    if status >= 500 {
+        span.in_scope(|| tracing::warn!(status, "request failed"));
+    }
+    Ok(response)
+}

@@ -1,0 +1,72 @@
+//! Metrics (Prometheus text at `GET /metrics`) and the helpers that both log and count a
+//! notable happening, so the two never drift apart. Labels are bounded: route patterns,
+//! experiment and variant keys, reasons — never a unit id.
+
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Latency buckets from 100 µs to 10 s.
+const SECONDS_BUCKETS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0,
+];
+
+/// Installs the process-wide recorder once and returns the handle that renders it.
+pub fn init() -> PrometheusHandle {
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets(SECONDS_BUCKETS)
+                .map(PrometheusBuilder::build_recorder);
+            match recorder {
+                Ok(recorder) => {
+                    let handle = recorder.handle();
+                    // Fails only if another recorder was installed first; then ours stays
+                    // unrendered but harmless.
+                    let _ = metrics::set_global_recorder(recorder);
+                    handle
+                }
+                Err(_) => PrometheusBuilder::new().build_recorder().handle(),
+            }
+        })
+        .clone()
+}
+
+pub fn http_request(route: &str, method: &str, status: u16, elapsed: Duration) {
+    let status = status.to_string();
+    metrics::counter!("http_requests_total", "route" => route.to_owned(), "method" => method.to_owned(), "status" => status)
+        .increment(1);
+    metrics::histogram!("http_request_duration_seconds", "route" => route.to_owned(), "method" => method.to_owned())
+        .record(elapsed.as_secs_f64());
+}
+
+pub fn assignment(experiment: &str, variant: &str, new_exposure: bool) {
+    metrics::counter!("touchstone_assignments_total", "experiment" => experiment.to_owned(), "variant" => variant.to_owned())
+        .increment(1);
+    if new_exposure {
+        metrics::counter!("touchstone_exposures_total", "experiment" => experiment.to_owned(), "variant" => variant.to_owned())
+            .increment(1);
+    }
+}
+
+pub fn events(accepted: usize, duplicates: usize, invalid: usize) {
+    metrics::counter!("touchstone_events_total", "outcome" => "accepted")
+        .increment(accepted as u64);
+    metrics::counter!("touchstone_events_total", "outcome" => "duplicate")
+        .increment(duplicates as u64);
+    metrics::counter!("touchstone_events_total", "outcome" => "invalid").increment(invalid as u64);
+}
+
+/// A store call failed: a recovered fault from the request's point of view (WARN), counted
+/// by operation so an alert can fire on the rate.
+pub fn store_failure(operation: &'static str, error: &dyn std::error::Error) {
+    tracing::warn!(operation, error = %error, source = ?error.source(), "store call failed");
+    metrics::counter!("touchstone_store_errors_total", "operation" => operation).increment(1);
+}
+
+pub fn rejected_request(reason: &'static str) {
+    metrics::counter!("touchstone_rejected_requests_total", "reason" => reason).increment(1);
+}
