@@ -3,4 +3,7 @@
 
 mod api;
 mod client;
+mod fuzz;
 mod journey;
+mod operations;
+mod redis_backed;

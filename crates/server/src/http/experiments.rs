@@ -1,6 +1,7 @@
 //! `/v1/experiments`: define (JSON or TOML), read, list, start, stop, results.
 
 use crate::http::error::ApiError;
+use crate::http::json::Body;
 use crate::service::{experiments, results};
 use crate::state::AppState;
 use actix_web::http::header::CONTENT_TYPE;
@@ -36,7 +37,7 @@ async fn put(
     state: web::Data<AppState>,
     key: web::Path<String>,
     request: HttpRequest,
-    body: web::Bytes,
+    Body(body): Body,
 ) -> Result<HttpResponse, ApiError> {
     let spec = decode_definition(&request, &body, &key)?;
     let (experiment, created) = experiments::define(&state, spec).await?;

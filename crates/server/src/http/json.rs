@@ -16,13 +16,26 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = Body::from_request(request, payload);
+        Box::pin(async move { decode(&body.await?.0).map(Json) })
+    }
+}
+
+/// A raw body (size-bounded by the app's `PayloadConfig`). Every body goes through this, so an
+/// oversized one is a problem naming `server.max_body_bytes`, never actix's plain-text 413.
+pub struct Body(pub web::Bytes);
+
+impl FromRequest for Body {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let bytes = web::Bytes::from_request(request, payload);
         Box::pin(async move {
-            let bytes = bytes.await.map_err(|error| ApiError::TooLarge {
+            bytes.await.map(Body).map_err(|error| ApiError::TooLarge {
                 limit: "server.max_body_bytes",
                 message: error.to_string(),
-            })?;
-            decode(&bytes).map(Json)
+            })
         })
     }
 }

@@ -1,0 +1,309 @@
+//! Input bounds (issue 6): bodies, batches and attribute lists past their configured limits get
+//! a 413 problem naming the limit, and random JSON thrown at the decoders and at experiment
+//! validation only ever gets a 2xx or a problem+json 4xx, never a crash or a 5xx.
+
+use crate::client::{Api, Reply};
+use proptest::prelude::*;
+use proptest::sample::Index;
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use reqwest::Method;
+use serde_json::{Map, Value, json};
+use touchstone_testkit::binary::TouchstoneServer;
+use touchstone_testkit::redis::RedisServer;
+
+fn assert_limit(reply: &Reply, limit: &str) {
+    assert_eq!(reply.status, 413, "{}", reply.body);
+    assert_eq!(reply.content_type, "application/problem+json");
+    assert_eq!(reply.body["code"], "limit_exceeded", "{}", reply.body);
+    assert_eq!(reply.body["field"], limit, "{}", reply.body);
+}
+
+#[test]
+fn requests_past_a_configured_limit_get_413_naming_the_limit() {
+    let server = TouchstoneServer::start(&[
+        ("TOUCHSTONE__SERVER__MAX_BODY_BYTES", "4096"),
+        ("TOUCHSTONE__EVENTS__MAX_BATCH", "10"),
+        ("TOUCHSTONE__ASSIGN__MAX_ATTRIBUTES", "5"),
+    ]);
+    let api = Api::new(server.base_url());
+    // Small enough to sit in socket buffers, so the client finishes writing and reads the answer.
+    let padding = "x".repeat(5000);
+    let oversized = json!({"unit_id": "u", "touchpoint": "pdp", "attributes": {"note": padding}});
+    assert_limit(&api.post("/v1/assign", &oversized), "server.max_body_bytes");
+    assert_limit(
+        &api.post("/v1/events", &json!({"events": [], "padding": padding})),
+        "server.max_body_bytes",
+    );
+    let mut definition = crate::journey::checkout_experiment("too-big");
+    definition["description"] = json!(padding);
+    assert_limit(
+        &api.put("/v1/experiments/too-big", &definition),
+        "server.max_body_bytes",
+    );
+
+    let event = |n: usize| json!({"id": format!("e{n}"), "unit_id": "u", "name": "add_to_cart"});
+    let at_limit: Vec<Value> = (0..10).map(event).collect();
+    assert_eq!(
+        api.post("/v1/events", &json!({"events": at_limit})).status,
+        200
+    );
+    let past: Vec<Value> = (0..11).map(event).collect();
+    assert_limit(
+        &api.post("/v1/events", &json!({"events": past})),
+        "events.max_batch",
+    );
+
+    let attributes =
+        |n: usize| -> Map<String, Value> { (0..n).map(|i| (format!("a{i}"), json!(i))).collect() };
+    let assign = |n| json!({"unit_id": "u", "touchpoint": "pdp", "attributes": attributes(n)});
+    assert_eq!(api.post("/v1/assign", &assign(5)).status, 200);
+    assert_limit(&api.post("/v1/assign", &assign(6)), "assign.max_attributes");
+    assert_eq!(api.get("/healthz").status, 200);
+}
+
+/// Field names the decoders know, so random documents often get past the first check.
+const KEYS: &[&str] = &[
+    "unit_id",
+    "touchpoint",
+    "attributes",
+    "enroll",
+    "events",
+    "id",
+    "name",
+    "value",
+    "timestamp",
+    "key",
+    "description",
+    "traffic",
+    "variants",
+    "weight",
+    "payload",
+    "control",
+    "journey",
+    "value_event",
+    "conversion_window_hours",
+    "targeting",
+    "status",
+    "salt",
+    "metrics",
+    "segments",
+    "alpha",
+    "power",
+    "attribute",
+    "op",
+    "kind",
+    "event",
+    "window_hours",
+];
+
+fn key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => prop::sample::select(KEYS).prop_map(str::to_owned),
+        1 => "[a-z_]{1,8}",
+        1 => any::<String>(),
+    ]
+}
+
+fn json_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        prop::num::f64::NORMAL.prop_map(Value::from),
+        prop::sample::select(&[0.0, 0.5, 1.0, -1.0, 1e308, 5e-324][..]).prop_map(Value::from),
+        prop::sample::select(KEYS).prop_map(Value::from),
+        prop::sample::select(&["running", "draft", "control", "add_to_cart", "purchase"][..])
+            .prop_map(Value::from),
+        ".{0,300}".prop_map(Value::from),
+    ];
+    leaf.prop_recursive(5, 64, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::vec((key(), inner), 0..6)
+                .prop_map(|fields| Value::Object(fields.into_iter().collect())),
+        ]
+    })
+}
+
+/// The JSON pointer of every node under the root of `value`.
+fn pointers(value: &Value, at: &str, out: &mut Vec<String>) {
+    let children: Vec<(String, &Value)> = match value {
+        Value::Object(map) => map.iter().map(|(k, v)| (format!("{at}/{k}"), v)).collect(),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (format!("{at}/{i}"), v))
+            .collect(),
+        _ => Vec::new(),
+    };
+    for (pointer, child) in children {
+        out.push(pointer.clone());
+        pointers(child, &pointer, out);
+    }
+}
+
+/// What one mutation puts in place of the node it picks.
+#[derive(Debug, Clone)]
+enum Replacement {
+    Remove,
+    Number(f64),
+    Text(String),
+    Any(Value),
+}
+
+/// Strings the definition already uses, so a swap can break a cross-reference.
+const WORDS: &[&str] = &[
+    "",
+    "control",
+    "threshold_35",
+    "add_to_cart",
+    "purchase",
+    "running",
+];
+
+fn replacement() -> impl Strategy<Value = Replacement> {
+    prop_oneof![
+        1 => Just(Replacement::Remove),
+        3 => prop_oneof![
+            prop::sample::select(&[0.0, 0.5, 1.0, 1.5, -1.0, 1e308, 5e-324, -0.0][..]),
+            prop::num::f64::NORMAL,
+        ]
+        .prop_map(Replacement::Number),
+        2 => prop_oneof![
+            prop::sample::select(WORDS).prop_map(str::to_owned),
+            "[a-z_.]{0,12}",
+            ".{0,300}",
+        ]
+        .prop_map(Replacement::Text),
+        2 => json_value().prop_map(Replacement::Any),
+    ]
+}
+
+/// A valid request with one node (a field, an element, a nested weight) replaced.
+fn mutated(mut valid: Value, pick: &Index, replacement: &Replacement) -> Value {
+    let mut all = Vec::new();
+    pointers(&valid, "", &mut all);
+    let pointer = &all[pick.index(all.len())];
+    let new = match replacement {
+        Replacement::Remove => {
+            let (parent, last) = pointer.rsplit_once('/').expect("pointers start with /");
+            if let Some(Value::Object(object)) = valid.pointer_mut(parent) {
+                object.remove(last);
+                return valid;
+            }
+            Value::Null
+        }
+        Replacement::Number(number) => json!(number),
+        Replacement::Text(text) => json!(text),
+        Replacement::Any(value) => value.clone(),
+    };
+    if let Some(node) = valid.pointer_mut(pointer) {
+        *node = new;
+    }
+    valid
+}
+
+/// A 2xx, or a 4xx problem document that names its own status; never a 5xx.
+fn well_behaved(what: &str, reply: &Reply) -> Result<(), TestCaseError> {
+    let status = reply.status;
+    prop_assert!(
+        (200..300).contains(&status) || (400..500).contains(&status),
+        "{what}: {status} {}",
+        reply.body
+    );
+    if status >= 400 {
+        prop_assert_eq!(
+            &reply.content_type,
+            "application/problem+json",
+            "{}: {}",
+            what,
+            reply.body
+        );
+        prop_assert!(reply.body["code"].is_string(), "{what}: {}", reply.body);
+        prop_assert_eq!(reply.body["status"].as_u64(), Some(u64::from(status)));
+    }
+    Ok(())
+}
+
+#[test]
+fn random_json_at_the_decoders_gets_only_2xx_or_problem_json_4xx() {
+    let redis = RedisServer::shared();
+    let url = redis.url();
+    let server = TouchstoneServer::start(&[("TOUCHSTONE__STORE__URL", url.as_str())]);
+    let api = Api::new(server.base_url());
+    let valid_assign = json!({"unit_id": "fuzz-u", "touchpoint": "fuzz.touchpoint", "attributes": {"country": "DE"}});
+    let valid_events = json!({"events": [{"id": "fuzz-e", "unit_id": "fuzz-u", "name": "add_to_cart", "value": 1.0}]});
+    let mut valid_definition = crate::journey::checkout_experiment("fuzz-x");
+    valid_definition["touchpoint"] = json!("fuzz.touchpoint");
+    valid_definition
+        .as_object_mut()
+        .map(|object| object.remove("key"));
+    let case = (
+        json_value(),
+        any::<Index>(),
+        replacement(),
+        "fuzz-[a-zA-Z0-9_-]{1,40}",
+        prop::collection::vec(any::<u8>(), 0..64),
+    );
+    let mut runner = TestRunner::new(Config {
+        cases: 128,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let result = runner.run(&case, |(noise, pick, replacement, experiment, garbage)| {
+        let define = format!("/v1/experiments/{experiment}");
+        for (what, reply) in [
+            ("assign noise", api.post("/v1/assign", &noise)),
+            ("events noise", api.post("/v1/events", &noise)),
+            ("define noise", api.put(&define, &noise)),
+            (
+                "assign mutated",
+                api.post(
+                    "/v1/assign",
+                    &mutated(valid_assign.clone(), &pick, &replacement),
+                ),
+            ),
+            (
+                "events mutated",
+                api.post(
+                    "/v1/events",
+                    &mutated(valid_events.clone(), &pick, &replacement),
+                ),
+            ),
+            (
+                "define mutated",
+                api.put(
+                    &define,
+                    &mutated(valid_definition.clone(), &pick, &replacement),
+                ),
+            ),
+            (
+                "events raw",
+                api.send_raw(
+                    Method::POST,
+                    "/v1/events",
+                    "application/json",
+                    &String::from_utf8_lossy(&garbage),
+                ),
+            ),
+            (
+                "define toml",
+                api.send_raw(
+                    Method::PUT,
+                    &define,
+                    "application/toml",
+                    &String::from_utf8_lossy(&garbage),
+                ),
+            ),
+        ] {
+            well_behaved(what, &reply)?;
+        }
+        Ok(())
+    });
+    if let Err(failure) = result {
+        panic!("{failure}\nserver log:\n{}", server.logs());
+    }
+    assert_eq!(api.get("/healthz").status, 200);
+    assert_eq!(api.get("/readyz").status, 200);
+    assert_eq!(api.post("/v1/assign", &valid_assign).status, 200);
+}
