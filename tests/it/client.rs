@@ -55,6 +55,27 @@ impl Api {
         )
     }
 
+    /// A binary body (a plugin module).
+    pub fn put_bytes(&self, path: &str, bytes: Vec<u8>) -> Reply {
+        reply(
+            self.http
+                .put(format!("{}{path}", self.base))
+                .header("content-type", "application/wasm")
+                .body(bytes)
+                .send()
+                .expect("PUT bytes"),
+        )
+    }
+
+    /// A body as plain text (metrics).
+    pub fn get_text(&self, path: &str) -> String {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .and_then(|response| response.text())
+            .expect("GET text")
+    }
+
     /// A raw body with an explicit content type (TOML definitions, malformed JSON).
     pub fn send_raw(
         &self,

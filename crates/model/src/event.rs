@@ -53,13 +53,22 @@ impl OutcomeEvent {
         for key in object.keys() {
             if !matches!(
                 key.as_str(),
-                "id" | "unit_id" | "name" | "value" | "timestamp"
+                "id" | "unit_id" | "name" | "value" | "timestamp" | "attributes"
             ) {
                 return Err(EventProblem::new(
                     "event",
-                    format!("unknown field `{key}`; expected id, unit_id, name, value, timestamp"),
+                    format!(
+                        "unknown field `{key}`; expected id, unit_id, name, value, timestamp, attributes"
+                    ),
                 ));
             }
+        }
+        // Attributes (currency, user agent) are for the event plugin, not counted themselves.
+        if !matches!(
+            object.get("attributes"),
+            None | Some(Value::Object(_)) | Some(Value::Null)
+        ) {
+            return Err(EventProblem::new("attributes", "must be an object"));
         }
         let id = required_text(object.get("id"), "id")?;
         let unit_id = required_text(object.get("unit_id"), "unit_id")?;

@@ -39,11 +39,38 @@ pub enum Command {
     },
     /// Check experiment definition files (TOML or JSON) and report every problem.
     Validate { files: Vec<PathBuf> },
+    /// Work with a plugin module without a server.
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
     /// Exit 0 when an http:// URL answers 2xx (container health checks without curl).
     Probe {
         #[arg(default_value = "http://127.0.0.1:8080/readyz")]
         url: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Report exports, imports, hooks and limits, and whether the host would load it.
+    Check { file: PathBuf },
+    /// Call one hook with a JSON input, under the default limits, and print its answer.
+    Run {
+        file: PathBuf,
+        #[arg(long, value_enum)]
+        hook: HookArg,
+        /// The hook's input JSON file, or `-` for standard input.
+        #[arg(long)]
+        input: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum HookArg {
+    Eligible,
+    Payload,
+    Event,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -60,6 +87,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Serve { config } => serve(config),
         Command::Analyze { file, format, plan } => analyze(file, format, plan),
         Command::Validate { files } => validate(&files),
+        Command::Plugin { command } => crate::plugin_cli::run(command),
         Command::Probe { url } => match crate::probe::probe(&url) {
             Ok(()) => ExitCode::SUCCESS,
             Err(message) => {
@@ -183,7 +211,7 @@ fn parse_definition(
     }
 }
 
-fn read_input(file: &std::path::Path) -> Result<String, String> {
+pub(crate) fn read_input(file: &std::path::Path) -> Result<String, String> {
     if file.as_os_str() == "-" {
         let mut text = String::new();
         std::io::stdin()
@@ -196,7 +224,7 @@ fn read_input(file: &std::path::Path) -> Result<String, String> {
     }
 }
 
-fn print_json(value: &impl serde::Serialize) -> ExitCode {
+pub(crate) fn print_json(value: &impl serde::Serialize) -> ExitCode {
     match serde_json::to_string_pretty(value) {
         Ok(text) => print_text(&format!("{text}\n")),
         Err(error) => fail(&error.to_string()),
@@ -214,7 +242,7 @@ fn print_text(text: &str) -> ExitCode {
     }
 }
 
-fn fail(message: &str) -> ExitCode {
+pub(crate) fn fail(message: &str) -> ExitCode {
     report(&format!("touchstone: {message}"));
     ExitCode::from(BAD_INPUT)
 }

@@ -6,6 +6,8 @@ pub mod catalog;
 pub mod cli;
 pub mod http;
 pub mod observe;
+pub mod plugin_cli;
+pub mod plugins;
 pub mod probe;
 pub mod service;
 pub mod settings;

@@ -70,3 +70,12 @@ pub fn store_failure(operation: &'static str, error: &dyn std::error::Error) {
 pub fn rejected_request(reason: &'static str) {
     metrics::counter!("touchstone_rejected_requests_total", "reason" => reason).increment(1);
 }
+
+/// One plugin hook call; failures are also logged (with the reason) by the plugin host.
+pub fn plugin_call(plugin: &str, hook: &'static str, ok: bool, elapsed: Duration) {
+    let outcome = if ok { "ok" } else { "fallback" };
+    metrics::counter!("touchstone_plugin_calls_total", "plugin" => plugin.to_owned(), "hook" => hook, "outcome" => outcome)
+        .increment(1);
+    metrics::histogram!("touchstone_plugin_call_duration_seconds", "plugin" => plugin.to_owned(), "hook" => hook)
+        .record(elapsed.as_secs_f64());
+}

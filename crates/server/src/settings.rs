@@ -20,6 +20,31 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub limits: LimitSettings,
     pub cors: CorsSettings,
+    pub plugins: PluginSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventFailurePolicy {
+    Accept,
+    Reject,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginSettings {
+    pub dir: PathBuf,
+    pub bindings_dir: PathBuf,
+    pub watch_interval_ms: u64,
+    pub consume_fuel: bool,
+    pub max_instances: u32,
+    pub fuel: u64,
+    pub epoch_ticks: u64,
+    pub memory_bytes: usize,
+    pub input_bytes: usize,
+    pub output_bytes: usize,
+    pub module_bytes: usize,
+    pub on_event_failure: EventFailurePolicy,
 }
 
 #[derive(Clone, Deserialize)]

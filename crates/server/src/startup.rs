@@ -6,6 +6,7 @@ use crate::catalog::CatalogHandle;
 use crate::http;
 use crate::http::middleware::Gate;
 use crate::observe;
+use crate::plugins::Plugins;
 use crate::settings::Settings;
 use crate::state::AppState;
 use actix_cors::Cors;
@@ -47,10 +48,12 @@ impl Application {
             Arc::clone(&store),
             Duration::from_millis(settings.experiments.refresh_interval_ms),
         ));
+        let plugins = Arc::new(Plugins::start(&settings.plugins).context("starting plugins")?);
         let state = AppState {
             store,
             catalog,
             settings: Arc::clone(&settings),
+            plugins,
         };
         let gate = web::Data::new(Gate::new(
             KeyRing::new(&settings.auth),

@@ -1,6 +1,7 @@
 //! What every handler shares: the store, the catalog of definitions and the settings.
 
 use crate::catalog::CatalogHandle;
+use crate::plugins::Plugins;
 use crate::settings::Settings;
 use std::sync::Arc;
 use touchstone_store::Store;
@@ -10,4 +11,5 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub catalog: Arc<CatalogHandle>,
     pub settings: Arc<Settings>,
+    pub plugins: Arc<Plugins>,
 }

@@ -8,6 +8,7 @@ pub mod health;
 pub mod json;
 pub mod metrics;
 pub mod middleware;
+pub mod plugins;
 
 use actix_web::web;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -21,7 +22,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope("/v1")
             .configure(assign::configure)
             .configure(events::configure)
-            .configure(experiments::configure),
+            .configure(experiments::configure)
+            .configure(plugins::configure),
     );
 }
 

@@ -2,13 +2,18 @@
 //! the unit deterministically; the first exposure is recorded idempotently.
 
 use crate::observe;
+use crate::plugins::Binding;
 use crate::state::AppState;
 use futures::future::join_all;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Instant;
 use touchstone_model::{Experiment, Timestamp};
+use touchstone_plugin_host::{
+    Assignment as PluginAssignment, EligibleContext, Hook, LoadedPlugin, PayloadContext,
+};
 use touchstone_store::Exposure;
 
 #[derive(Debug, Deserialize)]
@@ -55,11 +60,25 @@ pub async fn assign(state: &AppState, request: AssignRequest, now: Timestamp) ->
         .iter()
         .filter(|experiment| experiment.targets(&request.attributes))
         .collect();
-    let (assignments, recorded) = if request.enroll {
-        enroll(state, &request, &candidates, now).await
+    let plugin = state.plugins.for_touchpoint(&request.touchpoint);
+    let (mut assignments, recorded) = if request.enroll {
+        let (eligible, plugin_version) = match &plugin {
+            Some((plugin, binding)) if plugin.has_hook(Hook::Eligible) => {
+                let eligible = plugin_eligibility(plugin, binding, &request, &candidates);
+                (eligible, Some(plugin.version().to_owned()))
+            }
+            _ => (candidates, None),
+        };
+        enroll(state, &request, &eligible, plugin_version, now).await
     } else {
         existing(state, &request, &candidates).await
     };
+    if let Some((plugin, binding)) = &plugin
+        && plugin.has_hook(Hook::Payload)
+        && !assignments.is_empty()
+    {
+        shape_payloads(plugin, binding, &request, &mut assignments);
+    }
     AssignResponse {
         unit_id: request.unit_id,
         touchpoint: request.touchpoint,
@@ -72,6 +91,7 @@ async fn enroll(
     state: &AppState,
     request: &AssignRequest,
     candidates: &[&Arc<Experiment>],
+    plugin_version: Option<String>,
     now: Timestamp,
 ) -> (Vec<Assignment>, bool) {
     let chosen: Vec<(&Arc<Experiment>, usize)> = candidates
@@ -88,7 +108,7 @@ async fn enroll(
             variant: *variant,
             at: now,
             segments: segment_values(experiment, &request.attributes),
-            plugin_version: None,
+            plugin_version: plugin_version.clone(),
         };
         async move { state.store.record_exposure(experiment, &exposure).await }
     });
@@ -140,6 +160,71 @@ async fn existing(
         Err(error) => {
             observe::store_failure("find_exposures", &error);
             (Vec::new(), false)
+        }
+    }
+}
+
+/// The candidates the touchpoint's plugin finds eligible, in one call for all of them. A
+/// failing plugin makes no one eligible (the safe default: the shop shows its default).
+fn plugin_eligibility<'a>(
+    plugin: &LoadedPlugin,
+    binding: &Binding,
+    request: &AssignRequest,
+    candidates: &[&'a Arc<Experiment>],
+) -> Vec<&'a Arc<Experiment>> {
+    if candidates.is_empty() {
+        return Vec::new();
+    }
+    let context = EligibleContext {
+        unit_id: request.unit_id.clone(),
+        touchpoint: request.touchpoint.clone(),
+        experiments: candidates.iter().map(|e| e.key().to_owned()).collect(),
+        attributes: request.attributes.clone(),
+        config: &binding.config,
+    };
+    let started = Instant::now();
+    let answer = plugin.eligible(&context);
+    observe::plugin_call(plugin.name(), "eligible", answer.is_ok(), started.elapsed());
+    match answer {
+        Ok(eligibility) => candidates
+            .iter()
+            .filter(|experiment| eligibility.get(experiment.key()).copied().unwrap_or(false))
+            .copied()
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Lets the plugin shape each assigned variant's payload; on failure, or for an experiment the
+/// plugin leaves out, the variant's static payload stands.
+fn shape_payloads(
+    plugin: &LoadedPlugin,
+    binding: &Binding,
+    request: &AssignRequest,
+    assignments: &mut [Assignment],
+) {
+    let context = PayloadContext {
+        unit_id: request.unit_id.clone(),
+        touchpoint: request.touchpoint.clone(),
+        assignments: assignments
+            .iter()
+            .map(|a| PluginAssignment {
+                experiment: a.experiment.clone(),
+                variant: a.variant.clone(),
+                payload: a.payload.clone(),
+            })
+            .collect(),
+        attributes: request.attributes.clone(),
+        config: &binding.config,
+    };
+    let started = Instant::now();
+    let answer = plugin.payload(&context);
+    observe::plugin_call(plugin.name(), "payload", answer.is_ok(), started.elapsed());
+    if let Ok(mut payloads) = answer {
+        for assignment in assignments {
+            if let Some(payload) = payloads.remove(&assignment.experiment) {
+                assignment.payload = payload;
+            }
         }
     }
 }

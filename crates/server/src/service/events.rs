@@ -4,6 +4,7 @@
 
 use crate::http::error::ApiError;
 use crate::observe;
+use crate::service::event_plugin;
 use crate::state::AppState;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -54,7 +55,7 @@ pub async fn record(
     let mut errors = Vec::new();
     for (index, raw) in request.events.iter().enumerate() {
         match OutcomeEvent::from_json(raw, now, skew_ms) {
-            Ok(event) => valid.push(event),
+            Ok(event) => valid.push((index, event)),
             Err(problem) => errors.push(EventError {
                 index,
                 field: problem.field,
@@ -62,6 +63,8 @@ pub async fn record(
             }),
         }
     }
+    let valid = event_plugin::screen(state, valid, &request.events, &mut errors);
+    errors.sort_by_key(|error| error.index);
     if valid.is_empty() {
         observe::events(0, 0, errors.len());
         return Ok(EventsResponse {

@@ -19,10 +19,10 @@ pub async fn define(
         spec.status = existing.status();
     }
     let next = Experiment::new(spec).map_err(ApiError::Validation)?;
-    if let Some(existing) = &existing {
-        if let Some(reason) = existing.reshuffle_conflict(&next) {
-            return Err(ApiError::Conflict(reason));
-        }
+    if let Some(existing) = &existing
+        && let Some(reason) = existing.reshuffle_conflict(&next)
+    {
+        return Err(ApiError::Conflict(reason));
     }
     save(state, &next).await?;
     Ok((next, existing.is_none()))
