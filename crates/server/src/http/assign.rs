@@ -5,7 +5,6 @@ use crate::http::json::Json;
 use crate::service::assign::{self, AssignRequest};
 use crate::state::AppState;
 use actix_web::{HttpResponse, web};
-use touchstone_model::event::MAX_TEXT_LEN;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/assign", web::post().to(post_assign));
@@ -21,11 +20,12 @@ async fn post_assign(
 }
 
 fn check_request(state: &AppState, request: &AssignRequest) -> Result<(), ApiError> {
+    let max = state.settings.limits.max_string_bytes;
     let text = |field: &str, value: &str| {
-        if value.is_empty() || value.len() > MAX_TEXT_LEN {
+        if value.is_empty() || value.len() > max {
             Err(ApiError::BadRequest {
                 field: field.to_owned(),
-                message: format!("must be 1 to {MAX_TEXT_LEN} bytes"),
+                message: format!("must be 1 to {max} bytes (limits.max_string_bytes)"),
             })
         } else {
             Ok(())
@@ -33,11 +33,35 @@ fn check_request(state: &AppState, request: &AssignRequest) -> Result<(), ApiErr
     };
     text("unit_id", &request.unit_id)?;
     text("touchpoint", &request.touchpoint)?;
+    for (name, value) in &request.attributes {
+        text("attributes", name)?;
+        if let Some(value) = value.as_str()
+            && value.len() > max
+        {
+            return Err(ApiError::BadRequest {
+                field: format!("attributes.{name}"),
+                message: format!("must be at most {max} bytes (limits.max_string_bytes)"),
+            });
+        }
+    }
     let max_attributes = state.settings.assign.max_attributes;
     if request.attributes.len() > max_attributes {
         return Err(ApiError::TooLarge {
             limit: "assign.max_attributes",
             message: format!("at most {max_attributes} attributes"),
+        });
+    }
+    let max_string = state.settings.limits.max_string_bytes;
+    let too_long = request.attributes.iter().find(|(name, value)| {
+        name.len() > max_string || value.as_str().is_some_and(|text| text.len() > max_string)
+    });
+    if let Some((name, _)) = too_long {
+        let shown: String = name.chars().take(32).collect();
+        return Err(ApiError::TooLarge {
+            limit: "limits.max_string_bytes",
+            message: format!(
+                "attribute `{shown}`: names and string values are at most {max_string} bytes"
+            ),
         });
     }
     Ok(())

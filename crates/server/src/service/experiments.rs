@@ -2,7 +2,7 @@
 
 use crate::http::error::ApiError;
 use crate::state::AppState;
-use touchstone_model::{Experiment, ExperimentSpec, Status};
+use touchstone_model::{Experiment, ExperimentSpec, Status, ValidationErrors};
 
 /// Creates or replaces a definition. An existing experiment keeps its status (start and stop
 /// are their own actions); a running one may not change what would reshuffle its units.
@@ -18,6 +18,7 @@ pub async fn define(
     if let Some(existing) = &existing {
         spec.status = existing.status();
     }
+    check_payload_sizes(&spec, state.settings.limits.max_payload_bytes)?;
     let next = Experiment::new(spec).map_err(ApiError::Validation)?;
     if let Some(existing) = &existing
         && let Some(reason) = existing.reshuffle_conflict(&next)
@@ -26,6 +27,23 @@ pub async fn define(
     }
     save(state, &next).await?;
     Ok((next, existing.is_none()))
+}
+
+/// Every variant payload within `limits.max_payload_bytes` of JSON: payloads travel with every
+/// assign response.
+fn check_payload_sizes(spec: &ExperimentSpec, max: usize) -> Result<(), ApiError> {
+    let mut errors = ValidationErrors::default();
+    for (index, variant) in spec.variants.iter().enumerate() {
+        let size = serde_json::to_vec(&variant.payload).map(|bytes| bytes.len()).unwrap_or(usize::MAX);
+        if size > max {
+            errors.push(
+                format!("variants[{index}].payload"),
+                "too_large",
+                format!("is {size} bytes of JSON; at most {max} (limits.max_payload_bytes)"),
+            );
+        }
+    }
+    errors.into_result(()).map_err(ApiError::Validation)
 }
 
 /// Moves an experiment to `status` (idempotent).
