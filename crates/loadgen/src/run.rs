@@ -1,0 +1,220 @@
+//! One run: start what is needed, set up the experiment, drive each scenario (warm-up, then
+//! measured), and print the figures.
+
+use crate::cli::{Args, Scenario};
+use crate::client::{self, Connection, Sequence, Target, Workload};
+use crate::report::{self, Figures, Report, Setting};
+use crate::scenario::{self, AssignBodies, ExperimentSetup};
+use crate::{bare, spawn};
+use anyhow::{Context, bail};
+use std::io::Write;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let needs_server = args.scenarios.iter().any(|s| *s != Scenario::Bare);
+    let spawned = if args.spawn && needs_server {
+        let binary = args
+            .server_bin
+            .clone()
+            .unwrap_or_else(spawn::default_binary);
+        let spawned = spawn::spawn(&binary, &args.store_url, &args.server_log_level)?;
+        eprintln!(
+            "spawned {} on {} (store {}), log: {}",
+            binary.display(),
+            spawned.addr,
+            args.store_url,
+            spawned.log.display()
+        );
+        Some(spawned)
+    } else {
+        None
+    };
+    let server = match (&spawned, &args.server) {
+        (Some(spawned), _) => Some(spawned.addr),
+        (None, Some(url)) => Some(parse_server(url)?),
+        (None, None) if needs_server => bail!("assign and events need --server URL or --spawn"),
+        (None, None) => None,
+    };
+    let setup = match &args.experiment_file {
+        Some(path) => ExperimentSetup::from_file(path)?,
+        None => ExperimentSetup::builtin()?,
+    };
+    let touchpoint = args
+        .assign_touchpoint
+        .clone()
+        .unwrap_or_else(|| setup.touchpoint.clone());
+    let runtime = if args.client_threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(args.client_threads)
+            .enable_all()
+            .build()
+    }
+    .context("starting the client runtime")?;
+    let figures = runtime.block_on(drive_all(&args, server, &setup, &touchpoint))?;
+    drop(spawned);
+    let report = Report {
+        setting: Setting {
+            target: match (server, args.spawn) {
+                (Some(addr), true) => format!("spawned touchstone on {addr}"),
+                (Some(addr), false) => format!("touchstone at {addr}"),
+                (None, _) => "bare endpoint only".into(),
+            },
+            store: args.spawn.then(|| args.store_url.clone()),
+            concurrency: args.concurrency,
+            client_threads: args.client_threads.max(1),
+            duration_seconds: args.duration.as_secs_f64(),
+            batch: args.batch,
+            touchpoint,
+            experiment: setup.key.clone(),
+            cores,
+        },
+        figures,
+    };
+    let text = if args.json {
+        serde_json::to_string_pretty(&report)? + "\n"
+    } else {
+        report.table()
+    };
+    std::io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .context("writing the figures")?;
+    Ok(())
+}
+
+async fn drive_all(
+    args: &Args,
+    server: Option<SocketAddr>,
+    setup: &ExperimentSetup,
+    touchpoint: &str,
+) -> anyhow::Result<Vec<Figures>> {
+    let run_id = scenario::run_id();
+    let bodies = || AssignBodies::new(&run_id, touchpoint, &args.attributes);
+    let client_target = server
+        .map(|addr| Target::new(addr, args.client_key.as_deref()))
+        .transpose()?;
+    if let Some(addr) = server {
+        let admin = Target::new(addr, args.admin_key.as_deref())?;
+        setup
+            .apply(&admin)
+            .await
+            .with_context(|| format!("setting up experiment `{}`", setup.key))?;
+    }
+    // Units assigned so far, in every assign stretch: the events scenario sends their events.
+    let assigned = Arc::new(Sequence::default());
+    let mut assign_ran = false;
+    let mut figures = Vec::new();
+    for scenario in &args.scenarios {
+        eprintln!(
+            "{scenario:?}: warm-up {:?}, then {:?}",
+            args.warmup, args.duration
+        );
+        let run = match (scenario, &client_target) {
+            (Scenario::Bare, _) => {
+                let workers = args
+                    .bare_workers
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+                let addr = bare::start(workers).context("starting the bare endpoint")?;
+                let target = Target::new(addr, None)?;
+                let workload = Arc::new(scenario::Bare(bodies()?));
+                measure(args, &target, workload, Arc::new(Sequence::default()), true).await?
+            }
+            (Scenario::Assign, Some(target)) => {
+                let workload = Arc::new(scenario::Assign(bodies()?));
+                assign_ran = true;
+                measure(args, target, workload, Arc::clone(&assigned), true).await?
+            }
+            (Scenario::Events, Some(target)) => {
+                if !assign_ran {
+                    // Events count only for exposed units: expose some first, unmeasured.
+                    let workload = Arc::new(scenario::Assign(bodies()?));
+                    measure(args, target, workload, Arc::clone(&assigned), false).await?;
+                }
+                let workload = Arc::new(scenario::Events::new(
+                    &run_id,
+                    args.batch,
+                    assigned.issued(),
+                    setup,
+                ));
+                measure(args, target, workload, Arc::new(Sequence::default()), true).await?
+            }
+            (_, None) => bail!("{scenario:?} needs --server URL or --spawn"),
+        };
+        if let Some(run) = run {
+            figures.push(Figures::from_run(*scenario, run));
+        }
+    }
+    report::add_ratios(&mut figures);
+    Ok(figures)
+}
+
+/// Warm-up, then (when `measured`) the measured stretch on the same connections.
+async fn measure(
+    args: &Args,
+    target: &Target,
+    workload: Arc<dyn Workload>,
+    sequence: Arc<Sequence>,
+    measured: bool,
+) -> anyhow::Result<Option<client::Run>> {
+    let connections: Vec<Connection> =
+        client::connect_all(target, args.concurrency.max(1))
+            .await
+            .with_context(|| format!("opening {} connections", args.concurrency))?;
+    let (connections, _warm) = client::drive(
+        connections,
+        Arc::clone(&workload),
+        Arc::clone(&sequence),
+        args.warmup,
+        args.max_requests,
+    )
+    .await?;
+    if !measured {
+        return Ok(None);
+    }
+    if connections.is_empty() {
+        bail!(
+            "every connection to {} was lost in the warm-up",
+            target.addr
+        );
+    }
+    let (_connections, run) = client::drive(
+        connections,
+        workload,
+        sequence,
+        args.duration,
+        args.max_requests,
+    )
+    .await?;
+    Ok(Some(run))
+}
+
+/// `http://host:port` (a trailing slash or path is ignored).
+fn parse_server(url: &str) -> anyhow::Result<SocketAddr> {
+    let rest = url
+        .strip_prefix("http://")
+        .with_context(|| format!("--server takes an http:// URL, got {url}"))?;
+    let authority = rest.split('/').next().unwrap_or(rest);
+    authority
+        .to_socket_addrs()
+        .with_context(|| format!("resolving {authority}"))?
+        .next()
+        .with_context(|| format!("{authority} resolves to no address"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_urls_give_their_socket_address() {
+        let addr = parse_server("http://127.0.0.1:8080/").expect("valid");
+        assert_eq!(addr, SocketAddr::from(([127, 0, 0, 1], 8080)));
+        assert!(parse_server("https://127.0.0.1:8080").is_err());
+    }
+}
