@@ -1,5 +1,5 @@
-//! Input bounds (issue 6): bodies, batches and attribute lists past their configured limits get
-//! a 413 problem naming the limit, and random JSON thrown at the decoders and at experiment
+//! Input bounds (issue 6): bodies, batches, attribute lists, nesting, strings and variant payloads
+//! past their configured limits get a 413 problem naming the limit, and random JSON thrown at the decoders and at experiment
 //! validation only ever gets a 2xx or a problem+json 4xx, never a crash or a 5xx.
 
 use crate::client::{Api, Reply};
@@ -59,6 +59,88 @@ fn requests_past_a_configured_limit_get_413_naming_the_limit() {
     assert_eq!(api.post("/v1/assign", &assign(5)).status, 200);
     assert_limit(&api.post("/v1/assign", &assign(6)), "assign.max_attributes");
     assert_eq!(api.get("/healthz").status, 200);
+}
+
+#[test]
+fn deep_nesting_long_strings_and_big_payloads_are_refused_naming_the_limit() {
+    let server = TouchstoneServer::start(&[
+        ("TOUCHSTONE__LIMITS__MAX_JSON_DEPTH", "8"),
+        ("TOUCHSTONE__LIMITS__MAX_STRING_BYTES", "64"),
+        ("TOUCHSTONE__LIMITS__MAX_PAYLOAD_BYTES", "512"),
+    ]);
+    let api = Api::new(server.base_url());
+    let nested = |levels: usize| (0..levels).fold(json!(1), |inner, _| json!([inner]));
+    let assign =
+        |attributes: Value| json!({"unit_id": "u", "touchpoint": "pdp", "attributes": attributes});
+    // Depth counts the body's own object: {attributes: {a: [[…]]}} is 2 + levels deep.
+    assert_eq!(
+        api.post("/v1/assign", &assign(json!({"a": nested(6)})))
+            .status,
+        200
+    );
+    assert_limit(
+        &api.post("/v1/assign", &assign(json!({"a": nested(7)}))),
+        "limits.max_json_depth",
+    );
+    assert_limit(
+        &api.post("/v1/events", &json!({"events": [nested(7)]})),
+        "limits.max_json_depth",
+    );
+    let definition = |key: &str, payload: Value| {
+        let mut definition = crate::journey::checkout_experiment(key);
+        definition["variants"][1]["payload"] = payload;
+        definition
+    };
+    // {variants: [{payload: …}]} is 3 + the payload's own depth.
+    let reply = api.put("/v1/experiments/deep-ok", &definition("deep-ok", nested(5)));
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let reply = api.put(
+        "/v1/experiments/too-deep",
+        &definition("too-deep", nested(6)),
+    );
+    assert_limit(&reply, "limits.max_json_depth");
+
+    // Strings and payloads are refused as the bad field they are, naming the limit.
+    let long = |bytes: usize| "k".repeat(bytes);
+    let named = |reply: &Reply, status: u16, field: &str, limit: &str| {
+        assert_eq!(reply.status, status, "{}", reply.body);
+        assert_eq!(reply.content_type, "application/problem+json");
+        let (problem, text) = if status == 422 {
+            (&reply.body["errors"][0], "message")
+        } else {
+            (&reply.body, "detail")
+        };
+        assert_eq!(problem["field"], field, "{}", reply.body);
+        let text = problem[text].as_str().expect("a message");
+        assert!(text.contains(limit), "{}", reply.body);
+    };
+    let at_limit = assign(json!({ long(64): long(64) }));
+    assert_eq!(api.post("/v1/assign", &at_limit).status, 200);
+    let reply = api.post("/v1/assign", &assign(json!({ long(65): 1 })));
+    named(&reply, 400, "attributes", "limits.max_string_bytes");
+    let reply = api.post("/v1/assign", &assign(json!({"a": long(65)})));
+    named(&reply, 400, "attributes.a", "limits.max_string_bytes");
+    let payload = |bytes| json!({"blob": long(bytes)});
+    let reply = api.put(
+        "/v1/experiments/payload-ok",
+        &definition("payload-ok", payload(400)),
+    );
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let reply = api.put(
+        "/v1/experiments/payload-big",
+        &definition("payload-big", payload(600)),
+    );
+    named(
+        &reply,
+        422,
+        "variants[1].payload",
+        "limits.max_payload_bytes",
+    );
+    assert_eq!(
+        api.get("/v1/experiments/payload-big").status,
+        404,
+        "nothing was saved"
+    );
 }
 
 /// Field names the decoders know, so random documents often get past the first check.

@@ -51,18 +51,5 @@ fn check_request(state: &AppState, request: &AssignRequest) -> Result<(), ApiErr
             message: format!("at most {max_attributes} attributes"),
         });
     }
-    let max_string = state.settings.limits.max_string_bytes;
-    let too_long = request.attributes.iter().find(|(name, value)| {
-        name.len() > max_string || value.as_str().is_some_and(|text| text.len() > max_string)
-    });
-    if let Some((name, _)) = too_long {
-        let shown: String = name.chars().take(32).collect();
-        return Err(ApiError::TooLarge {
-            limit: "limits.max_string_bytes",
-            message: format!(
-                "attribute `{shown}`: names and string values are at most {max_string} bytes"
-            ),
-        });
-    }
     Ok(())
 }

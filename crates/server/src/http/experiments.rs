@@ -39,7 +39,7 @@ async fn put(
     request: HttpRequest,
     Body(body): Body,
 ) -> Result<HttpResponse, ApiError> {
-    let spec = decode_definition(&request, &body, &key)?;
+    let spec = decode_definition(&request, &body, &key, state.settings.limits.max_json_depth)?;
     let (experiment, created) = experiments::define(&state, spec).await?;
     let mut response = if created {
         HttpResponse::Created()
@@ -79,6 +79,7 @@ fn decode_definition(
     request: &HttpRequest,
     body: &[u8],
     key: &str,
+    max_depth: usize,
 ) -> Result<ExperimentSpec, ApiError> {
     let content_type = request
         .headers()
@@ -117,5 +118,7 @@ fn decode_definition(
     }
     let bytes =
         serde_json::to_vec(&document).map_err(|error| ApiError::Internal(Box::new(error)))?;
+    // Checked on the JSON form, so TOML definitions meet the same bounds.
+    crate::http::json::check_depth(&bytes, max_depth)?;
     crate::http::json::decode(&bytes)
 }

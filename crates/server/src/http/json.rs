@@ -2,6 +2,7 @@
 //! `attributes.cart_value` was wrong, not just "invalid type at line 1 column 57".
 
 use crate::http::error::ApiError;
+use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use serde::de::DeserializeOwned;
@@ -16,8 +17,17 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let max_depth = request
+            .app_data::<web::Data<AppState>>()
+            .map(|state| state.settings.limits.max_json_depth);
         let body = Body::from_request(request, payload);
-        Box::pin(async move { decode(&body.await?.0).map(Json) })
+        Box::pin(async move {
+            let Body(bytes) = body.await?;
+            if let Some(max_depth) = max_depth {
+                check_depth(&bytes, max_depth)?;
+            }
+            decode(&bytes).map(Json)
+        })
     }
 }
 
@@ -51,4 +61,58 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             message: error.inner().to_string(),
         }
     })
+}
+
+/// Refuses JSON nested deeper than `max` (`limits.max_json_depth`), before any parser
+/// recurses into it.
+pub fn check_depth(bytes: &[u8], max: usize) -> Result<(), ApiError> {
+    let depth = nesting_depth(bytes);
+    if depth > max {
+        return Err(ApiError::TooLarge {
+            limit: "limits.max_json_depth",
+            message: format!("JSON nested {depth} levels deep; at most {max} are accepted"),
+        });
+    }
+    Ok(())
+}
+
+/// Deepest nesting of arrays and objects in a JSON text, counted in one pass over the bytes
+/// (brackets inside strings do not count; malformed text is the parser's to refuse).
+fn nesting_depth(bytes: &[u8]) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let (mut in_string, mut escaped) = (false, false);
+    for &byte in bytes {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nesting_depth;
+
+    #[test]
+    fn nesting_counts_arrays_and_objects_but_not_brackets_inside_strings() {
+        assert_eq!(nesting_depth(b"1"), 0);
+        assert_eq!(nesting_depth(br#"{"a": [1, {"b": []}]}"#), 4);
+        assert_eq!(nesting_depth(br#"{"a": "[[[{{{", "b": "\\\"[["}"#), 1);
+        assert_eq!(nesting_depth(br#"[[]] [[[]]]"#), 3);
+    }
 }
