@@ -385,6 +385,16 @@ fn random_json_at_the_decoders_gets_only_2xx_or_problem_json_4xx() {
     if let Err(failure) = result {
         panic!("{failure}\nserver log:\n{}", server.logs());
     }
+    // Unknown routes and methods answer a problem document too.
+    for (method, path) in [
+        (Method::GET, "/nowhere"),
+        (Method::GET, "/v1/assign"),
+        (Method::DELETE, "/v1/experiments/fuzz-x"),
+    ] {
+        let reply = api.send_raw(method.clone(), path, "application/json", "");
+        assert_eq!(reply.status, 404, "{method} {path}");
+        well_behaved(path, &reply).expect("a problem document");
+    }
     assert_eq!(api.get("/healthz").status, 200);
     assert_eq!(api.get("/readyz").status, 200);
     assert_eq!(api.post("/v1/assign", &valid_assign).status, 200);

@@ -10,7 +10,8 @@ pub mod metrics;
 pub mod middleware;
 pub mod plugins;
 
-use actix_web::web;
+use crate::http::error::ApiError;
+use actix_web::{HttpRequest, HttpResponse, web};
 use std::time::{SystemTime, UNIX_EPOCH};
 use touchstone_model::Timestamp;
 
@@ -25,6 +26,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(experiments::configure)
             .configure(plugins::configure),
     );
+    cfg.default_service(web::to(no_route));
+}
+
+/// Unknown paths, and known paths with another method, answer a problem document like every
+/// other error (actix's default is an empty 404).
+async fn no_route(request: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound {
+        what: format!("route `{} {}`", request.method(), request.path()),
+    })
 }
 
 /// The request's receive time: the only place the server reads the clock for domain logic.
