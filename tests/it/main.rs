@@ -5,5 +5,7 @@ mod api;
 mod client;
 mod fuzz;
 mod journey;
+mod limits;
 mod operations;
 mod redis_backed;
+mod shutdown;

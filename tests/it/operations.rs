@@ -1,24 +1,20 @@
 //! Safe to expose and easy to operate (issue 6), end to end: API keys and their roles, per-key
-//! rate limits, request ids, Prometheus metrics, CORS, and a graceful SIGTERM under load that
-//! loses no acknowledged event.
+//! rate limits, request ids, Prometheus metrics and CORS.
 
 use crate::client::Api;
 use crate::journey::checkout_experiment;
-use crate::redis_backed::{assign, counts, define_and_start};
+use crate::redis_backed::{assign, define_and_start};
 use reqwest::Method;
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use serde_json::{Value, json};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use touchstone_testkit::binary::TouchstoneServer;
-use touchstone_testkit::redis::{RedisOptions, RedisServer};
 
 const ADMIN_KEY: &str = "admin-key-e2e-0123456789";
 const CLIENT_KEY: &str = "client-key-e2e-0123456789";
 const OTHER_CLIENT_KEY: &str = "client-key-e2e-abcdefghij";
 
-fn http() -> Client {
+pub fn http() -> Client {
     Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
@@ -275,108 +271,18 @@ fn a_preflight_from_an_allowed_origin_is_answered_without_a_key() {
     );
     let other = preflight("https://elsewhere.example");
     assert_eq!(header(&other, "access-control-allow-origin"), None);
-}
-
-/// Posts each event batch in turn; returns the indexes of those answered 200. Stops at the
-/// first transport error: the listener is closed, the server is going away.
-fn post_until_refused(base: &str, bodies: Vec<Value>, acknowledged: &AtomicUsize) -> Vec<usize> {
-    let client = http();
-    let mut acked = Vec::new();
-    for (batch, body) in bodies.iter().enumerate() {
-        match client.post(format!("{base}/v1/events")).json(body).send() {
-            Ok(response) if response.status() == 200 => {
-                acked.push(batch);
-                acknowledged.fetch_add(1, Ordering::SeqCst);
-            }
-            Ok(_) => {}
-            Err(_) => break,
-        }
-    }
-    acked
-}
-
-#[test]
-fn sigterm_under_load_exits_zero_and_loses_no_acknowledged_event() {
-    let redis = RedisServer::start_with(RedisOptions {
-        appendonly: true,
-        ..RedisOptions::default()
-    });
-    let url = redis.url();
-    let env = [
-        ("TOUCHSTONE__STORE__URL", url.as_str()),
-        ("TOUCHSTONE__SERVER__SHUTDOWN_TIMEOUT_SECONDS", "10"),
-    ];
-    let mut server = TouchstoneServer::start(&env);
-    let api = Api::new(server.base_url());
-    let key = "shutdown-load";
-    define_and_start(&api, key);
-    const THREADS: usize = 4;
-    const BATCHES: usize = 40;
-    const BATCH: usize = 10;
-    let unit = |thread: usize, batch: usize, event: usize| format!("sd-{thread}-{batch}-{event}");
-    for thread in 0..THREADS {
-        for batch in 0..BATCHES {
-            for event in 0..BATCH {
-                assign(&api, key, &unit(thread, batch, event));
-            }
-        }
-    }
-    let batch_body = |thread: usize, batch: usize| {
-        let events: Vec<Value> = (0..BATCH)
-            .map(|event| json!({"id": format!("{}-cart", unit(thread, batch, event)), "unit_id": unit(thread, batch, event), "name": "add_to_cart"}))
-            .collect();
-        json!({ "events": events })
-    };
-    let acknowledged = Arc::new(AtomicUsize::new(0));
-    let workers: Vec<_> = (0..THREADS)
-        .map(|thread| {
-            let bodies = (0..BATCHES)
-                .map(|batch| batch_body(thread, batch))
-                .collect();
-            let (base, acknowledged) = (server.base_url(), Arc::clone(&acknowledged));
-            std::thread::spawn(move || post_until_refused(&base, bodies, &acknowledged))
-        })
-        .collect();
-    // Signal once the load is well under way (or, bounded, once it ended by itself).
-    while acknowledged.load(Ordering::SeqCst) < 12 && !workers.iter().all(|w| w.is_finished()) {
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    let at_signal = acknowledged.load(Ordering::SeqCst);
-    let status = server
-        .terminate(Duration::from_secs(30))
-        .expect("the server exits after SIGTERM");
-    let acked: Vec<Vec<usize>> = workers
-        .into_iter()
-        .map(|w| w.join().expect("load thread"))
-        .collect();
-    assert!(status.success(), "exit status {status}:\n{}", server.logs());
-    let total_acked: usize = acked.iter().map(Vec::len).sum();
+    // The browser may read refusals too (a 401 here), with their Retry-After and request id.
+    let refused = request(&client, &server, Method::POST, "/v1/assign")
+        .header("origin", "https://shop.example")
+        .json(&json!({"unit_id": "u", "touchpoint": "pdp"}))
+        .send()
+        .expect("cross-origin request");
+    assert_eq!(refused.status(), 401);
+    let allow = header(&refused, "access-control-allow-origin");
+    assert_eq!(allow.as_deref(), Some("https://shop.example"));
+    let exposed = header(&refused, "access-control-expose-headers").unwrap_or_default();
     assert!(
-        at_signal < THREADS * BATCHES,
-        "SIGTERM came while load was running"
+        exposed.contains("retry-after") && exposed.contains("x-request-id"),
+        "{exposed}"
     );
-    assert!(total_acked >= at_signal);
-
-    let fresh = TouchstoneServer::start(&env);
-    let api = Api::new(fresh.base_url());
-    let reached: u64 = counts(&api, key)
-        .iter()
-        .filter(|(name, _)| name.starts_with("add_to_cart/"))
-        .map(|(_, n)| n)
-        .sum();
-    assert!(
-        reached as usize >= total_acked * BATCH,
-        "reached {reached}, acknowledged {}",
-        total_acked * BATCH
-    );
-    for (thread, batches) in acked.iter().enumerate() {
-        for &batch in batches {
-            let reply = api.post("/v1/events", &batch_body(thread, batch));
-            assert_eq!(
-                reply.body["duplicates"], BATCH,
-                "batch {thread}/{batch}: {}",
-                reply.body
-            );
-        }
-    }
 }

@@ -143,6 +143,21 @@ fn two_servers_on_one_redis_share_definitions_assignments_and_counts() {
         counts(&api_b, key),
         "both servers report the same counts"
     );
+
+    // A change made on B reaches A the same way: stopped there, A enrolls no one.
+    let reply = api_b.post(&format!("/v1/experiments/{key}/stop"), &json!({}));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let stopped = eventually(Duration::from_secs(10), || {
+        let reply = api_a.post(
+            "/v1/assign",
+            &json!({"unit_id": "two-servers-late", "touchpoint": "checkout.shipping"}),
+        );
+        reply.status == 200 && !reply.body["assignments"].to_string().contains(key)
+    });
+    assert!(
+        stopped,
+        "server A kept assigning in an experiment stopped on B"
+    );
 }
 
 #[test]
@@ -230,6 +245,15 @@ fn a_redis_outage_refuses_writes_keeps_assigning_and_heals_without_a_restart() {
         api.get("/healthz").status,
         200,
         "the process itself is fine"
+    );
+    let metrics = api.get("/metrics").body;
+    let metrics = metrics.as_str().expect("Prometheus text");
+    let failed_writes = metrics.lines().find(|line| {
+        line.starts_with("touchstone_store_errors_total{operation=\"record_events\"}")
+    });
+    assert!(
+        failed_writes.is_some_and(|line| line.ends_with(" 3")),
+        "{metrics}"
     );
 
     redis.restart();
