@@ -1,23 +1,14 @@
 //! The API's contract at its edges: definitions, status changes, enrollment rules and clear
 //! problem+json errors for bad input.
 
-use crate::client::Api;
+use crate::client::{Api, sum_over_variants};
 use crate::journey::checkout_experiment;
 use reqwest::Method;
 use serde_json::json;
 use touchstone_testkit::binary::TouchstoneServer;
 
 fn started(api: &Api, key: &str) {
-    assert_eq!(
-        api.put(&format!("/v1/experiments/{key}"), &checkout_experiment(key))
-            .status,
-        201
-    );
-    assert_eq!(
-        api.post(&format!("/v1/experiments/{key}/start"), &json!({}))
-            .status,
-        200
-    );
+    api.define_and_start(key, &checkout_experiment(key));
 }
 
 #[test]
@@ -124,12 +115,7 @@ fn a_later_journey_step_sees_the_entry_decision_without_enrolling_anyone() {
     );
     assert_eq!(entry.body["assignments"], later.body["assignments"]);
     let results = api.get("/v1/experiments/enroll-rule/results");
-    let units: u64 = results.body["variants"]
-        .as_array()
-        .expect("variants")
-        .iter()
-        .map(|variant| variant["units"].as_u64().expect("units"))
-        .sum();
+    let units = sum_over_variants(&results.body["variants"], "units");
     assert_eq!(units, 1, "only the entry step enrolled a unit");
 }
 

@@ -95,6 +95,30 @@ impl Api {
     }
 }
 
+impl Api {
+    /// Defines an experiment (it must be new) and starts it.
+    pub fn define_and_start(&self, key: &str, definition: &Value) {
+        let defined = self.put(&format!("/v1/experiments/{key}"), definition);
+        assert_eq!(defined.status, 201, "{}", defined.body);
+        let started = self.post(
+            &format!("/v1/experiments/{key}/start"),
+            &serde_json::json!({}),
+        );
+        assert_eq!(started.status, 200, "{}", started.body);
+    }
+}
+
+/// Sum of an integer `field` over a results list of per-variant objects
+/// (`results["variants"]`, `results["stages"][i]["variants"]`).
+pub fn sum_over_variants(variants: &Value, field: &str) -> u64 {
+    variants
+        .as_array()
+        .expect("a list of variants")
+        .iter()
+        .map(|variant| variant[field].as_u64().expect("an integer count"))
+        .sum()
+}
+
 fn reply(response: Response) -> Reply {
     let status = response.status().as_u16();
     let content_type = response

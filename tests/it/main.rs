@@ -7,5 +7,6 @@ mod fuzz;
 mod journey;
 mod limits;
 mod operations;
+mod plugins;
 mod redis_backed;
 mod shutdown;

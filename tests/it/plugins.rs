@@ -2,7 +2,7 @@
 //! touchpoint, deciding eligibility, shaping payloads and screening events — and hostile ones
 //! contained while the server keeps answering.
 
-use crate::client::Api;
+use crate::client::{Api, sum_over_variants};
 use crate::journey::checkout_experiment;
 use serde_json::json;
 use touchstone_testkit::binary::TouchstoneServer;
@@ -28,16 +28,7 @@ fn bind(api: &Api, touchpoint: &str, plugin: &str, config: serde_json::Value) {
 fn start_experiment(api: &Api, key: &str, touchpoint: &str) {
     let mut definition = checkout_experiment(key);
     definition["touchpoint"] = json!(touchpoint);
-    assert_eq!(
-        api.put(&format!("/v1/experiments/{key}"), &definition)
-            .status,
-        201
-    );
-    assert_eq!(
-        api.post(&format!("/v1/experiments/{key}/start"), &json!({}))
-            .status,
-        200
-    );
+    api.define_and_start(key, &definition);
 }
 
 #[test]
@@ -81,12 +72,7 @@ fn the_free_shipping_plugin_decides_eligibility_and_shapes_the_payload() {
     );
 
     let results = api.get("/v1/experiments/shipping-plugin/results");
-    let units: u64 = results.body["variants"]
-        .as_array()
-        .expect("variants")
-        .iter()
-        .map(|v| v["units"].as_u64().expect("units"))
-        .sum();
+    let units = sum_over_variants(&results.body["variants"], "units");
     assert_eq!(units, 1);
 }
 
@@ -128,12 +114,7 @@ fn the_event_guard_rejects_bots_and_maps_shop_names_to_stages() {
             .contains("bot")
     );
     let results = api.get("/v1/experiments/guarded/results").body;
-    let reached: u64 = results["stages"][0]["variants"]
-        .as_array()
-        .expect("variants")
-        .iter()
-        .map(|v| v["reached"].as_u64().expect("reached"))
-        .sum();
+    let reached = sum_over_variants(&results["stages"][0]["variants"], "reached");
     assert_eq!(
         reached, 1,
         "cart_add was mapped to add_to_cart; the bot was not counted"

@@ -207,6 +207,11 @@ impl Settings {
         {
             return invalid("auth", "every API key must be at least 16 characters");
         }
+        // Event ids, unit ids and names are capped at 256 bytes by the model; a larger limit
+        // here would enroll units whose events are then refused.
+        if !(1..=256).contains(&self.limits.max_string_bytes) {
+            return invalid("limits.max_string_bytes", "must be between 1 and 256");
+        }
         if self.events.max_batch == 0 {
             return invalid("events.max_batch", "must be at least 1");
         }

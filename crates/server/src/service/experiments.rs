@@ -34,7 +34,9 @@ pub async fn define(
 fn check_payload_sizes(spec: &ExperimentSpec, max: usize) -> Result<(), ApiError> {
     let mut errors = ValidationErrors::default();
     for (index, variant) in spec.variants.iter().enumerate() {
-        let size = serde_json::to_vec(&variant.payload).map(|bytes| bytes.len()).unwrap_or(usize::MAX);
+        let size = serde_json::to_vec(&variant.payload)
+            .map(|bytes| bytes.len())
+            .unwrap_or(usize::MAX);
         if size > max {
             errors.push(
                 format!("variants[{index}].payload"),
