@@ -4,7 +4,7 @@ use clap::{Parser, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
 
-#[derive(Debug, Parser)]
+#[derive(Debug, Clone, Parser)]
 #[command(
     name = "touchstone-loadgen",
     version,
@@ -55,6 +55,13 @@ pub struct Args {
     /// Touchpoint sent in /v1/assign (default: the experiment's own).
     #[arg(long)]
     pub assign_touchpoint: Option<String>,
+    /// A plugin module (`.wasm`) to upload and bind to the assign touchpoint, named after its
+    /// file; e.g. plugins/dist/pdp-ugc-gallery.wasm.
+    #[arg(long)]
+    pub plugin: Option<PathBuf>,
+    /// The binding's config, as JSON.
+    #[arg(long, default_value = "{}")]
+    pub plugin_config: String,
     /// Attributes sent with every /v1/assign, as a JSON object (for targeting or plugins).
     #[arg(long, default_value = r#"{"device":"mobile","country":"DE"}"#)]
     pub attributes: String,

@@ -81,6 +81,7 @@ pub struct Setting {
     pub batch: usize,
     pub touchpoint: String,
     pub experiment: String,
+    pub plugin: Option<String>,
     pub cores: usize,
 }
 
@@ -97,7 +98,7 @@ impl Report {
         // Writing to a String cannot fail.
         let _ = writeln!(
             out,
-            "target {} (store {}), {} connections, {} client thread(s), {:.0}s per scenario, {} cores, experiment `{}` at `{}`",
+            "target {} (store {}), {} connections, {} client thread(s), {:.0}s per scenario, {} cores, experiment `{}` at `{}`, plugin {}",
             s.target,
             s.store.as_deref().unwrap_or("as configured"),
             s.concurrency,
@@ -106,6 +107,7 @@ impl Report {
             s.cores,
             s.experiment,
             s.touchpoint,
+            s.plugin.as_deref().unwrap_or("none"),
         );
         let _ = writeln!(
             out,

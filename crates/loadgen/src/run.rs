@@ -10,6 +10,7 @@ use anyhow::{Context, bail};
 use std::io::Write;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
+use std::time::Duration;
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
@@ -72,6 +73,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             batch: args.batch,
             touchpoint,
             experiment: setup.key.clone(),
+            plugin: args.plugin.as_ref().map(|wasm| wasm.display().to_string()),
             cores,
         },
         figures,
@@ -105,6 +107,12 @@ async fn drive_all(
             .apply(&admin)
             .await
             .with_context(|| format!("setting up experiment `{}`", setup.key))?;
+        if let Some(wasm) = &args.plugin {
+            let name = scenario::bind_plugin(&admin, wasm, touchpoint, &args.plugin_config)
+                .await
+                .with_context(|| format!("binding plugin {} to `{touchpoint}`", wasm.display()))?;
+            eprintln!("plugin `{name}` bound to `{touchpoint}`");
+        }
     }
     // Units assigned so far, in every assign stretch: the events scenario sends their events.
     let assigned = Arc::new(Sequence::default());
@@ -132,9 +140,18 @@ async fn drive_all(
             }
             (Scenario::Events, Some(target)) => {
                 if !assign_ran {
-                    // Events count only for exposed units: expose some first, unmeasured.
+                    // Events count only for exposed units: expose some first, unmeasured, for
+                    // at least a second (with none, every event would take the cheap path of
+                    // a unit that is in no experiment).
                     let workload = Arc::new(scenario::Assign(bodies()?));
-                    measure(args, target, workload, Arc::clone(&assigned), false).await?;
+                    let exposing = Args {
+                        warmup: args.warmup.max(Duration::from_secs(1)),
+                        ..args.clone()
+                    };
+                    measure(&exposing, target, workload, Arc::clone(&assigned), false).await?;
+                }
+                if assigned.issued() == 0 {
+                    bail!("no unit was assigned, so no event would count; raise --warmup");
                 }
                 let workload = Arc::new(scenario::Events::new(
                     &run_id,

@@ -149,6 +149,43 @@ fn refuse_unless_success(what: &str, status: StatusCode, body: &[u8]) -> Result<
     }
 }
 
+/// Uploads a plugin module (named after its file) and binds it, with `config`, to
+/// `touchpoint`: the assign scenario then measures the plugin's hooks too.
+pub async fn bind_plugin(
+    admin: &Target,
+    wasm: &Path,
+    touchpoint: &str,
+    config: &str,
+) -> Result<String, SetupError> {
+    let shown = wasm.display().to_string();
+    let module = std::fs::read(wasm).map_err(|source| SetupError::Read {
+        path: shown.clone(),
+        source,
+    })?;
+    let name = wasm
+        .file_stem()
+        .and_then(|stem| stem.to_str())
+        .ok_or(SetupError::Missing("plugin name (the file's stem)"))?
+        .to_owned();
+    let config: Value = serde_json::from_str(config).map_err(|error| SetupError::Parse {
+        path: "--plugin-config".into(),
+        message: error.to_string(),
+    })?;
+    let mut connection = Connection::open(admin).await?;
+    let path = format!("/v1/plugins/{name}");
+    let (status, answer) = connection
+        .send(Method::PUT, &path, "application/wasm", Bytes::from(module))
+        .await?;
+    refuse_unless_success(&format!("PUT {path}"), status, &answer)?;
+    let path = format!("/v1/touchpoints/{touchpoint}");
+    let binding = json!({ "plugin": name, "config": config }).to_string();
+    let (status, answer) = connection
+        .send(Method::PUT, &path, "application/json", Bytes::from(binding))
+        .await?;
+    refuse_unless_success(&format!("PUT {path}"), status, &answer)?;
+    Ok(name)
+}
+
 /// The assign body of unit `{run}-{n}`; the bare endpoint gets the same body.
 pub struct AssignBodies {
     run: String,

@@ -14,7 +14,7 @@ pub enum SpawnError {
     NoBinary(PathBuf),
     #[error("finding a free port")]
     Port(#[source] std::io::Error),
-    #[error("creating the log file {path}")]
+    #[error("creating {path}")]
     Log {
         path: PathBuf,
         #[source]
@@ -78,6 +78,15 @@ pub fn spawn(binary: &Path, store_url: &str, log_level: &str) -> Result<Spawned,
         path: log.clone(),
         source,
     })?;
+    // Plugin uploads and bindings of this run stay in a directory of its own, not the
+    // working directory's config/.
+    let scratch = std::env::temp_dir().join(format!("touchstone-loadgen-{}", std::process::id()));
+    for dir in ["plugins", "touchpoints"] {
+        std::fs::create_dir_all(scratch.join(dir)).map_err(|source| SpawnError::Log {
+            path: scratch.join(dir),
+            source,
+        })?;
+    }
     let child = Command::new(binary)
         .arg("serve")
         .env("TOUCHSTONE__SERVER__BIND", addr.to_string())
@@ -85,9 +94,11 @@ pub fn spawn(binary: &Path, store_url: &str, log_level: &str) -> Result<Spawned,
         .env("TOUCHSTONE__LOG__LEVEL", log_level)
         // Only the experiment this tool defines: the example definitions would add running
         // experiments that every event is checked against.
+        .env("TOUCHSTONE__EXPERIMENTS__DIR", scratch.join("experiments"))
+        .env("TOUCHSTONE__PLUGINS__DIR", scratch.join("plugins"))
         .env(
-            "TOUCHSTONE__EXPERIMENTS__DIR",
-            std::env::temp_dir().join("touchstone-loadgen-no-experiments"),
+            "TOUCHSTONE__PLUGINS__BINDINGS_DIR",
+            scratch.join("touchpoints"),
         )
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())
