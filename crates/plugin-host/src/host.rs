@@ -97,16 +97,26 @@ impl PluginHost {
             linker: &self.inner.linker,
             counters,
         })?);
+        self.update_plugins(|plugins| plugins.insert(name.to_owned(), Arc::clone(&plugin)));
+        tracing::info!(plugin = name, version = plugin.version(), hooks = ?plugin.hooks(), "plugin loaded");
+        Ok(plugin)
+    }
+
+    /// Applies `change` to a copy of the plugin map and swaps it in; writers are serialized so
+    /// no change is lost, readers never wait.
+    fn update_plugins<R>(
+        &self,
+        change: impl FnOnce(&mut HashMap<String, Arc<LoadedPlugin>>) -> R,
+    ) -> R {
         let _writer = self
             .inner
             .write
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let mut plugins = HashMap::clone(&self.inner.plugins.load());
-        plugins.insert(name.to_owned(), Arc::clone(&plugin));
+        let outcome = change(&mut plugins);
         self.inner.plugins.store(Arc::new(plugins));
-        tracing::info!(plugin = name, version = plugin.version(), hooks = ?plugin.hooks(), "plugin loaded");
-        Ok(plugin)
+        outcome
     }
 
     /// The current version of `name`. Hold the `Arc` for the whole request so that every hook
@@ -117,15 +127,7 @@ impl PluginHost {
 
     /// Unloads `name`; calls in flight finish. Returns whether it was loaded.
     pub fn remove(&self, name: &str) -> bool {
-        let _writer = self
-            .inner
-            .write
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let mut plugins = HashMap::clone(&self.inner.plugins.load());
-        let removed = plugins.remove(name).is_some();
-        self.inner.plugins.store(Arc::new(plugins));
-        removed
+        self.update_plugins(|plugins| plugins.remove(name).is_some())
     }
 
     /// Every loaded plugin, sorted by name.
