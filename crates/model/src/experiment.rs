@@ -38,6 +38,9 @@ fn default_traffic() -> f64 {
 fn default_window_hours() -> f64 {
     168.0
 }
+fn default_max_segment_values() -> u32 {
+    20
+}
 fn default_alpha() -> f64 {
     0.05
 }
@@ -87,6 +90,10 @@ pub struct ExperimentSpec {
     /// Attributes of the assign request kept with the exposure to slice results by.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub segments: Vec<String>,
+    /// Distinct values kept per segment attribute; later new values count as `(other)`, so
+    /// counters stay bounded whatever the shop sends.
+    #[serde(default = "default_max_segment_values")]
+    pub max_segment_values: u32,
     /// Two-sided significance level.
     #[serde(default = "default_alpha")]
     pub alpha: f64,
@@ -99,6 +106,13 @@ pub struct ExperimentSpec {
     #[serde(default = "default_power")]
     pub power: f64,
 }
+
+/// Built-in segment attribute: the version of the touchpoint plugin that decided eligibility.
+pub const PLUGIN_VERSION_SEGMENT: &str = "plugin_version";
+/// The slice of units that did not send a segment attribute.
+pub const SEGMENT_NONE: &str = "(none)";
+/// The slice of values past an attribute's `max_segment_values`.
+pub const SEGMENT_OTHER: &str = "(other)";
 
 /// Built-in metric derived from `value_event`: revenue per exposed unit.
 pub const REVENUE_METRIC: &str = "revenue_per_unit";
@@ -157,6 +171,16 @@ impl Experiment {
             control_index,
             metrics,
         })
+    }
+
+    /// Every attribute results can be sliced by: the declared segments, then the built-in
+    /// `plugin_version` (kept only for units whose eligibility a plugin decided).
+    pub fn segment_attributes(&self) -> impl Iterator<Item = &str> {
+        self.spec
+            .segments
+            .iter()
+            .map(String::as_str)
+            .chain(std::iter::once(PLUGIN_VERSION_SEGMENT))
     }
 
     pub fn spec(&self) -> &ExperimentSpec {

@@ -13,7 +13,10 @@ pub mod validation;
 
 pub use aggregates::{Aggregates, MetricAggregates, Moments, StageAggregates, VariantAggregates};
 pub use event::{EventProblem, OutcomeEvent};
-pub use experiment::{Experiment, ExperimentSpec, Status, VariantSpec};
+pub use experiment::{
+    Experiment, ExperimentSpec, PLUGIN_VERSION_SEGMENT, SEGMENT_NONE, SEGMENT_OTHER, Status,
+    VariantSpec,
+};
 pub use metric::{Direction, MetricKind, MetricRole, MetricSpec};
 pub use targeting::{Condition, Operator};
 pub use timestamp::Timestamp;

@@ -36,6 +36,8 @@ pub(crate) struct Plan {
     pub stages: Vec<String>,
     pub window_ms: i64,
     pub metrics: Vec<MetricPlan>,
+    /// Segment attributes whose slices count the unit (declared ones, then `plugin_version`).
+    pub segments: Vec<String>,
     pub seen_ttl_seconds: u64,
 }
 
@@ -57,6 +59,7 @@ impl Plan {
                     min_count: metric.min_count,
                 })
                 .collect(),
+            segments: experiment.segment_attributes().map(str::to_owned).collect(),
             seen_ttl_seconds: (longest as u64).div_ceil(1000) + DEDUP_GRACE_SECONDS,
         }
     }

@@ -13,7 +13,7 @@ pub use self::redis::RedisStore;
 pub use error::StoreError;
 pub use exposure::{Exposure, ExposureRecord};
 pub use memory::MemoryStore;
-pub use store::{Definitions, EventOutcome, EventsOutcome, Store};
+pub use store::{Definitions, EventOutcome, EventsOutcome, Slice, Snapshot, Store};
 
 use std::sync::Arc;
 

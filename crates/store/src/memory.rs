@@ -1,15 +1,19 @@
 //! `MemoryStore`: the embedded store for development and single-process use. Same semantics
 //! as Redis (the conformance suite runs against both), nothing durable.
 
-use crate::counting::{self, Plan, Target, UnitState};
+use crate::counting::{self, Delta, Plan, Target, UnitState};
 use crate::{
-    Definitions, EventOutcome, EventsOutcome, Exposure, ExposureRecord, Store, StoreError,
+    Definitions, EventOutcome, EventsOutcome, Exposure, ExposureRecord, Slice, Snapshot, Store,
+    StoreError,
 };
 use async_trait::async_trait;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
-use touchstone_model::{Aggregates, Experiment, Moments, OutcomeEvent, Timestamp};
+use touchstone_model::{
+    Aggregates, Experiment, Moments, OutcomeEvent, PLUGIN_VERSION_SEGMENT, SEGMENT_NONE,
+    SEGMENT_OTHER, Timestamp,
+};
 
 /// Locks a mutex; a panic in another holder cannot leave these maps half-updated in a way
 /// that matters more than losing the process, so poisoning is ignored.
@@ -20,19 +24,72 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 #[derive(Debug)]
 struct StoredUnit {
     state: UnitState,
-    // Kept for segment results (issue 9); first exposure wins.
-    #[allow(dead_code)]
-    segments: BTreeMap<String, String>,
-    #[allow(dead_code)]
-    plugin_version: Option<String>,
+    /// (attribute, slice) pairs fixed at first exposure.
+    slices: Vec<(String, String)>,
+}
+
+/// Per-variant counters: of the experiment, or of one slice.
+#[derive(Debug, Default)]
+struct Counters {
+    units_per_variant: HashMap<usize, u64>,
+    moments: HashMap<(usize, Target), Moments>,
+}
+
+impl Counters {
+    fn apply(&mut self, variant: usize, delta: &Delta) {
+        let moments = self
+            .moments
+            .entry((variant, delta.target.clone()))
+            .or_default();
+        moments.count += delta.n;
+        moments.sum += delta.s;
+        moments.sum_squares += delta.q;
+    }
+
+    fn aggregates(&self, experiment: &Experiment) -> Aggregates {
+        counting::build_aggregates(
+            experiment,
+            |variant| self.units_per_variant.get(&variant).copied().unwrap_or(0),
+            |variant, target| {
+                self.moments
+                    .get(&(variant, target.clone()))
+                    .copied()
+                    .unwrap_or_default()
+            },
+        )
+    }
 }
 
 /// One experiment's units and counters; one mutex each, so experiments do not contend.
 #[derive(Debug, Default)]
 struct ExperimentState {
     units: HashMap<String, StoredUnit>,
-    units_per_variant: HashMap<usize, u64>,
-    counters: HashMap<(usize, Target), Moments>,
+    counters: Counters,
+    /// Attribute → the distinct values it kept (at most `max_segment_values`).
+    kept_values: HashMap<String, BTreeSet<String>>,
+    /// (attribute, slice) → that slice's counters.
+    slices: HashMap<(String, String), Counters>,
+    /// Day → aggregates at the end of it.
+    snapshots: BTreeMap<String, Aggregates>,
+}
+
+impl ExperimentState {
+    /// The slice `value` counts in: a kept value, a new one while the attribute has room,
+    /// else `(other)`. `(none)` and `(other)` take no room.
+    fn slice_of(&mut self, attribute: &str, value: &str, max_values: u32) -> String {
+        if value == SEGMENT_NONE || value == SEGMENT_OTHER {
+            return value.to_owned();
+        }
+        let kept = self.kept_values.entry(attribute.to_owned()).or_default();
+        if kept.contains(value) {
+            return value.to_owned();
+        }
+        if kept.len() < max_values as usize {
+            kept.insert(value.to_owned());
+            return value.to_owned();
+        }
+        SEGMENT_OTHER.to_owned()
+    }
 }
 
 /// Event ids already accepted, with when they may be forgotten.
@@ -124,6 +181,30 @@ impl Store for MemoryStore {
                 new: false,
             });
         }
+        let max_values = experiment.spec().max_segment_values;
+        let sent = exposure
+            .plugin_version
+            .iter()
+            .map(|version| (PLUGIN_VERSION_SEGMENT, version.as_str()))
+            .chain(
+                exposure
+                    .segments
+                    .iter()
+                    .map(|(attribute, value)| (attribute.as_str(), value.as_str())),
+            );
+        let mut slices = Vec::new();
+        for (attribute, value) in sent {
+            let slice = state.slice_of(attribute, value, max_values);
+            let counters = state
+                .slices
+                .entry((attribute.to_owned(), slice.clone()))
+                .or_default();
+            *counters
+                .units_per_variant
+                .entry(exposure.variant)
+                .or_default() += 1;
+            slices.push((attribute.to_owned(), slice));
+        }
         state.units.insert(
             exposure.unit_id.clone(),
             StoredUnit {
@@ -132,11 +213,14 @@ impl Store for MemoryStore {
                     exposed_at: exposure.at.as_millis(),
                     ..UnitState::default()
                 },
-                segments: exposure.segments.clone(),
-                plugin_version: exposure.plugin_version.clone(),
+                slices,
             },
         );
-        *state.units_per_variant.entry(exposure.variant).or_default() += 1;
+        *state
+            .counters
+            .units_per_variant
+            .entry(exposure.variant)
+            .or_default() += 1;
         Ok(ExposureRecord {
             variant: exposure.variant,
             exposed_at: exposure.at,
@@ -206,11 +290,14 @@ impl Store for MemoryStore {
                     continue;
                 }
                 counted += 1;
+                let slices = unit.slices.clone();
                 for delta in deltas.drain(..) {
-                    let moments = state.counters.entry((variant, delta.target)).or_default();
-                    moments.count += delta.n;
-                    moments.sum += delta.s;
-                    moments.sum_squares += delta.q;
+                    state.counters.apply(variant, &delta);
+                    for slice in &slices {
+                        if let Some(counters) = state.slices.get_mut(slice) {
+                            counters.apply(variant, &delta);
+                        }
+                    }
                 }
             }
             outcomes.push(EventOutcome::Accepted { counted });
@@ -221,16 +308,51 @@ impl Store for MemoryStore {
     async fn load_aggregates(&self, experiment: &Experiment) -> Result<Aggregates, StoreError> {
         let state = self.experiment(experiment.key());
         let state = lock(&state);
-        Ok(counting::build_aggregates(
-            experiment,
-            |variant| state.units_per_variant.get(&variant).copied().unwrap_or(0),
-            |variant, target| {
-                state
-                    .counters
-                    .get(&(variant, target.clone()))
-                    .copied()
-                    .unwrap_or_default()
-            },
-        ))
+        Ok(state.counters.aggregates(experiment))
+    }
+
+    async fn load_slices(
+        &self,
+        experiment: &Experiment,
+        attribute: &str,
+    ) -> Result<Vec<Slice>, StoreError> {
+        let state = self.experiment(experiment.key());
+        let state = lock(&state);
+        let mut slices: Vec<Slice> = state
+            .slices
+            .iter()
+            .filter(|((name, _), _)| name == attribute)
+            .map(|((_, value), counters)| Slice {
+                value: value.clone(),
+                aggregates: counters.aggregates(experiment),
+            })
+            .collect();
+        slices.sort_by(|a, b| a.value.cmp(&b.value));
+        Ok(slices)
+    }
+
+    async fn save_snapshot(
+        &self,
+        experiment: &Experiment,
+        snapshot: &Snapshot,
+    ) -> Result<(), StoreError> {
+        let state = self.experiment(experiment.key());
+        lock(&state)
+            .snapshots
+            .insert(snapshot.day.clone(), snapshot.aggregates.clone());
+        Ok(())
+    }
+
+    async fn load_snapshots(&self, experiment: &Experiment) -> Result<Vec<Snapshot>, StoreError> {
+        let state = self.experiment(experiment.key());
+        let state = lock(&state);
+        Ok(state
+            .snapshots
+            .iter()
+            .map(|(day, aggregates)| Snapshot {
+                day: day.clone(),
+                aggregates: aggregates.clone(),
+            })
+            .collect())
     }
 }

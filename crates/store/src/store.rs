@@ -13,6 +13,23 @@ pub struct Definitions {
     pub experiments: Vec<Experiment>,
 }
 
+/// One value of a segment attribute (a slice) with the aggregates of its units.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Slice {
+    /// The attribute's value, `(none)` for units that did not send it, `(other)` for values
+    /// past the experiment's `max_segment_values`.
+    pub value: String,
+    pub aggregates: Aggregates,
+}
+
+/// An experiment's aggregates as they stood at the end of a day.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    /// `YYYY-MM-DD` in the configured time zone.
+    pub day: String,
+    pub aggregates: Aggregates,
+}
+
 /// What became of one event of a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventOutcome {
@@ -98,4 +115,22 @@ pub trait Store: Send + Sync + 'static {
 
     /// Current aggregates of one experiment, O(variants × (stages + metrics)).
     async fn load_aggregates(&self, experiment: &Experiment) -> Result<Aggregates, StoreError>;
+
+    /// Current aggregates of every slice of one segment attribute, ordered by value, each
+    /// O(variants × (stages + metrics)); at most `max_segment_values` + 2 slices.
+    async fn load_slices(
+        &self,
+        experiment: &Experiment,
+        attribute: &str,
+    ) -> Result<Vec<Slice>, StoreError>;
+
+    /// Saves (creates or replaces) the snapshot of `day`.
+    async fn save_snapshot(
+        &self,
+        experiment: &Experiment,
+        snapshot: &Snapshot,
+    ) -> Result<(), StoreError>;
+
+    /// Every snapshot of the experiment, oldest day first.
+    async fn load_snapshots(&self, experiment: &Experiment) -> Result<Vec<Snapshot>, StoreError>;
 }

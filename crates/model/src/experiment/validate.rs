@@ -1,6 +1,6 @@
 //! The rules a definition must follow, each problem reported with its field path.
 
-use super::{ExperimentSpec, REVENUE_METRIC, TIME_TO_CONVERSION_METRIC};
+use super::{ExperimentSpec, PLUGIN_VERSION_SEGMENT, REVENUE_METRIC, TIME_TO_CONVERSION_METRIC};
 use crate::metric::MetricKind;
 use crate::validation::{ValidationErrors, check_key};
 use std::collections::HashSet;
@@ -216,8 +216,23 @@ fn validate_segments(spec: &ExperimentSpec, errors: &mut ValidationErrors) {
     if spec.segments.len() > 10 {
         errors.push("segments", "too_many", "at most 10 segment attributes");
     }
+    if !(1..=1000).contains(&spec.max_segment_values) {
+        errors.push(
+            "max_segment_values",
+            "out_of_range",
+            "must be between 1 and 1000",
+        );
+    }
     let mut seen = HashSet::new();
     for (index, attribute) in spec.segments.iter().enumerate() {
+        if attribute == PLUGIN_VERSION_SEGMENT {
+            errors.push(
+                format!("segments[{index}]"),
+                "reserved",
+                "`plugin_version` is a built-in segment; it is kept whenever a plugin decides",
+            );
+            continue;
+        }
         if attribute.trim().is_empty() || attribute.len() > 64 {
             errors.push(
                 format!("segments[{index}]"),

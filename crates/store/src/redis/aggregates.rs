@@ -1,10 +1,14 @@
 //! Reading an experiment's counters hash back into `Aggregates`: one HGETALL whose size is
 //! O(variants × (stages + metrics)), whatever the number of units.
 
-use crate::StoreError;
+use super::RedisStore;
+use super::connection::store_error;
+use super::keys::ExperimentKeys;
 use crate::counting::{self, Target};
-use std::collections::HashMap;
-use touchstone_model::{Aggregates, Experiment, Moments};
+use crate::{Slice, Snapshot, StoreError};
+use redis::AsyncCommands;
+use std::collections::{BTreeSet, HashMap};
+use touchstone_model::{Aggregates, Experiment, Moments, SEGMENT_NONE, SEGMENT_OTHER};
 
 /// Parses the counters hash. Fields (written by the Lua scripts):
 /// `<variant>:u` exposed units; `<variant>:s:<stage>:<n|s|q>` and `<variant>:m:<metric>:<n|s|q>`
@@ -70,4 +74,83 @@ pub(crate) fn from_fields(
                 .unwrap_or_default()
         },
     ))
+}
+
+/// Every slice of `attribute`: the kept values plus `(none)` and `(other)` where they have
+/// units; one SMEMBERS and one HGETALL per slice, all on the experiment's slot.
+pub(super) async fn load_slices(
+    store: &RedisStore,
+    experiment: &Experiment,
+    attribute: &str,
+) -> Result<Vec<Slice>, StoreError> {
+    let keys = ExperimentKeys::current(experiment.key());
+    let mut handle = store.handle().await?;
+    let kept: Vec<String> = handle
+        .smembers(keys.segment_values(attribute))
+        .await
+        .map_err(store_error)?;
+    let values: BTreeSet<String> = kept
+        .into_iter()
+        .chain([SEGMENT_NONE.to_owned(), SEGMENT_OTHER.to_owned()])
+        .collect();
+    let mut slices = Vec::with_capacity(values.len());
+    for value in values {
+        let fields: Vec<(String, String)> = handle
+            .hgetall(keys.slice(attribute, &value))
+            .await
+            .map_err(store_error)?;
+        if fields.is_empty() {
+            continue;
+        }
+        slices.push(Slice {
+            aggregates: from_fields(experiment, &fields)?,
+            value,
+        });
+    }
+    Ok(slices)
+}
+
+pub(super) async fn save_snapshot(
+    store: &RedisStore,
+    experiment: &Experiment,
+    snapshot: &Snapshot,
+) -> Result<(), StoreError> {
+    let json =
+        serde_json::to_string(&snapshot.aggregates).map_err(|error| StoreError::Corrupt {
+            what: format!("snapshot of `{}` could not be encoded", experiment.key()),
+            source: Some(Box::new(error)),
+        })?;
+    let mut handle = store.handle().await?;
+    let _: i64 = handle
+        .hset(
+            ExperimentKeys::current(experiment.key()).snapshots(),
+            &snapshot.day,
+            json,
+        )
+        .await
+        .map_err(store_error)?;
+    Ok(())
+}
+
+pub(super) async fn load_snapshots(
+    store: &RedisStore,
+    experiment: &Experiment,
+) -> Result<Vec<Snapshot>, StoreError> {
+    let mut handle = store.handle().await?;
+    let stored: Vec<(String, String)> = handle
+        .hgetall(ExperimentKeys::current(experiment.key()).snapshots())
+        .await
+        .map_err(store_error)?;
+    let mut snapshots = stored
+        .into_iter()
+        .map(|(day, json)| {
+            let aggregates = serde_json::from_str(&json).map_err(|error| StoreError::Corrupt {
+                what: format!("snapshot `{day}` of `{}`", experiment.key()),
+                source: Some(Box::new(error)),
+            })?;
+            Ok(Snapshot { day, aggregates })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    snapshots.sort_by(|a, b| a.day.cmp(&b.day));
+    Ok(snapshots)
 }

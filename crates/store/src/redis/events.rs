@@ -94,7 +94,10 @@ async fn count_in_experiment(
         source: Some(Box::new(error)),
     })?;
     let mut invocation = RECORD_EVENTS.prepare_invoke();
-    invocation.key(keys.counters()).arg(plan_json);
+    invocation
+        .key(keys.counters())
+        .arg(plan_json)
+        .arg(keys.prefix());
     for &index in &indices {
         let event = &events[index];
         invocation

@@ -34,6 +34,26 @@ impl ExperimentKeys {
         format!("{}:agg", self.prefix)
     }
 
+    /// The phase's prefix, `{exp:KEY}:pN:`, for keys the scripts build themselves.
+    pub fn prefix(&self) -> String {
+        format!("{}:", self.prefix)
+    }
+
+    /// Hash: counters of one slice (same fields as [`Self::counters`]).
+    pub fn slice(&self, attribute: &str, value: &str) -> String {
+        format!("{}:seg:{attribute}:{value}", self.prefix)
+    }
+
+    /// Set: the distinct values an attribute has kept (at most `max_segment_values`).
+    pub fn segment_values(&self, attribute: &str) -> String {
+        format!("{}:segvals:{attribute}", self.prefix)
+    }
+
+    /// Hash: day (`YYYY-MM-DD`) → aggregates JSON at the end of that day.
+    pub fn snapshots(&self) -> String {
+        format!("{}:snap", self.prefix)
+    }
+
     /// String with a TTL: this experiment counted this event id (value 1).
     pub fn seen_event(&self, event_id: &str) -> String {
         format!("{}:e:{event_id}", self.prefix)
@@ -53,9 +73,10 @@ pub(crate) fn event_processed(event_id: &str) -> String {
 }
 
 // Field names are written by the Lua scripts and read back in `aggregates.rs`:
-// unit hash: `v` variant index, `t` exposure ms, `pv` plugin version, `g:<attribute>` segment
-// value, `s:<stage>` reached flag, `n:<metric>` / `x:<metric>` running count / value;
-// counters hash: `<variant>:u` units, `<variant>:s:<stage>:<n|s|q>`, `<variant>:m:<metric>:<n|s|q>`.
+// unit hash: `v` variant index, `t` exposure ms, `g:<attribute>` the unit's slice of each
+// segment attribute (`g:plugin_version` when a plugin decided), `s:<stage>` reached flag,
+// `n:<metric>` / `x:<metric>` running count / value;
+// counters and slice hashes: `<variant>:u` units, `<variant>:s:<stage>:<n|s|q>`, `<variant>:m:<metric>:<n|s|q>`.
 
 #[cfg(test)]
 mod tests {
@@ -64,7 +85,15 @@ mod tests {
     #[test]
     fn every_key_of_an_experiment_carries_its_hash_tag() {
         let keys = ExperimentKeys::current("free-shipping");
-        for key in [keys.unit("u{1}"), keys.counters(), keys.seen_event("e:1")] {
+        for key in [
+            keys.unit("u{1}"),
+            keys.counters(),
+            keys.seen_event("e:1"),
+            keys.slice("device", "mobile"),
+            keys.segment_values("device"),
+            keys.snapshots(),
+            keys.prefix(),
+        ] {
             assert!(key.starts_with("{exp:free-shipping}:p1:"), "{key}");
         }
     }

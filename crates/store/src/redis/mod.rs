@@ -6,7 +6,9 @@ mod connection;
 mod events;
 pub(crate) mod keys;
 
-use crate::{Definitions, EventsOutcome, Exposure, ExposureRecord, Store, StoreError};
+use crate::{
+    Definitions, EventsOutcome, Exposure, ExposureRecord, Slice, Snapshot, Store, StoreError,
+};
 use async_trait::async_trait;
 use connection::{Connection, store_error};
 use keys::ExperimentKeys;
@@ -141,7 +143,9 @@ impl Store for RedisStore {
             .key(keys.counters())
             .arg(exposure.variant)
             .arg(exposure.at.as_millis())
-            .arg(exposure.plugin_version.as_deref().unwrap_or(""));
+            .arg(exposure.plugin_version.as_deref().unwrap_or(""))
+            .arg(experiment.spec().max_segment_values)
+            .arg(keys.prefix());
         for (attribute, value) in &exposure.segments {
             invocation.arg(attribute).arg(value);
         }
@@ -194,5 +198,25 @@ impl Store for RedisStore {
             .await
             .map_err(store_error)?;
         aggregates::from_fields(experiment, &fields)
+    }
+
+    async fn load_slices(
+        &self,
+        experiment: &Experiment,
+        attribute: &str,
+    ) -> Result<Vec<Slice>, StoreError> {
+        aggregates::load_slices(self, experiment, attribute).await
+    }
+
+    async fn save_snapshot(
+        &self,
+        experiment: &Experiment,
+        snapshot: &Snapshot,
+    ) -> Result<(), StoreError> {
+        aggregates::save_snapshot(self, experiment, snapshot).await
+    }
+
+    async fn load_snapshots(&self, experiment: &Experiment) -> Result<Vec<Snapshot>, StoreError> {
+        aggregates::load_snapshots(self, experiment).await
     }
 }

@@ -3,8 +3,8 @@
 
 use crate::fixtures::*;
 use std::sync::Arc;
-use touchstone_model::{Experiment, Status};
-use touchstone_store::{EventOutcome, Store};
+use touchstone_model::{Aggregates, Experiment, Status, Timestamp};
+use touchstone_store::{EventOutcome, Exposure, Slice, Snapshot, Store};
 
 fn id(experiment: &Experiment, name: &str) -> String {
     format!("{}:{name}", experiment.key())
@@ -285,4 +285,182 @@ pub async fn find_exposures_reads_without_recording(store: &dyn Store) {
     );
     assert!(found[1].is_none());
     assert_eq!(aggregates(store, &b).await.variants[1].units, 0);
+}
+
+/// An experiment sliced by device and country, keeping at most two values per attribute.
+fn sliced_experiment(name: &str) -> Experiment {
+    let mut spec = experiment(name).spec().clone();
+    spec.segments = vec!["device".into(), "country".into()];
+    spec.max_segment_values = 2;
+    Experiment::new(spec).expect("spec is valid")
+}
+
+async fn expose_with(
+    store: &dyn Store,
+    experiment: &Experiment,
+    unit: &str,
+    variant: usize,
+    segments: &[(&str, &str)],
+    plugin_version: Option<&str>,
+) {
+    store
+        .record_exposure(
+            experiment,
+            &Exposure {
+                unit_id: unit.into(),
+                variant,
+                at: Timestamp::from_millis(T0),
+                segments: segments
+                    .iter()
+                    .map(|(attribute, value)| ((*attribute).to_owned(), (*value).to_owned()))
+                    .collect(),
+                plugin_version: plugin_version.map(str::to_owned),
+            },
+        )
+        .await
+        .expect("exposure recorded");
+}
+
+fn slice<'a>(slices: &'a [Slice], value: &str) -> &'a Aggregates {
+    &slices
+        .iter()
+        .find(|slice| slice.value == value)
+        .unwrap_or_else(|| panic!("slice {value} missing"))
+        .aggregates
+}
+
+pub async fn slices_count_each_unit_where_its_first_exposure_put_it(store: &dyn Store) {
+    let exp = Arc::new(sliced_experiment("slices"));
+    let de = [("device", "mobile"), ("country", "DE")];
+    expose_with(store, &exp, "u1", 0, &de, None).await;
+    expose_with(store, &exp, "u2", 1, &de, Some("abc123")).await;
+    expose_with(
+        store,
+        &exp,
+        "u3",
+        1,
+        &[("device", "desktop"), ("country", "(none)")],
+        None,
+    )
+    .await;
+    // A third device value is past max_segment_values = 2: it counts as (other).
+    expose_with(
+        store,
+        &exp,
+        "u4",
+        1,
+        &[("device", "tablet"), ("country", "FR")],
+        None,
+    )
+    .await;
+    // First exposure wins: u1 moving to desktop later changes no slice.
+    expose_with(store, &exp, "u1", 0, &[("device", "desktop")], None).await;
+    let events = [
+        event(&id(&exp, "p1"), "u1", "purchase", Some(10.0), T0 + HOUR),
+        event(&id(&exp, "p2"), "u2", "purchase", Some(20.0), T0 + HOUR),
+        event(&id(&exp, "p3"), "u4", "purchase", Some(5.0), T0 + HOUR),
+        event(&id(&exp, "p4"), "u4", "purchase", Some(5.0), T0 + 2 * HOUR),
+    ];
+    store
+        .record_events(std::slice::from_ref(&exp), &events)
+        .await
+        .expect("recorded");
+    // A retried batch moves no slice either.
+    store
+        .record_events(std::slice::from_ref(&exp), &events)
+        .await
+        .expect("recorded");
+
+    let devices = store.load_slices(&exp, "device").await.expect("slices");
+    let values: Vec<&str> = devices.iter().map(|slice| slice.value.as_str()).collect();
+    assert_eq!(values, ["(other)", "desktop", "mobile"]);
+    let mobile = slice(&devices, "mobile");
+    assert_eq!((mobile.variants[0].units, mobile.variants[1].units), (1, 1));
+    assert_eq!(stage(mobile, 0, "purchase").reached, 1);
+    assert_eq!(
+        metric(mobile, 0, "revenue_per_unit"),
+        moments(1, 10.0, 100.0)
+    );
+    assert_eq!(
+        metric(mobile, 1, "revenue_per_unit"),
+        moments(1, 20.0, 400.0)
+    );
+    let desktop = slice(&devices, "desktop");
+    assert_eq!(
+        (desktop.variants[0].units, desktop.variants[1].units),
+        (0, 1)
+    );
+    assert_eq!(stage(desktop, 1, "purchase").reached, 0);
+    // u4 bought twice: one unit, per-unit total 10, purchases 2 (sum of squares 4).
+    let other = slice(&devices, "(other)");
+    assert_eq!(
+        metric(other, 1, "revenue_per_unit"),
+        moments(1, 10.0, 100.0)
+    );
+    assert_eq!(metric(other, 1, "purchases"), moments(1, 2.0, 4.0));
+
+    let countries = store.load_slices(&exp, "country").await.expect("slices");
+    let values: Vec<&str> = countries.iter().map(|slice| slice.value.as_str()).collect();
+    assert_eq!(values, ["(none)", "DE", "FR"]);
+    assert_eq!(slice(&countries, "DE").variants[1].units, 1);
+
+    let plugins = store
+        .load_slices(&exp, "plugin_version")
+        .await
+        .expect("slices");
+    assert_eq!(plugins.len(), 1);
+    assert_eq!(plugins[0].value, "abc123");
+    assert_eq!(plugins[0].aggregates.variants[1].units, 1);
+    assert_eq!(stage(&plugins[0].aggregates, 1, "purchase").reached, 1);
+
+    // The whole experiment is the sum of any attribute's slices.
+    let whole = aggregates(store, &exp).await;
+    assert_eq!((whole.variants[0].units, whole.variants[1].units), (1, 3));
+    assert_eq!(
+        metric(&whole, 1, "revenue_per_unit"),
+        moments(3, 30.0, 500.0)
+    );
+    assert!(
+        store
+            .load_slices(&exp, "browser")
+            .await
+            .expect("slices")
+            .is_empty()
+    );
+}
+
+pub async fn a_days_snapshot_is_replaced_and_days_load_oldest_first(store: &dyn Store) {
+    let exp = Arc::new(experiment("snapshots"));
+    assert!(
+        store
+            .load_snapshots(&exp)
+            .await
+            .expect("snapshots")
+            .is_empty()
+    );
+    expose(store, &exp, "u1", 0, T0).await;
+    let day_one = aggregates(store, &exp).await;
+    let save = |day: &str, aggregates: &Aggregates| Snapshot {
+        day: day.to_owned(),
+        aggregates: aggregates.clone(),
+    };
+    store
+        .save_snapshot(&exp, &save("2026-11-24", &day_one))
+        .await
+        .expect("saved");
+    store
+        .save_snapshot(&exp, &save("2026-11-23", &Aggregates::default()))
+        .await
+        .expect("saved");
+    expose(store, &exp, "u2", 1, T0).await;
+    let later = aggregates(store, &exp).await;
+    store
+        .save_snapshot(&exp, &save("2026-11-24", &later))
+        .await
+        .expect("replaced");
+    let snapshots = store.load_snapshots(&exp).await.expect("snapshots");
+    let days: Vec<&str> = snapshots.iter().map(|s| s.day.as_str()).collect();
+    assert_eq!(days, ["2026-11-23", "2026-11-24"]);
+    assert_eq!(snapshots[1].aggregates, later);
+    assert_eq!(snapshots[0].aggregates, Aggregates::default());
 }

@@ -38,6 +38,8 @@ macro_rules! all_conformance_tests {
             a_mean_metric_moves_with_each_of_the_units_values,
             definitions_are_versioned_and_reload_as_saved,
             find_exposures_reads_without_recording,
+            slices_count_each_unit_where_its_first_exposure_put_it,
+            a_days_snapshot_is_replaced_and_days_load_oldest_first,
         );
     };
 }

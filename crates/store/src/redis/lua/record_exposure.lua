@@ -1,21 +1,44 @@
 -- Records a unit's first exposure to an experiment, atomically; first exposure wins.
 -- KEYS[1] unit hash ({exp:KEY}:p1:u:UNIT), KEYS[2] counters hash ({exp:KEY}:p1:agg)
 -- ARGV[1] variant index, ARGV[2] exposure ms, ARGV[3] plugin version ('' = none),
--- ARGV[4..] segment attribute / value pairs.
+-- ARGV[4] max distinct values per segment attribute, ARGV[5] the phase's key prefix
+-- ({exp:KEY}:p1:), ARGV[6..] segment attribute / value pairs.
+-- Slice keys share the experiment's hash tag, so they live in the same cluster slot.
 -- Returns {variant, exposure ms, 1 if this call created the exposure else 0}.
 local existing = redis.call('HMGET', KEYS[1], 'v', 't')
 if existing[1] then
   return {existing[1], existing[2], 0}
 end
-local fields = {'v', ARGV[1], 't', ARGV[2]}
-if ARGV[3] ~= '' then
-  fields[#fields + 1] = 'pv'
-  fields[#fields + 1] = ARGV[3]
+local variant, max_values, prefix = ARGV[1], tonumber(ARGV[4]), ARGV[5]
+
+-- The slice a value counts in: a known value, a new one while the attribute has room, else
+-- '(other)'. '(none)' and '(other)' are slices of their own and take no room.
+local function slice_of(attribute, value)
+  if value == '(none)' or value == '(other)' then return value end
+  local known = prefix .. 'segvals:' .. attribute
+  if redis.call('SISMEMBER', known, value) == 1 then return value end
+  if redis.call('SCARD', known) < max_values then
+    redis.call('SADD', known, value)
+    return value
+  end
+  return '(other)'
 end
-for i = 4, #ARGV - 1, 2 do
-  fields[#fields + 1] = 'g:' .. ARGV[i]
-  fields[#fields + 1] = ARGV[i + 1]
+
+local fields = {'v', variant, 't', ARGV[2]}
+local function keep_slice(attribute, value)
+  local slice = slice_of(attribute, value)
+  fields[#fields + 1] = 'g:' .. attribute
+  fields[#fields + 1] = slice
+  redis.call('HINCRBY', prefix .. 'seg:' .. attribute .. ':' .. slice, variant .. ':u', 1)
+end
+
+-- The plugin version is kept as the built-in `plugin_version` segment.
+if ARGV[3] ~= '' then
+  keep_slice('plugin_version', ARGV[3])
+end
+for i = 6, #ARGV - 1, 2 do
+  keep_slice(ARGV[i], ARGV[i + 1])
 end
 redis.call('HSET', KEYS[1], unpack(fields))
-redis.call('HINCRBY', KEYS[2], ARGV[1] .. ':u', 1)
-return {ARGV[1], ARGV[2], 1}
+redis.call('HINCRBY', KEYS[2], variant .. ':u', 1)
+return {variant, ARGV[2], 1}
