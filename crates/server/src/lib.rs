@@ -11,6 +11,7 @@ pub mod plugins;
 pub mod probe;
 pub mod service;
 pub mod settings;
+pub mod snapshots;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

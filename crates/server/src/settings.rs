@@ -120,6 +120,8 @@ pub struct LogSettings {
 pub struct ExperimentsSettings {
     pub dir: PathBuf,
     pub refresh_interval_ms: u64,
+    pub snapshot_time_zone: String,
+    pub snapshot_check_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -188,6 +190,15 @@ impl Settings {
                 "server.bind",
                 "must be an address with port, e.g. 127.0.0.1:8080",
             );
+        }
+        if crate::snapshots::Days::new(&self.experiments.snapshot_time_zone).is_err() {
+            return invalid(
+                "experiments.snapshot_time_zone",
+                "must be an IANA time zone name such as UTC or Europe/Berlin",
+            );
+        }
+        if self.experiments.snapshot_check_seconds == 0 {
+            return invalid("experiments.snapshot_check_seconds", "must be at least 1");
         }
         if self.server.max_body_bytes < 1024 {
             return invalid("server.max_body_bytes", "must be at least 1024");

@@ -55,6 +55,12 @@ impl Application {
             settings: Arc::clone(&settings),
             plugins,
         };
+        tokio::spawn(crate::snapshots::keep_taking(
+            state.clone(),
+            crate::snapshots::Days::new(&settings.experiments.snapshot_time_zone)
+                .context("experiments.snapshot_time_zone")?,
+            Duration::from_secs(settings.experiments.snapshot_check_seconds),
+        ));
         let gate = web::Data::new(Gate::new(
             KeyRing::new(&settings.auth),
             settings.limits.requests_per_second,

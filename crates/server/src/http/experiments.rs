@@ -15,7 +15,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/experiments/{key}", web::get().to(get))
         .route("/experiments/{key}/start", web::post().to(start))
         .route("/experiments/{key}/stop", web::post().to(stop))
-        .route("/experiments/{key}/results", web::get().to(get_results));
+        .route("/experiments/{key}/results", web::get().to(get_results))
+        .route("/experiments/{key}/results/daily", web::get().to(get_daily))
+        .route("/experiments/{key}/snapshot", web::post().to(snapshot));
 }
 
 /// The definition as the API shows it.
@@ -71,6 +73,20 @@ async fn get_results(
 ) -> Result<HttpResponse, ApiError> {
     let results = results::results(&state, &key).await?;
     Ok(HttpResponse::Ok().json(results))
+}
+
+async fn get_daily(
+    state: web::Data<AppState>,
+    key: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(results::daily(&state, &key).await?))
+}
+
+async fn snapshot(
+    state: web::Data<AppState>,
+    key: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(results::snapshot_now(&state, &key).await?))
 }
 
 /// A definition from a JSON or TOML body (by Content-Type). The key may be left out of the
