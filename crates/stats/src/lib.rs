@@ -34,6 +34,11 @@
 //! - **Guard rails**: an undefined quantity (no units, zero variance, control mean 0, …) is
 //!   `None` — `null` in JSON — with a `warnings` entry saying why ([`Undefined`]); never NaN or
 //!   infinity, never a panic.
+//! - **Segments** ([`analysis::analyze_segments`]): each slice (device = mobile, …) is analysed
+//!   like a whole experiment (SRM per slice included); slices are exploratory, so their p-values
+//!   are re-adjusted with Benjamini–Hochberg across slice values × stages and metrics × variants
+//!   of the attribute. Whether the effect differs between slices is Cochran's Q on the slices'
+//!   absolute effects with the Welch standard errors of their CIs ([`heterogeneity`]).
 //!
 //! Only [`analysis`] knows `touchstone-model`; every other module takes plain numbers or the
 //! small structs [`Counts`] and [`Sample`].
@@ -41,12 +46,16 @@
 pub mod analysis;
 pub mod bayes;
 pub mod correction;
+pub mod heterogeneity;
 pub mod power;
 pub mod sample;
 pub mod sequential;
 pub mod srm;
 pub mod welch;
 
-pub use analysis::{InputError, Results, analyze, analyze_input, plan, render_table};
+pub use analysis::{
+    InputError, Results, SegmentResults, analyze, analyze_input, analyze_segments, plan,
+    render_table,
+};
 pub use correction::Correction;
 pub use sample::{Counts, Sample, Undefined};

@@ -23,6 +23,8 @@ pub enum Undefined {
     InvalidParameter(&'static str),
     #[error("the input is not a finite number")]
     NotFinite,
+    #[error("fewer than two slices have an effect with a positive standard error")]
+    TooFewSlices,
 }
 
 /// Units that reached a stage out of exposed units: a 0/1 value per exposed unit.

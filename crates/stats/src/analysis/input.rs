@@ -1,6 +1,7 @@
 //! `touchstone analyze`: aggregates as JSON from a warehouse → the same `Results` as the
 //! server, and `--plan` for sample sizes. Bad input is an `InputError` naming its field.
 
+use super::segment_input::segments;
 use super::{Arm, Design, MetricDesign, Results, run};
 use crate::correction::Correction;
 use crate::power::sample_size_per_variant;
@@ -48,21 +49,24 @@ impl InputError {
     }
 }
 
-fn invalid(field: impl Into<String>, message: impl Into<String>) -> InputError {
+pub(super) fn invalid(field: impl Into<String>, message: impl Into<String>) -> InputError {
     InputError::Invalid {
         field: field.into(),
         message: message.into(),
     }
 }
 
-fn object<'a>(value: &'a Value, field: &str) -> Result<&'a Map<String, Value>, InputError> {
+pub(super) fn object<'a>(
+    value: &'a Value,
+    field: &str,
+) -> Result<&'a Map<String, Value>, InputError> {
     value.as_object().ok_or_else(|| InputError::WrongType {
         field: field.to_string(),
         expected: "an object",
     })
 }
 
-fn required<'a>(
+pub(super) fn required<'a>(
     map: &'a Map<String, Value>,
     key: &str,
     field: &str,
@@ -74,7 +78,7 @@ fn required<'a>(
         })
 }
 
-fn string(value: &Value, field: &str) -> Result<String, InputError> {
+pub(super) fn string(value: &Value, field: &str) -> Result<String, InputError> {
     value
         .as_str()
         .map(str::to_string)
@@ -137,7 +141,9 @@ fn optional_in(
 /// `{"control", "alpha", "journey": [...], "variants": [{"key", "weight", "units",
 /// "stages": {STAGE: reached}, "metrics": {NAME: {"count", "sum", "sum_squares"}}}]}`, with
 /// optional `"experiment"`, `"sequential_tuning"` (default 10 000), `"correction"`
-/// (`"holm"` default, or `"bh"`), `"mde"` (0.05) and `"power"` (0.8).
+/// (`"holm"` default, or `"bh"`), `"mde"` (0.05) and `"power"` (0.8), and `"segments":
+/// {ATTRIBUTE: {VALUE: {"variants": [...the same per-variant aggregates...]}}}` for results by
+/// segment (the output's `segments` block, see [`super::segments`]).
 pub fn analyze_input(json: &Value) -> Result<Results, InputError> {
     let root = object(json, "(input)")?;
     let experiment = match root.get("experiment").filter(|v| !v.is_null()) {
@@ -178,7 +184,12 @@ pub fn analyze_input(json: &Value) -> Result<Results, InputError> {
     let mut keys = HashSet::new();
     let mut arms = Vec::with_capacity(variants.len());
     for (index, variant) in variants.iter().enumerate() {
-        let arm = arm(variant, index, &journey, &metric_names)?;
+        let arm = arm(
+            variant,
+            &format!("variants[{index}]"),
+            &journey,
+            &metric_names,
+        )?;
         if !keys.insert(arm.key.clone()) {
             return Err(invalid(
                 format!("variants[{index}].key"),
@@ -211,21 +222,25 @@ pub fn analyze_input(json: &Value) -> Result<Results, InputError> {
             }),
         })
         .collect();
-    Ok(run(
-        Design {
-            experiment,
-            control,
-            alpha,
-            tuning,
-            mde,
-            power,
-            correction,
-            journey,
-            arms,
-            metrics,
-        },
-        Vec::new(),
-    ))
+    let design = Design {
+        experiment,
+        control,
+        alpha,
+        tuning,
+        mde,
+        power,
+        correction,
+        journey,
+        arms,
+        metrics,
+    };
+    let segments = match root.get("segments").filter(|v| !v.is_null()) {
+        Some(value) => segments(value, &design)?,
+        None => Vec::new(),
+    };
+    let mut results = run(design, Vec::new());
+    results.segments = segments;
+    Ok(results)
 }
 
 fn journey(value: &Value) -> Result<Vec<String>, InputError> {
@@ -267,14 +282,16 @@ fn metric_names(variants: &[Value]) -> Result<Vec<String>, InputError> {
     Ok(names.into_iter().collect())
 }
 
-fn arm(
+/// One variant's aggregates; `path` names it in errors (`variants[1]`,
+/// `segments.device.mobile.variants[1]`).
+pub(super) fn arm(
     variant: &Value,
-    index: usize,
+    path: &str,
     journey: &[String],
     metric_names: &[String],
 ) -> Result<Arm, InputError> {
-    let at = |name: &str| format!("variants[{index}].{name}");
-    let map = object(variant, &format!("variants[{index}]"))?;
+    let at = |name: &str| format!("{path}.{name}");
+    let map = object(variant, path)?;
     let key = string(required(map, "key", &at("key"))?, &at("key"))?;
     let weight = match map.get("weight").filter(|v| !v.is_null()) {
         None => 1.0,

@@ -7,6 +7,9 @@
 mod compare;
 mod input;
 mod results;
+mod segment_input;
+mod segment_table;
+mod segments;
 mod summary;
 mod table;
 
@@ -15,6 +18,7 @@ pub use results::{
     Comparison, Effect, MetricResult, MetricVariant, PowerResult, Results, SequentialResult,
     SrmResult, StagePower, StageResult, StageVariant, VariantResult,
 };
+pub use segments::{Heterogeneity, SegmentResults, SegmentValue, analyze_segments, combine_slices};
 pub use table::render_table;
 
 use crate::correction::Correction;
@@ -134,6 +138,7 @@ pub(crate) struct Arm {
     pub metrics: Vec<Moments>,
 }
 
+#[derive(Clone)]
 pub(crate) struct MetricDesign {
     pub key: String,
     pub kind: Option<MetricKind>,
@@ -265,6 +270,7 @@ pub(crate) fn run(design: Design, mut warnings: Vec<String>) -> Results {
         power,
         summary: Vec::new(),
         warnings: Vec::new(),
+        segments: Vec::new(),
     };
     results.summary = summary::sentences(&results);
     let mut seen = std::collections::HashSet::new();

@@ -2,6 +2,7 @@
 //! Field names of issue 2 are kept; later issues add fields, never rename them. Every number
 //! that can be undefined is an `Option` (JSON `null`) and a `warnings` entry says why.
 
+use super::segments::SegmentResults;
 use crate::correction::Correction;
 use serde::{Deserialize, Serialize};
 use touchstone_model::{Direction, MetricKind, MetricRole};
@@ -24,6 +25,10 @@ pub struct Results {
     /// Plain-language sentences, one per stage and metric comparison (and SRM when flagged).
     pub summary: Vec<String>,
     pub warnings: Vec<String>,
+    /// Results by segment attribute: filled by `touchstone analyze` when its input has
+    /// `segments`; the server serves them on their own route. Absent when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub segments: Vec<SegmentResults>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -2,6 +2,7 @@
 //! one block per stage and metric.
 
 use super::results::{Comparison, Results};
+use super::segment_table::render_segments;
 use super::summary::{confidence_level, p_text, percent};
 
 /// Aligned text tables of a `Results`, ending with the summary and warnings.
@@ -100,6 +101,7 @@ pub fn render_table(results: &Results) -> String {
             out.push_str(&format!("  {line}\n"));
         }
     }
+    render_segments(&mut out, &results.segments);
     out
 }
 
@@ -152,7 +154,7 @@ fn comparison_cells(comparison: Option<&Comparison>, rates: bool) -> Vec<String>
 }
 
 /// Rates with two decimals: 3.08% vs 3.33% must not both read 3.1%.
-fn rate_percent(x: Option<f64>) -> String {
+pub(super) fn rate_percent(x: Option<f64>) -> String {
     x.map_or("n/a".into(), |x| format!("{:.2}%", x * 100.0))
 }
 
@@ -161,7 +163,13 @@ fn opt_percent(x: Option<f64>) -> String {
 }
 
 /// Left-aligned first column, right-aligned numbers, two spaces between columns.
-fn align(rows: &[Vec<String>]) -> String {
+pub(super) fn align(rows: &[Vec<String>]) -> String {
+    align_with(rows, |column| column == 0)
+}
+
+/// Columns for which `left` holds are left-aligned (names), the others right-aligned
+/// (numbers); two spaces between columns.
+pub(super) fn align_with(rows: &[Vec<String>], left: impl Fn(usize) -> bool) -> String {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
         .map(|c| {
@@ -178,7 +186,7 @@ fn align(rows: &[Vec<String>]) -> String {
             .iter()
             .enumerate()
             .map(|(c, cell)| {
-                if c == 0 {
+                if left(c) {
                     format!("{cell:<width$}", width = widths[c])
                 } else {
                     format!("{cell:>width$}", width = widths[c])

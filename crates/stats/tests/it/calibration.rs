@@ -1,8 +1,8 @@
 //! Calibration by seeded simulation: the error rates the results page promises are the ones
 //! a team gets. Figures are printed by `cargo run --release -p touchstone-stats --example
-//! calibration`.
+//! calibration` and `--example heterogeneity_calibration`.
 
-use super::simulation;
+use super::{segment_simulation, simulation};
 
 #[test]
 fn aa_tests_reject_at_the_nominal_rate() {
@@ -38,5 +38,19 @@ fn a_true_five_percent_lift_is_detected_at_the_promised_power() {
     assert!(
         (detected - promised).abs() <= 0.03,
         "detected {detected}, promised {promised}"
+    );
+}
+
+#[test]
+fn with_no_difference_between_four_slices_cochrans_q_rejects_at_the_nominal_rate() {
+    let (rate, defined) = segment_simulation::heterogeneity_false_positive_rate(5);
+    assert_eq!(
+        defined,
+        segment_simulation::EXPERIMENTS,
+        "Q undefined somewhere"
+    );
+    assert!(
+        (0.03..=0.07).contains(&rate),
+        "Q false positive rate {rate}"
     );
 }

@@ -5,4 +5,7 @@ mod calibration;
 mod properties;
 mod reference;
 mod reference_cases;
+mod segment_reference;
+mod segment_simulation;
+mod segments;
 mod simulation;
