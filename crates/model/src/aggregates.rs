@@ -2,6 +2,9 @@
 //! depend on the number of units — and what the stats crate reads.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+const HOUR_MS: i64 = 3_600_000;
 
 /// Count, sum and sum of squares of per-unit values: enough for means and sample variances.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
@@ -44,6 +47,27 @@ pub struct VariantAggregates {
     pub stages: Vec<StageAggregates>,
     /// In `Experiment::metrics()` order.
     pub metrics: Vec<MetricAggregates>,
+    /// New exposures per hour (hours since the Unix epoch, UTC): when units entered, so
+    /// results can tell how many have had a metric's whole window. Empty for slices.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub exposures_by_hour: BTreeMap<i64, u64>,
+}
+
+impl VariantAggregates {
+    /// Units whose exposure hour ended at or before `cutoff_ms`: conservative by at most an
+    /// hour, never counting a unit whose window may still be open.
+    pub fn exposed_by(&self, cutoff_ms: i64) -> u64 {
+        self.exposures_by_hour
+            .iter()
+            .take_while(|(hour, _)| (**hour + 1).saturating_mul(HOUR_MS) <= cutoff_ms)
+            .map(|(_, units)| *units)
+            .sum()
+    }
+}
+
+/// The hour (since the Unix epoch) a moment falls in, as `exposures_by_hour` keys it.
+pub fn exposure_hour(at_ms: i64) -> i64 {
+    at_ms.div_euclid(HOUR_MS)
 }
 
 /// Everything counted for one experiment, variants in definition order.

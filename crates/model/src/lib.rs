@@ -11,7 +11,9 @@ pub mod targeting;
 pub mod timestamp;
 pub mod validation;
 
-pub use aggregates::{Aggregates, MetricAggregates, Moments, StageAggregates, VariantAggregates};
+pub use aggregates::{
+    Aggregates, MetricAggregates, Moments, StageAggregates, VariantAggregates, exposure_hour,
+};
 pub use event::{EventProblem, OutcomeEvent};
 pub use experiment::{
     Experiment, ExperimentSpec, PLUGIN_VERSION_SEGMENT, SEGMENT_NONE, SEGMENT_OTHER, Status,

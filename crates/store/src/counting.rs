@@ -3,7 +3,7 @@
 //! by line twin for Redis, and the conformance suite pins the two to the same numbers.
 
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use touchstone_model::metric::nps_score;
 use touchstone_model::{
     Aggregates, Experiment, MetricAggregates, MetricKind, Moments, StageAggregates, Timestamp,
@@ -200,11 +200,13 @@ pub(crate) fn count_event(
 }
 
 /// Builds aggregates in the contract's order from per-variant counters. `units(v)` is the
-/// variant's exposed units and `moments(v, target)` its stored moments (zero when absent).
+/// variant's exposed units, `moments(v, target)` its stored moments (zero when absent) and
+/// `hours(v)` its new exposures per hour.
 pub(crate) fn build_aggregates(
     experiment: &Experiment,
     units: impl Fn(usize) -> u64,
     moments: impl Fn(usize, &Target) -> Moments,
+    hours: impl Fn(usize) -> BTreeMap<i64, u64>,
 ) -> Aggregates {
     let variants = experiment
         .variants()
@@ -243,6 +245,7 @@ pub(crate) fn build_aggregates(
                 units: exposed,
                 stages,
                 metrics,
+                exposures_by_hour: hours(index),
             }
         })
         .collect();

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 use touchstone_model::{
     Aggregates, Experiment, Moments, OutcomeEvent, PLUGIN_VERSION_SEGMENT, SEGMENT_NONE,
-    SEGMENT_OTHER, Timestamp,
+    SEGMENT_OTHER, Timestamp, exposure_hour,
 };
 
 /// Locks a mutex; a panic in another holder cannot leave these maps half-updated in a way
@@ -33,6 +33,8 @@ struct StoredUnit {
 struct Counters {
     units_per_variant: HashMap<usize, u64>,
     moments: HashMap<(usize, Target), Moments>,
+    /// Kept for the experiment only, not per slice.
+    exposures_by_hour: HashMap<usize, BTreeMap<i64, u64>>,
 }
 
 impl Counters {
@@ -54,6 +56,12 @@ impl Counters {
                 self.moments
                     .get(&(variant, target.clone()))
                     .copied()
+                    .unwrap_or_default()
+            },
+            |variant| {
+                self.exposures_by_hour
+                    .get(&variant)
+                    .cloned()
                     .unwrap_or_default()
             },
         )
@@ -220,6 +228,13 @@ impl Store for MemoryStore {
             .counters
             .units_per_variant
             .entry(exposure.variant)
+            .or_default() += 1;
+        *state
+            .counters
+            .exposures_by_hour
+            .entry(exposure.variant)
+            .or_default()
+            .entry(exposure_hour(exposure.at.as_millis()))
             .or_default() += 1;
         Ok(ExposureRecord {
             variant: exposure.variant,

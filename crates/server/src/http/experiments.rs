@@ -17,6 +17,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/experiments/{key}/stop", web::post().to(stop))
         .route("/experiments/{key}/results", web::get().to(get_results))
         .route("/experiments/{key}/results/daily", web::get().to(get_daily))
+        .route(
+            "/experiments/{key}/results/segments/{attribute}",
+            web::get().to(get_segments),
+        )
         .route("/experiments/{key}/snapshot", web::post().to(snapshot));
 }
 
@@ -80,6 +84,14 @@ async fn get_daily(
     key: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(results::daily(&state, &key).await?))
+}
+
+async fn get_segments(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (key, attribute) = path.into_inner();
+    Ok(HttpResponse::Ok().json(results::segments(&state, &key, &attribute).await?))
 }
 
 async fn snapshot(

@@ -5,8 +5,8 @@ use crate::snapshots::{self, Days};
 use crate::state::AppState;
 use serde::Serialize;
 use std::sync::Arc;
-use touchstone_model::{Aggregates, Experiment};
-use touchstone_stats::analysis::{self, Results};
+use touchstone_model::{Aggregates, Experiment, Timestamp};
+use touchstone_stats::analysis::{self, Results, SegmentResults};
 
 /// The results as they stood at the end of one day.
 #[derive(Debug, Serialize)]
@@ -34,15 +34,28 @@ fn experiment(state: &AppState, key: &str) -> Result<Arc<Experiment>, ApiError> 
 }
 
 /// Runs the statistics off the reactor: the exact Bayesian sums grow with the counts
-/// (≈10 ms at 30k conversions, seconds at millions).
+/// (≈10 ms at 30k conversions, seconds at millions). With `as_of`, metrics also say how many
+/// units have had their whole window by then.
 async fn analyze_all(
     experiment: Arc<Experiment>,
     aggregates: Vec<Aggregates>,
+    as_of: Option<Timestamp>,
 ) -> Result<Vec<Results>, ApiError> {
     actix_web::web::block(move || {
         aggregates
             .iter()
-            .map(|aggregates| analysis::analyze(&experiment, aggregates))
+            .map(|aggregates| {
+                let mut results = analysis::analyze(&experiment, aggregates);
+                if let Some(as_of) = as_of {
+                    analysis::fill_mature_units(
+                        &mut results,
+                        &experiment,
+                        aggregates,
+                        as_of.as_millis(),
+                    );
+                }
+                results
+            })
             .collect()
     })
     .await
@@ -53,7 +66,7 @@ async fn analyze_all(
 pub async fn results(state: &AppState, key: &str) -> Result<Results, ApiError> {
     let experiment = experiment(state, key)?;
     let aggregates = state.store.load_aggregates(&experiment).await?;
-    let mut results = analyze_all(experiment, vec![aggregates]).await?;
+    let mut results = analyze_all(experiment, vec![aggregates], Some(crate::http::now())).await?;
     results
         .pop()
         .ok_or_else(|| ApiError::Internal("no results computed".into()))
@@ -68,7 +81,8 @@ pub async fn daily(state: &AppState, key: &str) -> Result<DailyResults, ApiError
         .into_iter()
         .map(|snapshot| (snapshot.day, snapshot.aggregates))
         .unzip();
-    let results = analyze_all(experiment, aggregates).await?;
+    // Each day's maturity is not kept (it depends on when the snapshot was taken).
+    let results = analyze_all(experiment, aggregates, None).await?;
     Ok(DailyResults {
         days: dates
             .into_iter()
@@ -84,9 +98,10 @@ pub async fn snapshot_now(state: &AppState, key: &str) -> Result<DayResults, Api
     let experiment = experiment(state, key)?;
     let days = Days::new(&state.settings.experiments.snapshot_time_zone)
         .map_err(|error| ApiError::Internal(Box::new(error)))?;
-    let today = days.day_of(crate::http::now());
+    let now = crate::http::now();
+    let today = days.day_of(now);
     let snapshot = snapshots::take(state, &experiment, today).await?;
-    let mut results = analyze_all(experiment, vec![snapshot.aggregates]).await?;
+    let mut results = analyze_all(experiment, vec![snapshot.aggregates], Some(now)).await?;
     let results = results
         .pop()
         .ok_or_else(|| ApiError::Internal("no results computed".into()))?;
@@ -94,4 +109,38 @@ pub async fn snapshot_now(state: &AppState, key: &str) -> Result<DayResults, Api
         date: snapshot.day,
         results,
     })
+}
+
+/// Results per value of one segment attribute, adjusted across the slices, with the
+/// heterogeneity test.
+#[tracing::instrument(skip(state))]
+pub async fn segments(
+    state: &AppState,
+    key: &str,
+    attribute: &str,
+) -> Result<SegmentResults, ApiError> {
+    let experiment = experiment(state, key)?;
+    if !experiment
+        .segment_attributes()
+        .any(|known| known == attribute)
+    {
+        let known: Vec<&str> = experiment.segment_attributes().collect();
+        return Err(ApiError::NotFound {
+            what: format!(
+                "segment attribute `{attribute}` of experiment `{key}` (it has: {})",
+                known.join(", ")
+            ),
+        });
+    }
+    let slices: Vec<(String, Aggregates)> = state
+        .store
+        .load_slices(&experiment, attribute)
+        .await?
+        .into_iter()
+        .map(|slice| (slice.value, slice.aggregates))
+        .collect();
+    let attribute = attribute.to_owned();
+    actix_web::web::block(move || analysis::analyze_segments(&experiment, &attribute, &slices))
+        .await
+        .map_err(|error| ApiError::Internal(Box::new(error)))
 }

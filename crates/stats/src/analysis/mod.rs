@@ -232,6 +232,7 @@ pub(crate) fn run(design: Design, mut warnings: Vec<String>) -> Results {
                             key: arm.key.clone(),
                             units: moments.count,
                             mean: moments.mean().and_then(finite),
+                            mature_units: None,
                             vs_control,
                         }
                     })
@@ -372,5 +373,32 @@ fn power_result(design: &Design, warnings: &mut Vec<String>) -> PowerResult {
         progress: headline.as_ref().and_then(|s| s.progress),
         mde_reachable: headline.as_ref().and_then(|s| s.mde_reachable),
         stages,
+    }
+}
+
+/// Fills each metric's `mature_units` as of `as_of_ms`: the exposed units whose whole window
+/// (`window_end_hours` after exposure) has passed, from the store's exposures per hour.
+pub fn fill_mature_units(
+    results: &mut Results,
+    experiment: &Experiment,
+    aggregates: &Aggregates,
+    as_of_ms: i64,
+) {
+    for metric in &mut results.metrics {
+        let Some(spec) = experiment
+            .metrics()
+            .iter()
+            .find(|spec| spec.key == metric.metric)
+        else {
+            continue;
+        };
+        let window_ms = (spec.window_end_hours * 3_600_000.0).ceil() as i64;
+        for variant in &mut metric.variants {
+            variant.mature_units = aggregates
+                .variants
+                .iter()
+                .find(|arm| arm.key == variant.key)
+                .map(|arm| arm.exposed_by(as_of_ms.saturating_sub(window_ms)));
+        }
     }
 }

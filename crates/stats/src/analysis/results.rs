@@ -82,6 +82,10 @@ pub struct MetricVariant {
     /// The metric's denominator (exposed or responding units).
     pub units: u64,
     pub mean: Option<f64>,
+    /// Exposed units whose whole window has passed (so a 90-day CLV says how far it has
+    /// filled in); `null` offline, where exposure times are unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mature_units: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vs_control: Option<Comparison>,
 }

@@ -33,6 +33,7 @@ fn variant(key: &str, units: u64, reached: [u64; 2], metrics: [Moments; 4]) -> V
         "time_to_conversion",
     ];
     VariantAggregates {
+        exposures_by_hour: Default::default(),
         key: key.into(),
         units,
         stages: ["add_to_cart", "purchase"]
@@ -403,4 +404,61 @@ fn the_table_aligns_columns_and_shows_percents() {
         end_of(block[2], "10050"),
         "{table}"
     );
+}
+
+#[test]
+fn mature_units_count_only_units_whose_whole_window_has_passed() {
+    const HOUR: i64 = 3_600_000;
+    let experiment = experiment();
+    let zero = Moments::default();
+    let mut control = variant("control", 5, [0, 0], [zero; 4]);
+    let mut treatment = variant("threshold_35", 4, [0, 0], [zero; 4]);
+    // Hour 1000: 3 + 1 units; hour 1010: 2 + 3 units.
+    control.exposures_by_hour = [(1000, 3), (1010, 2)].into();
+    treatment.exposures_by_hour = [(1000, 1), (1010, 3)].into();
+    let aggregates = Aggregates {
+        variants: vec![control, treatment],
+    };
+    let mut results = analyze(&experiment, &aggregates);
+    let mature = |results: &Results, metric: &str| -> Vec<Option<u64>> {
+        results
+            .metrics
+            .iter()
+            .find(|m| m.metric == metric)
+            .expect("metric")
+            .variants
+            .iter()
+            .map(|v| v.mature_units)
+            .collect()
+    };
+    assert_eq!(
+        mature(&results, "tickets"),
+        [None, None],
+        "unknown until filled"
+    );
+    // The default window is the experiment's conversion window (168 h). At hour 1169 the
+    // units of hour 1000 have had 168 whole hours (their hour ended at 1001); those of hour
+    // 1010 have not.
+    touchstone_stats::analysis::fill_mature_units(
+        &mut results,
+        &experiment,
+        &aggregates,
+        1169 * HOUR,
+    );
+    assert_eq!(mature(&results, "tickets"), [Some(3), Some(1)]);
+    // One millisecond earlier the hour-1000 units are one millisecond short.
+    touchstone_stats::analysis::fill_mature_units(
+        &mut results,
+        &experiment,
+        &aggregates,
+        1169 * HOUR - 1,
+    );
+    assert_eq!(mature(&results, "tickets"), [Some(0), Some(0)]);
+    touchstone_stats::analysis::fill_mature_units(
+        &mut results,
+        &experiment,
+        &aggregates,
+        2000 * HOUR,
+    );
+    assert_eq!(mature(&results, "repeat_purchase"), [Some(5), Some(4)]);
 }

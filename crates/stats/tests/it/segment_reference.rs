@@ -201,6 +201,7 @@ pub(crate) fn aggregates(slice: &Slice) -> Aggregates {
             .variants
             .iter()
             .map(|v| VariantAggregates {
+                exposures_by_hour: Default::default(),
                 key: v.key.clone(),
                 units: v.units,
                 stages: ["add_to_cart", "purchase"]
@@ -421,6 +422,7 @@ fn nps_is_welch_on_the_mapped_per_unit_scores_as_scipy_computes_it() {
         .expect("spec parses");
         let experiment = Experiment::new(spec).expect("valid experiment");
         let arm = |key: &str, answers: &[u8]| VariantAggregates {
+            exposures_by_hour: Default::default(),
             key: key.into(),
             // More units were exposed than answered: NPS conditions on answering.
             units: answers.len() as u64 * 4,

@@ -37,6 +37,7 @@ fn experiment() -> Experiment {
 
 fn arm(key: &str, units: u64, purchased: u64) -> VariantAggregates {
     VariantAggregates {
+        exposures_by_hour: Default::default(),
         key: key.into(),
         units,
         stages: vec![StageAggregates {

@@ -73,7 +73,24 @@ pub(crate) fn from_fields(
                 .copied()
                 .unwrap_or_default()
         },
+        |_| Default::default(),
     ))
+}
+
+/// Adds the `exph` hash (`<variant>:<hour>` → exposures) to the variants it names; fields of
+/// another shape are skipped like unknown counters.
+pub(crate) fn add_exposure_hours(aggregates: &mut Aggregates, fields: &[(String, u64)]) {
+    for (field, units) in fields {
+        let Some((variant, hour)) = field.split_once(':') else {
+            continue;
+        };
+        let (Ok(variant), Ok(hour)) = (variant.parse::<usize>(), hour.parse::<i64>()) else {
+            continue;
+        };
+        if let Some(arm) = aggregates.variants.get_mut(variant) {
+            *arm.exposures_by_hour.entry(hour).or_default() += units;
+        }
+    }
 }
 
 /// Every slice of `attribute`: the kept values plus `(none)` and `(other)` where they have

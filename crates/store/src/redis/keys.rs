@@ -49,6 +49,11 @@ impl ExperimentKeys {
         format!("{}:segvals:{attribute}", self.prefix)
     }
 
+    /// Hash: `<variant>:<hour since the epoch>` → new exposures in that hour.
+    pub fn exposure_hours(&self) -> String {
+        format!("{}:exph", self.prefix)
+    }
+
     /// Hash: day (`YYYY-MM-DD`) → aggregates JSON at the end of that day.
     pub fn snapshots(&self) -> String {
         format!("{}:snap", self.prefix)
@@ -92,6 +97,7 @@ mod tests {
             keys.slice("device", "mobile"),
             keys.segment_values("device"),
             keys.snapshots(),
+            keys.exposure_hours(),
             keys.prefix(),
         ] {
             assert!(key.starts_with("{exp:free-shipping}:p1:"), "{key}");

@@ -145,7 +145,8 @@ impl Store for RedisStore {
             .arg(exposure.at.as_millis())
             .arg(exposure.plugin_version.as_deref().unwrap_or(""))
             .arg(experiment.spec().max_segment_values)
-            .arg(keys.prefix());
+            .arg(keys.prefix())
+            .arg(touchstone_model::exposure_hour(exposure.at.as_millis()));
         for (attribute, value) in &exposure.segments {
             invocation.arg(attribute).arg(value);
         }
@@ -192,12 +193,17 @@ impl Store for RedisStore {
     }
 
     async fn load_aggregates(&self, experiment: &Experiment) -> Result<Aggregates, StoreError> {
+        let keys = ExperimentKeys::current(experiment.key());
         let mut handle = self.handle().await?;
-        let fields: Vec<(String, String)> = handle
-            .hgetall(ExperimentKeys::current(experiment.key()).counters())
+        let (fields, hours): (Vec<(String, String)>, Vec<(String, u64)>) = redis::pipe()
+            .hgetall(keys.counters())
+            .hgetall(keys.exposure_hours())
+            .query_async(&mut handle)
             .await
             .map_err(store_error)?;
-        aggregates::from_fields(experiment, &fields)
+        let mut aggregates = aggregates::from_fields(experiment, &fields)?;
+        aggregates::add_exposure_hours(&mut aggregates, &hours);
+        Ok(aggregates)
     }
 
     async fn load_slices(

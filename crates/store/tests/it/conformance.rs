@@ -24,6 +24,13 @@ pub async fn first_exposure_wins_and_moves_the_unit_counter_once(store: &dyn Sto
     let agg = aggregates(store, &exp).await;
     assert_eq!(agg.variants[0].key, "control");
     assert_eq!((agg.variants[0].units, agg.variants[1].units), (1, 1));
+    // Exposure hours count new units only (u1's second exposure is not new).
+    let hour = touchstone_model::exposure_hour(T0);
+    assert_eq!(
+        agg.variants[1].exposures_by_hour,
+        std::collections::BTreeMap::from([(hour, 1)])
+    );
+    assert_eq!(agg.variants[0].exposures_by_hour.values().sum::<u64>(), 1);
 }
 
 pub async fn events_before_exposure_or_outside_the_window_are_not_counted(store: &dyn Store) {

@@ -2,7 +2,8 @@
 -- KEYS[1] unit hash ({exp:KEY}:p1:u:UNIT), KEYS[2] counters hash ({exp:KEY}:p1:agg)
 -- ARGV[1] variant index, ARGV[2] exposure ms, ARGV[3] plugin version ('' = none),
 -- ARGV[4] max distinct values per segment attribute, ARGV[5] the phase's key prefix
--- ({exp:KEY}:p1:), ARGV[6..] segment attribute / value pairs.
+-- ({exp:KEY}:p1:), ARGV[6] the exposure's hour since the epoch, ARGV[7..] segment attribute /
+-- value pairs.
 -- Slice keys share the experiment's hash tag, so they live in the same cluster slot.
 -- Returns {variant, exposure ms, 1 if this call created the exposure else 0}.
 local existing = redis.call('HMGET', KEYS[1], 'v', 't')
@@ -36,9 +37,10 @@ end
 if ARGV[3] ~= '' then
   keep_slice('plugin_version', ARGV[3])
 end
-for i = 6, #ARGV - 1, 2 do
+for i = 7, #ARGV - 1, 2 do
   keep_slice(ARGV[i], ARGV[i + 1])
 end
 redis.call('HSET', KEYS[1], unpack(fields))
 redis.call('HINCRBY', KEYS[2], variant .. ':u', 1)
+redis.call('HINCRBY', prefix .. 'exph', variant .. ':' .. ARGV[6], 1)
 return {variant, ARGV[2], 1}
