@@ -5,6 +5,7 @@ mod api;
 mod client;
 mod fuzz;
 mod journey;
+mod kpis;
 mod limits;
 mod operations;
 mod plugins;

@@ -18,17 +18,17 @@ pub fn screen(
     valid: Vec<(usize, OutcomeEvent)>,
     raw: &[Value],
     errors: &mut Vec<EventError>,
-) -> Vec<OutcomeEvent> {
+) -> Vec<(usize, OutcomeEvent)> {
     let Some((plugin, binding)) = state.plugins.for_touchpoint(EVENTS_TOUCHPOINT) else {
-        return valid.into_iter().map(|(_, event)| event).collect();
+        return valid;
     };
     if !plugin.has_hook(Hook::Event) || valid.is_empty() {
-        return valid.into_iter().map(|(_, event)| event).collect();
+        return valid;
     }
     match decide(&plugin, &binding, &valid, raw) {
         Ok(decisions) => apply(valid, decisions, errors),
         Err(()) => match state.settings.plugins.on_event_failure {
-            EventFailurePolicy::Accept => valid.into_iter().map(|(_, event)| event).collect(),
+            EventFailurePolicy::Accept => valid,
             EventFailurePolicy::Reject => {
                 errors.extend(valid.into_iter().map(|(index, _)| EventError {
                     index,
@@ -77,18 +77,18 @@ fn apply(
     valid: Vec<(usize, OutcomeEvent)>,
     decisions: Vec<EventDecision>,
     errors: &mut Vec<EventError>,
-) -> Vec<OutcomeEvent> {
+) -> Vec<(usize, OutcomeEvent)> {
     let mut kept = Vec::with_capacity(valid.len());
     for ((index, event), decision) in valid.into_iter().zip(decisions) {
         match decision {
-            EventDecision::Accept => kept.push(event),
+            EventDecision::Accept => kept.push((index, event)),
             EventDecision::Reject { reason } => errors.push(EventError {
                 index,
                 field: "event",
                 error: format!("rejected by the event plugin: {reason}"),
             }),
             EventDecision::Rewrite { event: rewritten } => match rewrite(&event, rewritten) {
-                Some(event) => kept.push(event),
+                Some(event) => kept.push((index, event)),
                 None => errors.push(EventError {
                     index,
                     field: "name",

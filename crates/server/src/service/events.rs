@@ -8,7 +8,8 @@ use crate::service::event_plugin;
 use crate::state::AppState;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use touchstone_model::{OutcomeEvent, Timestamp};
+use std::sync::Arc;
+use touchstone_model::{Experiment, MetricKind, OutcomeEvent, Timestamp};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -64,6 +65,8 @@ pub async fn record(
         }
     }
     let valid = event_plugin::screen(state, valid, &request.events, &mut errors);
+    let catalog = state.catalog.load();
+    let valid = check_survey_answers(catalog.running(), valid, &mut errors);
     errors.sort_by_key(|error| error.index);
     if valid.is_empty() {
         observe::events(0, 0, errors.len());
@@ -73,7 +76,6 @@ pub async fn record(
             errors,
         });
     }
-    let catalog = state.catalog.load();
     let outcome = state
         .store
         .record_events(catalog.running(), &valid)
@@ -85,4 +87,43 @@ pub async fn record(
         duplicates: outcome.duplicates(),
         errors,
     })
+}
+
+/// Refuses, by index, events that a running experiment's NPS metric would read but that carry
+/// no whole-number answer from 0 to 10: counted, such an answer would silently skew the score.
+fn check_survey_answers(
+    running: &[Arc<Experiment>],
+    events: Vec<(usize, OutcomeEvent)>,
+    errors: &mut Vec<EventError>,
+) -> Vec<OutcomeEvent> {
+    events
+        .into_iter()
+        .filter_map(|(index, event)| {
+            let survey = running.iter().find_map(|experiment| {
+                experiment
+                    .metrics()
+                    .iter()
+                    .find(|metric| metric.kind == MetricKind::Nps && metric.event == event.name)
+                    .map(|metric| (experiment.key(), metric.key.as_str()))
+            });
+            let answer_ok = event
+                .value
+                .is_some_and(|value| (0.0..=10.0).contains(&value) && value.fract() == 0.0);
+            match survey {
+                Some((experiment, metric)) if !answer_ok => {
+                    errors.push(EventError {
+                        index,
+                        field: "value",
+                        error: format!(
+                            "`{}` is an NPS answer (metric `{metric}` of experiment \
+                             `{experiment}`): it needs a whole number from 0 to 10 in `value`",
+                            event.name
+                        ),
+                    });
+                    None
+                }
+                _ => Some(event),
+            }
+        })
+        .collect()
 }
