@@ -1,16 +1,26 @@
-//! Measures the Redis memory per million exposed units (INFO memory `used_memory` before and
-//! after), for exposure only and for units that then send a short journey of events.
+//! Measures, on a fresh Redis, the memory per million exposed units (INFO memory
+//! `used_memory` before and after) and the events/s through `RedisStore`, for two shapes of
+//! experiment side by side:
+//! - `plain`: a 3-stage journey, no declared metrics (the two built-ins only), no segments;
+//! - `kpis`: the same plus 4 metrics (repeat purchase, CLV, support tickets, NPS) and
+//!   2 segment attributes (device, country), so every event also moves slice counters.
+//!
+//! Each unit is exposed, then sends a journey of 4 events (add_to_cart, purchase with a value,
+//! a support ticket, a survey answer) in batches of 50 with 8 batches in flight.
 //! Run: `cargo run --release -p touchstone-store --example memory_per_unit`.
 
 use futures::future::join_all;
-use serde_json::json;
+use serde_json::{Value, json};
 use std::sync::Arc;
+use std::time::Instant;
 use touchstone_model::{Experiment, ExperimentSpec, OutcomeEvent, Timestamp};
 use touchstone_store::{Exposure, RedisStore, Store};
 use touchstone_testkit::redis::RedisServer;
 
 const UNITS: u64 = 200_000;
 const T0: i64 = 1_795_428_000_000;
+const DEVICES: [&str; 3] = ["mobile", "desktop", "tablet"];
+const COUNTRIES: [&str; 4] = ["DE", "FR", "NL", "AT"];
 
 fn used_memory(server: &RedisServer) -> f64 {
     server
@@ -21,36 +31,70 @@ fn used_memory(server: &RedisServer) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-fn experiment(key: &str) -> Experiment {
-    let spec: ExperimentSpec = serde_json::from_value(json!({
+fn experiment(key: &str, kpis: bool) -> Experiment {
+    let mut spec: Value = json!({
         "key": key, "touchpoint": "checkout", "status": "running",
         "variants": [{"key": "control", "weight": 0.5}, {"key": "treatment", "weight": 0.5}],
         "journey": ["add_to_cart", "begin_checkout", "purchase"],
         "value_event": "purchase",
-        "segments": ["device", "country"],
-    }))
-    .expect("spec");
+    });
+    if kpis {
+        spec["segments"] = json!(["device", "country"]);
+        spec["metrics"] = json!([
+            {"key": "repeat_purchase", "kind": "conversion", "event": "purchase", "min_count": 2, "window_end_hours": 720},
+            {"key": "clv_90d", "kind": "sum", "event": "purchase", "window_end_hours": 2160},
+            {"key": "tickets", "kind": "count", "event": "support_ticket", "direction": "decrease"},
+            {"key": "nps", "kind": "nps", "event": "survey"},
+        ]);
+    }
+    let spec: ExperimentSpec = serde_json::from_value(spec).expect("spec");
     Experiment::new(spec).expect("valid")
 }
 
-#[tokio::main]
-async fn main() {
-    let server = RedisServer::start();
-    let store = Arc::new(RedisStore::connect(&server.url()).await.expect("store"));
-    let experiment = Arc::new(experiment("memory"));
-    let before = used_memory(&server);
+struct Figures {
+    exposure_bytes: f64,
+    total_bytes: f64,
+    events_per_second: f64,
+    /// Microseconds of Redis CPU per event (its single thread is the ceiling).
+    redis_us_per_event: f64,
+}
+
+/// CPU seconds (user + system) the Redis process has used.
+fn redis_cpu_seconds(server: &RedisServer) -> f64 {
+    server
+        .cli(&["INFO", "cpu"])
+        .lines()
+        .filter_map(|line| {
+            let (name, value) = line.trim().split_once(':')?;
+            matches!(name, "used_cpu_user" | "used_cpu_sys").then(|| value.parse::<f64>().ok())?
+        })
+        .sum()
+}
+
+async fn measure(server: &RedisServer, store: &Arc<RedisStore>, kpis: bool) -> Figures {
+    let name = if kpis { "kpis" } else { "plain" };
+    let experiment = Arc::new(experiment(name, kpis));
+    let before = used_memory(server);
     for chunk in (0..UNITS).collect::<Vec<_>>().chunks(1_000) {
         join_all(chunk.iter().map(|&unit| {
             let (store, experiment) = (store.clone(), experiment.clone());
             async move {
+                let segments = if kpis {
+                    [
+                        ("device", DEVICES[unit as usize % DEVICES.len()]),
+                        ("country", COUNTRIES[unit as usize % COUNTRIES.len()]),
+                    ]
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .collect()
+                } else {
+                    Default::default()
+                };
                 let exposure = Exposure {
-                    unit_id: format!("u{unit:09}"),
+                    unit_id: format!("{name}-u{unit:09}"),
                     variant: (unit % 2) as usize,
                     at: Timestamp::from_millis(T0),
-                    segments: [("device", "mobile"), ("country", "DE")]
-                        .into_iter()
-                        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                        .collect(),
+                    segments,
                     plugin_version: None,
                 };
                 store
@@ -61,39 +105,77 @@ async fn main() {
         }))
         .await;
     }
-    let exposed = used_memory(&server);
-    // A journey per unit: add_to_cart and a purchase with a value (2 events, unique ids).
-    for chunk in (0..UNITS).collect::<Vec<_>>().chunks(50) {
-        let events: Vec<OutcomeEvent> = chunk
-            .iter()
-            .flat_map(|&unit| {
-                [("add_to_cart", None), ("purchase", Some(30.0))].map(|(name, value)| {
-                    OutcomeEvent {
-                        id: format!("{name}-{unit}"),
-                        unit_id: format!("u{unit:09}"),
-                        name: name.into(),
+    let exposed = used_memory(server);
+    let batches: Vec<Vec<OutcomeEvent>> = (0..UNITS)
+        .collect::<Vec<_>>()
+        .chunks(50 / 4)
+        .map(|chunk| {
+            chunk
+                .iter()
+                .flat_map(|&unit| {
+                    [
+                        ("add_to_cart", None),
+                        ("purchase", Some(30.0)),
+                        ("support_ticket", None),
+                        ("survey", Some((unit % 11) as f64)),
+                    ]
+                    .map(|(event, value)| OutcomeEvent {
+                        id: format!("{name}-{event}-{unit}"),
+                        unit_id: format!("{name}-u{unit:09}"),
+                        name: event.into(),
                         value,
                         timestamp: Timestamp::from_millis(T0 + 60_000),
-                    }
+                    })
                 })
-            })
-            .collect();
-        store
-            .record_events(std::slice::from_ref(&experiment), &events)
-            .await
-            .expect("recorded");
+                .collect()
+        })
+        .collect();
+    let events: usize = batches.iter().map(Vec::len).sum();
+    let cpu_before = redis_cpu_seconds(server);
+    let started = Instant::now();
+    for in_flight in batches.chunks(8) {
+        join_all(in_flight.iter().map(|batch| {
+            let (store, experiment) = (store.clone(), experiment.clone());
+            async move {
+                store
+                    .record_events(std::slice::from_ref(&experiment), batch)
+                    .await
+                    .expect("recorded")
+            }
+        }))
+        .await;
     }
-    let journeyed = used_memory(&server);
-    let per_million = |bytes: f64| bytes / UNITS as f64 * 1e6 / (1024.0 * 1024.0);
-    eprintln!("units: {UNITS} (2 segment attributes each)");
+    let seconds = started.elapsed().as_secs_f64();
+    let redis_us_per_event = (redis_cpu_seconds(server) - cpu_before) * 1e6 / events as f64;
+    let journeyed = used_memory(server);
+    Figures {
+        exposure_bytes: (exposed - before) / UNITS as f64,
+        total_bytes: (journeyed - before) / UNITS as f64,
+        events_per_second: events as f64 / seconds,
+        redis_us_per_event,
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let server = RedisServer::start();
+    let store = Arc::new(RedisStore::connect(&server.url()).await.expect("store"));
+    let mib_per_million = |bytes: f64| bytes * 1e6 / (1024.0 * 1024.0);
+    eprintln!("{UNITS} units per shape; 4 events per unit in batches of ~48, 8 in flight");
     eprintln!(
-        "exposure only: {:.0} bytes/unit = {:.1} MiB per million exposed units",
-        (exposed - before) / UNITS as f64,
-        per_million(exposed - before)
+        "shape   exposure B/unit (MiB/M)   with events B/unit (MiB/M)   events/s   Redis µs/event"
     );
-    eprintln!(
-        "plus 2 events/unit (stage flags, revenue state, seen-id keys): {:.0} bytes/unit = {:.1} MiB per million",
-        (journeyed - before) / UNITS as f64,
-        per_million(journeyed - before)
-    );
+    for kpis in [false, true] {
+        let figures = measure(&server, &store, kpis).await;
+        eprintln!(
+            "{:<7} {:>8.0} ({:>6.1})          {:>8.0} ({:>6.1})             {:>8.0}   {:>6.1}",
+            if kpis { "kpis" } else { "plain" },
+            figures.exposure_bytes,
+            mib_per_million(figures.exposure_bytes),
+            figures.total_bytes,
+            mib_per_million(figures.total_bytes),
+            figures.events_per_second,
+            figures.redis_us_per_event,
+        );
+    }
 }

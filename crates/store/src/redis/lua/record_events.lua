@@ -8,6 +8,8 @@
 -- attempt of the same id), else 0.
 --
 -- Cost matters here (Redis runs one script at a time), so:
+-- - each event reads everything it needs of its unit in one HMGET and writes back in one HSET
+--   (the script is atomic, so read-then-write is as safe as HSETNX / HINCRBY);
 -- - counter increments are summed in Lua and written once per field at the end, not per event;
 -- - the seen-id key is written only for events that move a metric which is not idempotent
 --   (conversion, count, sum, mean, nps). Stages and durations count a unit once by the flags
@@ -58,87 +60,125 @@ local function takes(m, name, offset, value)
   return value ~= nil and (kind == 'sum' or kind == 'nps' or kind == 'mean')
 end
 
-local function apply_metric(unit_key, targets, variant, m, value, seconds)
-  local nf, xf = 'n:' .. m.key, 'x:' .. m.key
-  local state = redis.call('HMGET', unit_key, nf, xf)
-  local n, x = tonumber(state[1]) or 0, tonumber(state[2]) or 0
+-- Applies metric m to the unit's state {n, x} (read once per event) and returns the new
+-- state, or nil when it did not change.
+local function apply_metric(targets, variant, m, n, x, value, seconds)
   local kind = m.kind
   if kind == 'conversion' then
-    redis.call('HSET', unit_key, nf, n + 1)
     if n + 1 == m.min_count then bump(targets, variant, 'm', m.key, 0, 1, 1) end
+    return n + 1, nil
   elseif kind == 'count' then
-    redis.call('HSET', unit_key, nf, n + 1)
     bump(targets, variant, 'm', m.key, 0, 1, 2 * n + 1)
+    return n + 1, nil
   elseif kind == 'duration' then
-    if n == 0 then
-      redis.call('HSET', unit_key, nf, 1)
-      bump(targets, variant, 'm', m.key, 1, seconds, seconds * seconds)
-    end
+    if n ~= 0 then return nil end
+    bump(targets, variant, 'm', m.key, 1, seconds, seconds * seconds)
+    return 1, nil
   elseif kind == 'sum' then
-    redis.call('HSET', unit_key, nf, n + 1, xf, fmt(x + value))
     bump(targets, variant, 'm', m.key, 0, value, 2 * x * value + value * value)
+    return n + 1, x + value
   elseif kind == 'nps' then
     local score = nps_score(value)
-    redis.call('HSET', unit_key, nf, 1, xf, fmt(score))
     if n == 0 then
       bump(targets, variant, 'm', m.key, 1, score, score * score)
     else
       bump(targets, variant, 'm', m.key, 0, score - x, score * score - x * x)
     end
+    return 1, score
   elseif kind == 'mean' then
     if n == 0 then
-      redis.call('HSET', unit_key, nf, 1, xf, fmt(value))
       bump(targets, variant, 'm', m.key, 1, value, value * value)
-    else
-      local old = x / n
-      local total = x + value
-      local new = total / (n + 1)
-      redis.call('HSET', unit_key, nf, n + 1, xf, fmt(total))
-      bump(targets, variant, 'm', m.key, 0, new - old, new * new - old * old)
+      return 1, value
+    end
+    local old = x / n
+    local total = x + value
+    local new = total / (n + 1)
+    bump(targets, variant, 'm', m.key, 0, new - old, new * new - old * old)
+    return n + 1, total
+  end
+  return nil
+end
+
+-- Per event name: whether it is a stage, the metrics it may feed, and the unit-hash fields
+-- to read for it in one HMGET (v, t, segments, the stage flag, each metric's n and x).
+local by_name = {}
+local function reading_for(name)
+  local reading = by_name[name]
+  if reading then return reading end
+  local fields = {unpack(unit_fields)}
+  local stage = false
+  for _, s in ipairs(plan.stages) do
+    if s == name then stage = true end
+  end
+  fields[#fields + 1] = 's:' .. name
+  local metrics = {}
+  for _, m in ipairs(plan.metrics) do
+    if m.event == name then
+      metrics[#metrics + 1] = m
+      fields[#fields + 1] = 'n:' .. m.key
+      fields[#fields + 1] = 'x:' .. m.key
     end
   end
+  reading = {fields = fields, stage = stage, metrics = metrics}
+  by_name[name] = reading
+  return reading
 end
 
 local results = {}
+local segment_count = #plan.segments
 for i = 1, (#ARGV - 2) / 3 do
   local unit_key, seen_key = KEYS[2 * i], KEYS[2 * i + 1]
   local name, at, raw = ARGV[3 * i], tonumber(ARGV[3 * i + 1]), ARGV[3 * i + 2]
   local value = nil
   if raw ~= '' then value = tonumber(raw) end
   local counted = 0
-  local unit = redis.call('HMGET', unit_key, unpack(unit_fields))
+  local reading = reading_for(name)
+  local unit = redis.call('HMGET', unit_key, unpack(reading.fields))
   local offset = unit[1] and (at - tonumber(unit[2])) or -1
   if offset >= 0 then
-    local stage_hit = false
-    for _, stage in ipairs(plan.stages) do
-      if stage == name and offset < plan.window_ms then stage_hit = true end
-    end
-    local metrics, once_only = {}, false
-    for _, m in ipairs(plan.metrics) do
+    local stage_hit = reading.stage and offset < plan.window_ms
+    local taken, once_only = {}, false
+    for j, m in ipairs(reading.metrics) do
       if takes(m, name, offset, value) then
-        metrics[#metrics + 1] = m
+        taken[#taken + 1] = j
         if m.kind ~= 'duration' then once_only = true end
       end
     end
-    if stage_hit or #metrics > 0 then
+    if stage_hit or #taken > 0 then
       counted = 1
       -- An id this experiment already counted is a retry: count it once.
       if not once_only or redis.call('SET', seen_key, 1, 'NX', 'EX', plan.seen_ttl_seconds) then
         local variant = unit[1]
         local targets = {counters}
-        for s, attribute in ipairs(plan.segments) do
+        for s = 1, segment_count do
           local slice = unit[2 + s]
           if slice then
-            targets[#targets + 1] = prefix .. 'seg:' .. attribute .. ':' .. slice
+            targets[#targets + 1] = prefix .. 'seg:' .. plan.segments[s] .. ':' .. slice
           end
         end
         local seconds = offset / 1000
-        if stage_hit and redis.call('HSETNX', unit_key, 's:' .. name, 1) == 1 then
+        local writes = {}
+        local stage_flag = 3 + segment_count
+        if stage_hit and not unit[stage_flag] then
+          writes[#writes + 1] = 's:' .. name
+          writes[#writes + 1] = 1
           bump(targets, variant, 's', name, 1, seconds, seconds * seconds)
         end
-        for _, m in ipairs(metrics) do
-          apply_metric(unit_key, targets, variant, m, value, seconds)
+        for _, j in ipairs(taken) do
+          local m = reading.metrics[j]
+          local at_n = stage_flag + 2 * j - 1
+          local n, x = tonumber(unit[at_n]) or 0, tonumber(unit[at_n + 1]) or 0
+          local new_n, new_x = apply_metric(targets, variant, m, n, x, value, seconds)
+          if new_n then
+            writes[#writes + 1] = 'n:' .. m.key
+            writes[#writes + 1] = new_n
+            if new_x then
+              writes[#writes + 1] = 'x:' .. m.key
+              writes[#writes + 1] = fmt(new_x)
+            end
+          end
         end
+        if #writes > 0 then redis.call('HSET', unit_key, unpack(writes)) end
       end
     end
   end
