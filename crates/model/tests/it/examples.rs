@@ -118,3 +118,46 @@ fn the_free_shipping_example_targets_dach_nl_carts_and_guards_support_load() {
         (MetricKind::Mean, Direction::Decrease)
     );
 }
+
+#[test]
+fn the_one_click_example_shows_every_metric_kind_a_shop_team_tracks() {
+    let experiment = load_named("checkout-one-click.toml");
+    assert_eq!(experiment.status(), Status::Draft);
+    let kinds: Vec<MetricKind> = experiment.metrics().iter().map(|m| m.kind).collect();
+    for kind in [
+        MetricKind::Conversion,
+        MetricKind::Sum,
+        MetricKind::Count,
+        MetricKind::Nps,
+        MetricKind::Mean,
+        MetricKind::Duration,
+    ] {
+        assert!(kinds.contains(&kind), "{kind:?} missing");
+    }
+    let retention = experiment
+        .metrics()
+        .iter()
+        .find(|m| m.key == "returned_week_2")
+        .expect("retention metric");
+    assert_eq!(
+        (retention.window_start_hours, retention.window_end_hours),
+        (168.0, 336.0)
+    );
+    let decreasing: Vec<&str> = experiment
+        .metrics()
+        .iter()
+        .filter(|m| m.direction == Direction::Decrease)
+        .map(|m| m.key.as_str())
+        .collect();
+    // time_to_conversion is the built-in duration metric of the last stage: sooner is better.
+    assert_eq!(
+        decreasing,
+        [
+            "refunds_90d",
+            "effort_score",
+            "support_tickets",
+            "time_to_conversion"
+        ]
+    );
+    assert_eq!(experiment.spec().segments, ["device", "customer_type"]);
+}
