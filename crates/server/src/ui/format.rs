@@ -45,6 +45,20 @@ pub fn signed_percent(change: Option<f64>) -> String {
     }
 }
 
+/// An axis tick: as few decimals as the value needs, signed: `0.5` → `+50 %`, `0` → `0 %`,
+/// `-0.025` → `−2.5 %`.
+pub fn tick_percent(share: f64) -> String {
+    let value = (share * 100.0 * 1e6).round() / 1e6;
+    let sign = if value > 0.0 {
+        "+"
+    } else if value < 0.0 {
+        MINUS
+    } else {
+        ""
+    };
+    format!("{sign}{}{THIN}%", value.abs())
+}
+
 /// A difference of two rates in percentage points: `0.012` → `+1.20 pp`.
 pub fn points(difference: Option<f64>) -> String {
     match difference.filter(|value| value.is_finite()) {
@@ -159,6 +173,10 @@ mod tests {
         assert_eq!(spaced(&signed_percent(Some(-0.1))), "-10.0 %");
         assert_eq!(spaced(&signed_percent(Some(-0.000_01))), "0.00 %");
         assert_eq!(spaced(&points(Some(0.012))), "+1.20 pp");
+        assert_eq!(spaced(&tick_percent(0.5)), "+50 %");
+        assert_eq!(spaced(&tick_percent(0.0)), "0 %");
+        assert_eq!(spaced(&tick_percent(-0.025)), "-2.5 %");
+        assert_eq!(spaced(&tick_percent(0.3 * 0.1 * 10.0)), "+30 %");
         assert_eq!(
             spaced(&interval(Some([-0.012, 0.05]), signed_percent)),
             "[-1.20 %, +5.00 %]"

@@ -3,7 +3,7 @@
 //! coloured and shaped by the verdict after the correction for multiple testing.
 
 use super::{Scale, Verdict, open_svg, px, ticks};
-use crate::ui::format::signed_percent;
+use crate::ui::format::{signed_percent, tick_percent};
 use crate::ui::layout::escape;
 use std::fmt::Write;
 
@@ -75,20 +75,21 @@ pub fn forest(id: &str, title: &str, rows: &[ForestRow]) -> String {
     let mut out = String::new();
     open_svg(&mut out, id, WIDTH, height, title, &description);
     let bottom = TOP + ROW * rows.len() as f64;
-    for tick in ticks(-half, half, 4) {
+    // The zero line is labelled in words instead of a number.
+    for tick in ticks(-half, half, 4).into_iter().filter(|tick| *tick != 0.0) {
         let x = px(scale.at(tick));
         let _ = write!(
             out,
             r##"<line x1="{x}" y1="{TOP}" x2="{x}" y2="{b}" stroke="#e3e3e3"/><text x="{x}" y="{ty}" class="tick" text-anchor="middle">{label}</text>"##,
             b = px(bottom),
             ty = px(bottom + 16.0),
-            label = signed_percent(Some(tick)),
+            label = tick_percent(tick),
         );
     }
     let zero = px(scale.at(0.0));
     let _ = write!(
         out,
-        r##"<line x1="{zero}" y1="{TOP}" x2="{zero}" y2="{b}" stroke="#333" stroke-width="1.5"/><text x="{zero}" y="{ty}" class="tick" text-anchor="middle" dy="10">no effect</text>"##,
+        r##"<line x1="{zero}" y1="{TOP}" x2="{zero}" y2="{b}" stroke="#333" stroke-width="1.5"/><text x="{zero}" y="{ty}" class="tick" text-anchor="middle">no effect</text>"##,
         b = px(bottom),
         ty = px(bottom + 16.0),
     );

@@ -52,7 +52,8 @@ pub fn funnel(
         &format!("Funnel of variant {variant}"),
         &description,
     );
-    row(&mut out, 0.0, "exposed", units, Some(1.0), None, colour);
+    let exposed_rate = (units > 0).then_some(1.0);
+    row(&mut out, 0.0, "exposed", units, exposed_rate, None, colour);
     for (index, stage) in stages.iter().enumerate() {
         row(
             &mut out,
@@ -140,9 +141,9 @@ mod tests {
     fn bars_are_as_long_as_the_share_of_exposed_units() {
         let svg = funnel("f", "treatment", 1, 1000, &stages());
         // exposed: the full track; add_to_cart: 40 %; purchase: 10 %.
-        assert!(svg.contains(r#"width="290" height="16" fill="#e69f00""#));
-        assert!(svg.contains(r#"width="116" height="16" fill="#e69f00""#));
-        assert!(svg.contains(r#"width="29" height="16" fill="#e69f00""#));
+        assert!(svg.contains(r##"width="290" height="16" fill="#e69f00""##));
+        assert!(svg.contains(r##"width="116" height="16" fill="#e69f00""##));
+        assert!(svg.contains(r##"width="29" height="16" fill="#e69f00""##));
         assert!(svg.contains(r#"data-stage="purchase" data-reached="100""#));
         assert!(svg.contains("1,000 · 100\u{202f}%"));
         assert!(svg.contains("↓ 75.0\u{202f}% drop-off"));
@@ -164,7 +165,7 @@ mod tests {
             drop_off: None,
         }];
         let svg = funnel("f", "a", 0, 0, &none);
-        assert!(svg.contains(r#"width="0" height="16" fill="#0072b2""#));
+        assert!(svg.contains(r##"width="0" height="16" fill="#0072b2""##));
         assert!(svg.contains("0 · –"));
     }
 

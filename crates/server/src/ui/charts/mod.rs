@@ -124,13 +124,28 @@ pub fn ticks(low: f64, high: f64, target: usize) -> Vec<f64> {
         .map(|factor| factor * magnitude)
         .find(|step| *step >= raw_step)
         .unwrap_or(10.0 * magnitude);
-    let first = (low / step).ceil() as i64;
-    let last = (high / step).floor() as i64;
+    // A hair of tolerance: 0.3 / 0.1 is 2.9999999999999996 in floating point.
+    let first = (low / step - 1e-9).ceil() as i64;
+    let last = (high / step + 1e-9).floor() as i64;
     // Printed with the step's decimals and read back, so 3 × 0.1 is the 0.3 a label shows.
     let decimals = (-step.log10().floor()).max(0.0) as usize;
     (first..=last)
         .filter_map(|index| format!("{:.*}", decimals, index as f64 * step).parse().ok())
         .collect()
+}
+
+/// Ticks from zero to a round number at or above `max`, so the axis holds every value.
+pub fn ticks_from_zero(max: f64, target: usize) -> Vec<f64> {
+    let grid = ticks(0.0, max, target);
+    match grid.as_slice() {
+        [.., before, last] if *last < max => {
+            let step = last - before;
+            let mut grid = grid.clone();
+            grid.push(last + step);
+            grid
+        }
+        _ => grid,
+    }
 }
 
 /// A linear map from a data interval onto a pixel interval.
@@ -169,6 +184,8 @@ mod tests {
             vec![0.0, 200.0, 400.0, 600.0, 800.0, 1000.0]
         );
         assert!(ticks(1.0, 1.0, 4).is_empty());
+        assert_eq!(ticks_from_zero(420.0, 4), vec![0.0, 200.0, 400.0, 600.0]);
+        assert_eq!(ticks_from_zero(400.0, 4), vec![0.0, 100.0, 200.0, 300.0, 400.0]);
         assert!(ticks(0.0, f64::INFINITY, 4).is_empty());
     }
 

@@ -1,8 +1,8 @@
 //! Cumulative units and the headline effect over time, from the daily snapshots of the results
 //! (`GET /v1/experiments/{key}/results/daily`: `{"days": [{"date": …, …results…}]}`).
 
-use super::{Scale, open_svg, px, ticks, variant_colour, variant_dash};
-use crate::ui::format::{count, signed_percent};
+use super::{Scale, open_svg, px, ticks, ticks_from_zero, variant_colour, variant_dash};
+use crate::ui::format::{count, signed_percent, tick_percent};
 use crate::ui::layout::escape;
 use serde::Deserialize;
 use std::fmt::Write;
@@ -173,7 +173,7 @@ fn units_chart(out: &mut String, days: &[&DailySnapshot]) {
         .max()
         .unwrap_or(0)
         .max(1) as f64;
-    let grid = ticks(0.0, max, 4);
+    let grid = ticks_from_zero(max, 4);
     let top = grid.last().copied().unwrap_or(max).max(max);
     let x = x_scale(days.len());
     let y = Scale {
@@ -186,14 +186,7 @@ fn units_chart(out: &mut String, days: &[&DailySnapshot]) {
         .map(|v| format!("{}: {} units", v.key, count(v.units)))
         .collect::<Vec<_>>()
         .join("; ");
-    open_svg(
-        out,
-        "units-over-time",
-        WIDTH,
-        HEIGHT,
-        "Cumulative units over time",
-        &description,
-    );
+    open_svg(out, "units-over-time", WIDTH, HEIGHT, "Cumulative units over time", &description);
     y_grid(out, &y, &grid, |value| count(value.round() as u64));
     date_ticks(out, days, &x);
     for (index, variant) in last.variants.iter().enumerate() {
@@ -201,23 +194,13 @@ fn units_chart(out: &mut String, days: &[&DailySnapshot]) {
             .iter()
             .enumerate()
             .filter_map(|(day, snapshot)| {
-                let units = snapshot
-                    .results
-                    .variants
-                    .iter()
-                    .find(|v| v.key == variant.key)?
-                    .units;
+                let units = snapshot.results.variants.iter().find(|v| v.key == variant.key)?.units;
                 Some((x.at(day as f64), y.at(units as f64)))
             })
             .collect();
         series(out, &points, index, "units-line");
         if let Some((px_x, px_y)) = points.last() {
-            end_label(
-                out,
-                *px_x,
-                *px_y,
-                &format!("{} {}", variant.key, count(variant.units)),
-            );
+            end_label(out, *px_x, *px_y, &format!("{} {}", variant.key, count(variant.units)));
         }
     }
     out.push_str("</svg>");
@@ -294,17 +277,8 @@ fn effect_chart(out: &mut String, days: &[&DailySnapshot], stage: &str) {
         })
         .collect::<Vec<_>>()
         .join("; ");
-    open_svg(
-        out,
-        "effect-over-time",
-        WIDTH,
-        HEIGHT,
-        &format!("Effect on {stage} over time"),
-        &description,
-    );
-    y_grid(out, &y, &ticks(-half, half, 4), |value| {
-        signed_percent(Some(value))
-    });
+    open_svg(out, "effect-over-time", WIDTH, HEIGHT, &format!("Effect on {stage} over time"), &description);
+    y_grid(out, &y, &ticks(-half, half, 4), tick_percent);
     date_ticks(out, days, &x);
     let zero = px(y.at(0.0));
     let _ = write!(
@@ -317,13 +291,8 @@ fn effect_chart(out: &mut String, days: &[&DailySnapshot], stage: &str) {
             .filter_map(|(day, _, ci)| ci.map(|[a, b]| (x.at(*day as f64), y.at(a), y.at(b))))
             .collect();
         if band.len() > 1 {
-            let upper = band
-                .iter()
-                .map(|(px_x, _, hi)| format!("{},{}", px(*px_x), px(*hi)));
-            let lower = band
-                .iter()
-                .rev()
-                .map(|(px_x, lo, _)| format!("{},{}", px(*px_x), px(*lo)));
+            let upper = band.iter().map(|(px_x, _, hi)| format!("{},{}", px(*px_x), px(*hi)));
+            let lower = band.iter().rev().map(|(px_x, lo, _)| format!("{},{}", px(*px_x), px(*lo)));
             let _ = write!(
                 out,
                 r#"<polygon class="ci-band" points="{}" fill="{}" fill-opacity="0.15"/>"#,
@@ -337,12 +306,7 @@ fn effect_chart(out: &mut String, days: &[&DailySnapshot], stage: &str) {
             .collect();
         series(out, &line, *index, "effect-line");
         if let (Some((px_x, px_y)), Some((_, estimate, _))) = (line.last(), points.last()) {
-            end_label(
-                out,
-                *px_x,
-                *px_y,
-                &format!("{key} {}", signed_percent(Some(*estimate))),
-            );
+            end_label(out, *px_x, *px_y, &format!("{key} {}", signed_percent(Some(*estimate))));
         }
     }
     out.push_str("</svg>");
@@ -407,13 +371,10 @@ mod tests {
             day("2026-11-23", 200, 190, 0.05),
         ]);
         let html = over_time(&daily.days).expect("a chart");
-        // Units axis 0..500 (ticks of 100) onto 176..10; days onto 52..392.
-        let y = |units: f64| px(176.0 - units / 500.0 * 166.0);
-        let treatment = format!(
-            r#"class="units-line" points="52,{} 392,{}""#,
-            y(190.0),
-            y(420.0)
-        );
+        // Units axis 0..600 (ticks of 200, the first round number above 420) onto 176..10;
+        // days onto 52..392.
+        let y = |units: f64| px(176.0 - units / 600.0 * 166.0);
+        let treatment = format!(r#"class="units-line" points="52,{} 392,{}""#, y(190.0), y(420.0));
         assert!(html.contains(&treatment), "{html}");
         assert!(html.contains("treatment 420"));
         assert!(html.contains(">11-23<") && html.contains(">11-24<"));
@@ -434,13 +395,7 @@ mod tests {
             y(0.05),
             y(0.10)
         )));
-        assert!(html.contains(&format!(
-            r#"class="ci-band" points="52,{} 392,{} 392,{} 52,{}""#,
-            y(0.10),
-            y(0.15),
-            y(0.05),
-            y(0.0)
-        )));
+        assert!(html.contains(&format!(r#"class="ci-band" points="52,{} 392,{} 392,{} 52,{}""#, y(0.10), y(0.15), y(0.05), y(0.0))));
         assert!(html.contains("treatment +10.0\u{202f}%"));
         assert!(html.contains("Effect on purchase over time"));
     }

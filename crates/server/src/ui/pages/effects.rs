@@ -117,7 +117,7 @@ pub fn stage_effects(results: &Results) -> String {
         out,
         r#"<section class="card" id="effects"><h2>Effect per stage</h2><p class="hint">Relative effect against <strong>{control}</strong>. Thick bar: {confidence}&#8239;% confidence interval. Dashed line: always-valid interval, safe to read every day (the difference's interval divided by the control's rate). Colour and symbol give the verdict after the {correction} correction across all comparisons: <span class="verdict verdict-better">▲ better</span> <span class="verdict verdict-worse">▼ worse</span> <span class="verdict verdict-inconclusive">● inconclusive</span>.</p>"#,
         control = escape(&results.control),
-        confidence = number(Some((1.0 - results.alpha) * 100.0)),
+        confidence = ((1.0 - results.alpha) * 1000.0).round() / 10.0,
         correction = correction_name(results.correction),
     );
     for (stage_index, stage) in results.stages.iter().enumerate() {
@@ -145,7 +145,7 @@ pub fn stage_effects(results: &Results) -> String {
             r#"<div class="stage" data-stage="{stage}"><h3>{stage}</h3>"#,
             stage = escape(&stage.stage)
         );
-        if rows.is_empty() {
+        if rows.iter().all(|row| row.estimate.is_none()) {
             out.push_str(r#"<p class="hint">No comparison yet.</p></div>"#);
             continue;
         }

@@ -140,3 +140,77 @@ fn editor(experiment: &Experiment) -> String {
 }
 
 const CONFIRM_DIALOG: &str = r#"<dialog id="confirm" aria-labelledby="confirm-title"><form method="dialog"><h2 id="confirm-title">Are you sure?</h2><p id="confirm-text"></p><div class="actions"><button value="cancel" class="secondary" autofocus>Cancel</button><button value="confirm" class="danger" id="confirm-yes">Confirm</button></div></form></dialog>"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use touchstone_model::{Aggregates, ExperimentSpec};
+
+    /// An experiment with `units` exposed per variant and a tenth of them purchasing.
+    fn analysed(status: &str, units: [u64; 2]) -> (Experiment, Results) {
+        let spec: ExperimentSpec = serde_json::from_value(json!({
+            "key": "checkout", "touchpoint": "checkout.shipping", "status": status,
+            "description": "<script>alert(1)</script>",
+            "variants": [{"key": "control", "weight": 1}, {"key": "treatment", "weight": 1}],
+            "journey": ["purchase"]
+        }))
+        .expect("a definition");
+        let experiment = Experiment::new(spec).expect("valid");
+        let variant = |key: &str, units: u64| {
+            json!({"key": key, "units": units, "metrics": [], "stages": [
+                {"stage": "purchase", "reached": units / 10,
+                 "seconds": {"count": units / 10, "sum": 100.0, "sum_squares": 2000.0}}]})
+        };
+        let aggregates: Aggregates = serde_json::from_value(json!({"variants": [
+            variant("control", units[0]), variant("treatment", units[1])
+        ]}))
+        .expect("aggregates");
+        let results = touchstone_stats::analyze(&experiment, &aggregates);
+        (experiment, results)
+    }
+
+    #[test]
+    fn a_sample_ratio_mismatch_is_explained_before_any_number() {
+        let (experiment, results) = analysed("running", [1000, 800]);
+        assert!(results.srm.mismatch, "1000 vs 800 on a 50/50 split");
+        let html = experiment_page(&experiment, &results, Session::Open);
+        let banner = html.find(r#"id="srm-banner""#).expect("an SRM banner");
+        assert!(banner < html.find(r#"id="funnels""#).expect("funnels"));
+        assert!(html.contains("control 1,000 (expected 50.0\u{202f}%)"));
+        assert!(html.contains("observed control 55.6\u{202f}% / treatment 44.4\u{202f}%"));
+        assert!(html.contains("do not decide on them"));
+    }
+
+    #[test]
+    fn a_balanced_split_has_no_banner() {
+        let (experiment, results) = analysed("running", [1000, 1010]);
+        assert!(!results.srm.mismatch);
+        let html = experiment_page(&experiment, &results, Session::Open);
+        assert!(!html.contains("srm-banner"));
+    }
+
+    #[test]
+    fn the_action_follows_the_status_and_text_is_escaped() {
+        let (running, results) = analysed("running", [1000, 1010]);
+        let html = experiment_page(&running, &results, Session::SignedIn);
+        assert!(html.contains(r#"data-action="stop""#) && !html.contains(r#"data-action="start""#));
+        assert!(html.contains("is <strong>running</strong>"), "the editor warns");
+        assert!(!html.contains("<script>alert"));
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        let (draft, results) = analysed("draft", [0, 0]);
+        let html = experiment_page(&draft, &results, Session::SignedIn);
+        assert!(html.contains(r#"data-action="start""#));
+        assert!(html.contains("No comparison yet."));
+    }
+
+    #[test]
+    fn every_summary_sentence_is_shown() {
+        let (experiment, results) = analysed("running", [1000, 1010]);
+        let html = experiment_page(&experiment, &results, Session::Open);
+        assert!(!results.summary.is_empty());
+        for sentence in &results.summary {
+            assert!(html.contains(&format!("<li>{}</li>", escape(sentence))));
+        }
+    }
+}
