@@ -22,7 +22,7 @@ const DRAFT = 'pdp-gallery-video';
 
 function touchstoneBinary() {
   if (process.env.TOUCHSTONE_BIN) return process.env.TOUCHSTONE_BIN;
-  const target = process.env.CARGO_TARGET_DIR || join(root, 'target');
+  const target = resolve(root, process.env.CARGO_TARGET_DIR || 'target');
   for (const profile of ['debug', 'release']) {
     const candidate = join(target, profile, 'touchstone');
     if (existsSync(candidate)) return candidate;

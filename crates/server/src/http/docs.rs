@@ -22,6 +22,30 @@ pub(crate) async fn page() -> HttpResponse {
         .body(PAGE.as_str())
 }
 
+/// Escaped text with `backtick` spans as code, as the descriptions are written.
+fn prose(text: &str) -> String {
+    escape(text)
+        .split('`')
+        .enumerate()
+        .map(|(index, part)| {
+            if index % 2 == 1 {
+                format!("<code>{part}</code>")
+            } else {
+                part.to_owned()
+            }
+        })
+        .collect()
+}
+
+/// Who may call an operation, from its security requirements.
+fn who(operation: &Value) -> &'static str {
+    match operation["security"].as_array().map(Vec::len) {
+        None | Some(0) => "Open: no key needed.",
+        Some(1) => "Needs a client or an admin API key.",
+        Some(_) => "Needs an admin API key (or the dashboard's session).",
+    }
+}
+
 /// `#/components/schemas/Results` → a link to that schema's section.
 fn schema_link(schema: &Value) -> String {
     if let Some(reference) = schema["$ref"].as_str() {
@@ -52,7 +76,7 @@ fn render(document: &Value) -> String {
         body,
         r#"<h1>{} API</h1><section class="card"><p>{}</p><p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI {}).</p></section>"#,
         escape(document["info"]["title"].as_str().unwrap_or("Touchstone")),
-        escape(document["info"]["description"].as_str().unwrap_or("")),
+        prose(document["info"]["description"].as_str().unwrap_or("")),
         escape(document["openapi"].as_str().unwrap_or("3.1")),
     );
     if let Some(paths) = document["paths"].as_object() {
@@ -77,11 +101,12 @@ fn render(document: &Value) -> String {
 fn operation_section(body: &mut String, path: &str, method: &str, operation: &Value) {
     let _ = write!(
         body,
-        r#"<section class="card operation" id="{method}-{anchor}"><h2><span class="method method-{method}">{upper}</span> <code>{path}</code></h2><p>{summary}</p>"#,
+        r#"<section class="card operation" id="{method}-{anchor}"><h2><span class="method method-{method}">{upper}</span> <code>{path}</code></h2><p>{summary}</p><p class="hint">{who}</p>"#,
+        who = who(operation),
         anchor = escape(&path.replace(['/', '{', '}'], "-")),
         upper = method.to_uppercase(),
         path = escape(path),
-        summary = escape(
+        summary = prose(
             operation["description"]
                 .as_str()
                 .or(operation["summary"].as_str())
@@ -96,7 +121,7 @@ fn operation_section(body: &mut String, path: &str, method: &str, operation: &Va
                 "<li><code>{}</code> ({}) {}</li>",
                 escape(parameter["name"].as_str().unwrap_or("")),
                 escape(parameter["in"].as_str().unwrap_or("")),
-                escape(parameter["description"].as_str().unwrap_or("")),
+                prose(parameter["description"].as_str().unwrap_or("")),
             );
         }
         body.push_str("</ul>");
@@ -135,7 +160,7 @@ fn operation_section(body: &mut String, path: &str, method: &str, operation: &Va
                 body,
                 r#"<tr><th scope="row">{}</th><td>{}</td><td>{}</td></tr>"#,
                 escape(status),
-                escape(response["description"].as_str().unwrap_or("")),
+                prose(response["description"].as_str().unwrap_or("")),
                 media.join("<br>")
             );
         }
@@ -151,7 +176,7 @@ fn schema_section(body: &mut String, name: &str, schema: &Value) {
         name = escape(name)
     );
     if let Some(description) = schema["description"].as_str() {
-        let _ = write!(body, "<p>{}</p>", escape(description));
+        let _ = write!(body, "<p>{}</p>", prose(description));
     }
     if let Some(values) = schema["enum"].as_array() {
         let values: Vec<String> = values
@@ -177,10 +202,37 @@ fn schema_section(body: &mut String, name: &str, schema: &Value) {
                     ""
                 },
                 schema_link(property),
-                escape(property["description"].as_str().unwrap_or("")),
+                prose(property["description"].as_str().unwrap_or("")),
             );
         }
         body.push_str("</tbody></table>");
     }
     body.push_str("</section>");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backticks_become_code_and_markup_is_escaped() {
+        assert_eq!(
+            prose("send `Authorization: Bearer <KEY>` & wait"),
+            "send <code>Authorization: Bearer &lt;KEY&gt;</code> &amp; wait"
+        );
+    }
+
+    #[test]
+    fn the_page_lists_every_operation_and_schema() {
+        let document = serde_json::to_value(ApiDoc::openapi()).expect("the document");
+        let html = render(&document);
+        for (path, item) in document["paths"].as_object().expect("paths") {
+            for method in item.as_object().expect("item").keys() {
+                let anchor = format!(r#"id="{method}-{}""#, path.replace(['/', '{', '}'], "-"));
+                assert!(html.contains(&anchor), "{method} {path}");
+            }
+        }
+        assert!(html.contains(r#"id="schema-Results""#));
+        assert!(html.contains("Needs an admin API key"));
+    }
 }

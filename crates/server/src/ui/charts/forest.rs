@@ -76,7 +76,10 @@ pub fn forest(id: &str, title: &str, rows: &[ForestRow]) -> String {
     open_svg(&mut out, id, WIDTH, height, title, &description);
     let bottom = TOP + ROW * rows.len() as f64;
     // The zero line is labelled in words instead of a number.
-    for tick in ticks(-half, half, 4).into_iter().filter(|tick| *tick != 0.0) {
+    for tick in ticks(-half, half, 4)
+        .into_iter()
+        .filter(|tick| *tick != 0.0)
+    {
         let x = px(scale.at(tick));
         let _ = write!(
             out,

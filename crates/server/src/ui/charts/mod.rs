@@ -185,7 +185,10 @@ mod tests {
         );
         assert!(ticks(1.0, 1.0, 4).is_empty());
         assert_eq!(ticks_from_zero(420.0, 4), vec![0.0, 200.0, 400.0, 600.0]);
-        assert_eq!(ticks_from_zero(400.0, 4), vec![0.0, 100.0, 200.0, 300.0, 400.0]);
+        assert_eq!(
+            ticks_from_zero(400.0, 4),
+            vec![0.0, 100.0, 200.0, 300.0, 400.0]
+        );
         assert!(ticks(0.0, f64::INFINITY, 4).is_empty());
     }
 

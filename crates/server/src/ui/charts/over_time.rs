@@ -186,7 +186,14 @@ fn units_chart(out: &mut String, days: &[&DailySnapshot]) {
         .map(|v| format!("{}: {} units", v.key, count(v.units)))
         .collect::<Vec<_>>()
         .join("; ");
-    open_svg(out, "units-over-time", WIDTH, HEIGHT, "Cumulative units over time", &description);
+    open_svg(
+        out,
+        "units-over-time",
+        WIDTH,
+        HEIGHT,
+        "Cumulative units over time",
+        &description,
+    );
     y_grid(out, &y, &grid, |value| count(value.round() as u64));
     date_ticks(out, days, &x);
     for (index, variant) in last.variants.iter().enumerate() {
@@ -194,13 +201,23 @@ fn units_chart(out: &mut String, days: &[&DailySnapshot]) {
             .iter()
             .enumerate()
             .filter_map(|(day, snapshot)| {
-                let units = snapshot.results.variants.iter().find(|v| v.key == variant.key)?.units;
+                let units = snapshot
+                    .results
+                    .variants
+                    .iter()
+                    .find(|v| v.key == variant.key)?
+                    .units;
                 Some((x.at(day as f64), y.at(units as f64)))
             })
             .collect();
         series(out, &points, index, "units-line");
         if let Some((px_x, px_y)) = points.last() {
-            end_label(out, *px_x, *px_y, &format!("{} {}", variant.key, count(variant.units)));
+            end_label(
+                out,
+                *px_x,
+                *px_y,
+                &format!("{} {}", variant.key, count(variant.units)),
+            );
         }
     }
     out.push_str("</svg>");
@@ -277,7 +294,14 @@ fn effect_chart(out: &mut String, days: &[&DailySnapshot], stage: &str) {
         })
         .collect::<Vec<_>>()
         .join("; ");
-    open_svg(out, "effect-over-time", WIDTH, HEIGHT, &format!("Effect on {stage} over time"), &description);
+    open_svg(
+        out,
+        "effect-over-time",
+        WIDTH,
+        HEIGHT,
+        &format!("Effect on {stage} over time"),
+        &description,
+    );
     y_grid(out, &y, &ticks(-half, half, 4), tick_percent);
     date_ticks(out, days, &x);
     let zero = px(y.at(0.0));
@@ -291,8 +315,13 @@ fn effect_chart(out: &mut String, days: &[&DailySnapshot], stage: &str) {
             .filter_map(|(day, _, ci)| ci.map(|[a, b]| (x.at(*day as f64), y.at(a), y.at(b))))
             .collect();
         if band.len() > 1 {
-            let upper = band.iter().map(|(px_x, _, hi)| format!("{},{}", px(*px_x), px(*hi)));
-            let lower = band.iter().rev().map(|(px_x, lo, _)| format!("{},{}", px(*px_x), px(*lo)));
+            let upper = band
+                .iter()
+                .map(|(px_x, _, hi)| format!("{},{}", px(*px_x), px(*hi)));
+            let lower = band
+                .iter()
+                .rev()
+                .map(|(px_x, lo, _)| format!("{},{}", px(*px_x), px(*lo)));
             let _ = write!(
                 out,
                 r#"<polygon class="ci-band" points="{}" fill="{}" fill-opacity="0.15"/>"#,
@@ -306,7 +335,12 @@ fn effect_chart(out: &mut String, days: &[&DailySnapshot], stage: &str) {
             .collect();
         series(out, &line, *index, "effect-line");
         if let (Some((px_x, px_y)), Some((_, estimate, _))) = (line.last(), points.last()) {
-            end_label(out, *px_x, *px_y, &format!("{key} {}", signed_percent(Some(*estimate))));
+            end_label(
+                out,
+                *px_x,
+                *px_y,
+                &format!("{key} {}", signed_percent(Some(*estimate))),
+            );
         }
     }
     out.push_str("</svg>");
@@ -374,7 +408,11 @@ mod tests {
         // Units axis 0..600 (ticks of 200, the first round number above 420) onto 176..10;
         // days onto 52..392.
         let y = |units: f64| px(176.0 - units / 600.0 * 166.0);
-        let treatment = format!(r#"class="units-line" points="52,{} 392,{}""#, y(190.0), y(420.0));
+        let treatment = format!(
+            r#"class="units-line" points="52,{} 392,{}""#,
+            y(190.0),
+            y(420.0)
+        );
         assert!(html.contains(&treatment), "{html}");
         assert!(html.contains("treatment 420"));
         assert!(html.contains(">11-23<") && html.contains(">11-24<"));
@@ -395,7 +433,13 @@ mod tests {
             y(0.05),
             y(0.10)
         )));
-        assert!(html.contains(&format!(r#"class="ci-band" points="52,{} 392,{} 392,{} 52,{}""#, y(0.10), y(0.15), y(0.05), y(0.0))));
+        assert!(html.contains(&format!(
+            r#"class="ci-band" points="52,{} 392,{} 392,{} 52,{}""#,
+            y(0.10),
+            y(0.15),
+            y(0.05),
+            y(0.0)
+        )));
         assert!(html.contains("treatment +10.0\u{202f}%"));
         assert!(html.contains("Effect on purchase over time"));
     }

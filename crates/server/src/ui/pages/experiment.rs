@@ -195,7 +195,10 @@ mod tests {
         let (running, results) = analysed("running", [1000, 1010]);
         let html = experiment_page(&running, &results, Session::SignedIn);
         assert!(html.contains(r#"data-action="stop""#) && !html.contains(r#"data-action="start""#));
-        assert!(html.contains("is <strong>running</strong>"), "the editor warns");
+        assert!(
+            html.contains("is <strong>running</strong>"),
+            "the editor warns"
+        );
         assert!(!html.contains("<script>alert"));
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         let (draft, results) = analysed("draft", [0, 0]);
