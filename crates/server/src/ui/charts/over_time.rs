@@ -233,6 +233,13 @@ fn end_label(out: &mut String, x: f64, y: f64, text: &str) {
     );
 }
 
+/// One variant's relative effect on one day.
+struct EffectPoint {
+    day: usize,
+    estimate: f64,
+    ci: Option<[f64; 2]>,
+}
+
 fn effect_chart(out: &mut String, days: &[&DailySnapshot], stage: &str) {
     let last = &days[days.len() - 1].results;
     let compared: Vec<(usize, &str)> = last
@@ -242,8 +249,7 @@ fn effect_chart(out: &mut String, days: &[&DailySnapshot], stage: &str) {
         .filter(|(_, v)| v.key != last.control)
         .map(|(index, v)| (index, v.key.as_str()))
         .collect();
-    // (day, estimate, ci) per compared variant.
-    let series_of = |variant: &str| -> Vec<(usize, f64, Option<[f64; 2]>)> {
+    let series_of = |variant: &str| -> Vec<EffectPoint> {
         days.iter()
             .enumerate()
             .filter_map(|(day, snapshot)| {
@@ -262,20 +268,20 @@ fn effect_chart(out: &mut String, days: &[&DailySnapshot], stage: &str) {
                     .relative
                     .ci
                     .filter(|[a, b]| a.is_finite() && b.is_finite());
-                Some((day, estimate, ci))
+                Some(EffectPoint { day, estimate, ci })
             })
             .collect()
     };
-    let all: Vec<(usize, &str, Vec<(usize, f64, Option<[f64; 2]>)>)> = compared
+    let all: Vec<(usize, &str, Vec<EffectPoint>)> = compared
         .iter()
         .map(|(index, key)| (*index, *key, series_of(key)))
         .collect();
     let half = all
         .iter()
         .flat_map(|(_, _, points)| points.iter())
-        .flat_map(|(_, e, ci)| {
-            let [a, b] = ci.unwrap_or([*e, *e]);
-            [e.abs(), a.abs(), b.abs()]
+        .flat_map(|point| {
+            let [a, b] = point.ci.unwrap_or([point.estimate, point.estimate]);
+            [point.estimate.abs(), a.abs(), b.abs()]
         })
         .fold(0.0, f64::max)
         .max(0.01)
@@ -288,9 +294,12 @@ fn effect_chart(out: &mut String, days: &[&DailySnapshot], stage: &str) {
     let description = all
         .iter()
         .filter_map(|(_, key, points)| {
-            points
-                .last()
-                .map(|(_, e, _)| format!("{key}: {} on the last day", signed_percent(Some(*e))))
+            points.last().map(|point| {
+                format!(
+                    "{key}: {} on the last day",
+                    signed_percent(Some(point.estimate))
+                )
+            })
         })
         .collect::<Vec<_>>()
         .join("; ");
@@ -312,7 +321,11 @@ fn effect_chart(out: &mut String, days: &[&DailySnapshot], stage: &str) {
     for (index, key, points) in &all {
         let band: Vec<(f64, f64, f64)> = points
             .iter()
-            .filter_map(|(day, _, ci)| ci.map(|[a, b]| (x.at(*day as f64), y.at(a), y.at(b))))
+            .filter_map(|point| {
+                point
+                    .ci
+                    .map(|[a, b]| (x.at(point.day as f64), y.at(a), y.at(b)))
+            })
             .collect();
         if band.len() > 1 {
             let upper = band
@@ -331,15 +344,15 @@ fn effect_chart(out: &mut String, days: &[&DailySnapshot], stage: &str) {
         }
         let line: Vec<(f64, f64)> = points
             .iter()
-            .map(|(day, estimate, _)| (x.at(*day as f64), y.at(*estimate)))
+            .map(|point| (x.at(point.day as f64), y.at(point.estimate)))
             .collect();
         series(out, &line, *index, "effect-line");
-        if let (Some((px_x, px_y)), Some((_, estimate, _))) = (line.last(), points.last()) {
+        if let (Some((px_x, px_y)), Some(point)) = (line.last(), points.last()) {
             end_label(
                 out,
                 *px_x,
                 *px_y,
-                &format!("{key} {}", signed_percent(Some(*estimate))),
+                &format!("{key} {}", signed_percent(Some(point.estimate))),
             );
         }
     }
