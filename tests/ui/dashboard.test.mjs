@@ -128,6 +128,9 @@ async function seed() {
     assert.equal(reply.status, 200, JSON.stringify(reply.body));
     assert.deepEqual(reply.body.errors, []);
   }
+  // Today's daily snapshot, so the over-time charts have a day to draw.
+  const snapshot = await api('POST', `/v1/experiments/${EXPERIMENT}/snapshot`);
+  assert.equal(snapshot.status, 200, JSON.stringify(snapshot.body));
 }
 
 before(async () => {
@@ -251,13 +254,17 @@ test('the funnel and the forest plot show the numbers of the JSON results', asyn
   // The plain-language summary from the stats engine, sentence by sentence.
   const sentences = await page.locator('#summary ul.summary li').allTextContents();
   assert.deepEqual(sentences, results.summary);
-  // Over time: as the daily endpoint says.
+  // Over time: drawn from the daily snapshots the page fetched.
   const daily = await api('GET', `/v1/experiments/${EXPERIMENT}/results/daily`);
-  if (daily.status === 404 || !(daily.body.days || []).length) {
-    await page.locator('#over-time-chart', { hasText: 'No daily snapshots yet' }).waitFor();
-  } else {
-    await page.locator('#over-time-chart svg#units-over-time').waitFor();
+  assert.equal(daily.status, 200);
+  assert.equal(daily.body.days.length, 1);
+  await page.locator('#over-time-chart svg#units-over-time').waitFor();
+  const lastDay = daily.body.days[daily.body.days.length - 1];
+  const labels = await page.locator('#units-over-time text.note').allTextContents();
+  for (const variant of lastDay.variants) {
+    assert.ok(labels.includes(`${variant.key} ${variant.units.toLocaleString('en-US')}`), JSON.stringify(labels));
   }
+  assert.equal(await page.locator('#effect-over-time polyline.effect-line').count(), 1);
   await shot(page, 'experiment');
   await page.setViewportSize({ width: 390, height: 844 });
   await shot(page, 'experiment-phone');
@@ -268,6 +275,13 @@ test('the funnel and the forest plot show the numbers of the JSON results', asyn
   if (process.env.UPDATE_README_SCREENSHOT === '1') {
     copyFileSync(join(artifacts, 'readme.png'), join(root, 'docs', 'dashboard.png'));
   }
+  await page.close();
+});
+
+test('an experiment without snapshots says so instead of drawing an empty chart', async () => {
+  const page = await context.newPage();
+  await page.goto(`${base}/ui/experiments/${DRAFT}`);
+  await page.locator('#over-time-chart', { hasText: 'No daily snapshots yet' }).waitFor();
   await page.close();
 });
 

@@ -29,6 +29,8 @@ pub struct Results {
     /// Results by segment attribute: filled by `touchstone analyze` when its input has
     /// `segments`; the server serves them on their own route. Absent when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    // A slice's results are a `Results` again: the schema stops here instead of looping.
+    #[cfg_attr(feature = "utoipa", schema(no_recursion))]
     pub segments: Vec<SegmentResults>,
 }
 

@@ -196,6 +196,7 @@ fn units_chart(out: &mut String, days: &[&DailySnapshot]) {
     );
     y_grid(out, &y, &grid, |value| count(value.round() as u64));
     date_ticks(out, days, &x);
+    let mut labels = Vec::new();
     for (index, variant) in last.variants.iter().enumerate() {
         let points: Vec<(f64, f64)> = days
             .iter()
@@ -212,25 +213,42 @@ fn units_chart(out: &mut String, days: &[&DailySnapshot]) {
             .collect();
         series(out, &points, index, "units-line");
         if let Some((px_x, px_y)) = points.last() {
-            end_label(
-                out,
-                *px_x,
-                *px_y,
-                &format!("{} {}", variant.key, count(variant.units)),
-            );
+            labels.push(EndLabel {
+                x: *px_x,
+                y: *px_y,
+                text: format!("{} {}", variant.key, count(variant.units)),
+            });
         }
     }
+    end_labels(out, labels);
     out.push_str("</svg>");
 }
 
-fn end_label(out: &mut String, x: f64, y: f64, text: &str) {
-    let _ = write!(
-        out,
-        r#"<text x="{}" y="{}" class="note">{}</text>"#,
-        px(x + 6.0),
-        px(y + 4.0),
-        escape(text)
-    );
+/// A label at the end of a line, naming the variant and its last value (so no legend, and no
+/// colour, is needed to tell the lines apart).
+struct EndLabel {
+    x: f64,
+    y: f64,
+    text: String,
+}
+
+/// Writes the labels top to bottom, each at least a line below the one above, so lines that
+/// end close together keep readable labels.
+fn end_labels(out: &mut String, mut labels: Vec<EndLabel>) {
+    const LINE: f64 = 13.0;
+    labels.sort_by(|a, b| a.y.total_cmp(&b.y));
+    let mut floor = f64::NEG_INFINITY;
+    for label in labels {
+        let y = label.y.max(floor + LINE);
+        floor = y;
+        let _ = write!(
+            out,
+            r#"<text x="{}" y="{}" class="note">{}</text>"#,
+            px(label.x + 6.0),
+            px(y + 4.0),
+            escape(&label.text)
+        );
+    }
 }
 
 /// One variant's relative effect on one day.
@@ -318,6 +336,7 @@ fn effect_chart(out: &mut String, days: &[&DailySnapshot], stage: &str) {
         out,
         r##"<line x1="{LEFT}" y1="{zero}" x2="{RIGHT}" y2="{zero}" stroke="#333" stroke-width="1.5"/>"##
     );
+    let mut labels = Vec::new();
     for (index, key, points) in &all {
         let band: Vec<(f64, f64, f64)> = points
             .iter()
@@ -327,6 +346,17 @@ fn effect_chart(out: &mut String, days: &[&DailySnapshot], stage: &str) {
                     .map(|[a, b]| (x.at(point.day as f64), y.at(a), y.at(b)))
             })
             .collect();
+        if let [(px_x, low, high)] = band.as_slice() {
+            // One day: the interval as a whisker.
+            let _ = write!(
+                out,
+                r#"<line class="ci-whisker" x1="{x}" y1="{}" x2="{x}" y2="{}" stroke="{}" stroke-width="5" stroke-opacity="0.35"/>"#,
+                px(*low),
+                px(*high),
+                variant_colour(*index),
+                x = px(*px_x),
+            );
+        }
         if band.len() > 1 {
             let upper = band
                 .iter()
@@ -348,14 +378,14 @@ fn effect_chart(out: &mut String, days: &[&DailySnapshot], stage: &str) {
             .collect();
         series(out, &line, *index, "effect-line");
         if let (Some((px_x, px_y)), Some(point)) = (line.last(), points.last()) {
-            end_label(
-                out,
-                *px_x,
-                *px_y,
-                &format!("{key} {}", signed_percent(Some(point.estimate))),
-            );
+            labels.push(EndLabel {
+                x: *px_x,
+                y: *px_y,
+                text: format!("{key} {}", signed_percent(Some(point.estimate))),
+            });
         }
     }
+    end_labels(out, labels);
     out.push_str("</svg>");
 }
 
@@ -493,9 +523,34 @@ mod tests {
     }
 
     #[test]
-    fn a_single_day_still_shows_a_mark() {
+    fn a_single_day_still_shows_a_mark_and_its_interval() {
         let daily = snapshots(vec![day("2026-11-23", 200, 190, 0.05)]);
         let html = over_time(&daily.days).expect("a chart");
         assert!(html.contains("<circle"));
+        // Effect axis ±0.10 × 1.1 = ±0.11; the one day sits mid-axis at x = 222.
+        let y = |effect: f64| px(176.0 - (effect + 0.11) / 0.22 * 166.0);
+        assert!(html.contains(&format!(
+            r#"class="ci-whisker" x1="222" y1="{}" x2="222" y2="{}""#,
+            y(0.0),
+            y(0.10)
+        )));
+    }
+
+    #[test]
+    fn labels_of_lines_that_end_together_do_not_overlap() {
+        let mut out = String::new();
+        let label = |y: f64, text: &str| EndLabel {
+            x: 100.0,
+            y,
+            text: text.into(),
+        };
+        end_labels(
+            &mut out,
+            vec![label(50.0, "b"), label(48.0, "a"), label(120.0, "c")],
+        );
+        assert_eq!(
+            out,
+            r#"<text x="106" y="52" class="note">a</text><text x="106" y="65" class="note">b</text><text x="106" y="124" class="note">c</text>"#
+        );
     }
 }
