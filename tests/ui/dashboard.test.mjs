@@ -204,6 +204,8 @@ test('the list shows each experiment with its status, units and headline result'
   assert.equal(Number(await row.locator('td[data-units]').getAttribute('data-units')), units);
   assert.equal(await row.locator('td[data-units]').textContent(), units.toLocaleString('en-US'));
   assert.match(await row.textContent(), /purchase:/);
+  // Days running: one per daily snapshot (the seed took today's).
+  await page.locator(`td[data-days-for="${EXPERIMENT}"]`, { hasText: '1 day' }).waitFor();
   const draft = page.locator(`tr[data-experiment="${DRAFT}"] [data-status]`);
   assert.equal(await draft.getAttribute('data-status'), 'draft');
   await shot(page, 'experiments');
