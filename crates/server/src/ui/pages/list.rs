@@ -34,7 +34,9 @@ pub fn list_page(rows: &[Row], session: Session) -> String {
             }
             Some(results) => {
                 let units: u64 = results.variants.iter().map(|v| v.units).sum();
-                let split = if results.srm.mismatch {
+                let split = if units == 0 {
+                    "–"
+                } else if results.srm.mismatch {
                     r#"<span class="badge srm-flag" title="Sample ratio mismatch: the split is off the configured weights">⚠ SRM</span>"#
                 } else {
                     r#"<span class="ok">as configured</span>"#
@@ -56,13 +58,14 @@ pub fn list_page(rows: &[Row], session: Session) -> String {
 /// The last journey stage (the decisive conversion), each variant against control.
 fn headline(results: &Results) -> String {
     let Some(stage) = results.stages.last() else {
-        return "–".into();
+        return r#"<span class="hint">no data yet</span>"#.into();
     };
     let chips: Vec<String> = stage
         .variants
         .iter()
         .filter_map(|cell| {
             let comparison = cell.vs_control.as_ref()?;
+            comparison.relative.estimate?;
             Some(format!(
                 "{} {}",
                 escape(&cell.key),
@@ -71,7 +74,7 @@ fn headline(results: &Results) -> String {
         })
         .collect();
     if chips.is_empty() {
-        return "–".into();
+        return r#"<span class="hint">no data yet</span>"#.into();
     }
     format!(
         "<span class=\"stage-name\">{}:</span> {}",
