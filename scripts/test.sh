@@ -43,3 +43,22 @@ cargo build -p touchstone-server --bin touchstone
 
 step "cargo test"
 cargo test --workspace
+
+step "browser tests of the dashboard (tests/ui: Debian's chromium driven by playwright-core)"
+if ! command -v chromium >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    # Debian's own build: the test never downloads a browser of its own.
+    $SUDO apt-get install -y -qq chromium >/dev/null
+  else
+    echo "chromium is missing and apt-get is not available: install Chromium and re-run" >&2
+    exit 1
+  fi
+fi
+(
+  cd tests/ui
+  npm ci --no-audit --no-fund
+  # The debug binary built above; the test starts it itself on a free port.
+  npm test
+)

@@ -3,6 +3,7 @@
 
 mod api;
 mod client;
+mod dashboard;
 mod fuzz;
 mod journey;
 mod kpis;

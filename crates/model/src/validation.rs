@@ -5,6 +5,7 @@ use serde::Serialize;
 use std::fmt;
 
 /// One problem with one field, e.g. `variants[1].weight`.
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldError {
     pub field: String,

@@ -1,5 +1,6 @@
 //! Who may call what: admin and client API keys, kept as SHA-256 digests and compared in
-//! constant time, and the route table of required roles.
+//! constant time, the dashboard's session tokens derived from admin keys, and the route table
+//! of required roles.
 
 use crate::settings::AuthSettings;
 use sha2::{Digest, Sha256};
@@ -21,18 +22,44 @@ pub enum Access {
     Admin,
 }
 
-/// The role a path needs. Health and metrics stay open so probes and scrapers need no secret.
+/// The role a path needs. Health and metrics stay open so probes and scrapers need no secret;
+/// so do the API description and the dashboard's sign-in page and assets. The dashboard's
+/// pages need an admin key, like the admin API they act through.
 pub fn required_access(path: &str) -> Access {
     match path {
         "/healthz" | "/readyz" | "/metrics" => Access::Open,
         "/v1/assign" | "/v1/events" => Access::Client,
+        "/ui/login" | "/ui/logout" => Access::Open,
+        _ if path.starts_with("/ui/assets/") => Access::Open,
         _ if path.starts_with("/v1/") || path == "/v1" => Access::Admin,
+        _ if path.starts_with("/ui/") || path == "/ui" => Access::Admin,
         _ => Access::Open,
     }
 }
 
+/// Whether the API also accepts the dashboard's session cookie on this path: the pages, and
+/// the admin API their script calls. Never the client routes, which a shop calls.
+pub fn accepts_session(path: &str) -> bool {
+    required_access(path) == Access::Admin
+}
+
+/// The dashboard's session token for an admin key: SHA-256 over a fixed label and the key,
+/// hex. Stateless, so every server behind a load balancer accepts it and a restart keeps the
+/// session; it reveals nothing of the key, and it stops working when the key is removed.
+pub fn session_token(key: &str) -> String {
+    Sha256::new()
+        .chain_update(b"touchstone dashboard session\n")
+        .chain_update(key.as_bytes())
+        .finalize()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
 struct StoredKey {
     digest: [u8; 32],
+    /// Digest of the key's dashboard session token (admin keys only).
+    session_digest: Option<[u8; 32]>,
     role: Role,
     /// First 8 hex digits of the digest: identifies a key in logs and the audit trail
     /// without revealing it.
@@ -51,19 +78,25 @@ pub struct Caller {
     pub key_id: String,
 }
 
-fn digest(key: &str) -> [u8; 32] {
+fn digest_of(key: &str) -> [u8; 32] {
     Sha256::digest(key.as_bytes()).into()
 }
 
 impl KeyRing {
     pub fn new(settings: &AuthSettings) -> KeyRing {
         let stored = |key: &String, role| {
-            let digest = digest(key);
+            let digest = digest_of(key);
             let id = digest[..4]
                 .iter()
                 .map(|byte| format!("{byte:02x}"))
                 .collect();
-            StoredKey { digest, role, id }
+            let session_digest = (role == Role::Admin).then(|| digest_of(&session_token(key)));
+            StoredKey {
+                digest,
+                session_digest,
+                role,
+                id,
+            }
         };
         let keys = settings
             .admin_keys
@@ -87,10 +120,27 @@ impl KeyRing {
     /// The caller a presented key belongs to. Compares against every key, in constant time
     /// per key, so timing reveals neither which key nor how much of it matched.
     pub fn identify(&self, presented: &str) -> Option<Caller> {
-        let presented = digest(presented);
+        let presented = digest_of(presented);
         let mut found = None;
         for key in &self.keys {
             if bool::from(key.digest.ct_eq(&presented)) {
+                found = Some(Caller {
+                    role: key.role,
+                    key_id: key.id.clone(),
+                });
+            }
+        }
+        found
+    }
+
+    /// The admin a dashboard session token belongs to, compared like `identify`.
+    pub fn identify_session(&self, token: &str) -> Option<Caller> {
+        let presented = digest_of(token);
+        let mut found = None;
+        for key in &self.keys {
+            if let Some(session) = &key.session_digest
+                && bool::from(session.ct_eq(&presented))
+            {
                 found = Some(Caller {
                     role: key.role,
                     key_id: key.id.clone(),
@@ -149,5 +199,36 @@ mod tests {
         ));
         assert!(permits(Role::Admin, required_access("/v1/experiments")));
         assert_eq!(required_access("/healthz"), Access::Open);
+    }
+
+    #[test]
+    fn dashboard_pages_need_an_admin_but_sign_in_and_assets_are_open() {
+        assert_eq!(required_access("/ui"), Access::Admin);
+        assert_eq!(required_access("/ui/experiments/x"), Access::Admin);
+        assert_eq!(required_access("/ui/charts/over-time"), Access::Admin);
+        assert_eq!(required_access("/ui/login"), Access::Open);
+        assert_eq!(required_access("/ui/assets/dashboard.js"), Access::Open);
+        assert_eq!(required_access("/openapi.json"), Access::Open);
+        assert!(accepts_session("/v1/experiments/x/stop"));
+        assert!(!accepts_session("/v1/events"));
+    }
+
+    #[test]
+    fn session_tokens_identify_admins_only_and_differ_from_the_key() {
+        let ring = ring();
+        let token = session_token("admin-secret-0123456789");
+        assert_ne!(token, "admin-secret-0123456789");
+        assert_eq!(
+            ring.identify_session(&token).map(|c| c.role),
+            Some(Role::Admin)
+        );
+        // The key itself is not a session, nor is a client key's token.
+        assert_eq!(ring.identify_session("admin-secret-0123456789"), None);
+        assert_eq!(
+            ring.identify_session(&session_token("client-secret-0123456789")),
+            None
+        );
+        // Nor is a session token an API key.
+        assert_eq!(ring.identify(&token), None);
     }
 }

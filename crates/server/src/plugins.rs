@@ -21,11 +21,13 @@ use touchstone_plugin_host::{
 pub const EVENTS_TOUCHPOINT: &str = "_events";
 
 /// A touchpoint's plugin and that plugin's own configuration.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Binding {
     pub plugin: String,
+    /// Handed to the plugin's hooks as it is.
     #[serde(default)]
+    #[schema(value_type = Object)]
     pub config: Value,
 }
 

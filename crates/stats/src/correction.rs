@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Which adjustment the results apply.
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum Correction {
     /// Holm's step-down: controls the family-wise error rate.

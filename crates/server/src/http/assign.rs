@@ -1,16 +1,22 @@
 //! `POST /v1/assign`.
 
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, Problem};
 use crate::http::json::Json;
-use crate::service::assign::{self, AssignRequest};
+use crate::service::assign::{self, AssignRequest, AssignResponse};
 use crate::state::AppState;
 use actix_web::{HttpResponse, web};
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/assign", web::post().to(post_assign));
-}
-
-async fn post_assign(
+/// Assigns a unit at a touchpoint: one variant per running experiment there whose targeting
+/// (and plugin) admit it. Deterministic; the first exposure is recorded. A store outage does
+/// not fail the call: `exposures_recorded` is then `false`.
+#[utoipa::path(post, path = "/v1/assign", tag = "assignment",
+    request_body = AssignRequest,
+    responses(
+        (status = 200, description = "The unit's variants", body = AssignResponse),
+        (status = 400, description = "A field is malformed; `field` names it", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Too many attributes or too large a body", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn post_assign(
     state: web::Data<AppState>,
     Json(request): Json<AssignRequest>,
 ) -> Result<HttpResponse, ApiError> {

@@ -45,16 +45,26 @@ impl From<StoreError> for ApiError {
     }
 }
 
-#[derive(Debug, Serialize)]
-struct Problem<'a> {
+/// An RFC 9457 problem document: every error the API answers.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem<'a> {
+    /// Always `about:blank`: `code` tells the kinds apart.
     #[serde(rename = "type")]
+    #[schema(example = "about:blank")]
     kind: &'static str,
+    #[schema(example = "Invalid definition")]
     title: &'static str,
+    #[schema(example = 422)]
     status: u16,
+    /// Stable snake_case code: bad_request, validation_failed, not_found, conflict,
+    /// limit_exceeded, unauthorized, forbidden, rate_limited, store_unavailable, internal.
+    #[schema(example = "validation_failed")]
     code: &'static str,
     detail: String,
+    /// The field (or the configuration limit) at fault.
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'a str>,
+    /// For `validation_failed`: every problem with its field path.
     #[serde(skip_serializing_if = "Option::is_none")]
     errors: Option<&'a [FieldError]>,
 }

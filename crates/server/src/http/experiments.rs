@@ -1,45 +1,67 @@
-//! `/v1/experiments`: define (JSON or TOML), read, list, start, stop, results.
+//! `/v1/experiments`: define (JSON or TOML), read, list, start, stop, results (now, by day,
+//! by segment) and snapshots.
 
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, Problem};
 use crate::http::json::Body;
 use crate::service::{experiments, results};
 use crate::state::AppState;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 use touchstone_model::{Experiment, ExperimentSpec, Status};
+use touchstone_stats::analysis::Results;
+use utoipa::ToSchema;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/experiments", web::get().to(list))
-        .route("/experiments/{key}", web::put().to(put))
-        .route("/experiments/{key}", web::get().to(get))
-        .route("/experiments/{key}/start", web::post().to(start))
-        .route("/experiments/{key}/stop", web::post().to(stop))
-        .route("/experiments/{key}/results", web::get().to(get_results))
-        .route("/experiments/{key}/results/daily", web::get().to(get_daily))
-        .route(
-            "/experiments/{key}/results/segments/{attribute}",
-            web::get().to(get_segments),
-        )
-        .route("/experiments/{key}/snapshot", web::post().to(snapshot));
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExperimentList<'a> {
+    pub experiments: Vec<&'a ExperimentSpec>,
 }
 
-/// The definition as the API shows it.
-fn view(experiment: &Experiment) -> Value {
-    serde_json::to_value(experiment.spec()).unwrap_or(Value::Null)
+/// Every experiment's definition, in key order.
+#[utoipa::path(get, path = "/v1/experiments", tag = "experiments",
+    responses((status = 200, description = "Every definition", body = ExperimentList)))]
+pub(crate) async fn list(state: web::Data<AppState>) -> HttpResponse {
+    let all = experiments::list(&state);
+    HttpResponse::Ok().json(ExperimentList {
+        experiments: all.iter().map(Experiment::spec).collect(),
+    })
 }
 
-async fn list(state: web::Data<AppState>) -> HttpResponse {
-    let all: Vec<Value> = experiments::list(&state).iter().map(view).collect();
-    HttpResponse::Ok().json(json!({ "experiments": all }))
-}
-
-async fn get(state: web::Data<AppState>, key: web::Path<String>) -> Result<HttpResponse, ApiError> {
+/// One experiment's definition.
+#[utoipa::path(get, path = "/v1/experiments/{key}", tag = "experiments",
+    params(("key" = String, Path, description = "The experiment key")),
+    responses(
+        (status = 200, description = "The definition", body = ExperimentSpec),
+        (status = 404, description = "No such experiment", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn get(
+    state: web::Data<AppState>,
+    key: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let experiment = experiments::get(&state, &key)?;
-    Ok(HttpResponse::Ok().json(view(&experiment)))
+    Ok(HttpResponse::Ok().json(experiment.spec()))
 }
 
-async fn put(
+/// Creates or replaces a definition (JSON, or TOML with a `toml` content type). The key may be
+/// left out of the body. An existing experiment keeps its status; a running one may not change
+/// its variants, weights or salt, nor shrink its traffic (that would reshuffle exposed units).
+#[utoipa::path(put, path = "/v1/experiments/{key}", tag = "experiments",
+    params(("key" = String, Path, description = "The experiment key")),
+    request_body(content(
+        (ExperimentSpec = "application/json"),
+        (String = "application/toml", example = "touchpoint = \"checkout.shipping\"\njourney = [\"purchase\"]\n"),
+    )),
+    responses(
+        (status = 200, description = "Replaced", body = ExperimentSpec),
+        (status = 201, description = "Created", body = ExperimentSpec),
+        (status = 400, description = "Malformed JSON or TOML, or a key that differs from the path; `field` names it", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The change would reshuffle the units of a running experiment", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large or nested too deeply", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid definition: `errors` lists every problem with its field path", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The store is unavailable; nothing was saved", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn put(
     state: web::Data<AppState>,
     key: web::Path<String>,
     request: HttpRequest,
@@ -52,26 +74,51 @@ async fn put(
     } else {
         HttpResponse::Ok()
     };
-    Ok(response.json(view(&experiment)))
+    Ok(response.json(experiment.spec()))
 }
 
-async fn start(
+/// Starts an experiment: it assigns and counts from now on (idempotent).
+#[utoipa::path(post, path = "/v1/experiments/{key}/start", tag = "experiments",
+    params(("key" = String, Path, description = "The experiment key")),
+    responses(
+        (status = 200, description = "The definition, now running", body = ExperimentSpec),
+        (status = 404, description = "No such experiment", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The store is unavailable; nothing changed", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn start(
     state: web::Data<AppState>,
     key: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let experiment = experiments::set_status(&state, &key, Status::Running).await?;
-    Ok(HttpResponse::Ok().json(view(&experiment)))
+    Ok(HttpResponse::Ok().json(experiment.spec()))
 }
 
-async fn stop(
+/// Stops an experiment: it no longer assigns or counts; its results stay (idempotent).
+#[utoipa::path(post, path = "/v1/experiments/{key}/stop", tag = "experiments",
+    params(("key" = String, Path, description = "The experiment key")),
+    responses(
+        (status = 200, description = "The definition, now stopped", body = ExperimentSpec),
+        (status = 404, description = "No such experiment", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The store is unavailable; nothing changed", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn stop(
     state: web::Data<AppState>,
     key: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let experiment = experiments::set_status(&state, &key, Status::Stopped).await?;
-    Ok(HttpResponse::Ok().json(view(&experiment)))
+    Ok(HttpResponse::Ok().json(experiment.spec()))
 }
 
-async fn get_results(
+/// The analysis of everything counted so far: per stage and metric, each variant against
+/// control (Welch, always-valid, Bayesian), SRM, power and a plain-language summary.
+#[utoipa::path(get, path = "/v1/experiments/{key}/results", tag = "experiments",
+    params(("key" = String, Path, description = "The experiment key")),
+    responses(
+        (status = 200, description = "The results document", body = Results),
+        (status = 404, description = "No such experiment", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn get_results(
     state: web::Data<AppState>,
     key: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -79,14 +126,35 @@ async fn get_results(
     Ok(HttpResponse::Ok().json(results))
 }
 
-async fn get_daily(
+/// The results as they stood at the end of each day with a stored snapshot, oldest first
+/// (cumulative counts, analysed again with today's engine).
+#[utoipa::path(get, path = "/v1/experiments/{key}/results/daily", tag = "experiments",
+    params(("key" = String, Path, description = "The experiment key")),
+    responses(
+        (status = 200, description = "One results document per day", body = results::DailyResults),
+        (status = 404, description = "No such experiment", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn get_daily(
     state: web::Data<AppState>,
     key: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(results::daily(&state, &key).await?))
 }
 
-async fn get_segments(
+/// Results per value of one of the experiment's segment attributes, adjusted across the
+/// slices, with a heterogeneity test.
+#[utoipa::path(get, path = "/v1/experiments/{key}/results/segments/{attribute}", tag = "experiments",
+    params(
+        ("key" = String, Path, description = "The experiment key"),
+        ("attribute" = String, Path, description = "One of the experiment's `segments` (or `plugin_version`)"),
+    ),
+    responses(
+        (status = 200, description = "Results by segment value", body = touchstone_stats::analysis::SegmentResults),
+        (status = 404, description = "No such experiment, or not one of its segment attributes", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn get_segments(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
@@ -94,7 +162,15 @@ async fn get_segments(
     Ok(HttpResponse::Ok().json(results::segments(&state, &key, &attribute).await?))
 }
 
-async fn snapshot(
+/// Takes (or replaces) today's daily snapshot now, and answers it with its results.
+#[utoipa::path(post, path = "/v1/experiments/{key}/snapshot", tag = "experiments",
+    params(("key" = String, Path, description = "The experiment key")),
+    responses(
+        (status = 200, description = "Today's snapshot and its results", body = results::DayResults),
+        (status = 404, description = "No such experiment", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The store is unavailable; nothing was saved", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn snapshot(
     state: web::Data<AppState>,
     key: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {

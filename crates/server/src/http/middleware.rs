@@ -1,14 +1,16 @@
 //! Around every request: a request id (taken from `X-Request-Id` or made, and returned), a
-//! tracing span carrying it, request metrics, API-key checks and per-key rate limits.
+//! tracing span carrying it, request metrics, API-key (or dashboard session) checks and per-key
+//! rate limits.
 
 use crate::access::{self, Access, Caller, KeyRing};
 use crate::http::error::ApiError;
 use crate::observe;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{AUTHORIZATION, HeaderName, HeaderValue};
+use actix_web::http::header::{AUTHORIZATION, COOKIE, HeaderName, HeaderValue, LOCATION};
+use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage, ResponseError, web};
+use actix_web::{Error, HttpMessage, HttpResponse, ResponseError, web};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::num::NonZeroU32;
@@ -36,6 +38,11 @@ impl Gate {
         self.keys.is_open()
     }
 
+    /// The caller an API key belongs to (the dashboard's sign-in).
+    pub fn identify(&self, key: &str) -> Option<Caller> {
+        self.keys.identify(key)
+    }
+
     /// Who is calling, or why they may not.
     fn admit(&self, request: &ServiceRequest) -> Result<Option<Caller>, ApiError> {
         let access = access::required_access(request.path());
@@ -45,16 +52,21 @@ impl Gate {
         let caller = if self.keys.is_open() {
             None
         } else {
-            let presented = request
+            let bearer = request
                 .headers()
                 .get(AUTHORIZATION)
                 .and_then(|value| value.to_str().ok())
-                .and_then(|value| value.strip_prefix("Bearer "))
-                .ok_or(ApiError::Unauthorized)?;
-            let caller = self
-                .keys
-                .identify(presented.trim())
-                .ok_or(ApiError::Unauthorized)?;
+                .and_then(|value| value.strip_prefix("Bearer "));
+            // A key in the header wins; the dashboard's cookie counts only where its script
+            // and pages need it.
+            let caller = match bearer {
+                Some(presented) => self.keys.identify(presented.trim()),
+                None if access::accepts_session(request.path()) => {
+                    session_cookie(request).and_then(|token| self.keys.identify_session(token))
+                }
+                None => None,
+            }
+            .ok_or(ApiError::Unauthorized)?;
             if !access::permits(caller.role, access) {
                 return Err(ApiError::Forbidden);
             }
@@ -124,7 +136,13 @@ pub async fn around(
         }
         Err(refusal) => {
             observe::rejected_request(refusal.code());
-            let response = refusal.error_response();
+            let response = if signs_in_first(&request, &refusal) {
+                HttpResponse::build(StatusCode::SEE_OTHER)
+                    .insert_header((LOCATION, "/ui/login"))
+                    .finish()
+            } else {
+                refusal.error_response()
+            };
             request.into_response(response).map_into_right_body()
         }
     };
@@ -137,4 +155,24 @@ pub async fn around(
         span.in_scope(|| tracing::warn!(status, "request failed"));
     }
     Ok(response)
+}
+
+/// A person opening a dashboard page without a session goes to the sign-in page; the page's
+/// script and API clients get the problem document.
+fn signs_in_first(request: &ServiceRequest, refusal: &ApiError) -> bool {
+    matches!(refusal, ApiError::Unauthorized)
+        && request.method() == Method::GET
+        && (request.path() == "/ui" || request.path().starts_with("/ui/"))
+}
+
+/// The dashboard session cookie's value, from the `Cookie` header(s).
+fn session_cookie(request: &ServiceRequest) -> Option<&str> {
+    request
+        .headers()
+        .get_all(COOKIE)
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|header| header.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == crate::http::openapi::SESSION_COOKIE)
+        .map(|(_, value)| value.trim_matches('"'))
 }

@@ -1,6 +1,8 @@
-//! HTTP: thin handlers (parse → one service call → map), registered per area.
+//! HTTP: thin handlers (parse → one service call → map). Every route is registered from the one
+//! table in [`routes!`] below, so the OpenAPI document can be checked against it.
 
 pub mod assign;
+pub mod docs;
 pub mod error;
 pub mod events;
 pub mod experiments;
@@ -8,24 +10,79 @@ pub mod health;
 pub mod json;
 pub mod metrics;
 pub mod middleware;
+pub mod openapi;
 pub mod plugins;
 
 use crate::http::error::ApiError;
+use crate::ui;
 use actix_web::{HttpRequest, HttpResponse, web};
 use std::time::{SystemTime, UNIX_EPOCH};
 use touchstone_model::Timestamp;
 
+/// Whether a route belongs to the API (and so to `/openapi.json`) or is a dashboard page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteKind {
+    Api,
+    Page,
+}
+
+/// One registered route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    pub kind: RouteKind,
+    /// Lower-case HTTP method, as OpenAPI spells it.
+    pub method: &'static str,
+    pub path: &'static str,
+}
+
+/// Expands one table into both the route list ([`ROUTES`]) and their registration, so the two
+/// cannot drift apart.
+macro_rules! routes {
+    ($($kind:ident $method:ident $path:literal => $handler:path;)*) => {
+        /// Every route the server answers, API and dashboard.
+        pub const ROUTES: &[Route] = &[
+            $(Route { kind: RouteKind::$kind, method: stringify!($method), path: $path },)*
+        ];
+
+        fn register(cfg: &mut web::ServiceConfig) {
+            $(cfg.route($path, web::$method().to($handler));)*
+        }
+    };
+}
+
+routes! {
+    Api get "/healthz" => health::healthz;
+    Api get "/readyz" => health::readyz;
+    Api get "/metrics" => metrics::render;
+    Api get "/openapi.json" => openapi::document;
+    Page get "/docs" => docs::page;
+    Api post "/v1/assign" => assign::post_assign;
+    Api post "/v1/events" => events::post_events;
+    Api get "/v1/experiments" => experiments::list;
+    Api put "/v1/experiments/{key}" => experiments::put;
+    Api get "/v1/experiments/{key}" => experiments::get;
+    Api post "/v1/experiments/{key}/start" => experiments::start;
+    Api post "/v1/experiments/{key}/stop" => experiments::stop;
+    Api get "/v1/experiments/{key}/results" => experiments::get_results;
+    Api get "/v1/experiments/{key}/results/daily" => experiments::get_daily;
+    Api get "/v1/experiments/{key}/results/segments/{attribute}" => experiments::get_segments;
+    Api post "/v1/experiments/{key}/snapshot" => experiments::snapshot;
+    Api get "/v1/plugins" => plugins::list_plugins;
+    Api put "/v1/plugins/{name}" => plugins::upload;
+    Api get "/v1/touchpoints" => plugins::list_bindings;
+    Api put "/v1/touchpoints/{name}" => plugins::bind;
+    Page get "/ui" => ui::handlers::experiments_page;
+    Page get "/ui/login" => ui::handlers::login_page;
+    Page post "/ui/login" => ui::handlers::login;
+    Page post "/ui/logout" => ui::handlers::logout;
+    Page get "/ui/assets/{file}" => ui::handlers::asset;
+    Page get "/ui/experiments/{key}" => ui::handlers::experiment_page;
+    Page post "/ui/charts/over-time" => ui::handlers::over_time_chart;
+}
+
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    health::configure(cfg);
-    metrics::configure(cfg);
-    cfg.service(
-        web::scope("/v1")
-            .configure(assign::configure)
-            .configure(events::configure)
-            .configure(experiments::configure)
-            .configure(plugins::configure),
-    );
+    register(cfg);
     cfg.default_service(web::to(no_route));
 }
 

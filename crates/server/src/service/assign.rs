@@ -16,12 +16,17 @@ use touchstone_plugin_host::{
 };
 use touchstone_store::Exposure;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssignRequest {
+    /// Who is randomized: a visitor or customer id.
+    #[schema(example = "visitor-42")]
     pub unit_id: String,
+    #[schema(example = "checkout.shipping")]
     pub touchpoint: String,
+    /// Attributes targeting reads (country, device, cart value) and segments keep.
     #[serde(default)]
+    #[schema(value_type = Object)]
     pub attributes: Map<String, Value>,
     /// `false`: only report existing assignments, enroll no one (a later journey step).
     #[serde(default = "enroll_by_default")]
@@ -32,14 +37,14 @@ fn enroll_by_default() -> bool {
     true
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Assignment {
     pub experiment: String,
     pub variant: String,
     pub payload: Value,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AssignResponse {
     pub unit_id: String,
     pub touchpoint: String,

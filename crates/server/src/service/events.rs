@@ -11,20 +11,44 @@ use serde_json::Value;
 use std::sync::Arc;
 use touchstone_model::{Experiment, MetricKind, OutcomeEvent, Timestamp};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventsRequest {
+    /// Decoded one by one (`OutcomeEvent::from_json`), so one bad event does not refuse the batch.
+    #[schema(value_type = Vec<EventInput>)]
     pub events: Vec<Value>,
 }
 
-#[derive(Debug, Serialize)]
+/// One outcome event as a client sends it; the fields `OutcomeEvent::from_json` reads.
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(dead_code)] // a schema only: events are decoded from JSON values one by one
+pub struct EventInput {
+    /// Unique per event: a retried id is counted once.
+    #[schema(example = "order-1001-purchase")]
+    id: String,
+    #[schema(example = "visitor-42")]
+    unit_id: String,
+    /// A journey stage or a metric's event.
+    #[schema(example = "purchase")]
+    name: String,
+    /// A finite number (revenue, an NPS answer).
+    value: Option<f64>,
+    /// When it happened (RFC 3339 or epoch milliseconds); default: when it was received.
+    #[schema(value_type = Option<String>, example = "2026-11-23T10:15:00Z")]
+    timestamp: Option<String>,
+    /// For the event plugin; not counted.
+    #[schema(value_type = Option<Object>)]
+    attributes: Option<Value>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EventError {
     pub index: usize,
     pub field: &'static str,
     pub error: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EventsResponse {
     /// Stored for the first time.
     pub accepted: usize,

@@ -9,15 +9,17 @@ use touchstone_model::{Aggregates, Experiment, Timestamp};
 use touchstone_stats::analysis::{self, Results, SegmentResults};
 
 /// The results as they stood at the end of one day.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DayResults {
+    /// `YYYY-MM-DD`, in `experiments.snapshot_time_zone`.
+    #[schema(example = "2026-11-23")]
     pub date: String,
     #[serde(flatten)]
     pub results: Results,
 }
 
 /// Body of `GET /v1/experiments/{key}/results/daily`: oldest day first.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DailyResults {
     pub days: Vec<DayResults>,
 }

@@ -7,6 +7,7 @@ use crate::correction::Correction;
 use serde::{Deserialize, Serialize};
 use touchstone_model::{Direction, MetricKind, MetricRole};
 
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Results {
     /// The experiment key (`null` offline when the input names none).
@@ -28,9 +29,12 @@ pub struct Results {
     /// Results by segment attribute: filled by `touchstone analyze` when its input has
     /// `segments`; the server serves them on their own route. Absent when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    // A slice's results are a `Results` again: the schema stops here instead of looping.
+    #[cfg_attr(feature = "utoipa", schema(no_recursion))]
     pub segments: Vec<SegmentResults>,
 }
 
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VariantResult {
     pub key: String,
@@ -40,12 +44,14 @@ pub struct VariantResult {
     pub units: u64,
 }
 
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StageResult {
     pub stage: String,
     pub variants: Vec<StageVariant>,
 }
 
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StageVariant {
     pub key: String,
@@ -62,6 +68,7 @@ pub struct StageVariant {
     pub vs_control: Option<Comparison>,
 }
 
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricResult {
     pub metric: String,
@@ -76,6 +83,7 @@ pub struct MetricResult {
     pub variants: Vec<MetricVariant>,
 }
 
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricVariant {
     pub key: String,
@@ -91,6 +99,7 @@ pub struct MetricVariant {
 }
 
 /// One variant against control, the same object for a stage and a metric.
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Comparison {
     /// Variant − control, Welch interval.
@@ -111,6 +120,7 @@ pub struct Comparison {
     pub expected_loss: Option<f64>,
 }
 
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Effect {
     pub estimate: Option<f64>,
@@ -119,12 +129,14 @@ pub struct Effect {
     pub standard_error: Option<f64>,
 }
 
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct SequentialResult {
     pub ci: Option<[f64; 2]>,
     pub p_value: Option<f64>,
 }
 
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SrmResult {
     pub chi_square: Option<f64>,
@@ -136,6 +148,7 @@ pub struct SrmResult {
 
 /// How far along the test is, for the headline stage (the last of the journey: the decisive
 /// and rarest conversion) and for every stage.
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PowerResult {
     pub alpha: f64,
@@ -155,6 +168,7 @@ pub struct PowerResult {
     pub stages: Vec<StagePower>,
 }
 
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StagePower {
     pub stage: String,

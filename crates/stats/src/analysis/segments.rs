@@ -13,6 +13,7 @@ use touchstone_model::{Aggregates, Experiment};
 
 /// The body of `GET /v1/experiments/{key}/results/segments/{attribute}`, and one entry of the
 /// offline `segments` block.
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SegmentResults {
     pub attribute: String,
@@ -33,6 +34,7 @@ pub struct SegmentResults {
 }
 
 /// One slice: its value and the whole results object for its units.
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SegmentValue {
     pub value: String,
@@ -43,6 +45,7 @@ pub struct SegmentValue {
 }
 
 /// Cochran's Q of one variant's absolute effect across the slices, for a stage or a metric.
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Heterogeneity {
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,0 +1,280 @@
+//! `GET /openapi.json`: the API description, generated from the handlers' `#[utoipa::path]`
+//! attributes and the request and response types. Access rules come from `access.rs`, so the
+//! security and the 401/403/429 answers of each operation follow the code that enforces them.
+
+use crate::access::{self, Access};
+use crate::http::{assign, error::Problem, events, experiments, health, metrics, plugins};
+use actix_web::HttpResponse;
+use serde::Serialize;
+use std::sync::LazyLock;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{
+    ContentBuilder, OpenApi as Document, Ref, ResponseBuilder, SecurityRequirement,
+};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+/// The cookie the dashboard's login sets; accepted wherever an admin key is.
+pub const SESSION_COOKIE: &str = "touchstone_session";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Touchstone",
+        description = "A/B experiments across a shop's customer journey: assign units at touchpoints, \
+record outcome events, read per-stage results. Every error is an RFC 9457 problem document \
+(`application/problem+json`) with a stable `code`. With API keys configured, send \
+`Authorization: Bearer KEY`: client keys may assign and send events, admin keys everything. With no \
+keys configured (development) every route is open.",
+    ),
+    paths(
+        health::healthz,
+        health::readyz,
+        metrics::render,
+        document,
+        assign::post_assign,
+        events::post_events,
+        experiments::list,
+        experiments::put,
+        experiments::get,
+        experiments::start,
+        experiments::stop,
+        experiments::get_results,
+        experiments::get_daily,
+        experiments::get_segments,
+        experiments::snapshot,
+        plugins::list_plugins,
+        plugins::upload,
+        plugins::list_bindings,
+        plugins::bind,
+    ),
+    components(schemas(Problem, HookName, PluginLimits)),
+    modifiers(&AccessRules),
+    tags(
+        (name = "assignment", description = "Variants for a unit at a touchpoint"),
+        (name = "events", description = "Outcome events: journey stages and metrics"),
+        (name = "experiments", description = "Definitions, lifecycle and results"),
+        (name = "plugins", description = "WASM touchpoint plugins and their bindings"),
+        (name = "operations", description = "Health, readiness, metrics and this document"),
+    )
+)]
+pub struct ApiDoc;
+
+static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
+    ApiDoc::openapi()
+        .to_json()
+        .unwrap_or_else(|error| format!("{{\"error\": \"{error}\"}}"))
+});
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", tag = "operations",
+    responses((status = 200, description = "The OpenAPI 3.1 description of this API", body = Object)))]
+pub(crate) async fn document() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(DOCUMENT.as_str())
+}
+
+/// A plugin hook, as the plugin-host crate names it (`touchstone_plugin_host::Hook`).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HookName {
+    Eligible,
+    Payload,
+    Event,
+}
+
+/// A plugin's limits per call (`touchstone_plugin_host::Limits`); a test checks the fields match.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)] // a schema only
+pub struct PluginLimits {
+    /// Fuel per call (about one unit per wasm instruction).
+    fuel: u64,
+    /// Wall-clock deadline per call, in epoch ticks.
+    epoch_ticks: u64,
+    memory_bytes: u64,
+    input_bytes: u64,
+    output_bytes: u64,
+    module_bytes: u64,
+}
+
+/// Adds, per operation, what `access::required_access` enforces: the security requirement and
+/// the 401 / 403 / 429 problems; and the 500 problem every operation may answer.
+struct AccessRules;
+
+impl Modify for AccessRules {
+    fn modify(&self, document: &mut Document) {
+        let components = document.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An admin or client API key"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "dashboard_session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                SESSION_COOKIE,
+                "Set by the dashboard's login (POST /ui/login) for an admin key",
+            ))),
+        );
+        for (path, item) in document.paths.paths.iter_mut() {
+            let access = access::required_access(path);
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                if access != Access::Open {
+                    let mut requirements =
+                        vec![SecurityRequirement::new::<_, _, &str>("bearer", [])];
+                    if access == Access::Admin {
+                        requirements.push(SecurityRequirement::new::<_, _, &str>(
+                            "dashboard_session",
+                            [],
+                        ));
+                    }
+                    operation.security = Some(requirements);
+                    let forbidden = match access {
+                        Access::Client => "Not possible with a client key here",
+                        _ => "A client key may not use this endpoint; it needs an admin key",
+                    };
+                    operation.responses.responses.insert(
+                        "401".into(),
+                        problem("No API key, or an unknown one").into(),
+                    );
+                    operation
+                        .responses
+                        .responses
+                        .insert("403".into(), problem(forbidden).into());
+                    operation.responses.responses.insert(
+                        "429".into(),
+                        problem("Rate limit exceeded; see Retry-After").into(),
+                    );
+                }
+                operation.responses.responses.insert(
+                    "500".into(),
+                    problem("Internal error (details in the server log)").into(),
+                );
+            }
+        }
+    }
+}
+
+fn problem(description: &str) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::{ROUTES, RouteKind};
+    use serde_json::Value;
+    use std::collections::BTreeSet;
+
+    fn document_json() -> Value {
+        serde_json::from_str(&DOCUMENT).expect("the document is JSON")
+    }
+
+    #[test]
+    fn the_document_describes_exactly_the_registered_api_routes() {
+        let document = document_json();
+        let documented: BTreeSet<(String, String)> = document["paths"]
+            .as_object()
+            .expect("paths")
+            .iter()
+            .flat_map(|(path, item)| {
+                item.as_object()
+                    .expect("path item")
+                    .keys()
+                    .filter(|key| ["get", "put", "post", "delete", "patch"].contains(&key.as_str()))
+                    .map(|method| (method.clone(), path.clone()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let registered: BTreeSet<(String, String)> = ROUTES
+            .iter()
+            .filter(|route| route.kind == RouteKind::Api)
+            .map(|route| (route.method.to_owned(), route.path.to_owned()))
+            .collect();
+        assert_eq!(documented, registered);
+    }
+
+    #[test]
+    fn every_operation_documents_its_errors_as_problems() {
+        let document = document_json();
+        for (path, item) in document["paths"].as_object().expect("paths") {
+            for (method, operation) in item.as_object().expect("item") {
+                let responses = operation["responses"].as_object().expect("responses");
+                let gated = access::required_access(path) != Access::Open;
+                for status in ["401", "403", "429"] {
+                    assert_eq!(
+                        responses.contains_key(status),
+                        gated,
+                        "{method} {path}: {status}"
+                    );
+                }
+                for (status, response) in responses {
+                    if status.starts_with('4') || status.starts_with('5') {
+                        assert_eq!(
+                            response["content"]["application/problem+json"]["schema"]["$ref"],
+                            "#/components/schemas/Problem",
+                            "{method} {path} {status}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn schema_stand_ins_match_the_plugin_host_types() {
+        let document = document_json();
+        let schemas = &document["components"]["schemas"];
+        let limits = serde_json::to_value(touchstone_plugin_host::Limits::default())
+            .expect("limits serialize");
+        let actual: BTreeSet<&String> = limits.as_object().expect("object").keys().collect();
+        let described: BTreeSet<&String> = schemas["PluginLimits"]["properties"]
+            .as_object()
+            .expect("properties")
+            .keys()
+            .collect();
+        assert_eq!(actual, described);
+        let hooks: Vec<Value> = touchstone_plugin_host::Hook::ALL
+            .iter()
+            .map(|hook| serde_json::to_value(hook).expect("hook serializes"))
+            .collect();
+        assert_eq!(Value::Array(hooks), schemas["HookName"]["enum"]);
+    }
+
+    #[test]
+    fn results_and_definitions_are_described_field_by_field() {
+        let document = document_json();
+        let schemas = &document["components"]["schemas"];
+        for name in [
+            "Results",
+            "StageVariant",
+            "Comparison",
+            "ExperimentSpec",
+            "FieldError",
+        ] {
+            assert!(
+                schemas[name]["properties"].is_object(),
+                "{name} is described"
+            );
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! The dashboard's handlers: each reads through the same services as the JSON API and renders
+//! a page. Sign-in exchanges an admin key for an HttpOnly, SameSite=Strict session cookie.
+
+use crate::access::{self, Role};
+use crate::http::error::ApiError;
+use crate::http::json::Json;
+use crate::http::middleware::Gate;
+use crate::http::openapi::SESSION_COOKIE;
+use crate::service::{experiments, results};
+use crate::state::AppState;
+use crate::ui::charts::over_time::{DailySnapshots, over_time};
+use crate::ui::layout::{self, Session, escape, page};
+use crate::ui::pages::{experiment, list, login};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
+use serde::Deserialize;
+
+/// How long a dashboard session lasts, in seconds (12 h: a working day).
+const SESSION_SECONDS: u32 = 12 * 60 * 60;
+
+/// What the pages may load: only this server's own script, styles and API; no inline script,
+/// no framing.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+fn html(status: StatusCode) -> HttpResponseBuilder {
+    let mut response = HttpResponse::build(status);
+    response
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Content-Security-Policy", CONTENT_SECURITY_POLICY))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header(("Referrer-Policy", "same-origin"))
+        .insert_header((CACHE_CONTROL, "no-store"));
+    response
+}
+
+fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((LOCATION, location))
+        .finish()
+}
+
+fn session(gate: &Gate) -> Session {
+    if gate.is_open() {
+        Session::Open
+    } else {
+        Session::SignedIn
+    }
+}
+
+/// A page-shaped error: a person gets words and a way back, not a problem document.
+fn error_page(error: &ApiError, gate: &Gate) -> HttpResponse {
+    use actix_web::ResponseError;
+    let status = error.status_code();
+    let message = if status.is_server_error() {
+        // As for the API: details in the log, a generic sentence on the page.
+        tracing::error!(error = %error, source = ?std::error::Error::source(error), "dashboard page failed");
+        "The results could not be read right now; try again in a moment.".to_owned()
+    } else {
+        error.to_string()
+    };
+    let body = format!(
+        r#"<section class="card"><h1>{}</h1><p>{}</p><p><a href="/ui">Back to the experiments</a></p></section>"#,
+        status.canonical_reason().unwrap_or("Error"),
+        escape(&message)
+    );
+    html(status).body(page("Error", &body, session(gate)))
+}
+
+pub(crate) async fn experiments_page(
+    state: web::Data<AppState>,
+    gate: web::Data<Gate>,
+) -> HttpResponse {
+    let mut rows = Vec::new();
+    for experiment in experiments::list(&state) {
+        let results = results::results(&state, experiment.key()).await.ok();
+        rows.push(list::Row {
+            experiment,
+            results,
+        });
+    }
+    html(StatusCode::OK).body(list::list_page(&rows, session(&gate)))
+}
+
+pub(crate) async fn experiment_page(
+    state: web::Data<AppState>,
+    gate: web::Data<Gate>,
+    key: web::Path<String>,
+) -> HttpResponse {
+    let experiment = match experiments::get(&state, &key) {
+        Ok(experiment) => experiment,
+        Err(error) => return error_page(&error, &gate),
+    };
+    match results::results(&state, &key).await {
+        Ok(results) => html(StatusCode::OK).body(experiment::experiment_page(
+            &experiment,
+            &results,
+            session(&gate),
+        )),
+        Err(error) => error_page(&error, &gate),
+    }
+}
+
+/// Renders the over-time charts from the daily snapshots the page's script fetched from
+/// `GET /v1/experiments/{key}/results/daily`, so the charts are drawn by the same code (and
+/// tests) as every other chart.
+pub(crate) async fn over_time_chart(Json(daily): Json<DailySnapshots>) -> HttpResponse {
+    let fragment = over_time(&daily.days)
+        .unwrap_or_else(|| r#"<p class="hint">No daily snapshots yet.</p>"#.to_owned());
+    html(StatusCode::OK).body(fragment)
+}
+
+pub(crate) async fn login_page(gate: web::Data<Gate>) -> HttpResponse {
+    // Nothing to sign into in development mode.
+    if gate.is_open() {
+        return see_other("/ui");
+    }
+    html(StatusCode::OK).body(login::login_page(None))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct LoginForm {
+    key: String,
+}
+
+pub(crate) async fn login(
+    request: HttpRequest,
+    gate: web::Data<Gate>,
+    form: web::Form<LoginForm>,
+) -> HttpResponse {
+    if gate.is_open() {
+        return see_other("/ui");
+    }
+    match gate.identify(form.key.trim()) {
+        Some(caller) if caller.role == Role::Admin => {
+            let secure = if request.connection_info().scheme() == "https" {
+                "; Secure"
+            } else {
+                ""
+            };
+            let cookie = format!(
+                "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={SESSION_SECONDS}{secure}",
+                access::session_token(form.key.trim())
+            );
+            tracing::info!(key_id = %caller.key_id, "dashboard sign-in");
+            HttpResponse::SeeOther()
+                .insert_header((SET_COOKIE, cookie))
+                .insert_header((LOCATION, "/ui"))
+                .finish()
+        }
+        Some(_) => html(StatusCode::FORBIDDEN).body(login::login_page(Some(
+            "That is a client key: the dashboard needs an admin key.",
+        ))),
+        None => html(StatusCode::UNAUTHORIZED).body(login::login_page(Some(
+            "That key is not one of the configured admin keys.",
+        ))),
+    }
+}
+
+pub(crate) async fn logout() -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((
+            SET_COOKIE,
+            format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+        ))
+        .insert_header((LOCATION, "/ui/login"))
+        .finish()
+}
+
+/// The stylesheet and the script, compiled in. Their URLs carry a digest of the content, so
+/// they may be cached for a year.
+pub(crate) async fn asset(file: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let (body, content_type) = match file.as_str() {
+        "dashboard.css" => (layout::CSS, "text/css; charset=utf-8"),
+        "dashboard.js" => (layout::JS, "text/javascript; charset=utf-8"),
+        other => {
+            return Err(ApiError::NotFound {
+                what: format!("asset `{other}`"),
+            });
+        }
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, content_type))
+        .insert_header((CACHE_CONTROL, "public, max-age=31536000, immutable"))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .body(body))
+}

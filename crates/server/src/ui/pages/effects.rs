@@ -1,0 +1,267 @@
+//! The experiment page's result sections: funnels, per-stage effects (forest plot and table),
+//! the decision panel (chance to beat control, expected loss) and the metrics table.
+
+use super::{data_number, verdict, verdict_chip};
+use crate::ui::charts::bars::share_bar;
+use crate::ui::charts::forest::{ForestRow, forest};
+use crate::ui::charts::funnel::{FunnelStage, funnel};
+use crate::ui::format::{count, interval, number, p_value, percent, points, signed_percent};
+use crate::ui::layout::escape;
+use std::fmt::Write;
+use touchstone_model::Direction;
+use touchstone_stats::analysis::{Results, StageResult};
+use touchstone_stats::correction::Correction;
+
+fn correction_name(correction: Correction) -> &'static str {
+    match correction {
+        Correction::Holm => "Holm",
+        Correction::BenjaminiHochberg => "Benjamini–Hochberg",
+    }
+}
+
+/// One funnel per variant, and the same numbers as a table.
+pub fn funnels(results: &Results) -> String {
+    let mut out = String::from(
+        r#"<section class="card" id="funnels"><h2>Funnel per variant</h2><p class="hint">Share of exposed units that reached each stage; the drop-off is the share lost since the previous stage.</p><div class="funnels">"#,
+    );
+    for (index, variant) in results.variants.iter().enumerate() {
+        let stages: Vec<FunnelStage> = results
+            .stages
+            .iter()
+            .filter_map(|stage| {
+                let cell = stage.variants.iter().find(|v| v.key == variant.key)?;
+                Some(FunnelStage {
+                    stage: &stage.stage,
+                    reached: cell.reached,
+                    rate: cell.rate,
+                    drop_off: cell.drop_off,
+                })
+            })
+            .collect();
+        let _ = write!(
+            out,
+            r#"<figure class="funnel" data-variant="{key}"><figcaption><span class="swatch swatch-{index}"></span>{key}{control}</figcaption>{chart}</figure>"#,
+            key = escape(&variant.key),
+            index = index % 6,
+            control = if variant.key == results.control {
+                " <small>(control)</small>"
+            } else {
+                ""
+            },
+            chart = funnel(
+                &format!("funnel-{index}"),
+                &variant.key,
+                index,
+                variant.units,
+                &stages
+            ),
+        );
+    }
+    out.push_str("</div>");
+    out.push_str(r#"<div class="table-wrap"><table class="numbers" id="funnel-table"><caption>Units at each stage</caption><thead><tr><th scope="col">Stage</th>"#);
+    for variant in &results.variants {
+        let _ = write!(out, r#"<th scope="col">{}</th>"#, escape(&variant.key));
+    }
+    out.push_str("</tr></thead><tbody><tr><th scope=\"row\">exposed</th>");
+    for variant in &results.variants {
+        let _ = write!(
+            out,
+            r#"<td data-variant="{}" data-stage="exposed" data-reached="{}">{}</td>"#,
+            escape(&variant.key),
+            variant.units,
+            count(variant.units)
+        );
+    }
+    out.push_str("</tr>");
+    for stage in &results.stages {
+        let _ = write!(out, r#"<tr><th scope="row">{}</th>"#, escape(&stage.stage));
+        for variant in &results.variants {
+            match stage.variants.iter().find(|v| v.key == variant.key) {
+                Some(cell) => {
+                    let _ = write!(
+                        out,
+                        r#"<td data-variant="{}" data-stage="{}" data-reached="{}" data-rate="{}">{} <small>({} · {} drop-off)</small></td>"#,
+                        escape(&variant.key),
+                        escape(&stage.stage),
+                        cell.reached,
+                        data_number(cell.rate),
+                        count(cell.reached),
+                        percent(cell.rate),
+                        percent(cell.drop_off),
+                    );
+                }
+                None => out.push_str("<td>–</td>"),
+            }
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</tbody></table></div></section>");
+    out
+}
+
+/// The control's rate at a stage: scales the always-valid interval of the difference onto the
+/// relative axis.
+fn control_rate(results: &Results, stage: &StageResult) -> Option<f64> {
+    stage
+        .variants
+        .iter()
+        .find(|v| v.key == results.control)
+        .and_then(|v| v.rate)
+        .filter(|rate| *rate > 0.0)
+}
+
+/// Per stage: the forest plot of relative effects and a table of every number behind it.
+pub fn stage_effects(results: &Results) -> String {
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        r#"<section class="card" id="effects"><h2>Effect per stage</h2><p class="hint">Relative effect against <strong>{control}</strong>. Thick bar: {confidence}&#8239;% confidence interval. Dashed line: always-valid interval, safe to read every day (the difference's interval divided by the control's rate). Colour and symbol give the verdict after the {correction} correction across all comparisons: <span class="verdict verdict-better">▲ better</span> <span class="verdict verdict-worse">▼ worse</span> <span class="verdict verdict-inconclusive">● inconclusive</span>.</p>"#,
+        control = escape(&results.control),
+        confidence = ((1.0 - results.alpha) * 1000.0).round() / 10.0,
+        correction = correction_name(results.correction),
+    );
+    for (stage_index, stage) in results.stages.iter().enumerate() {
+        let base = control_rate(results, stage);
+        let rows: Vec<ForestRow> = stage
+            .variants
+            .iter()
+            .filter_map(|cell| {
+                let comparison = cell.vs_control.as_ref()?;
+                Some(ForestRow {
+                    variant: &cell.key,
+                    estimate: comparison.relative.estimate,
+                    ci: comparison.relative.ci,
+                    always_valid: comparison
+                        .sequential
+                        .ci
+                        .zip(base)
+                        .map(|([low, high], base)| [low / base, high / base]),
+                    verdict: verdict(comparison, true),
+                })
+            })
+            .collect();
+        let _ = write!(
+            out,
+            r#"<div class="stage" data-stage="{stage}"><h3>{stage}</h3>"#,
+            stage = escape(&stage.stage)
+        );
+        if rows.iter().all(|row| row.estimate.is_none()) {
+            out.push_str(r#"<p class="hint">No comparison yet.</p></div>"#);
+            continue;
+        }
+        out.push_str(&forest(
+            &format!("forest-{stage_index}"),
+            &format!("Relative effect on {}", stage.stage),
+            &rows,
+        ));
+        out.push_str(r#"<div class="table-wrap"><table class="numbers effects"><thead><tr><th scope="col">Variant</th><th scope="col">Rate</th><th scope="col">Relative effect</th><th scope="col">Confidence interval</th><th scope="col">Absolute (always-valid interval)</th><th scope="col">p (adjusted)</th><th scope="col">Verdict</th></tr></thead><tbody>"#);
+        for cell in &stage.variants {
+            let Some(comparison) = &cell.vs_control else {
+                let _ = write!(
+                    out,
+                    r#"<tr class="control"><th scope="row">{} <small>(control)</small></th><td>{}</td><td colspan="5"></td></tr>"#,
+                    escape(&cell.key),
+                    percent(cell.rate)
+                );
+                continue;
+            };
+            let _ = write!(
+                out,
+                r#"<tr data-variant="{key}" data-estimate="{estimate}" data-ci-low="{low}" data-ci-high="{high}" data-significant="{significant}"><th scope="row">{key}</th><td>{rate}</td><td class="estimate">{relative}</td><td>{ci}</td><td>{absolute} {sequential}</td><td>{p} <small>({adjusted})</small></td><td>{chip}</td></tr>"#,
+                key = escape(&cell.key),
+                estimate = data_number(comparison.relative.estimate),
+                low = data_number(comparison.relative.ci.map(|ci| ci[0])),
+                high = data_number(comparison.relative.ci.map(|ci| ci[1])),
+                significant = comparison.significant,
+                rate = percent(cell.rate),
+                relative = signed_percent(comparison.relative.estimate),
+                ci = interval(comparison.relative.ci, signed_percent),
+                absolute = points(comparison.absolute.estimate),
+                sequential = interval(comparison.sequential.ci, points),
+                p = p_value(comparison.p_value),
+                adjusted = p_value(comparison.adjusted_p_value),
+                chip = verdict_chip(comparison, true),
+            );
+        }
+        out.push_str("</tbody></table></div></div>");
+    }
+    out.push_str("</section>");
+    out
+}
+
+/// Chance to beat control and expected loss for every stage: what a decision weighs.
+pub fn decision(results: &Results) -> String {
+    let mut out = String::from(
+        r#"<section class="card" id="decision"><h2>Chance to beat control and expected loss</h2><p class="hint">Bayesian reading of the same counts. Expected loss: how much rate you give up, on average, if you ship the variant and it is in fact worse.</p><div class="table-wrap"><table class="numbers"><thead><tr><th scope="col">Stage</th><th scope="col">Variant</th><th scope="col">Chance to beat control</th><th scope="col">Expected loss</th></tr></thead><tbody>"#,
+    );
+    for stage in &results.stages {
+        for cell in &stage.variants {
+            let Some(comparison) = &cell.vs_control else {
+                continue;
+            };
+            let chance = comparison.chance_to_beat_control;
+            let colour = match chance {
+                Some(c) if c >= 0.95 => "#0072b2",
+                Some(c) if c <= 0.05 => "#d55e00",
+                _ => "#6b6b6b",
+            };
+            let _ = write!(
+                out,
+                r#"<tr data-stage="{stage}" data-variant="{key}" data-chance="{chance_raw}"><th scope="row">{stage}</th><td>{key}</td><td class="with-bar">{bar} <span>{chance}</span></td><td>{loss}</td></tr>"#,
+                stage = escape(&stage.stage),
+                key = escape(&cell.key),
+                chance_raw = data_number(chance),
+                bar = share_bar("chance to beat control", chance, colour),
+                chance = percent(chance),
+                loss = points(comparison.expected_loss).replace('+', ""),
+            );
+        }
+    }
+    out.push_str("</tbody></table></div></section>");
+    out
+}
+
+/// Metrics beside the journey (revenue per unit, time to conversion, declared ones).
+pub fn metrics(results: &Results) -> String {
+    if results.metrics.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        r#"<section class="card" id="metrics"><h2>Metrics</h2><div class="table-wrap"><table class="numbers"><thead><tr><th scope="col">Metric</th><th scope="col">Variant</th><th scope="col">Units</th><th scope="col">Mean</th><th scope="col">Relative effect</th><th scope="col">Confidence interval</th><th scope="col">p (adjusted)</th><th scope="col">Chance to beat control</th><th scope="col">Verdict</th></tr></thead><tbody>"#,
+    );
+    for metric in &results.metrics {
+        let higher_is_better = metric.direction == Direction::Increase;
+        let note = if metric.randomized {
+            ""
+        } else {
+            r#" <small title="Only units that sent the event count: a descriptive comparison, not protected by randomization">(conditional)</small>"#
+        };
+        for cell in &metric.variants {
+            let _ = write!(
+                out,
+                r#"<tr data-metric="{m}" data-variant="{k}"><th scope="row">{m}{note}</th><td>{k}</td><td>{units}</td><td>{mean}</td>"#,
+                m = escape(&metric.metric),
+                k = escape(&cell.key),
+                units = count(cell.units),
+                mean = number(cell.mean),
+            );
+            match &cell.vs_control {
+                None => out.push_str(r#"<td colspan="5"><small>control</small></td></tr>"#),
+                Some(comparison) => {
+                    let _ = write!(
+                        out,
+                        "<td>{}</td><td>{}</td><td>{} <small>({})</small></td><td>{}</td><td>{}</td></tr>",
+                        signed_percent(comparison.relative.estimate),
+                        interval(comparison.relative.ci, signed_percent),
+                        p_value(comparison.p_value),
+                        p_value(comparison.adjusted_p_value),
+                        percent(comparison.chance_to_beat_control),
+                        verdict_chip(comparison, higher_is_better),
+                    );
+                }
+            }
+        }
+    }
+    out.push_str("</tbody></table></div></section>");
+    out
+}

@@ -1,0 +1,68 @@
+//! The dashboard's pages, each a function from the same data the JSON API serves to HTML.
+
+pub mod effects;
+pub mod experiment;
+pub mod list;
+pub mod login;
+pub mod power;
+
+use crate::ui::charts::Verdict;
+use crate::ui::format::signed_percent;
+use crate::ui::layout::escape;
+use touchstone_model::Status;
+use touchstone_stats::analysis::Comparison;
+
+/// The status as a badge: text first, colour only as a second cue.
+pub fn status_badge(status: Status) -> String {
+    let (class, text) = match status {
+        Status::Draft => ("status-draft", "draft"),
+        Status::Running => ("status-running", "● running"),
+        Status::Stopped => ("status-stopped", "■ stopped"),
+    };
+    format!(
+        r#"<span class="badge {class}" data-status="{}">{text}</span>"#,
+        status_word(status)
+    )
+}
+
+pub fn status_word(status: Status) -> &'static str {
+    match status {
+        Status::Draft => "draft",
+        Status::Running => "running",
+        Status::Stopped => "stopped",
+    }
+}
+
+/// The verdict of a comparison, read with the direction that counts as better.
+pub fn verdict(comparison: &Comparison, higher_is_better: bool) -> Verdict {
+    Verdict::of(
+        comparison.significant,
+        comparison.relative.estimate,
+        higher_is_better,
+    )
+}
+
+/// `▲ +5.20 % better` with the verdict's class: symbol and word carry it without colour.
+pub fn verdict_chip(comparison: &Comparison, higher_is_better: bool) -> String {
+    let verdict = verdict(comparison, higher_is_better);
+    format!(
+        r#"<span class="verdict {}" data-verdict="{}">{} {} <small>{}</small></span>"#,
+        verdict.css_class(),
+        verdict.label(),
+        verdict.symbol(),
+        signed_percent(comparison.relative.estimate),
+        verdict.label(),
+    )
+}
+
+/// A number as a data attribute: full precision for tests and scripts; empty for `None`.
+pub fn data_number(value: Option<f64>) -> String {
+    value
+        .filter(|v| v.is_finite())
+        .map(|v| v.to_string())
+        .unwrap_or_default()
+}
+
+pub fn text(value: &str) -> String {
+    escape(value)
+}
