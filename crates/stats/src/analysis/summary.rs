@@ -1,5 +1,9 @@
 //! Plain-language sentences for the results page: one per comparison, in the words a product
-//! team reads ("B raises add_to_cart by 4.1% (95% CI 1.2% to 7.0%); significant").
+//! team reads ("B raises add_to_cart by 4.1% (+1.6 points, 95% CI +0.5 to +2.7 points);
+//! significant"). The interval quoted is the absolute one — the interval of the very test
+//! whose p-value decides "significant" — so a sentence never calls an effect significant next
+//! to an interval that includes zero. (The relative interval, which also carries the control's
+//! uncertainty, is in the results object and on the dashboard.)
 
 use super::results::{Comparison, Results};
 use touchstone_model::Direction;
@@ -24,6 +28,7 @@ pub(crate) fn sentences(results: &Results) -> Vec<String> {
                     comparison,
                     Direction::Increase,
                     &level,
+                    Scale::Points,
                     Status::Planned(progress),
                 ));
             }
@@ -38,6 +43,7 @@ pub(crate) fn sentences(results: &Results) -> Vec<String> {
                     comparison,
                     metric.direction,
                     &level,
+                    Scale::Units,
                     Status::Unplanned,
                 );
                 if metric.direction == Direction::Decrease {
@@ -55,6 +61,31 @@ pub(crate) fn sentences(results: &Results) -> Vec<String> {
     out
 }
 
+/// How an absolute difference reads: stage rates in percentage points, metrics in their units.
+#[derive(Clone, Copy)]
+enum Scale {
+    Points,
+    Units,
+}
+
+impl Scale {
+    fn signed(self, x: f64) -> String {
+        match self {
+            Scale::Points => format!("{:+.1}", x * 100.0),
+            Scale::Units if x.abs() >= 100.0 => format!("{x:+.0}"),
+            Scale::Units if x.abs() >= 1.0 => format!("{x:+.2}"),
+            Scale::Units => format!("{x:+.4}"),
+        }
+    }
+
+    fn suffix(self) -> &'static str {
+        match self {
+            Scale::Points => " points",
+            Scale::Units => "",
+        }
+    }
+}
+
 enum Status {
     /// A journey stage: how much of the planned sample is in.
     Planned(Option<f64>),
@@ -67,25 +98,36 @@ fn sentence(
     comparison: &Comparison,
     direction: Direction,
     level: &str,
+    scale: Scale,
     status: Status,
 ) -> String {
-    let effect = match (comparison.relative.estimate, comparison.absolute.estimate) {
-        (Some(relative), _) => {
+    let absolute = comparison.absolute.estimate.map(|estimate| {
+        let unit = scale.suffix();
+        let ci = comparison
+            .absolute
+            .ci
+            .map(|[lo, hi]| {
+                format!(
+                    ", {level} CI {} to {}{unit}",
+                    scale.signed(lo),
+                    scale.signed(hi)
+                )
+            })
+            .unwrap_or_default();
+        format!("{}{unit}{ci}", scale.signed(estimate))
+    });
+    let effect = match (comparison.relative.estimate, absolute) {
+        (Some(relative), Some(absolute)) => {
             let verb = if relative >= 0.0 { "raises" } else { "lowers" };
-            let ci = comparison
-                .relative
-                .ci
-                .map(|[lo, hi]| format!(" ({level} CI {} to {})", percent(lo), percent(hi)))
-                .unwrap_or_default();
-            format!("{variant} {verb} {what} by {}{ci}", percent(relative.abs()))
+            format!(
+                "{variant} {verb} {what} by {} ({absolute})",
+                percent(relative.abs())
+            )
         }
-        (None, Some(absolute)) => {
-            let ci = comparison
-                .absolute
-                .ci
-                .map(|[lo, hi]| format!(" ({level} CI {lo:+.4} to {hi:+.4})"))
-                .unwrap_or_default();
-            format!("{variant} changes {what} by {absolute:+.4}{ci}")
+        (None, Some(absolute)) => format!("{variant} changes {what} by {absolute}"),
+        (Some(relative), None) => {
+            let verb = if relative >= 0.0 { "raises" } else { "lowers" };
+            format!("{variant} {verb} {what} by {}", percent(relative.abs()))
         }
         (None, None) => return format!("{variant}: not enough data on {what} yet"),
     };

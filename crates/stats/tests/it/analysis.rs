@@ -210,7 +210,8 @@ fn the_example_input_matches_the_scipy_welch_test_and_holm_adjusts_across_stages
     assert!(results.metrics[0].randomized);
     assert!(results.warnings.is_empty(), "{:?}", results.warnings);
     assert!(
-        results.summary[0].starts_with("B raises add_to_cart by 9.5% (95% CI"),
+        results.summary[0].starts_with("B raises add_to_cart by 9.5% (+")
+            && results.summary[0].contains(" points, 95% CI +"),
         "{}",
         results.summary[0]
     );
