@@ -19,6 +19,8 @@
 //! ```
 
 pub mod abi;
+#[cfg(all(target_arch = "wasm32", feature = "bump-allocator"))]
+pub mod allocator;
 #[doc(hidden)]
 pub mod guest;
 pub mod log;
