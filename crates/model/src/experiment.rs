@@ -3,6 +3,7 @@
 //! built through validation.
 
 use crate::assignment::{self, BucketRange};
+use crate::layer::LayerSpec;
 use crate::metric::{Direction, MetricKind, MetricRole, MetricSpec};
 use crate::targeting::{self, Condition};
 use crate::validation::ValidationErrors;
@@ -108,6 +109,10 @@ pub struct ExperimentSpec {
     pub minimum_detectable_effect: f64,
     #[serde(default = "default_power")]
     pub power: f64,
+    /// The range of a layer this experiment owns; units outside it take no part. Running
+    /// experiments of one layer never overlap, so they never share a unit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layer: Option<LayerSpec>,
 }
 
 /// Built-in segment attribute: the version of the touchpoint plugin that decided eligibility.
@@ -262,9 +267,26 @@ impl Experiment {
         targeting::matches_all(&self.spec.targeting, attributes)
     }
 
-    /// The variant index for a unit, or `None` when its bucket falls outside the traffic.
-    /// Pure and deterministic: same salt and unit, same answer, on every server.
+    pub fn layer(&self) -> Option<&LayerSpec> {
+        self.spec.layer.as_ref()
+    }
+
+    /// The part of the hash space this experiment and `other` both own in one layer, if any:
+    /// while both run, the units there would be in both.
+    pub fn layer_overlap(&self, other: &Experiment) -> Option<[f64; 2]> {
+        self.layer()?.overlap(other.layer()?)
+    }
+
+    /// The variant index for a unit, or `None` when the unit is outside the experiment's
+    /// layer range or its bucket falls outside the traffic. Pure and deterministic: same
+    /// salt and unit, same answer, on every server (and in GrowthBook's SDKs, which check the
+    /// namespace before hashing for the variant the same way).
     pub fn assign(&self, unit_id: &str) -> Option<usize> {
+        if let Some(layer) = &self.spec.layer
+            && !layer.contains(unit_id)
+        {
+            return None;
+        }
         let bucket = assignment::hash_v2(self.salt(), unit_id);
         assignment::choose_variant(bucket, &self.ranges)
     }
@@ -281,7 +303,8 @@ impl Experiment {
     /// salt would reshuffle units already exposed. Traffic may grow — bucket ranges only
     /// extend, so no included unit moves — but not shrink, which would drop exposed units'
     /// buckets out of their variant for new assignments. Anything else (payloads, journey,
-    /// metrics, targeting, status) may change. `None` when `self` is not running.
+    /// metrics, targeting, status) may change; the layer may not (it decides who takes part).
+    /// `None` when `self` is not running.
     pub fn reshuffle_conflict(&self, next: &Experiment) -> Option<String> {
         if !self.is_running() {
             return None;
@@ -303,6 +326,9 @@ impl Experiment {
                 "the salt of a running experiment cannot change: it would reshuffle exposed units"
                     .into(),
             );
+        }
+        if self.spec.layer != next.spec.layer {
+            return Some("the layer of a running experiment cannot change: it would move exposed units in or out (stop it and start a new experiment)".into());
         }
         if next.spec.traffic < self.spec.traffic {
             return Some("the traffic of a running experiment may grow but not shrink: it would drop exposed units out of their variant".into());

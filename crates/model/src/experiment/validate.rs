@@ -44,6 +44,9 @@ pub fn validate(spec: &ExperimentSpec) -> ValidationErrors {
     }
     validate_metrics(spec, &mut errors);
     validate_segments(spec, &mut errors);
+    if let Some(layer) = &spec.layer {
+        layer.check(&mut errors);
+    }
     if !(spec.alpha > 0.0 && spec.alpha < 0.5) {
         errors.push(
             "alpha",

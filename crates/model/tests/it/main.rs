@@ -4,6 +4,7 @@
 mod assignment;
 mod definitions;
 mod examples;
+mod layers;
 mod reshuffle;
 mod targeting;
 mod validation;

@@ -83,6 +83,7 @@ pub(crate) async fn put(
     responses(
         (status = 200, description = "The definition, now running", body = ExperimentSpec),
         (status = 404, description = "No such experiment", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`layer_overlap`: its layer range overlaps a running experiment's (`conflicts_with`, `overlap`)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The store is unavailable; nothing changed", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn start(

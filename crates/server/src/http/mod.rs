@@ -8,6 +8,7 @@ pub mod events;
 pub mod experiments;
 pub mod health;
 pub mod json;
+pub mod layers;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
@@ -67,6 +68,7 @@ routes! {
     Api get "/v1/experiments/{key}/results/daily" => experiments::get_daily;
     Api get "/v1/experiments/{key}/results/segments/{attribute}" => experiments::get_segments;
     Api post "/v1/experiments/{key}/snapshot" => experiments::snapshot;
+    Api get "/v1/layers" => layers::list;
     Api get "/v1/plugins" => plugins::list_plugins;
     Api put "/v1/plugins/{name}" => plugins::upload;
     Api get "/v1/touchpoints" => plugins::list_bindings;

@@ -1,6 +1,7 @@
 //! Defining, starting and stopping experiments.
 
 use crate::http::error::ApiError;
+use crate::service::layers;
 use crate::state::AppState;
 use touchstone_model::{Experiment, ExperimentSpec, Status, ValidationErrors};
 
@@ -89,8 +90,14 @@ pub fn list(state: &AppState) -> Vec<Experiment> {
         .collect()
 }
 
-/// Saves and makes the change visible to this server's next request at once.
+/// Saves and makes the change visible to this server's next request at once. A running
+/// experiment in a layer is first checked against the freshest definitions (another server
+/// may have started one in the same layer since this one last refreshed).
 async fn save(state: &AppState, experiment: &Experiment) -> Result<(), ApiError> {
+    if experiment.is_running() && experiment.layer().is_some() {
+        state.catalog.reload(state.store.as_ref()).await?;
+        layers::check_overlap(&state.catalog.load(), experiment)?;
+    }
     state.store.save_definition(experiment).await?;
     state.catalog.reload(state.store.as_ref()).await?;
     Ok(())

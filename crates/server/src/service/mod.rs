@@ -4,4 +4,5 @@ pub mod assign;
 pub mod event_plugin;
 pub mod events;
 pub mod experiments;
+pub mod layers;
 pub mod results;

@@ -1,0 +1,52 @@
+//! Validation cases for running many experiments at once: layers.
+
+use super::Case;
+use serde_json::json;
+
+pub(super) const CASES: &[Case] = &[
+    Case {
+        name: "a layer taking half its hash space",
+        change: |v| v["layer"] = json!({"name": "checkout", "range": [0.0, 0.5]}),
+        expected: &[],
+    },
+    Case {
+        name: "a layer taking all of it",
+        change: |v| v["layer"] = json!({"name": "checkout", "range": [0, 1]}),
+        expected: &[],
+    },
+    Case {
+        name: "a layer named with spaces and non-ASCII, as GrowthBook namespaces may be",
+        change: |v| v["layer"] = json!({"name": "Kasse / Ωmega", "range": [0.0, 0.5]}),
+        expected: &[],
+    },
+    Case {
+        name: "a layer with an empty name",
+        change: |v| v["layer"] = json!({"name": "", "range": [0.0, 0.5]}),
+        expected: &[("layer.name", "invalid")],
+    },
+    Case {
+        name: "a layer name with a control character",
+        change: |v| v["layer"] = json!({"name": "check\nout", "range": [0.0, 0.5]}),
+        expected: &[("layer.name", "invalid")],
+    },
+    Case {
+        name: "a layer range ending past 1",
+        change: |v| v["layer"] = json!({"name": "checkout", "range": [0.5, 1.5]}),
+        expected: &[("layer.range", "out_of_range")],
+    },
+    Case {
+        name: "a layer range starting below 0",
+        change: |v| v["layer"] = json!({"name": "checkout", "range": [-0.1, 0.5]}),
+        expected: &[("layer.range", "out_of_range")],
+    },
+    Case {
+        name: "an empty layer range",
+        change: |v| v["layer"] = json!({"name": "checkout", "range": [0.5, 0.5]}),
+        expected: &[("layer.range", "out_of_range")],
+    },
+    Case {
+        name: "a reversed layer range",
+        change: |v| v["layer"] = json!({"name": "checkout", "range": [0.6, 0.2]}),
+        expected: &[("layer.range", "out_of_range")],
+    },
+];
