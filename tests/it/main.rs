@@ -6,6 +6,7 @@ mod client;
 mod dashboard;
 mod fuzz;
 mod growthbook_sdk;
+mod interactions;
 mod journey;
 mod kpis;
 mod layers;

@@ -113,10 +113,18 @@ pub struct ExperimentSpec {
     /// experiments of one layer never overlap, so they never share a unit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub layer: Option<LayerSpec>,
+    /// Keys of experiments that share this one's units (e.g. at another touchpoint): each
+    /// unit's variant there at exposure — `(none)` when it is in none — is kept as the
+    /// segment attribute `exp:<key>`, so results by that segment show whether this
+    /// experiment's effect depends on the other's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interacts_with: Vec<String>,
 }
 
 /// Built-in segment attribute: the version of the touchpoint plugin that decided eligibility.
 pub const PLUGIN_VERSION_SEGMENT: &str = "plugin_version";
+/// Prefix of the segment attribute holding a unit's variant in an `interacts_with` experiment.
+pub const INTERACTION_SEGMENT_PREFIX: &str = "exp:";
 /// The slice of units that did not send a segment attribute.
 pub const SEGMENT_NONE: &str = "(none)";
 /// The slice of values past an attribute's `max_segment_values`.
@@ -151,6 +159,8 @@ pub struct Experiment {
     ranges: Vec<BucketRange>,
     control_index: usize,
     metrics: Vec<ResolvedMetric>,
+    /// `exp:<key>` for each `interacts_with` key, in order.
+    interaction_attributes: Vec<String>,
 }
 
 impl Experiment {
@@ -172,23 +182,40 @@ impl Experiment {
             None => 0,
         };
         let metrics = resolve_metrics(&spec);
+        let interaction_attributes = spec
+            .interacts_with
+            .iter()
+            .map(|key| format!("{INTERACTION_SEGMENT_PREFIX}{key}"))
+            .collect();
         Ok(Self {
             spec,
             weights,
             ranges,
             control_index,
             metrics,
+            interaction_attributes,
         })
     }
 
     /// Every attribute results can be sliced by: the declared segments, then the built-in
-    /// `plugin_version` (kept only for units whose eligibility a plugin decided).
+    /// `plugin_version` (kept only for units whose eligibility a plugin decided), then
+    /// `exp:<key>` for each experiment this one `interacts_with`.
     pub fn segment_attributes(&self) -> impl Iterator<Item = &str> {
         self.spec
             .segments
             .iter()
             .map(String::as_str)
             .chain(std::iter::once(PLUGIN_VERSION_SEGMENT))
+            .chain(self.interaction_attributes.iter().map(String::as_str))
+    }
+
+    /// `(other experiment's key, segment attribute)` for each `interacts_with` experiment.
+    pub fn interactions(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.spec
+            .interacts_with
+            .iter()
+            .map(String::as_str)
+            .zip(self.interaction_attributes.iter().map(String::as_str))
     }
 
     pub fn spec(&self) -> &ExperimentSpec {

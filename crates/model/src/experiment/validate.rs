@@ -47,6 +47,7 @@ pub fn validate(spec: &ExperimentSpec) -> ValidationErrors {
     if let Some(layer) = &spec.layer {
         layer.check(&mut errors);
     }
+    validate_interactions(spec, &mut errors);
     if !(spec.alpha > 0.0 && spec.alpha < 0.5) {
         errors.push(
             "alpha",
@@ -247,6 +248,38 @@ fn validate_segments(spec: &ExperimentSpec, errors: &mut ValidationErrors) {
                 format!("segments[{index}]"),
                 "duplicate",
                 format!("`{attribute}` appears twice"),
+            );
+        }
+    }
+}
+
+fn validate_interactions(spec: &ExperimentSpec, errors: &mut ValidationErrors) {
+    // Each is one more slice family per counter update: bounded like declared segments.
+    if spec.interacts_with.len() > 5 {
+        errors.push("interacts_with", "too_many", "at most 5 experiments");
+    }
+    let mut seen = HashSet::new();
+    for (index, key) in spec.interacts_with.iter().enumerate() {
+        let field = format!("interacts_with[{index}]");
+        if let Some(problem) = check_key(key) {
+            errors.push(field, "invalid", problem);
+        } else if key == &spec.key {
+            errors.push(
+                field,
+                "invalid",
+                "an experiment cannot interact with itself",
+            );
+        } else if !seen.insert(key.as_str()) {
+            errors.push(field, "duplicate", format!("`{key}` appears twice"));
+        }
+    }
+    // `exp:` names are kept for interactions: a declared segment may not take one.
+    for (index, attribute) in spec.segments.iter().enumerate() {
+        if attribute.starts_with(super::INTERACTION_SEGMENT_PREFIX) {
+            errors.push(
+                format!("segments[{index}]"),
+                "reserved",
+                "`exp:` attributes are kept for `interacts_with`",
             );
         }
     }

@@ -1,6 +1,7 @@
 //! Layers: membership and the variant inside a layer, replayed against GrowthBook's own JS
 //! SDK (`tests/vectors/growthbook_layers.json`, written by
-//! `tests/growthbook/make-layer-vectors.js`), and the exclusivity they exist for.
+//! `tests/growthbook/make-layer-vectors.js`), the exclusivity they exist for, and the
+//! segment attributes of interactions between experiments that do share units.
 
 use super::{base_json, experiment, spec_from};
 use serde::Deserialize;
@@ -119,4 +120,22 @@ fn the_layer_is_kept_with_the_definition() {
         json!({"name": "checkout", "range": [0.25, 0.75]})
     );
     assert!(serde_json::to_value(super::base_spec()).expect("serializes")["layer"].is_null());
+}
+
+#[test]
+fn each_interaction_is_a_segment_attribute_after_the_declared_ones() {
+    let mut value = base_json();
+    value["segments"] = json!(["device"]);
+    value["interacts_with"] = json!(["pdp-gallery", "banner"]);
+    let experiment = experiment(spec_from(value));
+    let attributes: Vec<&str> = experiment.segment_attributes().collect();
+    assert_eq!(
+        attributes,
+        ["device", "plugin_version", "exp:pdp-gallery", "exp:banner"]
+    );
+    let interactions: Vec<(&str, &str)> = experiment.interactions().collect();
+    assert_eq!(
+        interactions,
+        [("pdp-gallery", "exp:pdp-gallery"), ("banner", "exp:banner")]
+    );
 }

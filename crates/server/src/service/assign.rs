@@ -1,8 +1,10 @@
 //! Assignment at a touchpoint: every running experiment there whose targeting matches assigns
 //! the unit deterministically; the first exposure is recorded idempotently.
 
+use crate::catalog::Catalog;
 use crate::observe;
 use crate::plugins::Binding;
+use crate::service::interactions;
 use crate::state::AppState;
 use futures::future::join_all;
 use serde::{Deserialize, Serialize};
@@ -74,7 +76,7 @@ pub async fn assign(state: &AppState, request: AssignRequest, now: Timestamp) ->
             }
             _ => (candidates, None),
         };
-        enroll(state, &request, &eligible, plugin_version, now).await
+        enroll(state, &catalog, &request, &eligible, plugin_version, now).await
     } else {
         existing(state, &request, &candidates).await
     };
@@ -94,6 +96,7 @@ pub async fn assign(state: &AppState, request: AssignRequest, now: Timestamp) ->
 
 async fn enroll(
     state: &AppState,
+    catalog: &Catalog,
     request: &AssignRequest,
     candidates: &[&Arc<Experiment>],
     plugin_version: Option<String>,
@@ -112,7 +115,7 @@ async fn enroll(
             unit_id: request.unit_id.clone(),
             variant: *variant,
             at: now,
-            segments: segment_values(experiment, &request.attributes),
+            segments: segment_values(catalog, experiment, request),
             plugin_version: plugin_version.clone(),
         };
         async move { state.store.record_exposure(experiment, &exposure).await }
@@ -244,12 +247,15 @@ fn assignment(experiment: &Experiment, variant: usize) -> Assignment {
     }
 }
 
-/// The unit's values of the experiment's declared segment attributes, as sent at exposure.
+/// The unit's values of the experiment's declared segment attributes, as sent at exposure,
+/// and its variant in each experiment this one interacts with.
 fn segment_values(
+    catalog: &Catalog,
     experiment: &Experiment,
-    attributes: &Map<String, Value>,
+    request: &AssignRequest,
 ) -> BTreeMap<String, String> {
-    experiment
+    let attributes = &request.attributes;
+    let mut values: BTreeMap<String, String> = experiment
         .spec()
         .segments
         .iter()
@@ -261,5 +267,13 @@ fn segment_values(
             };
             (name.clone(), value)
         })
-        .collect()
+        .collect();
+    interactions::add_segments(
+        catalog,
+        experiment,
+        &request.unit_id,
+        attributes,
+        &mut values,
+    );
+    values
 }

@@ -4,5 +4,6 @@ pub mod assign;
 pub mod event_plugin;
 pub mod events;
 pub mod experiments;
+pub mod interactions;
 pub mod layers;
 pub mod results;

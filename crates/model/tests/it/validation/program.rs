@@ -1,6 +1,7 @@
-//! Validation cases for running many experiments at once: layers.
+//! Validation cases for running many experiments at once: layers and interactions.
 
 use super::Case;
+use super::many;
 use serde_json::json;
 
 pub(super) const CASES: &[Case] = &[
@@ -48,5 +49,35 @@ pub(super) const CASES: &[Case] = &[
         name: "a reversed layer range",
         change: |v| v["layer"] = json!({"name": "checkout", "range": [0.6, 0.2]}),
         expected: &[("layer.range", "out_of_range")],
+    },
+    Case {
+        name: "two interacting experiments",
+        change: |v| v["interacts_with"] = json!(["pdp-gallery", "shipping.threshold"]),
+        expected: &[],
+    },
+    Case {
+        name: "six interacting experiments",
+        change: |v| v["interacts_with"] = many(6, |i| json!(format!("e{i}"))),
+        expected: &[("interacts_with", "too_many")],
+    },
+    Case {
+        name: "an interaction with an unsafe key",
+        change: |v| v["interacts_with"] = json!(["pdp gallery"]),
+        expected: &[("interacts_with[0]", "invalid")],
+    },
+    Case {
+        name: "an interaction with itself",
+        change: |v| v["interacts_with"] = json!(["free-shipping-35"]),
+        expected: &[("interacts_with[0]", "invalid")],
+    },
+    Case {
+        name: "the same interaction twice",
+        change: |v| v["interacts_with"] = json!(["pdp", "pdp"]),
+        expected: &[("interacts_with[1]", "duplicate")],
+    },
+    Case {
+        name: "a declared segment taking an interaction's name",
+        change: |v| v["segments"] = json!(["exp:pdp"]),
+        expected: &[("segments[0]", "reserved")],
     },
 ];
