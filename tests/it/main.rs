@@ -14,4 +14,5 @@ mod limits;
 mod operations;
 mod plugins;
 mod redis_backed;
+mod ship;
 mod shutdown;

@@ -6,6 +6,7 @@ use crate::assignment::{self, BucketRange};
 use crate::layer::LayerSpec;
 use crate::metric::{Direction, MetricKind, MetricRole, MetricSpec};
 use crate::targeting::{self, Condition};
+use crate::timestamp::Timestamp;
 use crate::validation::ValidationErrors;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -13,7 +14,8 @@ use serde_json::{Map, Value};
 mod validate;
 pub use validate::validate;
 
-/// Lifecycle of an experiment. Only `running` experiments assign and count.
+/// Lifecycle of an experiment. Only `running` experiments expose and count; a `shipped` one
+/// serves its winning variant to every unit its targeting admits and records nothing.
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -22,6 +24,18 @@ pub enum Status {
     Draft,
     Running,
     Stopped,
+    Shipped,
+}
+
+/// The winner of a shipped experiment and when it shipped (results are frozen from then).
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Shipped {
+    pub variant: String,
+    /// RFC 3339 on the wire.
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = DateTime))]
+    pub at: Timestamp,
 }
 
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
@@ -119,6 +133,9 @@ pub struct ExperimentSpec {
     /// experiment's effect depends on the other's.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub interacts_with: Vec<String>,
+    /// Set when (and only when) the status is `shipped`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipped: Option<Shipped>,
 }
 
 /// Built-in segment attribute: the version of the touchpoint plugin that decided eligibility.
@@ -318,11 +335,33 @@ impl Experiment {
         assignment::choose_variant(bucket, &self.ranges)
     }
 
-    /// The same experiment with another status (validation is unaffected by status).
+    /// The same experiment with another status than `shipped` (use [`Self::shipped_with`]),
+    /// forgetting any shipped variant.
     pub fn with_status(&self, status: Status) -> Experiment {
         let mut next = self.clone();
         next.spec.status = status;
+        if status != Status::Shipped {
+            next.spec.shipped = None;
+        }
         next
+    }
+
+    /// The same experiment shipped with variant `index` at `at`.
+    pub fn shipped_with(&self, index: usize, at: Timestamp) -> Option<Experiment> {
+        let variant = self.spec.variants.get(index)?;
+        let mut next = self.clone();
+        next.spec.status = Status::Shipped;
+        next.spec.shipped = Some(Shipped {
+            variant: variant.key.clone(),
+            at,
+        });
+        Some(next)
+    }
+
+    /// The index of the shipped variant, when shipped.
+    pub fn shipped_variant(&self) -> Option<usize> {
+        let shipped = self.spec.shipped.as_ref()?;
+        self.variant_index(&shipped.variant)
     }
 
     /// Why `next` may not replace `self` while `self` is running: changing the variant keys or

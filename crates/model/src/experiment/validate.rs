@@ -1,6 +1,8 @@
 //! The rules a definition must follow, each problem reported with its field path.
 
-use super::{ExperimentSpec, PLUGIN_VERSION_SEGMENT, REVENUE_METRIC, TIME_TO_CONVERSION_METRIC};
+use super::{
+    ExperimentSpec, PLUGIN_VERSION_SEGMENT, REVENUE_METRIC, Status, TIME_TO_CONVERSION_METRIC,
+};
 use crate::metric::MetricKind;
 use crate::validation::{ValidationErrors, check_key};
 use std::collections::HashSet;
@@ -48,6 +50,7 @@ pub fn validate(spec: &ExperimentSpec) -> ValidationErrors {
         layer.check(&mut errors);
     }
     validate_interactions(spec, &mut errors);
+    validate_shipped(spec, &mut errors);
     if !(spec.alpha > 0.0 && spec.alpha < 0.5) {
         errors.push(
             "alpha",
@@ -282,5 +285,28 @@ fn validate_interactions(spec: &ExperimentSpec, errors: &mut ValidationErrors) {
                 "`exp:` attributes are kept for `interacts_with`",
             );
         }
+    }
+}
+
+fn validate_shipped(spec: &ExperimentSpec, errors: &mut ValidationErrors) {
+    match (&spec.shipped, spec.status == Status::Shipped) {
+        (None, true) => errors.push(
+            "shipped",
+            "required",
+            "a shipped experiment names its winner: {\"variant\": KEY, \"at\": TIME}",
+        ),
+        (Some(_), false) => errors.push(
+            "shipped",
+            "not_applicable",
+            "only a shipped experiment has a shipped variant",
+        ),
+        (Some(shipped), true) if !spec.variants.iter().any(|v| v.key == shipped.variant) => {
+            errors.push(
+                "shipped.variant",
+                "unknown",
+                format!("`{}` is not one of the variants", shipped.variant),
+            );
+        }
+        _ => {}
     }
 }

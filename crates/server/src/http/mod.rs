@@ -64,6 +64,7 @@ routes! {
     Api get "/v1/experiments/{key}" => experiments::get;
     Api post "/v1/experiments/{key}/start" => experiments::start;
     Api post "/v1/experiments/{key}/stop" => experiments::stop;
+    Api post "/v1/experiments/{key}/ship" => experiments::ship;
     Api get "/v1/experiments/{key}/results" => experiments::get_results;
     Api get "/v1/experiments/{key}/results/daily" => experiments::get_daily;
     Api get "/v1/experiments/{key}/results/segments/{attribute}" => experiments::get_segments;

@@ -44,6 +44,9 @@ pub struct Assignment {
     pub experiment: String,
     pub variant: String,
     pub payload: Value,
+    /// The experiment shipped this variant to everyone: no exposure was recorded.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub shipped: bool,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -80,6 +83,7 @@ pub async fn assign(state: &AppState, request: AssignRequest, now: Timestamp) ->
     } else {
         existing(state, &request, &candidates).await
     };
+    assignments.extend(shipped(&catalog, &request));
     if let Some((plugin, binding)) = &plugin
         && plugin.has_hook(Hook::Payload)
         && !assignments.is_empty()
@@ -92,6 +96,22 @@ pub async fn assign(state: &AppState, request: AssignRequest, now: Timestamp) ->
         assignments,
         exposures_recorded: recorded,
     }
+}
+
+/// The winners of the touchpoint's shipped experiments whose targeting admits the unit,
+/// whatever its bucket or layer: nothing recorded, no plugin eligibility asked (shipping makes
+/// the variant the touchpoint's default).
+fn shipped(catalog: &Catalog, request: &AssignRequest) -> Vec<Assignment> {
+    catalog
+        .shipped_at(&request.touchpoint)
+        .iter()
+        .filter(|experiment| experiment.targets(&request.attributes))
+        .filter_map(|experiment| {
+            let mut assignment = assignment(experiment, experiment.shipped_variant()?);
+            assignment.shipped = true;
+            Some(assignment)
+        })
+        .collect()
 }
 
 async fn enroll(
@@ -244,6 +264,7 @@ fn assignment(experiment: &Experiment, variant: usize) -> Assignment {
         experiment: experiment.key().to_owned(),
         variant: variant.key.clone(),
         payload: variant.payload.clone(),
+        shipped: false,
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::http::error::ApiError;
 use crate::service::layers;
 use crate::state::AppState;
-use touchstone_model::{Experiment, ExperimentSpec, Status, ValidationErrors};
+use touchstone_model::{Experiment, ExperimentSpec, Status, Timestamp, ValidationErrors};
 
 /// Creates or replaces a definition. An existing experiment keeps its status (start and stop
 /// are their own actions); a running one may not change what would reshuffle its units.
@@ -18,6 +18,7 @@ pub async fn define(
     let mut spec = spec;
     if let Some(existing) = &existing {
         spec.status = existing.status();
+        spec.shipped = existing.spec().shipped.clone();
     }
     check_payload_sizes(&spec, state.settings.limits.max_payload_bytes)?;
     let next = Experiment::new(spec).map_err(ApiError::Validation)?;
@@ -63,9 +64,58 @@ pub async fn set_status(
     if existing.status() == status {
         return Ok(existing.as_ref().clone());
     }
+    if existing.status() == Status::Shipped && status == Status::Running {
+        return Err(ApiError::Conflict(format!(
+            "`{key}` shipped: its results are frozen and it cannot run again; define a new experiment to test further"
+        )));
+    }
     let next = existing.with_status(status);
     save(state, &next).await?;
     tracing::info!(experiment = key, status = ?status, "experiment status changed");
+    Ok(next)
+}
+
+/// Ships `variant`: from now on every unit the targeting admits gets its payload at the
+/// touchpoint and nothing more is recorded, so the results stay as they were at `now`.
+/// Idempotent for the variant already shipped.
+#[tracing::instrument(skip(state))]
+pub async fn ship(
+    state: &AppState,
+    key: &str,
+    variant: &str,
+    now: Timestamp,
+) -> Result<Experiment, ApiError> {
+    let catalog = state.catalog.load();
+    let existing = catalog.get(key).ok_or_else(|| ApiError::NotFound {
+        what: format!("experiment `{key}`"),
+    })?;
+    let index = existing
+        .variant_index(variant)
+        .ok_or_else(|| ApiError::BadRequest {
+            field: "variant".into(),
+            message: format!("`{variant}` is not a variant of `{key}`"),
+        })?;
+    match (existing.status(), existing.shipped_variant()) {
+        (Status::Shipped, Some(shipped)) if shipped == index => {
+            return Ok(existing.as_ref().clone());
+        }
+        (Status::Shipped, _) => {
+            return Err(ApiError::Conflict(format!(
+                "`{key}` already shipped another variant; stop it first to ship another"
+            )));
+        }
+        (Status::Draft, _) => {
+            return Err(ApiError::Conflict(format!(
+                "`{key}` never ran: there is no evidence to ship a winner on"
+            )));
+        }
+        _ => {}
+    }
+    let next = existing
+        .shipped_with(index, now)
+        .ok_or_else(|| ApiError::Internal("a known variant index could not ship".into()))?;
+    save(state, &next).await?;
+    tracing::info!(experiment = key, variant, "experiment shipped");
     Ok(next)
 }
 

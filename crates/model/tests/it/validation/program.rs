@@ -1,4 +1,4 @@
-//! Validation cases for running many experiments at once: layers and interactions.
+//! Validation cases for running many experiments at once: layers, interactions, shipping.
 
 use super::Case;
 use super::many;
@@ -79,5 +79,34 @@ pub(super) const CASES: &[Case] = &[
         name: "a declared segment taking an interaction's name",
         change: |v| v["segments"] = json!(["exp:pdp"]),
         expected: &[("segments[0]", "reserved")],
+    },
+    Case {
+        name: "a shipped experiment with its winner",
+        change: |v| {
+            v["status"] = json!("shipped");
+            v["shipped"] = json!({"variant": "threshold_35", "at": "2026-11-23T10:00:00Z"});
+        },
+        expected: &[],
+    },
+    Case {
+        name: "a shipped experiment without a winner",
+        change: |v| v["status"] = json!("shipped"),
+        expected: &[("shipped", "required")],
+    },
+    Case {
+        name: "a winner on a running experiment",
+        change: |v| {
+            v["status"] = json!("running");
+            v["shipped"] = json!({"variant": "threshold_35", "at": "2026-11-23T10:00:00Z"});
+        },
+        expected: &[("shipped", "not_applicable")],
+    },
+    Case {
+        name: "a winner that is not a variant",
+        change: |v| {
+            v["status"] = json!("shipped");
+            v["shipped"] = json!({"variant": "threshold_20", "at": "2026-11-23T10:00:00Z"});
+        },
+        expected: &[("shipped.variant", "unknown")],
     },
 ];

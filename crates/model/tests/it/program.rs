@@ -1,7 +1,7 @@
-//! Layers: membership and the variant inside a layer, replayed against GrowthBook's own JS
-//! SDK (`tests/vectors/growthbook_layers.json`, written by
-//! `tests/growthbook/make-layer-vectors.js`), the exclusivity they exist for, and the
-//! segment attributes of interactions between experiments that do share units.
+//! Running many experiments at once. Layers: membership and the variant inside a layer,
+//! replayed against GrowthBook's own JS SDK (`tests/vectors/growthbook_layers.json`, written
+//! by `tests/growthbook/make-layer-vectors.js`), and the exclusivity they exist for; the
+//! segment attributes of interactions; shipping a winner.
 
 use super::{base_json, experiment, spec_from};
 use serde::Deserialize;
@@ -137,5 +137,27 @@ fn each_interaction_is_a_segment_attribute_after_the_declared_ones() {
     assert_eq!(
         interactions,
         [("pdp-gallery", "exp:pdp-gallery"), ("banner", "exp:banner")]
+    );
+}
+
+#[test]
+fn shipping_names_the_winner_and_another_status_forgets_it() {
+    let running = super::base_experiment().with_status(touchstone_model::Status::Running);
+    let at = touchstone_model::Timestamp::from_millis(1_700_000_000_000);
+    let shipped = running.shipped_with(1, at).expect("variant 1 exists");
+    assert_eq!(shipped.status(), touchstone_model::Status::Shipped);
+    assert_eq!(shipped.shipped_variant(), Some(1));
+    assert!(!shipped.is_running());
+    assert_eq!(shipped.spec().shipped.as_ref().map(|s| s.at), Some(at));
+    // A saved shipped definition is valid as it stands.
+    assert_eq!(
+        touchstone_model::Experiment::new(shipped.spec().clone()).as_ref(),
+        Ok(&shipped)
+    );
+    assert!(running.shipped_with(2, at).is_none());
+    let stopped = shipped.with_status(touchstone_model::Status::Stopped);
+    assert_eq!(
+        (stopped.shipped_variant(), &stopped.spec().shipped),
+        (None, &None)
     );
 }
