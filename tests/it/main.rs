@@ -2,6 +2,7 @@
 //! One test binary (links once); a module per area.
 
 mod api;
+mod audit;
 mod client;
 mod dashboard;
 mod fuzz;

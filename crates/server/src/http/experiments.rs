@@ -3,6 +3,7 @@
 
 use crate::http::error::{ApiError, Problem};
 use crate::http::json::{Body, Json};
+use crate::service::audit::Acting;
 use crate::service::{experiments, results};
 use crate::state::AppState;
 use actix_web::http::header::CONTENT_TYPE;
@@ -66,9 +67,10 @@ pub(crate) async fn put(
     key: web::Path<String>,
     request: HttpRequest,
     Body(body): Body,
+    acting: Acting,
 ) -> Result<HttpResponse, ApiError> {
     let spec = decode_definition(&request, &body, &key, state.settings.limits.max_json_depth)?;
-    let (experiment, created) = experiments::define(&state, spec).await?;
+    let (experiment, created) = experiments::define(&state, spec, &acting).await?;
     let mut response = if created {
         HttpResponse::Created()
     } else {
@@ -89,8 +91,9 @@ pub(crate) async fn put(
 pub(crate) async fn start(
     state: web::Data<AppState>,
     key: web::Path<String>,
+    acting: Acting,
 ) -> Result<HttpResponse, ApiError> {
-    let experiment = experiments::set_status(&state, &key, Status::Running).await?;
+    let experiment = experiments::set_status(&state, &key, Status::Running, &acting).await?;
     Ok(HttpResponse::Ok().json(experiment.spec()))
 }
 
@@ -105,8 +108,9 @@ pub(crate) async fn start(
 pub(crate) async fn stop(
     state: web::Data<AppState>,
     key: web::Path<String>,
+    acting: Acting,
 ) -> Result<HttpResponse, ApiError> {
-    let experiment = experiments::set_status(&state, &key, Status::Stopped).await?;
+    let experiment = experiments::set_status(&state, &key, Status::Stopped, &acting).await?;
     Ok(HttpResponse::Ok().json(experiment.spec()))
 }
 
@@ -135,8 +139,9 @@ pub(crate) async fn ship(
     state: web::Data<AppState>,
     key: web::Path<String>,
     Json(request): Json<ShipRequest>,
+    acting: Acting,
 ) -> Result<HttpResponse, ApiError> {
-    let experiment = experiments::ship(&state, &key, &request.variant, super::now()).await?;
+    let experiment = experiments::ship(&state, &key, &request.variant, &acting).await?;
     Ok(HttpResponse::Ok().json(experiment.spec()))
 }
 

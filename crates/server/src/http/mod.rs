@@ -2,6 +2,7 @@
 //! table in [`routes!`] below, so the OpenAPI document can be checked against it.
 
 pub mod assign;
+pub mod audit;
 pub mod docs;
 pub mod error;
 pub mod events;
@@ -70,6 +71,7 @@ routes! {
     Api get "/v1/experiments/{key}/results/segments/{attribute}" => experiments::get_segments;
     Api post "/v1/experiments/{key}/snapshot" => experiments::snapshot;
     Api get "/v1/layers" => layers::list;
+    Api get "/v1/audit" => audit::list;
     Api get "/v1/plugins" => plugins::list_plugins;
     Api put "/v1/plugins/{name}" => plugins::upload;
     Api get "/v1/touchpoints" => plugins::list_bindings;

@@ -1,17 +1,20 @@
 //! Defining, starting and stopping experiments.
 
 use crate::http::error::ApiError;
+use crate::service::audit::{self, Acting};
 use crate::service::layers;
 use crate::state::AppState;
-use touchstone_model::{Experiment, ExperimentSpec, Status, Timestamp, ValidationErrors};
+use serde_json::json;
+use touchstone_model::{Experiment, ExperimentSpec, Status, ValidationErrors};
 
 /// Creates or replaces a definition. An existing experiment keeps its status (start and stop
 /// are their own actions); a running one may not change what would reshuffle its units.
 /// Returns the saved experiment and whether it was created.
-#[tracing::instrument(skip(state, spec), fields(experiment = %spec.key))]
+#[tracing::instrument(skip(state, spec, acting), fields(experiment = %spec.key))]
 pub async fn define(
     state: &AppState,
     spec: ExperimentSpec,
+    acting: &Acting,
 ) -> Result<(Experiment, bool), ApiError> {
     let catalog = state.catalog.load();
     let existing = catalog.get(&spec.key).cloned();
@@ -28,6 +31,12 @@ pub async fn define(
         return Err(ApiError::Conflict(reason));
     }
     save(state, &next).await?;
+    let as_json = |e: &Experiment| serde_json::to_value(e.spec()).unwrap_or_default();
+    let changes = match &existing {
+        Some(existing) => audit::changed_fields(&as_json(existing), &as_json(&next)),
+        None => json!({ "created": as_json(&next) }),
+    };
+    audit::record(state, acting, "define", Some(next.key()), changes).await;
     Ok((next, existing.is_none()))
 }
 
@@ -51,11 +60,12 @@ fn check_payload_sizes(spec: &ExperimentSpec, max: usize) -> Result<(), ApiError
 }
 
 /// Moves an experiment to `status` (idempotent).
-#[tracing::instrument(skip(state))]
+#[tracing::instrument(skip(state, acting))]
 pub async fn set_status(
     state: &AppState,
     key: &str,
     status: Status,
+    acting: &Acting,
 ) -> Result<Experiment, ApiError> {
     let catalog = state.catalog.load();
     let existing = catalog.get(key).ok_or_else(|| ApiError::NotFound {
@@ -72,18 +82,25 @@ pub async fn set_status(
     let next = existing.with_status(status);
     save(state, &next).await?;
     tracing::info!(experiment = key, status = ?status, "experiment status changed");
+    let action = if status == Status::Running {
+        "start"
+    } else {
+        "stop"
+    };
+    let changes = json!({"status": {"from": existing.status(), "to": status}});
+    audit::record(state, acting, action, Some(key), changes).await;
     Ok(next)
 }
 
 /// Ships `variant`: from now on every unit the targeting admits gets its payload at the
 /// touchpoint and nothing more is recorded, so the results stay as they were at `now`.
 /// Idempotent for the variant already shipped.
-#[tracing::instrument(skip(state))]
+#[tracing::instrument(skip(state, acting))]
 pub async fn ship(
     state: &AppState,
     key: &str,
     variant: &str,
-    now: Timestamp,
+    acting: &Acting,
 ) -> Result<Experiment, ApiError> {
     let catalog = state.catalog.load();
     let existing = catalog.get(key).ok_or_else(|| ApiError::NotFound {
@@ -112,10 +129,13 @@ pub async fn ship(
         _ => {}
     }
     let next = existing
-        .shipped_with(index, now)
+        .shipped_with(index, acting.at)
         .ok_or_else(|| ApiError::Internal("a known variant index could not ship".into()))?;
     save(state, &next).await?;
     tracing::info!(experiment = key, variant, "experiment shipped");
+    let changes =
+        json!({"status": {"from": existing.status(), "to": Status::Shipped}, "variant": variant});
+    audit::record(state, acting, "ship", Some(key), changes).await;
     Ok(next)
 }
 
