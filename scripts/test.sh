@@ -24,6 +24,21 @@ if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/nul
   fi
 fi
 
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  step "installing Node.js (the layer tests compare with GrowthBook's own JS SDK)"
+  if command -v apt-get >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq nodejs npm
+  else
+    echo "node/npm are missing and apt-get is not available: install Node.js 18+ and re-run" >&2
+    exit 1
+  fi
+fi
+
+step "npm ci: GrowthBook's JS SDK for the layer agreement tests (tests/growthbook)"
+(cd tests/growthbook && npm ci --no-audit --no-fund)
+
 if [ -x scripts/build-plugins.sh ]; then
   step "building plugins (plugins/ -> plugins/dist/*.wasm)"
   scripts/build-plugins.sh

@@ -26,6 +26,21 @@ impl Api {
         }
     }
 
+    /// A client that sends `Authorization: Bearer KEY` with every request.
+    pub fn with_key(base_url: String, key: &str) -> Api {
+        let mut headers = reqwest::header::HeaderMap::new();
+        let value = format!("Bearer {key}").parse().expect("a header value");
+        headers.insert(reqwest::header::AUTHORIZATION, value);
+        Api {
+            base: base_url,
+            http: Client::builder()
+                .timeout(std::time::Duration::from_secs(30))
+                .default_headers(headers)
+                .build()
+                .expect("building the HTTP client"),
+        }
+    }
+
     pub fn get(&self, path: &str) -> Reply {
         reply(
             self.http

@@ -2,13 +2,18 @@
 //! One test binary (links once); a module per area.
 
 mod api;
+mod audit;
 mod client;
 mod dashboard;
 mod fuzz;
+mod growthbook_sdk;
+mod interactions;
 mod journey;
 mod kpis;
+mod layers;
 mod limits;
 mod operations;
 mod plugins;
 mod redis_backed;
+mod ship;
 mod shutdown;

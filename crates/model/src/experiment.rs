@@ -3,8 +3,10 @@
 //! built through validation.
 
 use crate::assignment::{self, BucketRange};
+use crate::layer::LayerSpec;
 use crate::metric::{Direction, MetricKind, MetricRole, MetricSpec};
 use crate::targeting::{self, Condition};
+use crate::timestamp::Timestamp;
 use crate::validation::ValidationErrors;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -12,7 +14,8 @@ use serde_json::{Map, Value};
 mod validate;
 pub use validate::validate;
 
-/// Lifecycle of an experiment. Only `running` experiments assign and count.
+/// Lifecycle of an experiment. Only `running` experiments expose and count; a `shipped` one
+/// serves its winning variant to every unit its targeting admits and records nothing.
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -21,6 +24,18 @@ pub enum Status {
     Draft,
     Running,
     Stopped,
+    Shipped,
+}
+
+/// The winner of a shipped experiment and when it shipped (results are frozen from then).
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Shipped {
+    pub variant: String,
+    /// RFC 3339 on the wire.
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = DateTime))]
+    pub at: Timestamp,
 }
 
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
@@ -108,10 +123,25 @@ pub struct ExperimentSpec {
     pub minimum_detectable_effect: f64,
     #[serde(default = "default_power")]
     pub power: f64,
+    /// The range of a layer this experiment owns; units outside it take no part. Running
+    /// experiments of one layer never overlap, so they never share a unit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layer: Option<LayerSpec>,
+    /// Keys of experiments that share this one's units (e.g. at another touchpoint): each
+    /// unit's variant there at exposure — `(none)` when it is in none — is kept as the
+    /// segment attribute `exp:<key>`, so results by that segment show whether this
+    /// experiment's effect depends on the other's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interacts_with: Vec<String>,
+    /// Set when (and only when) the status is `shipped`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipped: Option<Shipped>,
 }
 
 /// Built-in segment attribute: the version of the touchpoint plugin that decided eligibility.
 pub const PLUGIN_VERSION_SEGMENT: &str = "plugin_version";
+/// Prefix of the segment attribute holding a unit's variant in an `interacts_with` experiment.
+pub const INTERACTION_SEGMENT_PREFIX: &str = "exp:";
 /// The slice of units that did not send a segment attribute.
 pub const SEGMENT_NONE: &str = "(none)";
 /// The slice of values past an attribute's `max_segment_values`.
@@ -146,6 +176,8 @@ pub struct Experiment {
     ranges: Vec<BucketRange>,
     control_index: usize,
     metrics: Vec<ResolvedMetric>,
+    /// `exp:<key>` for each `interacts_with` key, in order.
+    interaction_attributes: Vec<String>,
 }
 
 impl Experiment {
@@ -167,23 +199,40 @@ impl Experiment {
             None => 0,
         };
         let metrics = resolve_metrics(&spec);
+        let interaction_attributes = spec
+            .interacts_with
+            .iter()
+            .map(|key| format!("{INTERACTION_SEGMENT_PREFIX}{key}"))
+            .collect();
         Ok(Self {
             spec,
             weights,
             ranges,
             control_index,
             metrics,
+            interaction_attributes,
         })
     }
 
     /// Every attribute results can be sliced by: the declared segments, then the built-in
-    /// `plugin_version` (kept only for units whose eligibility a plugin decided).
+    /// `plugin_version` (kept only for units whose eligibility a plugin decided), then
+    /// `exp:<key>` for each experiment this one `interacts_with`.
     pub fn segment_attributes(&self) -> impl Iterator<Item = &str> {
         self.spec
             .segments
             .iter()
             .map(String::as_str)
             .chain(std::iter::once(PLUGIN_VERSION_SEGMENT))
+            .chain(self.interaction_attributes.iter().map(String::as_str))
+    }
+
+    /// `(other experiment's key, segment attribute)` for each `interacts_with` experiment.
+    pub fn interactions(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.spec
+            .interacts_with
+            .iter()
+            .map(String::as_str)
+            .zip(self.interaction_attributes.iter().map(String::as_str))
     }
 
     pub fn spec(&self) -> &ExperimentSpec {
@@ -262,18 +311,57 @@ impl Experiment {
         targeting::matches_all(&self.spec.targeting, attributes)
     }
 
-    /// The variant index for a unit, or `None` when its bucket falls outside the traffic.
-    /// Pure and deterministic: same salt and unit, same answer, on every server.
+    pub fn layer(&self) -> Option<&LayerSpec> {
+        self.spec.layer.as_ref()
+    }
+
+    /// The part of the hash space this experiment and `other` both own in one layer, if any:
+    /// while both run, the units there would be in both.
+    pub fn layer_overlap(&self, other: &Experiment) -> Option<[f64; 2]> {
+        self.layer()?.overlap(other.layer()?)
+    }
+
+    /// The variant index for a unit, or `None` when the unit is outside the experiment's
+    /// layer range or its bucket falls outside the traffic. Pure and deterministic: same
+    /// salt and unit, same answer, on every server (and in GrowthBook's SDKs, which check the
+    /// namespace before hashing for the variant the same way).
     pub fn assign(&self, unit_id: &str) -> Option<usize> {
+        if let Some(layer) = &self.spec.layer
+            && !layer.contains(unit_id)
+        {
+            return None;
+        }
         let bucket = assignment::hash_v2(self.salt(), unit_id);
         assignment::choose_variant(bucket, &self.ranges)
     }
 
-    /// The same experiment with another status (validation is unaffected by status).
+    /// The same experiment with another status than `shipped` (use [`Self::shipped_with`]),
+    /// forgetting any shipped variant.
     pub fn with_status(&self, status: Status) -> Experiment {
         let mut next = self.clone();
         next.spec.status = status;
+        if status != Status::Shipped {
+            next.spec.shipped = None;
+        }
         next
+    }
+
+    /// The same experiment shipped with variant `index` at `at`.
+    pub fn shipped_with(&self, index: usize, at: Timestamp) -> Option<Experiment> {
+        let variant = self.spec.variants.get(index)?;
+        let mut next = self.clone();
+        next.spec.status = Status::Shipped;
+        next.spec.shipped = Some(Shipped {
+            variant: variant.key.clone(),
+            at,
+        });
+        Some(next)
+    }
+
+    /// The index of the shipped variant, when shipped.
+    pub fn shipped_variant(&self) -> Option<usize> {
+        let shipped = self.spec.shipped.as_ref()?;
+        self.variant_index(&shipped.variant)
     }
 
     /// Why `next` may not replace `self` while `self` is running: changing the variant keys or
@@ -281,7 +369,8 @@ impl Experiment {
     /// salt would reshuffle units already exposed. Traffic may grow — bucket ranges only
     /// extend, so no included unit moves — but not shrink, which would drop exposed units'
     /// buckets out of their variant for new assignments. Anything else (payloads, journey,
-    /// metrics, targeting, status) may change. `None` when `self` is not running.
+    /// metrics, targeting, status) may change; the layer may not (it decides who takes part).
+    /// `None` when `self` is not running.
     pub fn reshuffle_conflict(&self, next: &Experiment) -> Option<String> {
         if !self.is_running() {
             return None;
@@ -303,6 +392,9 @@ impl Experiment {
                 "the salt of a running experiment cannot change: it would reshuffle exposed units"
                     .into(),
             );
+        }
+        if self.spec.layer != next.spec.layer {
+            return Some("the layer of a running experiment cannot change: it would move exposed units in or out (stop it and start a new experiment)".into());
         }
         if next.spec.traffic < self.spec.traffic {
             return Some("the traffic of a running experiment may grow but not shrink: it would drop exposed units out of their variant".into());

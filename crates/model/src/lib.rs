@@ -6,6 +6,7 @@ pub mod aggregates;
 pub mod assignment;
 pub mod event;
 pub mod experiment;
+pub mod layer;
 pub mod metric;
 pub mod targeting;
 pub mod timestamp;
@@ -16,9 +17,10 @@ pub use aggregates::{
 };
 pub use event::{EventProblem, OutcomeEvent};
 pub use experiment::{
-    Experiment, ExperimentSpec, PLUGIN_VERSION_SEGMENT, SEGMENT_NONE, SEGMENT_OTHER, Status,
-    VariantSpec,
+    Experiment, ExperimentSpec, INTERACTION_SEGMENT_PREFIX, PLUGIN_VERSION_SEGMENT, SEGMENT_NONE,
+    SEGMENT_OTHER, Shipped, Status, VariantSpec,
 };
+pub use layer::LayerSpec;
 pub use metric::{Direction, MetricKind, MetricRole, MetricSpec};
 pub use targeting::{Condition, Operator};
 pub use timestamp::Timestamp;

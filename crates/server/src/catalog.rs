@@ -16,6 +16,7 @@ pub struct Catalog {
     pub version: u64,
     by_key: HashMap<String, Arc<Experiment>>,
     running_by_touchpoint: HashMap<String, Vec<Arc<Experiment>>>,
+    shipped_by_touchpoint: HashMap<String, Vec<Arc<Experiment>>>,
     running: Vec<Arc<Experiment>>,
 }
 
@@ -36,6 +37,13 @@ impl Catalog {
                     .or_default()
                     .push(Arc::clone(&experiment));
                 catalog.running.push(Arc::clone(&experiment));
+            }
+            if experiment.shipped_variant().is_some() {
+                catalog
+                    .shipped_by_touchpoint
+                    .entry(experiment.touchpoint().to_owned())
+                    .or_default()
+                    .push(Arc::clone(&experiment));
             }
             catalog
                 .by_key
@@ -58,6 +66,14 @@ impl Catalog {
     /// Running experiments at a touchpoint (empty for an unknown touchpoint).
     pub fn running_at(&self, touchpoint: &str) -> &[Arc<Experiment>] {
         self.running_by_touchpoint
+            .get(touchpoint)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
+    /// Shipped experiments at a touchpoint: their winners are served, nothing is recorded.
+    pub fn shipped_at(&self, touchpoint: &str) -> &[Arc<Experiment>] {
+        self.shipped_by_touchpoint
             .get(touchpoint)
             .map(Vec::as_slice)
             .unwrap_or_default()

@@ -2,6 +2,7 @@
 //! the production [`RedisStore`] (single Redis or Redis Cluster). Every implementation passes
 //! the same conformance suite (`tests/it/conformance.rs`), so they agree on every count.
 
+pub mod audit;
 mod counting;
 pub mod error;
 pub mod exposure;
@@ -10,6 +11,7 @@ mod redis;
 pub mod store;
 
 pub use self::redis::RedisStore;
+pub use audit::{AuditEntry, MAX_AUDIT_READ};
 pub use error::StoreError;
 pub use exposure::{Exposure, ExposureRecord};
 pub use memory::MemoryStore;

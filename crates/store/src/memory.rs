@@ -3,8 +3,8 @@
 
 use crate::counting::{self, Delta, Plan, Target, UnitState};
 use crate::{
-    Definitions, EventOutcome, EventsOutcome, Exposure, ExposureRecord, Slice, Snapshot, Store,
-    StoreError,
+    AuditEntry, Definitions, EventOutcome, EventsOutcome, Exposure, ExposureRecord, Slice,
+    Snapshot, Store, StoreError,
 };
 use async_trait::async_trait;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -129,6 +129,8 @@ pub struct MemoryStore {
     definitions: Mutex<(u64, BTreeMap<String, Experiment>)>,
     experiments: Mutex<HashMap<String, Arc<Mutex<ExperimentState>>>>,
     seen: Mutex<SeenIds>,
+    /// Experiment key (`None`: the global log) → entries, oldest first.
+    audit: Mutex<HashMap<Option<String>, Vec<AuditEntry>>>,
 }
 
 impl MemoryStore {
@@ -368,6 +370,32 @@ impl Store for MemoryStore {
                 day: day.clone(),
                 aggregates: aggregates.clone(),
             })
+            .collect())
+    }
+
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        lock(&self.audit)
+            .entry(entry.experiment.clone())
+            .or_default()
+            .push(entry.clone());
+        Ok(())
+    }
+
+    async fn load_audit(
+        &self,
+        experiment: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let audit = lock(&self.audit);
+        let entries = audit
+            .get(&experiment.map(str::to_owned))
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        Ok(entries
+            .iter()
+            .rev()
+            .take(limit.min(crate::MAX_AUDIT_READ))
+            .cloned()
             .collect())
     }
 }

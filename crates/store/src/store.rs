@@ -1,6 +1,6 @@
 //! The `Store` trait: Touchstone's system of record, in the product's verbs.
 
-use crate::{Exposure, ExposureRecord, StoreError};
+use crate::{AuditEntry, Exposure, ExposureRecord, StoreError};
 use async_trait::async_trait;
 use std::sync::Arc;
 use touchstone_model::{Aggregates, Experiment, OutcomeEvent};
@@ -133,4 +133,16 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every snapshot of the experiment, oldest day first.
     async fn load_snapshots(&self, experiment: &Experiment) -> Result<Vec<Snapshot>, StoreError>;
+
+    /// Appends an admin action to the experiment's audit log (`entry.experiment`), or to the
+    /// global one (plugins, bindings) when it names none.
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
+
+    /// The newest `limit` entries (at most [`crate::MAX_AUDIT_READ`]) of an experiment's audit
+    /// log, or of the global one for `None`, newest first.
+    async fn load_audit(
+        &self,
+        experiment: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
 }

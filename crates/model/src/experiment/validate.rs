@@ -1,6 +1,8 @@
 //! The rules a definition must follow, each problem reported with its field path.
 
-use super::{ExperimentSpec, PLUGIN_VERSION_SEGMENT, REVENUE_METRIC, TIME_TO_CONVERSION_METRIC};
+use super::{
+    ExperimentSpec, PLUGIN_VERSION_SEGMENT, REVENUE_METRIC, Status, TIME_TO_CONVERSION_METRIC,
+};
 use crate::metric::MetricKind;
 use crate::validation::{ValidationErrors, check_key};
 use std::collections::HashSet;
@@ -44,6 +46,11 @@ pub fn validate(spec: &ExperimentSpec) -> ValidationErrors {
     }
     validate_metrics(spec, &mut errors);
     validate_segments(spec, &mut errors);
+    if let Some(layer) = &spec.layer {
+        layer.check(&mut errors);
+    }
+    validate_interactions(spec, &mut errors);
+    validate_shipped(spec, &mut errors);
     if !(spec.alpha > 0.0 && spec.alpha < 0.5) {
         errors.push(
             "alpha",
@@ -246,5 +253,60 @@ fn validate_segments(spec: &ExperimentSpec, errors: &mut ValidationErrors) {
                 format!("`{attribute}` appears twice"),
             );
         }
+    }
+}
+
+fn validate_interactions(spec: &ExperimentSpec, errors: &mut ValidationErrors) {
+    // Each is one more slice family per counter update: bounded like declared segments.
+    if spec.interacts_with.len() > 5 {
+        errors.push("interacts_with", "too_many", "at most 5 experiments");
+    }
+    let mut seen = HashSet::new();
+    for (index, key) in spec.interacts_with.iter().enumerate() {
+        let field = format!("interacts_with[{index}]");
+        if let Some(problem) = check_key(key) {
+            errors.push(field, "invalid", problem);
+        } else if key == &spec.key {
+            errors.push(
+                field,
+                "invalid",
+                "an experiment cannot interact with itself",
+            );
+        } else if !seen.insert(key.as_str()) {
+            errors.push(field, "duplicate", format!("`{key}` appears twice"));
+        }
+    }
+    // `exp:` names are kept for interactions: a declared segment may not take one.
+    for (index, attribute) in spec.segments.iter().enumerate() {
+        if attribute.starts_with(super::INTERACTION_SEGMENT_PREFIX) {
+            errors.push(
+                format!("segments[{index}]"),
+                "reserved",
+                "`exp:` attributes are kept for `interacts_with`",
+            );
+        }
+    }
+}
+
+fn validate_shipped(spec: &ExperimentSpec, errors: &mut ValidationErrors) {
+    match (&spec.shipped, spec.status == Status::Shipped) {
+        (None, true) => errors.push(
+            "shipped",
+            "required",
+            "a shipped experiment names its winner: {\"variant\": KEY, \"at\": TIME}",
+        ),
+        (Some(_), false) => errors.push(
+            "shipped",
+            "not_applicable",
+            "only a shipped experiment has a shipped variant",
+        ),
+        (Some(shipped), true) if !spec.variants.iter().any(|v| v.key == shipped.variant) => {
+            errors.push(
+                "shipped.variant",
+                "unknown",
+                format!("`{}` is not one of the variants", shipped.variant),
+            );
+        }
+        _ => {}
     }
 }

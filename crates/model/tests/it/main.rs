@@ -4,6 +4,7 @@
 mod assignment;
 mod definitions;
 mod examples;
+mod program;
 mod reshuffle;
 mod targeting;
 mod validation;
@@ -39,4 +40,8 @@ fn base_spec() -> ExperimentSpec {
 
 fn experiment(spec: ExperimentSpec) -> Experiment {
     Experiment::new(spec).expect("test definition is valid")
+}
+
+fn base_experiment() -> Experiment {
+    experiment(base_spec())
 }

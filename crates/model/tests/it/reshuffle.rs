@@ -135,6 +135,11 @@ const CASES: &[Case] = &[
         change: |v| v["salt"] = json!("free-shipping-35"),
         refused_for: None,
     },
+    Case {
+        name: "a layer is added",
+        change: |v| v["layer"] = json!({"name": "checkout", "range": [0.0, 0.5]}),
+        refused_for: Some("layer"),
+    },
 ];
 
 #[test]

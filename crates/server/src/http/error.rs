@@ -19,6 +19,17 @@ pub enum ApiError {
     NotFound { what: String },
     #[error("{0}")]
     Conflict(String),
+    /// Starting (or saving as running) would put units in two running experiments of a layer.
+    #[error(
+        "experiment `{other}` already runs in layer `{layer}` over [{}, {}); running experiments of one layer must not overlap",
+        overlap[0],
+        overlap[1]
+    )]
+    LayerOverlap {
+        layer: String,
+        other: String,
+        overlap: [f64; 2],
+    },
     #[error("{limit} exceeded: {message}")]
     TooLarge {
         limit: &'static str,
@@ -57,7 +68,7 @@ pub struct Problem<'a> {
     #[schema(example = 422)]
     status: u16,
     /// Stable snake_case code: bad_request, validation_failed, not_found, conflict,
-    /// limit_exceeded, unauthorized, forbidden, rate_limited, store_unavailable, internal.
+    /// layer_overlap, limit_exceeded, unauthorized, forbidden, rate_limited, store_unavailable, internal.
     #[schema(example = "validation_failed")]
     code: &'static str,
     detail: String,
@@ -67,6 +78,15 @@ pub struct Problem<'a> {
     /// For `validation_failed`: every problem with its field path.
     #[serde(skip_serializing_if = "Option::is_none")]
     errors: Option<&'a [FieldError]>,
+    /// For `layer_overlap`: the layer both experiments name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    layer: Option<&'a str>,
+    /// For `layer_overlap`: the running experiment already holding the range.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    conflicts_with: Option<&'a str>,
+    /// For `layer_overlap`: the shared part `[start, end)` of the two ranges.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    overlap: Option<[f64; 2]>,
 }
 
 impl ApiError {
@@ -82,6 +102,7 @@ impl ApiError {
             ApiError::Validation(_) => ("Invalid definition", "validation_failed"),
             ApiError::NotFound { .. } => ("Not found", "not_found"),
             ApiError::Conflict(_) => ("Conflict", "conflict"),
+            ApiError::LayerOverlap { .. } => ("Conflict", "layer_overlap"),
             ApiError::TooLarge { .. } => ("Payload too large", "limit_exceeded"),
             ApiError::Unauthorized => ("Unauthorized", "unauthorized"),
             ApiError::Forbidden => ("Forbidden", "forbidden"),
@@ -98,7 +119,7 @@ impl ResponseError for ApiError {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::LayerOverlap { .. } => StatusCode::CONFLICT,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
@@ -131,6 +152,14 @@ impl ResponseError for ApiError {
             ApiError::Validation(errors) => Some(errors.errors()),
             _ => None,
         };
+        let (layer, conflicts_with, overlap) = match self {
+            ApiError::LayerOverlap {
+                layer,
+                other,
+                overlap,
+            } => (Some(layer.as_str()), Some(other.as_str()), Some(*overlap)),
+            _ => (None, None, None),
+        };
         let problem = Problem {
             kind: "about:blank",
             title,
@@ -139,6 +168,9 @@ impl ResponseError for ApiError {
             detail,
             field,
             errors,
+            layer,
+            conflicts_with,
+            overlap,
         };
         let mut response = HttpResponse::build(status);
         response.content_type("application/problem+json");

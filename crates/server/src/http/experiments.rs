@@ -1,13 +1,14 @@
-//! `/v1/experiments`: define (JSON or TOML), read, list, start, stop, results (now, by day,
+//! `/v1/experiments`: define (JSON or TOML), read, list, start, stop, ship, results (now, by day,
 //! by segment) and snapshots.
 
 use crate::http::error::{ApiError, Problem};
-use crate::http::json::Body;
+use crate::http::json::{Body, Json};
+use crate::service::audit::Acting;
 use crate::service::{experiments, results};
 use crate::state::AppState;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use touchstone_model::{Experiment, ExperimentSpec, Status};
 use touchstone_stats::analysis::Results;
@@ -66,9 +67,10 @@ pub(crate) async fn put(
     key: web::Path<String>,
     request: HttpRequest,
     Body(body): Body,
+    acting: Acting,
 ) -> Result<HttpResponse, ApiError> {
     let spec = decode_definition(&request, &body, &key, state.settings.limits.max_json_depth)?;
-    let (experiment, created) = experiments::define(&state, spec).await?;
+    let (experiment, created) = experiments::define(&state, spec, &acting).await?;
     let mut response = if created {
         HttpResponse::Created()
     } else {
@@ -83,13 +85,15 @@ pub(crate) async fn put(
     responses(
         (status = 200, description = "The definition, now running", body = ExperimentSpec),
         (status = 404, description = "No such experiment", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`layer_overlap`: its layer range overlaps a running experiment's (`conflicts_with`, `overlap`); or it shipped (`conflict`)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The store is unavailable; nothing changed", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn start(
     state: web::Data<AppState>,
     key: web::Path<String>,
+    acting: Acting,
 ) -> Result<HttpResponse, ApiError> {
-    let experiment = experiments::set_status(&state, &key, Status::Running).await?;
+    let experiment = experiments::set_status(&state, &key, Status::Running, &acting).await?;
     Ok(HttpResponse::Ok().json(experiment.spec()))
 }
 
@@ -104,8 +108,40 @@ pub(crate) async fn start(
 pub(crate) async fn stop(
     state: web::Data<AppState>,
     key: web::Path<String>,
+    acting: Acting,
 ) -> Result<HttpResponse, ApiError> {
-    let experiment = experiments::set_status(&state, &key, Status::Stopped).await?;
+    let experiment = experiments::set_status(&state, &key, Status::Stopped, &acting).await?;
+    Ok(HttpResponse::Ok().json(experiment.spec()))
+}
+
+/// Which variant ships.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShipRequest {
+    /// The winning variant's key.
+    pub variant: String,
+}
+
+/// Ships the winner: status `shipped`; every unit the targeting admits gets its payload at the
+/// touchpoint (`"shipped": true` in assign), nothing more is recorded and the results stay as
+/// they were. Idempotent for the variant already shipped; `stop` withdraws it.
+#[utoipa::path(post, path = "/v1/experiments/{key}/ship", tag = "experiments",
+    params(("key" = String, Path, description = "The experiment key")),
+    request_body = ShipRequest,
+    responses(
+        (status = 200, description = "The definition, now shipped", body = ExperimentSpec),
+        (status = 400, description = "No such variant, or a malformed body; `field` names it", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such experiment", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "It never ran, or already shipped another variant", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The store is unavailable; nothing changed", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn ship(
+    state: web::Data<AppState>,
+    key: web::Path<String>,
+    Json(request): Json<ShipRequest>,
+    acting: Acting,
+) -> Result<HttpResponse, ApiError> {
+    let experiment = experiments::ship(&state, &key, &request.variant, &acting).await?;
     Ok(HttpResponse::Ok().json(experiment.spec()))
 }
 

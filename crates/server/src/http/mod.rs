@@ -2,12 +2,14 @@
 //! table in [`routes!`] below, so the OpenAPI document can be checked against it.
 
 pub mod assign;
+pub mod audit;
 pub mod docs;
 pub mod error;
 pub mod events;
 pub mod experiments;
 pub mod health;
 pub mod json;
+pub mod layers;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
@@ -63,10 +65,13 @@ routes! {
     Api get "/v1/experiments/{key}" => experiments::get;
     Api post "/v1/experiments/{key}/start" => experiments::start;
     Api post "/v1/experiments/{key}/stop" => experiments::stop;
+    Api post "/v1/experiments/{key}/ship" => experiments::ship;
     Api get "/v1/experiments/{key}/results" => experiments::get_results;
     Api get "/v1/experiments/{key}/results/daily" => experiments::get_daily;
     Api get "/v1/experiments/{key}/results/segments/{attribute}" => experiments::get_segments;
     Api post "/v1/experiments/{key}/snapshot" => experiments::snapshot;
+    Api get "/v1/layers" => layers::list;
+    Api get "/v1/audit" => audit::list;
     Api get "/v1/plugins" => plugins::list_plugins;
     Api put "/v1/plugins/{name}" => plugins::upload;
     Api get "/v1/touchpoints" => plugins::list_bindings;

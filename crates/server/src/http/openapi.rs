@@ -3,7 +3,9 @@
 //! security and the 401/403/429 answers of each operation follow the code that enforces them.
 
 use crate::access::{self, Access};
-use crate::http::{assign, error::Problem, events, experiments, health, metrics, plugins};
+use crate::http::{
+    assign, audit, error::Problem, events, experiments, health, layers, metrics, plugins,
+};
 use actix_web::HttpResponse;
 use serde::Serialize;
 use std::sync::LazyLock;
@@ -38,10 +40,13 @@ keys configured (development) every route is open.",
         experiments::get,
         experiments::start,
         experiments::stop,
+        experiments::ship,
         experiments::get_results,
         experiments::get_daily,
         experiments::get_segments,
         experiments::snapshot,
+        layers::list,
+        audit::list,
         plugins::list_plugins,
         plugins::upload,
         plugins::list_bindings,

@@ -4,10 +4,11 @@ use crate::http::error::{ApiError, Problem};
 use crate::http::json::Json;
 use crate::http::openapi::{HookName, PluginLimits};
 use crate::plugins::Binding;
+use crate::service::audit::{self, Acting};
 use crate::state::AppState;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 use touchstone_model::validation::check_key;
 use touchstone_plugin_host::{Hook, Limits};
 use utoipa::ToSchema;
@@ -76,6 +77,7 @@ pub(crate) async fn upload(
     state: web::Data<AppState>,
     name: web::Path<String>,
     body: web::Bytes,
+    acting: Acting,
 ) -> Result<HttpResponse, ApiError> {
     if let Some(problem) = check_key(&name) {
         return Err(ApiError::BadRequest {
@@ -91,6 +93,9 @@ pub(crate) async fn upload(
             message: format!("plugin refused: {error}"),
         })?;
     tracing::info!(plugin = %name, version = plugin.version(), "plugin uploaded");
+    let changes =
+        json!({"plugin": plugin.name(), "version": plugin.version(), "hooks": plugin.hooks()});
+    audit::record(&state, &acting, "plugin_upload", None, changes).await;
     Ok(HttpResponse::Ok().json(PluginUploaded {
         name: plugin.name(),
         version: plugin.version(),
@@ -139,6 +144,7 @@ pub(crate) async fn bind(
     state: web::Data<AppState>,
     touchpoint: web::Path<String>,
     Json(binding): Json<Binding>,
+    acting: Acting,
 ) -> Result<HttpResponse, ApiError> {
     if touchpoint.is_empty() || touchpoint.len() > 128 {
         return Err(ApiError::BadRequest {
@@ -156,6 +162,8 @@ pub(crate) async fn bind(
         });
     }
     state.plugins.bind(&touchpoint, binding.clone());
+    let changes = json!({"touchpoint": touchpoint.as_str(), "plugin": binding.plugin, "config": binding.config});
+    audit::record(&state, &acting, "plugin_bind", None, changes).await;
     Ok(HttpResponse::Ok().json(TouchpointBinding {
         touchpoint: touchpoint.into_inner(),
         plugin: binding.plugin,

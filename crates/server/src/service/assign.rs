@@ -1,8 +1,10 @@
 //! Assignment at a touchpoint: every running experiment there whose targeting matches assigns
 //! the unit deterministically; the first exposure is recorded idempotently.
 
+use crate::catalog::Catalog;
 use crate::observe;
 use crate::plugins::Binding;
+use crate::service::interactions;
 use crate::state::AppState;
 use futures::future::join_all;
 use serde::{Deserialize, Serialize};
@@ -42,6 +44,9 @@ pub struct Assignment {
     pub experiment: String,
     pub variant: String,
     pub payload: Value,
+    /// The experiment shipped this variant to everyone: no exposure was recorded.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub shipped: bool,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -74,10 +79,11 @@ pub async fn assign(state: &AppState, request: AssignRequest, now: Timestamp) ->
             }
             _ => (candidates, None),
         };
-        enroll(state, &request, &eligible, plugin_version, now).await
+        enroll(state, &catalog, &request, &eligible, plugin_version, now).await
     } else {
         existing(state, &request, &candidates).await
     };
+    assignments.extend(shipped(&catalog, &request));
     if let Some((plugin, binding)) = &plugin
         && plugin.has_hook(Hook::Payload)
         && !assignments.is_empty()
@@ -92,8 +98,25 @@ pub async fn assign(state: &AppState, request: AssignRequest, now: Timestamp) ->
     }
 }
 
+/// The winners of the touchpoint's shipped experiments whose targeting admits the unit,
+/// whatever its bucket or layer: nothing recorded, no plugin eligibility asked (shipping makes
+/// the variant the touchpoint's default).
+fn shipped(catalog: &Catalog, request: &AssignRequest) -> Vec<Assignment> {
+    catalog
+        .shipped_at(&request.touchpoint)
+        .iter()
+        .filter(|experiment| experiment.targets(&request.attributes))
+        .filter_map(|experiment| {
+            let mut assignment = assignment(experiment, experiment.shipped_variant()?);
+            assignment.shipped = true;
+            Some(assignment)
+        })
+        .collect()
+}
+
 async fn enroll(
     state: &AppState,
+    catalog: &Catalog,
     request: &AssignRequest,
     candidates: &[&Arc<Experiment>],
     plugin_version: Option<String>,
@@ -112,7 +135,7 @@ async fn enroll(
             unit_id: request.unit_id.clone(),
             variant: *variant,
             at: now,
-            segments: segment_values(experiment, &request.attributes),
+            segments: segment_values(catalog, experiment, request),
             plugin_version: plugin_version.clone(),
         };
         async move { state.store.record_exposure(experiment, &exposure).await }
@@ -241,15 +264,19 @@ fn assignment(experiment: &Experiment, variant: usize) -> Assignment {
         experiment: experiment.key().to_owned(),
         variant: variant.key.clone(),
         payload: variant.payload.clone(),
+        shipped: false,
     }
 }
 
-/// The unit's values of the experiment's declared segment attributes, as sent at exposure.
+/// The unit's values of the experiment's declared segment attributes, as sent at exposure,
+/// and its variant in each experiment this one interacts with.
 fn segment_values(
+    catalog: &Catalog,
     experiment: &Experiment,
-    attributes: &Map<String, Value>,
+    request: &AssignRequest,
 ) -> BTreeMap<String, String> {
-    experiment
+    let attributes = &request.attributes;
+    let mut values: BTreeMap<String, String> = experiment
         .spec()
         .segments
         .iter()
@@ -261,5 +288,13 @@ fn segment_values(
             };
             (name.clone(), value)
         })
-        .collect()
+        .collect();
+    interactions::add_segments(
+        catalog,
+        experiment,
+        &request.unit_id,
+        attributes,
+        &mut values,
+    );
+    values
 }

@@ -1,22 +1,27 @@
 //! Defining, starting and stopping experiments.
 
 use crate::http::error::ApiError;
+use crate::service::audit::{self, Acting};
+use crate::service::layers;
 use crate::state::AppState;
+use serde_json::json;
 use touchstone_model::{Experiment, ExperimentSpec, Status, ValidationErrors};
 
 /// Creates or replaces a definition. An existing experiment keeps its status (start and stop
 /// are their own actions); a running one may not change what would reshuffle its units.
 /// Returns the saved experiment and whether it was created.
-#[tracing::instrument(skip(state, spec), fields(experiment = %spec.key))]
+#[tracing::instrument(skip(state, spec, acting), fields(experiment = %spec.key))]
 pub async fn define(
     state: &AppState,
     spec: ExperimentSpec,
+    acting: &Acting,
 ) -> Result<(Experiment, bool), ApiError> {
     let catalog = state.catalog.load();
     let existing = catalog.get(&spec.key).cloned();
     let mut spec = spec;
     if let Some(existing) = &existing {
         spec.status = existing.status();
+        spec.shipped = existing.spec().shipped.clone();
     }
     check_payload_sizes(&spec, state.settings.limits.max_payload_bytes)?;
     let next = Experiment::new(spec).map_err(ApiError::Validation)?;
@@ -26,6 +31,12 @@ pub async fn define(
         return Err(ApiError::Conflict(reason));
     }
     save(state, &next).await?;
+    let as_json = |e: &Experiment| serde_json::to_value(e.spec()).unwrap_or_default();
+    let changes = match &existing {
+        Some(existing) => audit::changed_fields(&as_json(existing), &as_json(&next)),
+        None => json!({ "created": as_json(&next) }),
+    };
+    audit::record(state, acting, "define", Some(next.key()), changes).await;
     Ok((next, existing.is_none()))
 }
 
@@ -49,11 +60,12 @@ fn check_payload_sizes(spec: &ExperimentSpec, max: usize) -> Result<(), ApiError
 }
 
 /// Moves an experiment to `status` (idempotent).
-#[tracing::instrument(skip(state))]
+#[tracing::instrument(skip(state, acting))]
 pub async fn set_status(
     state: &AppState,
     key: &str,
     status: Status,
+    acting: &Acting,
 ) -> Result<Experiment, ApiError> {
     let catalog = state.catalog.load();
     let existing = catalog.get(key).ok_or_else(|| ApiError::NotFound {
@@ -62,9 +74,68 @@ pub async fn set_status(
     if existing.status() == status {
         return Ok(existing.as_ref().clone());
     }
+    if existing.status() == Status::Shipped && status == Status::Running {
+        return Err(ApiError::Conflict(format!(
+            "`{key}` shipped: its results are frozen and it cannot run again; define a new experiment to test further"
+        )));
+    }
     let next = existing.with_status(status);
     save(state, &next).await?;
     tracing::info!(experiment = key, status = ?status, "experiment status changed");
+    let action = if status == Status::Running {
+        "start"
+    } else {
+        "stop"
+    };
+    let changes = json!({"status": {"from": existing.status(), "to": status}});
+    audit::record(state, acting, action, Some(key), changes).await;
+    Ok(next)
+}
+
+/// Ships `variant`: from now on every unit the targeting admits gets its payload at the
+/// touchpoint and nothing more is recorded, so the results stay as they were at `now`.
+/// Idempotent for the variant already shipped.
+#[tracing::instrument(skip(state, acting))]
+pub async fn ship(
+    state: &AppState,
+    key: &str,
+    variant: &str,
+    acting: &Acting,
+) -> Result<Experiment, ApiError> {
+    let catalog = state.catalog.load();
+    let existing = catalog.get(key).ok_or_else(|| ApiError::NotFound {
+        what: format!("experiment `{key}`"),
+    })?;
+    let index = existing
+        .variant_index(variant)
+        .ok_or_else(|| ApiError::BadRequest {
+            field: "variant".into(),
+            message: format!("`{variant}` is not a variant of `{key}`"),
+        })?;
+    match (existing.status(), existing.shipped_variant()) {
+        (Status::Shipped, Some(shipped)) if shipped == index => {
+            return Ok(existing.as_ref().clone());
+        }
+        (Status::Shipped, _) => {
+            return Err(ApiError::Conflict(format!(
+                "`{key}` already shipped another variant; stop it first to ship another"
+            )));
+        }
+        (Status::Draft, _) => {
+            return Err(ApiError::Conflict(format!(
+                "`{key}` never ran: there is no evidence to ship a winner on"
+            )));
+        }
+        _ => {}
+    }
+    let next = existing
+        .shipped_with(index, acting.at)
+        .ok_or_else(|| ApiError::Internal("a known variant index could not ship".into()))?;
+    save(state, &next).await?;
+    tracing::info!(experiment = key, variant, "experiment shipped");
+    let changes =
+        json!({"status": {"from": existing.status(), "to": Status::Shipped}, "variant": variant});
+    audit::record(state, acting, "ship", Some(key), changes).await;
     Ok(next)
 }
 
@@ -89,8 +160,14 @@ pub fn list(state: &AppState) -> Vec<Experiment> {
         .collect()
 }
 
-/// Saves and makes the change visible to this server's next request at once.
+/// Saves and makes the change visible to this server's next request at once. A running
+/// experiment in a layer is first checked against the freshest definitions (another server
+/// may have started one in the same layer since this one last refreshed).
 async fn save(state: &AppState, experiment: &Experiment) -> Result<(), ApiError> {
+    if experiment.is_running() && experiment.layer().is_some() {
+        state.catalog.reload(state.store.as_ref()).await?;
+        layers::check_overlap(&state.catalog.load(), experiment)?;
+    }
     state.store.save_definition(experiment).await?;
     state.catalog.reload(state.store.as_ref()).await?;
     Ok(())

@@ -65,6 +65,15 @@ impl ExperimentKeys {
     }
 }
 
+/// List: an experiment's audit log, entry JSON, newest at the head. Outside any phase: the
+/// history spans them all.
+pub(crate) fn experiment_audit(experiment: &str) -> String {
+    format!("{{exp:{experiment}}}:audit")
+}
+
+/// List: the audit log of actions on no experiment (plugins, bindings), newest at the head.
+pub(crate) const GLOBAL_AUDIT: &str = "{touchstone}:audit";
+
 /// Hash: experiment key → spec JSON. Tagged so it shares a slot with its version counter.
 pub(crate) const DEFINITIONS: &str = "{touchstone}:defs";
 
@@ -102,6 +111,15 @@ mod tests {
         ] {
             assert!(key.starts_with("{exp:free-shipping}:p1:"), "{key}");
         }
+    }
+
+    #[test]
+    fn an_experiments_audit_log_shares_its_slot_across_phases() {
+        assert_eq!(
+            experiment_audit("free-shipping"),
+            "{exp:free-shipping}:audit"
+        );
+        assert!(GLOBAL_AUDIT.starts_with("{touchstone}"));
     }
 
     #[test]

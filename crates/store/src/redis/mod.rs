@@ -2,12 +2,14 @@
 //! script on one experiment's slot (`keys`), so it is atomic and retry-safe; see KEYS.md.
 
 mod aggregates;
+mod audit;
 mod connection;
 mod events;
 pub(crate) mod keys;
 
 use crate::{
-    Definitions, EventsOutcome, Exposure, ExposureRecord, Slice, Snapshot, Store, StoreError,
+    AuditEntry, Definitions, EventsOutcome, Exposure, ExposureRecord, Slice, Snapshot, Store,
+    StoreError,
 };
 use async_trait::async_trait;
 use connection::{Connection, store_error};
@@ -224,5 +226,17 @@ impl Store for RedisStore {
 
     async fn load_snapshots(&self, experiment: &Experiment) -> Result<Vec<Snapshot>, StoreError> {
         aggregates::load_snapshots(self, experiment).await
+    }
+
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        audit::append(self, entry).await
+    }
+
+    async fn load_audit(
+        &self,
+        experiment: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        audit::load(self, experiment, limit).await
     }
 }

@@ -4,7 +4,7 @@
 use crate::fixtures::*;
 use std::sync::Arc;
 use touchstone_model::{Aggregates, Experiment, Status, Timestamp};
-use touchstone_store::{EventOutcome, Exposure, Slice, Snapshot, Store};
+use touchstone_store::{AuditEntry, EventOutcome, Exposure, Slice, Snapshot, Store};
 
 fn id(experiment: &Experiment, name: &str) -> String {
     format!("{}:{name}", experiment.key())
@@ -470,4 +470,51 @@ pub async fn a_days_snapshot_is_replaced_and_days_load_oldest_first(store: &dyn 
     assert_eq!(days, ["2026-11-23", "2026-11-24"]);
     assert_eq!(snapshots[1].aggregates, later);
     assert_eq!(snapshots[0].aggregates, Aggregates::default());
+}
+
+fn audit_entry(experiment: Option<&str>, action: &str, at: i64) -> AuditEntry {
+    AuditEntry {
+        at: Timestamp::from_millis(at),
+        key_id: "0a1b2c3d".into(),
+        action: action.into(),
+        experiment: experiment.map(str::to_owned),
+        changes: serde_json::json!({"status": {"from": "draft", "to": action}, "n": at}),
+    }
+}
+
+pub async fn audit_logs_read_newest_first_per_experiment_and_globally(store: &dyn Store) {
+    // Keys unique to this case: the global log is shared by every case of a backend.
+    let (a, b) = ("audit-a", "audit-b");
+    let written = [
+        audit_entry(Some(a), "define", T0),
+        audit_entry(Some(a), "start", T0 + 1),
+        audit_entry(Some(b), "define", T0 + 2),
+        audit_entry(None, "plugin_upload", T0 + 3),
+        audit_entry(Some(a), "ship", T0 + 4),
+        audit_entry(None, "plugin_bind", T0 + 5),
+    ];
+    for entry in &written {
+        store.append_audit(entry).await.expect("appended");
+    }
+    let of_a = store.load_audit(Some(a), 100).await.expect("read");
+    assert_eq!(
+        of_a,
+        vec![written[4].clone(), written[1].clone(), written[0].clone()]
+    );
+    let newest = store.load_audit(Some(a), 2).await.expect("read");
+    assert_eq!(newest, vec![written[4].clone(), written[1].clone()]);
+    assert_eq!(
+        store.load_audit(Some(b), 100).await.expect("read"),
+        vec![written[2].clone()]
+    );
+    assert_eq!(
+        store
+            .load_audit(Some("audit-none"), 100)
+            .await
+            .expect("read"),
+        vec![]
+    );
+    assert_eq!(store.load_audit(Some(a), 0).await.expect("read"), vec![]);
+    let global = store.load_audit(None, 2).await.expect("read");
+    assert_eq!(global, vec![written[5].clone(), written[3].clone()]);
 }

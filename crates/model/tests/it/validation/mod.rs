@@ -1,10 +1,11 @@
 //! Every rule of `experiment::validate`, table-driven: each case changes one thing in a valid
 //! definition and names every (field, code) it must produce — no more, no fewer. The cases
-//! live in `definition` (identity, variants, journey, targeting, salt) and `metrics`
-//! (metrics, segments, statistics settings).
+//! live in `definition` (identity, variants, journey, targeting, salt), `metrics`
+//! (metrics, segments, statistics settings) and `program` (layers).
 
 mod definition;
 mod metrics;
+mod program;
 
 use super::{base_json, base_spec, spec_from};
 use serde_json::{Value, json};
@@ -59,6 +60,7 @@ fn every_rule_reports_its_field_and_code() {
     definition::CASES
         .iter()
         .chain(metrics::CASES)
+        .chain(program::CASES)
         .for_each(check);
 }
 

@@ -50,6 +50,10 @@ fn header(experiment: &Experiment) -> String {
         Status::Draft | Status::Stopped => {
             r#"<button type="button" class="primary" data-action="start">Start experiment</button>"#
         }
+        // Stopping a shipped experiment withdraws its winner; it cannot run again.
+        Status::Shipped => {
+            r#"<button type="button" class="danger" data-action="stop">Withdraw shipped variant</button>"#
+        }
     };
     format!(
         r#"<section class="headline"><p class="crumbs"><a href="/ui">Experiments</a> /</p><h1>{key} {badge}</h1><p class="meta">Touchpoint <code>{touchpoint}</code> · journey {journey} · {variants} variants, control <strong>{control}</strong> · traffic {traffic}</p>{description}<div class="actions">{action}</div><p id="action-problem" class="problem" role="alert" hidden></p></section>"#,

@@ -18,6 +18,7 @@ pub fn status_badge(status: Status) -> String {
         Status::Draft => ("status-draft", "draft"),
         Status::Running => ("status-running", "● running"),
         Status::Stopped => ("status-stopped", "■ stopped"),
+        Status::Shipped => ("status-shipped", "✓ shipped"),
     };
     format!(
         r#"<span class="badge {class}" data-status="{}">{text}</span>"#,
@@ -30,6 +31,7 @@ pub fn status_word(status: Status) -> &'static str {
         Status::Draft => "draft",
         Status::Running => "running",
         Status::Stopped => "stopped",
+        Status::Shipped => "shipped",
     }
 }
 

@@ -1,0 +1,54 @@
+//! The audit log in Redis: one list per experiment (`{exp:KEY}:audit`, in the experiment's
+//! slot) and one global list (`{touchstone}:audit`), entry JSON pushed at the head, so a read
+//! of the newest N is one LRANGE. Admin actions are rare: the lists are not trimmed.
+
+use super::RedisStore;
+use super::connection::store_error;
+use super::keys;
+use crate::{AuditEntry, MAX_AUDIT_READ, StoreError};
+use redis::AsyncCommands;
+
+fn list_key(experiment: Option<&str>) -> String {
+    match experiment {
+        Some(key) => keys::experiment_audit(key),
+        None => keys::GLOBAL_AUDIT.to_owned(),
+    }
+}
+
+pub(super) async fn append(store: &RedisStore, entry: &AuditEntry) -> Result<(), StoreError> {
+    let json = serde_json::to_string(entry).map_err(|error| StoreError::Corrupt {
+        what: format!("audit entry `{}` could not be encoded", entry.action),
+        source: Some(Box::new(error)),
+    })?;
+    let mut handle = store.handle().await?;
+    let _: u64 = handle
+        .lpush(list_key(entry.experiment.as_deref()), json)
+        .await
+        .map_err(store_error)?;
+    Ok(())
+}
+
+pub(super) async fn load(
+    store: &RedisStore,
+    experiment: Option<&str>,
+    limit: usize,
+) -> Result<Vec<AuditEntry>, StoreError> {
+    let limit = limit.min(MAX_AUDIT_READ);
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    let mut handle = store.handle().await?;
+    let key = list_key(experiment);
+    let raw: Vec<String> = handle
+        .lrange(&key, 0, limit as isize - 1)
+        .await
+        .map_err(store_error)?;
+    raw.iter()
+        .map(|json| {
+            serde_json::from_str(json).map_err(|error| StoreError::Corrupt {
+                what: format!("an entry of the audit log `{key}`"),
+                source: Some(Box::new(error)),
+            })
+        })
+        .collect()
+}
