@@ -78,7 +78,13 @@ impl PluginHost {
             .values()
             .find(|plugin| plugin.sha256() == sha256)
             .map(|plugin| plugin.module().clone());
-        let checked = validate::check(&self.inner.engine, bytes, &limits, compiled)?;
+        let checked = validate::check(
+            &self.inner.engine,
+            bytes,
+            &limits,
+            compiled,
+            self.inner.config.cache_dir.as_deref(),
+        )?;
         let counters = Arc::clone(
             self.inner
                 .counters

@@ -10,6 +10,7 @@
 //! let eligibility = plugin.eligible(&context).unwrap_or_default(); // not eligible on failure
 //! ```
 
+mod cache;
 mod counters;
 mod engine;
 mod error;
@@ -22,6 +23,7 @@ mod watch;
 #[doc(hidden)]
 pub mod bench;
 
+pub use cache::Compiled;
 pub use counters::FailureCount;
 pub use error::PluginError;
 pub use host::PluginHost;

@@ -51,6 +51,9 @@ pub struct HostConfig {
     pub max_instances: u32,
     /// Ceiling of any plugin's `memory_bytes`; sizes the pool's memory slots.
     pub max_memory_bytes: usize,
+    /// Where compiled modules are kept across restarts (`None`: compile on every start). Must
+    /// be writable only by the server's user: artifacts are native code (see `cache.rs`).
+    pub cache_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for HostConfig {
@@ -61,6 +64,7 @@ impl Default for HostConfig {
             epoch_tick: Duration::from_millis(1),
             max_instances: 128,
             max_memory_bytes: 16 << 20,
+            cache_dir: None,
         }
     }
 }

@@ -41,6 +41,7 @@ pub struct LoadedPlugin {
     alloc: ModuleExport,
     hook_exports: [Option<ModuleExport>; 3],
     counters: Arc<PluginCounters>,
+    compiled: crate::Compiled,
 }
 
 impl std::fmt::Debug for LoadedPlugin {
@@ -174,6 +175,7 @@ impl LoadedPlugin {
             alloc,
             hook_exports: Hook::ALL.map(|hook| export(hook.as_str())),
             counters: new.counters,
+            compiled: new.checked.compiled,
         };
         // A trial instance proves it fits the limits (initial memory, table) and that a start
         // function, if any, finishes within them: better refused now than failing every call.
@@ -194,6 +196,12 @@ impl LoadedPlugin {
     /// exposure the plugin influenced.
     pub fn version(&self) -> &str {
         &self.version
+    }
+
+    /// Whether the module was compiled for this load or reused (precompiled artifact on disk,
+    /// or the same bytes already loaded).
+    pub fn compiled(&self) -> crate::Compiled {
+        self.compiled
     }
 
     /// The module's full SHA-256, hex.

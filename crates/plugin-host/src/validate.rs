@@ -2,6 +2,7 @@
 //! wasm module within the size limit whose only import is `touchstone.log` and which exports
 //! `memory`, `touchstone_alloc` and at least one hook with the ABI's signatures.
 
+use crate::cache::{self, Compiled};
 use crate::error::PluginError;
 use crate::limits::Limits;
 use serde::Serialize;
@@ -15,15 +16,18 @@ const CORE_VERSION: [u8; 4] = [1, 0, 0, 0];
 pub(crate) struct Checked {
     pub(crate) module: Module,
     pub(crate) hooks: Vec<Hook>,
+    pub(crate) compiled: Compiled,
 }
 
-/// `compiled` is the same bytes already compiled (a plugin loaded with identical content), so
-/// a re-upload or a touched file is not compiled again.
+/// `loaded` is the same bytes already compiled (a plugin loaded with identical content), so
+/// a re-upload or a touched file is not compiled again; otherwise the module comes from the
+/// precompiled cache in `cache_dir` or is compiled (and cached).
 pub(crate) fn check(
     engine: &Engine,
     bytes: &[u8],
     limits: &Limits,
-    compiled: Option<Module>,
+    loaded: Option<Module>,
+    cache_dir: Option<&std::path::Path>,
 ) -> Result<Checked, PluginError> {
     if bytes.len() > limits.module_bytes {
         return Err(PluginError::ModuleTooLarge {
@@ -32,12 +36,21 @@ pub(crate) fn check(
         });
     }
     check_header(bytes)?;
-    let module = match compiled {
-        Some(module) => module,
-        None => Module::new(engine, bytes).map_err(PluginError::Compile)?,
+    let (module, compiled) = match loaded {
+        Some(module) => (module, Compiled::FromCache),
+        None => cache::module(
+            engine,
+            bytes,
+            &crate::plugin::version_of(bytes).1,
+            cache_dir,
+        )?,
     };
     let hooks = check_shape(&module)?;
-    Ok(Checked { module, hooks })
+    Ok(Checked {
+        module,
+        hooks,
+        compiled,
+    })
 }
 
 fn check_header(bytes: &[u8]) -> Result<(), PluginError> {
@@ -151,7 +164,7 @@ pub(crate) fn report(engine: &Engine, bytes: &[u8], limits: &Limits) -> PluginRe
     if let Some(ExternType::Memory(memory)) = module.get_export(EXPORT_MEMORY) {
         report.memory_pages = Some((memory.minimum(), memory.maximum()));
     }
-    match check(engine, bytes, limits, Some(module)) {
+    match check(engine, bytes, limits, Some(module), None) {
         Ok(checked) => report.hooks = checked.hooks,
         Err(error) => report.refused = Some(error_chain(&error)),
     }

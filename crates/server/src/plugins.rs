@@ -77,6 +77,8 @@ impl Plugins {
             consume_fuel: settings.consume_fuel,
             max_instances: settings.max_instances,
             max_memory_bytes: settings.memory_bytes,
+            cache_dir: (!settings.cache_dir.as_os_str().is_empty())
+                .then(|| settings.cache_dir.clone()),
             ..HostConfig::default()
         })
         .map_err(PluginSetupError::Host)?;

@@ -34,6 +34,8 @@ pub enum EventFailurePolicy {
 #[serde(deny_unknown_fields)]
 pub struct PluginSettings {
     pub dir: PathBuf,
+    /// Empty: no cache of compiled plugins.
+    pub cache_dir: PathBuf,
     pub bindings_dir: PathBuf,
     pub watch_interval_ms: u64,
     pub consume_fuel: bool,

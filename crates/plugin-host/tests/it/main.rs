@@ -2,6 +2,7 @@
 //! `scripts/build-plugins.sh`: the example plugins' hooks, every hostile plugin contained,
 //! load-time refusals, hot swap and the directory watcher.
 
+mod cache;
 mod examples;
 mod hostile;
 mod loading;
