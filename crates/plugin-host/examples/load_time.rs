@@ -16,7 +16,7 @@ fn main() {
         })
         .expect("host")
     };
-    println!("plugin                   bytes   compile ms   from cache ms");
+    eprintln!("plugin                   bytes   compile ms   from cache ms");
     for name in ["checkout-free-shipping", "pdp-ugc-gallery", "event-guard"] {
         let bytes = plugin_bytes(name);
         let started = Instant::now();
@@ -27,7 +27,7 @@ fn main() {
         let cached = host().load(name, &bytes).expect("loads");
         let reload = started.elapsed();
         assert_eq!(cached.compiled(), Compiled::FromCache);
-        println!(
+        eprintln!(
             "{name:<24} {:>6}   {:>10.1}   {:>13.1}",
             bytes.len(),
             compile.as_secs_f64() * 1e3,
