@@ -5,7 +5,7 @@ use super::guardrail_simulation as sim;
 use touchstone_model::{
     Aggregates, Direction, MetricAggregates, Moments, StageAggregates, VariantAggregates,
 };
-use touchstone_stats::{analyze, guardrail_harms, wholly_harmful};
+use touchstone_stats::{analyze, guardrail_harms, srm_alert, wholly_harmful};
 
 #[test]
 fn an_interval_is_harmful_only_when_wholly_on_the_bad_side_of_zero() {
@@ -29,8 +29,12 @@ fn an_interval_is_harmful_only_when_wholly_on_the_bad_side_of_zero() {
 
 /// Control with 2% of units erring once; the treatment with `rate` of its units erring once.
 fn aggregates(units: u64, rate: f64) -> Aggregates {
+    aggregates_split(units, units, rate)
+}
+
+fn aggregates_split(control_units: u64, treatment_units: u64, rate: f64) -> Aggregates {
     let experiment = sim::experiment();
-    let arm = |key: &str, rate: f64| {
+    let arm = |key: &str, units: u64, rate: f64| {
         let errors = (units as f64 * rate).round();
         VariantAggregates {
             exposures_by_hour: Default::default(),
@@ -60,7 +64,10 @@ fn aggregates(units: u64, rate: f64) -> Aggregates {
         }
     };
     Aggregates {
-        variants: vec![arm("control", 0.02), arm("treatment", rate)],
+        variants: vec![
+            arm("control", control_units, 0.02),
+            arm("treatment", treatment_units, rate),
+        ],
     }
 }
 
@@ -94,4 +101,16 @@ fn checking_aa_experiments_every_hour_for_30_days_keeps_false_stops_below_alpha(
     assert!(rate <= sim::ALPHA, "false-stop rate {rate}");
     // A checker that never looks would also pass; some A/A noise must reach the data.
     assert!(rate > 0.0, "false-stop rate {rate}");
+}
+
+#[test]
+fn a_sample_ratio_mismatch_below_one_in_a_thousand_alerts_with_its_p_value() {
+    let experiment = sim::experiment();
+    // scipy.stats.chisquare([1000, 800]) → statistic 22.222, p = 2.4284674729758432e-06.
+    let skewed = analyze(&experiment, &aggregates_split(1_000, 800, 0.02));
+    let p = srm_alert(&skewed).expect("a mismatch alerts");
+    assert!((p - 2.4284674729758432e-06).abs() < 1e-12, "{p}");
+    // scipy.stats.chisquare([1000, 950]) → p = 0.2575179822490596: no alert.
+    let fair = analyze(&experiment, &aggregates_split(1_000, 950, 0.02));
+    assert_eq!(srm_alert(&fair), None);
 }
