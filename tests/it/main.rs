@@ -7,6 +7,7 @@ mod client;
 mod dashboard;
 mod fuzz;
 mod growthbook_sdk;
+mod guardrails;
 mod interactions;
 mod journey;
 mod kpis;

@@ -27,6 +27,27 @@ pub enum Status {
     Shipped,
 }
 
+/// What the server does when a guardrail metric of a running experiment is harmed with
+/// confidence (its always-valid interval wholly on the harmful side of zero).
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GuardrailAction {
+    /// Warn in the log, count it and call the webhook; the experiment keeps running.
+    Alert,
+    /// Stop the experiment (status `stopped`), keeping the reason in the audit log.
+    #[default]
+    Stop,
+    /// Ship control: every unit gets control's payload and nothing more is recorded.
+    Rollback,
+}
+
+impl GuardrailAction {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
 /// The winner of a shipped experiment and when it shipped (results are frozen from then).
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -136,6 +157,9 @@ pub struct ExperimentSpec {
     /// Set when (and only when) the status is `shipped`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shipped: Option<Shipped>,
+    /// What a harmed guardrail metric triggers (default `stop`).
+    #[serde(default, skip_serializing_if = "GuardrailAction::is_default")]
+    pub guardrail_action: GuardrailAction,
 }
 
 /// Built-in segment attribute: the version of the touchpoint plugin that decided eligibility.
@@ -309,6 +333,10 @@ impl Experiment {
 
     pub fn targets(&self, attributes: &Map<String, Value>) -> bool {
         targeting::matches_all(&self.spec.targeting, attributes)
+    }
+
+    pub fn guardrail_action(&self) -> GuardrailAction {
+        self.spec.guardrail_action
     }
 
     pub fn layer(&self) -> Option<&LayerSpec> {

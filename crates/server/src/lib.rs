@@ -4,6 +4,7 @@
 pub mod access;
 pub mod catalog;
 pub mod cli;
+pub mod guardrails;
 pub mod http;
 pub mod observe;
 pub mod plugin_cli;

@@ -21,6 +21,7 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub cors: CorsSettings,
     pub plugins: PluginSettings,
+    pub guardrails: GuardrailSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -47,6 +48,15 @@ pub struct PluginSettings {
     pub output_bytes: usize,
     pub module_bytes: usize,
     pub on_event_failure: EventFailurePolicy,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuardrailSettings {
+    pub check_interval_seconds: u64,
+    pub min_units: u64,
+    /// Empty: no webhook.
+    pub webhook_url: String,
 }
 
 #[derive(Clone, Deserialize)]
@@ -230,6 +240,24 @@ impl Settings {
         }
         if self.experiments.refresh_interval_ms == 0 {
             return invalid("experiments.refresh_interval_ms", "must be at least 1");
+        }
+        if self.guardrails.check_interval_seconds == 0 {
+            return invalid("guardrails.check_interval_seconds", "must be at least 1");
+        }
+        if self.guardrails.min_units < 2 {
+            return invalid(
+                "guardrails.min_units",
+                "must be at least 2 (an interval needs a variance in each arm)",
+            );
+        }
+        let webhook = self.guardrails.webhook_url.as_str();
+        // The HTTP client is built without TLS (one less native dependency); an https
+        // receiver sits behind a local relay or proxy.
+        if !webhook.is_empty() && !webhook.starts_with("http://") {
+            return invalid(
+                "guardrails.webhook_url",
+                "must be empty (no webhook) or an http:// URL",
+            );
         }
         let url = self.store.url.as_str();
         if !["memory://", "redis://", "rediss://", "redis-cluster://"]

@@ -61,6 +61,14 @@ impl Application {
                 .context("experiments.snapshot_time_zone")?,
             Duration::from_secs(settings.experiments.snapshot_check_seconds),
         ));
+        let webhook = match settings.guardrails.webhook_url.as_str() {
+            "" => None,
+            url => Some(
+                crate::guardrails::Webhook::start(url.to_owned())
+                    .context("guardrails.webhook_url: starting the HTTP client")?,
+            ),
+        };
+        tokio::spawn(crate::guardrails::keep_checking(state.clone(), webhook));
         let gate = web::Data::new(Gate::new(
             KeyRing::new(&settings.auth),
             settings.limits.requests_per_second,

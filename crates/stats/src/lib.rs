@@ -54,8 +54,8 @@ pub mod srm;
 pub mod welch;
 
 pub use analysis::{
-    InputError, Results, SegmentResults, analyze, analyze_input, analyze_segments, plan,
-    render_table,
+    Harm, InputError, Results, SegmentResults, analyze, analyze_input, analyze_segments,
+    guardrail_harms, plan, render_table, srm_alert, wholly_harmful,
 };
 pub use correction::Correction;
 pub use sample::{Counts, Sample, Undefined};

@@ -131,6 +131,8 @@ pub struct MemoryStore {
     seen: Mutex<SeenIds>,
     /// Experiment key (`None`: the global log) → entries, oldest first.
     audit: Mutex<HashMap<Option<String>, Vec<AuditEntry>>>,
+    /// (experiment, subject) → when its guardrail claim expires.
+    guard_claims: Mutex<HashMap<(String, String), std::time::Instant>>,
 }
 
 impl MemoryStore {
@@ -379,6 +381,23 @@ impl Store for MemoryStore {
             .or_default()
             .push(entry.clone());
         Ok(())
+    }
+
+    async fn claim_guardrail(
+        &self,
+        experiment: &str,
+        subject: &str,
+        ttl: std::time::Duration,
+    ) -> Result<bool, StoreError> {
+        let now = std::time::Instant::now();
+        let mut claims = lock(&self.guard_claims);
+        claims.retain(|_, expires| *expires > now);
+        let key = (experiment.to_owned(), subject.to_owned());
+        if claims.contains_key(&key) {
+            return Ok(false);
+        }
+        claims.insert(key, now + ttl);
+        Ok(true)
     }
 
     async fn load_audit(

@@ -145,4 +145,15 @@ pub trait Store: Send + Sync + 'static {
         experiment: Option<&str>,
         limit: usize,
     ) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// Claims the right to act on `experiment`'s guardrail `subject` (`harm`, `srm`) for
+    /// `ttl`: `true` for exactly one caller among all servers sharing the store until the
+    /// claim expires, `false` for every other. Atomic, and held by no connection: a server
+    /// that dies holding it only delays the next claim by `ttl`.
+    async fn claim_guardrail(
+        &self,
+        experiment: &str,
+        subject: &str,
+        ttl: std::time::Duration,
+    ) -> Result<bool, StoreError>;
 }

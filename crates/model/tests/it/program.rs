@@ -161,3 +161,25 @@ fn shipping_names_the_winner_and_another_status_forgets_it() {
         (None, &None)
     );
 }
+
+#[test]
+fn guardrail_action_defaults_to_stop_and_reads_each_named_action() {
+    use touchstone_model::{ExperimentSpec, GuardrailAction};
+    assert_eq!(
+        experiment(spec_from(base_json())).guardrail_action(),
+        GuardrailAction::Stop
+    );
+    for (name, action) in [
+        ("alert", GuardrailAction::Alert),
+        ("stop", GuardrailAction::Stop),
+        ("rollback", GuardrailAction::Rollback),
+    ] {
+        let mut value = base_json();
+        value["guardrail_action"] = json!(name);
+        assert_eq!(experiment(spec_from(value)).guardrail_action(), action);
+    }
+    let mut value = base_json();
+    value["guardrail_action"] = json!("pause");
+    let refused = serde_json::from_value::<ExperimentSpec>(value).expect_err("unknown action");
+    assert!(refused.to_string().contains("alert"), "{refused}");
+}

@@ -4,7 +4,7 @@ use crate::http::error::ApiError;
 use crate::service::audit::{self, Acting};
 use crate::service::layers;
 use crate::state::AppState;
-use serde_json::json;
+use serde_json::{Value, json};
 use touchstone_model::{Experiment, ExperimentSpec, Status, ValidationErrors};
 
 /// Creates or replaces a definition. An existing experiment keeps its status (start and stop
@@ -60,12 +60,23 @@ fn check_payload_sizes(spec: &ExperimentSpec, max: usize) -> Result<(), ApiError
 }
 
 /// Moves an experiment to `status` (idempotent).
-#[tracing::instrument(skip(state, acting))]
 pub async fn set_status(
     state: &AppState,
     key: &str,
     status: Status,
     acting: &Acting,
+) -> Result<Experiment, ApiError> {
+    set_status_because(state, key, status, acting, Value::Null).await
+}
+
+/// [`set_status`] with the reason kept in the audit entry (`null`: none given).
+#[tracing::instrument(skip(state, acting, reason))]
+pub async fn set_status_because(
+    state: &AppState,
+    key: &str,
+    status: Status,
+    acting: &Acting,
+    reason: Value,
 ) -> Result<Experiment, ApiError> {
     let catalog = state.catalog.load();
     let existing = catalog.get(key).ok_or_else(|| ApiError::NotFound {
@@ -87,7 +98,10 @@ pub async fn set_status(
     } else {
         "stop"
     };
-    let changes = json!({"status": {"from": existing.status(), "to": status}});
+    let mut changes = json!({"status": {"from": existing.status(), "to": status}});
+    if !reason.is_null() {
+        changes["reason"] = reason;
+    }
     audit::record(state, acting, action, Some(key), changes).await;
     Ok(next)
 }
@@ -95,12 +109,24 @@ pub async fn set_status(
 /// Ships `variant`: from now on every unit the targeting admits gets its payload at the
 /// touchpoint and nothing more is recorded, so the results stay as they were at `now`.
 /// Idempotent for the variant already shipped.
-#[tracing::instrument(skip(state, acting))]
 pub async fn ship(
     state: &AppState,
     key: &str,
     variant: &str,
     acting: &Acting,
+) -> Result<Experiment, ApiError> {
+    ship_because(state, key, variant, acting, Value::Null).await
+}
+
+/// [`ship`] with the reason kept in the audit entry (`null`: none given); a guardrail's
+/// rollback ships control.
+#[tracing::instrument(skip(state, acting, reason))]
+pub async fn ship_because(
+    state: &AppState,
+    key: &str,
+    variant: &str,
+    acting: &Acting,
+    reason: Value,
 ) -> Result<Experiment, ApiError> {
     let catalog = state.catalog.load();
     let existing = catalog.get(key).ok_or_else(|| ApiError::NotFound {
@@ -133,8 +159,11 @@ pub async fn ship(
         .ok_or_else(|| ApiError::Internal("a known variant index could not ship".into()))?;
     save(state, &next).await?;
     tracing::info!(experiment = key, variant, "experiment shipped");
-    let changes =
+    let mut changes =
         json!({"status": {"from": existing.status(), "to": Status::Shipped}, "variant": variant});
+    if !reason.is_null() {
+        changes["reason"] = reason;
+    }
     audit::record(state, acting, "ship", Some(key), changes).await;
     Ok(next)
 }

@@ -5,6 +5,7 @@
 //! offline JSON of `touchstone analyze`) — build one `Design` and run the same code.
 
 mod compare;
+mod guardrail;
 mod input;
 mod results;
 mod segment_input;
@@ -13,6 +14,7 @@ mod segments;
 mod summary;
 mod table;
 
+pub use guardrail::{Harm, guardrail_harms, srm_alert, wholly_harmful};
 pub use input::{InputError, analyze_input, plan};
 pub use results::{
     Comparison, Effect, MetricResult, MetricVariant, PowerResult, Results, SequentialResult,

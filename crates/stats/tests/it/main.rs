@@ -2,6 +2,8 @@
 
 mod analysis;
 mod calibration;
+mod guardrail_simulation;
+mod guardrails;
 mod properties;
 mod reference;
 mod reference_cases;

@@ -1,6 +1,8 @@
 //! The audit log in Redis: one list per experiment (`{exp:KEY}:audit`, in the experiment's
 //! slot) and one global list (`{touchstone}:audit`), entry JSON pushed at the head, so a read
 //! of the newest N is one LRANGE. Admin actions are rare: the lists are not trimmed.
+//! Beside them, the guardrail claims (`SET {exp:KEY}:guard:SUBJECT 1 NX PX ttl`): which server
+//! acts on a harmed guardrail and writes its audit entry.
 
 use super::RedisStore;
 use super::connection::store_error;
@@ -51,4 +53,25 @@ pub(super) async fn load(
             })
         })
         .collect()
+}
+
+/// `SET key 1 NX PX ttl`: one atomic command, so exactly one of the servers racing wins.
+pub(super) async fn claim_guardrail(
+    store: &RedisStore,
+    experiment: &str,
+    subject: &str,
+    ttl: std::time::Duration,
+) -> Result<bool, StoreError> {
+    let mut handle = store.handle().await?;
+    let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+    let set: Option<String> = redis::cmd("SET")
+        .arg(keys::guardrail_claim(experiment, subject))
+        .arg(1)
+        .arg("NX")
+        .arg("PX")
+        .arg(millis)
+        .query_async(&mut handle)
+        .await
+        .map_err(store_error)?;
+    Ok(set.is_some())
 }

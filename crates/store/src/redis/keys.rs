@@ -71,6 +71,12 @@ pub(crate) fn experiment_audit(experiment: &str) -> String {
     format!("{{exp:{experiment}}}:audit")
 }
 
+/// String with a TTL: the guardrail claim of one subject (`harm`, `srm`) of an experiment;
+/// whoever sets it acts (decision 010).
+pub(crate) fn guardrail_claim(experiment: &str, subject: &str) -> String {
+    format!("{{exp:{experiment}}}:guard:{subject}")
+}
+
 /// List: the audit log of actions on no experiment (plugins, bindings), newest at the head.
 pub(crate) const GLOBAL_AUDIT: &str = "{touchstone}:audit";
 

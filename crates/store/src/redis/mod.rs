@@ -239,4 +239,13 @@ impl Store for RedisStore {
     ) -> Result<Vec<AuditEntry>, StoreError> {
         audit::load(self, experiment, limit).await
     }
+
+    async fn claim_guardrail(
+        &self,
+        experiment: &str,
+        subject: &str,
+        ttl: std::time::Duration,
+    ) -> Result<bool, StoreError> {
+        audit::claim_guardrail(self, experiment, subject, ttl).await
+    }
 }

@@ -518,3 +518,51 @@ pub async fn audit_logs_read_newest_first_per_experiment_and_globally(store: &dy
     let global = store.load_audit(None, 2).await.expect("read");
     assert_eq!(global, vec![written[5].clone(), written[3].clone()]);
 }
+
+pub async fn one_of_many_racing_guardrail_claims_wins_until_it_expires(store: &dyn Store) {
+    let hour = std::time::Duration::from_secs(3600);
+    // Eight servers' checkers claim the same harm at once: exactly one may act.
+    let claims =
+        futures::future::join_all((0..8).map(|_| store.claim_guardrail("guard-a", "harm", hour)))
+            .await;
+    let won = claims
+        .into_iter()
+        .map(|claim| claim.expect("claimed"))
+        .filter(|won| *won)
+        .count();
+    assert_eq!(won, 1);
+    assert!(
+        !store
+            .claim_guardrail("guard-a", "harm", hour)
+            .await
+            .expect("claimed")
+    );
+    // Another subject of the same experiment, and another experiment, are claims of their own.
+    assert!(
+        store
+            .claim_guardrail("guard-a", "srm", hour)
+            .await
+            .expect("claimed")
+    );
+    assert!(
+        store
+            .claim_guardrail("guard-b", "harm", hour)
+            .await
+            .expect("claimed")
+    );
+    // An expired claim (a server that died holding it) can be taken again.
+    let short = std::time::Duration::from_millis(20);
+    assert!(
+        store
+            .claim_guardrail("guard-c", "harm", short)
+            .await
+            .expect("claimed")
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(
+        store
+            .claim_guardrail("guard-c", "harm", short)
+            .await
+            .expect("claimed")
+    );
+}

@@ -41,6 +41,7 @@ macro_rules! all_conformance_tests {
             slices_count_each_unit_where_its_first_exposure_put_it,
             a_days_snapshot_is_replaced_and_days_load_oldest_first,
             audit_logs_read_newest_first_per_experiment_and_globally,
+            one_of_many_racing_guardrail_claims_wins_until_it_expires,
         );
     };
 }
