@@ -129,9 +129,16 @@ fn every_admin_action_is_kept_with_its_key_id_and_changes_newest_first() {
         json!({"status": {"from": "draft", "to": "running"}})
     );
     assert_eq!(entries[3]["changes"]["created"]["key"], key);
-    let times: Vec<&str> = entries
+    // Compared as instants: RFC 3339 text drops trailing zeros of the fraction, so `07.1Z`
+    // sorts after `07.12Z` as a string.
+    let times: Vec<i64> = entries
         .iter()
-        .map(|e| e["at"].as_str().expect("at"))
+        .map(|e| {
+            let text = e["at"].as_str().expect("at");
+            touchstone_model::Timestamp::parse_rfc3339(text)
+                .unwrap_or_else(|error| panic!("`{text}` is not RFC 3339: {error}"))
+                .as_millis()
+        })
         .collect();
     let mut sorted = times.clone();
     sorted.sort_by(|x, y| y.cmp(x));
