@@ -116,8 +116,11 @@ fn guardrail_entries(api: &Api, key: &str) -> Vec<Value> {
         .collect()
 }
 
-fn two_servers(webhook: &str) -> (TouchstoneServer, TouchstoneServer) {
-    let redis = RedisServer::shared().url();
+/// Two servers on `redis`. Each guardrail test has a Redis of its own: every server checks
+/// every running experiment in its store, so a shared Redis would let one test's servers act
+/// on (and notify about) another test's experiments.
+fn two_servers(redis: &RedisServer, webhook: &str) -> (TouchstoneServer, TouchstoneServer) {
+    let redis = redis.url();
     let env = [
         ("TOUCHSTONE__STORE__URL", redis.as_str()),
         ("TOUCHSTONE__GUARDRAILS__CHECK_INTERVAL_SECONDS", "1"),
@@ -130,7 +133,8 @@ fn two_servers(webhook: &str) -> (TouchstoneServer, TouchstoneServer) {
 #[test]
 fn a_variant_that_multiplies_checkout_errors_is_stopped_once_with_webhook_and_audit() {
     let (url, notices) = webhook_receiver();
-    let (a, b) = two_servers(&url);
+    let redis = RedisServer::start();
+    let (a, b) = two_servers(&redis, &url);
     let (api, other) = (Api::new(a.base_url()), Api::new(b.base_url()));
     let key = "guardrail-stop";
     api.define_and_start(key, &guarded_experiment(key, "stop"));
@@ -178,7 +182,8 @@ fn a_variant_that_multiplies_checkout_errors_is_stopped_once_with_webhook_and_au
 #[test]
 fn a_rollback_serves_controls_payload_to_every_unit_and_an_alert_only_notifies() {
     let (url, notices) = webhook_receiver();
-    let (a, b) = two_servers(&url);
+    let redis = RedisServer::start();
+    let (a, b) = two_servers(&redis, &url);
     let (api, other) = (Api::new(a.base_url()), Api::new(b.base_url()));
     let (rolled, alerted) = ("guardrail-rollback", "guardrail-alert");
     api.define_and_start(rolled, &guarded_experiment(rolled, "rollback"));

@@ -83,7 +83,8 @@ fn named<'a>(list: &'a Value, field: &str, name: &str) -> &'a Value {
 
 #[test]
 fn segments_daily_snapshots_and_every_metric_kind_over_http_on_redis() {
-    let redis = RedisServer::shared();
+    // Its own Redis: exact counts, untouched by other tests' servers and guardrail checks.
+    let redis = RedisServer::start();
     let url = redis.url();
     let server = TouchstoneServer::start(&[
         ("TOUCHSTONE__STORE__URL", url.as_str()),

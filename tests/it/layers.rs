@@ -45,7 +45,9 @@ fn variant_in(reply: &Reply, key: &str) -> Option<usize> {
 
 #[test]
 fn two_experiments_splitting_a_layer_never_share_a_unit_and_agree_with_growthbook() {
-    let redis = RedisServer::shared();
+    // Its own Redis: it counts every exposure in the store, and other tests' servers on a
+    // shared Redis would enroll their units in these running experiments too.
+    let redis = RedisServer::start();
     let url = redis.url();
     let env = [("TOUCHSTONE__STORE__URL", url.as_str())];
     let (a, b) = (TouchstoneServer::start(&env), TouchstoneServer::start(&env));
