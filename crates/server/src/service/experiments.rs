@@ -2,7 +2,7 @@
 
 use crate::http::error::ApiError;
 use crate::service::audit::{self, Acting};
-use crate::service::layers;
+use crate::service::{known_experiment, layers};
 use crate::state::AppState;
 use serde_json::{Value, json};
 use touchstone_model::{Experiment, ExperimentSpec, Status, ValidationErrors};
@@ -78,10 +78,7 @@ pub async fn set_status_because(
     acting: &Acting,
     reason: Value,
 ) -> Result<Experiment, ApiError> {
-    let catalog = state.catalog.load();
-    let existing = catalog.get(key).ok_or_else(|| ApiError::NotFound {
-        what: format!("experiment `{key}`"),
-    })?;
+    let existing = known_experiment(state, key)?;
     if existing.status() == status {
         return Ok(existing.as_ref().clone());
     }
@@ -128,10 +125,7 @@ pub async fn ship_because(
     acting: &Acting,
     reason: Value,
 ) -> Result<Experiment, ApiError> {
-    let catalog = state.catalog.load();
-    let existing = catalog.get(key).ok_or_else(|| ApiError::NotFound {
-        what: format!("experiment `{key}`"),
-    })?;
+    let existing = known_experiment(state, key)?;
     let index = existing
         .variant_index(variant)
         .ok_or_else(|| ApiError::BadRequest {
@@ -169,14 +163,7 @@ pub async fn ship_because(
 }
 
 pub fn get(state: &AppState, key: &str) -> Result<Experiment, ApiError> {
-    state
-        .catalog
-        .load()
-        .get(key)
-        .map(|experiment| experiment.as_ref().clone())
-        .ok_or_else(|| ApiError::NotFound {
-            what: format!("experiment `{key}`"),
-        })
+    known_experiment(state, key).map(|experiment| experiment.as_ref().clone())
 }
 
 pub fn list(state: &AppState) -> Vec<Experiment> {

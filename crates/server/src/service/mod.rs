@@ -8,3 +8,20 @@ pub mod experiments;
 pub mod interactions;
 pub mod layers;
 pub mod results;
+
+use crate::http::error::ApiError;
+use crate::state::AppState;
+use std::sync::Arc;
+use touchstone_model::Experiment;
+
+/// The current definition of `key` from the catalog, or a 404 naming it.
+pub(crate) fn known_experiment(state: &AppState, key: &str) -> Result<Arc<Experiment>, ApiError> {
+    state
+        .catalog
+        .load()
+        .get(key)
+        .cloned()
+        .ok_or_else(|| ApiError::NotFound {
+            what: format!("experiment `{key}`"),
+        })
+}

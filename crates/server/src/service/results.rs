@@ -1,6 +1,7 @@
 //! Results of an experiment: the store's aggregates through the statistics engine.
 
 use crate::http::error::ApiError;
+use crate::service::known_experiment;
 use crate::snapshots::{self, Days};
 use crate::state::AppState;
 use serde::Serialize;
@@ -22,17 +23,6 @@ pub struct DayResults {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DailyResults {
     pub days: Vec<DayResults>,
-}
-
-fn experiment(state: &AppState, key: &str) -> Result<Arc<Experiment>, ApiError> {
-    state
-        .catalog
-        .load()
-        .get(key)
-        .cloned()
-        .ok_or_else(|| ApiError::NotFound {
-            what: format!("experiment `{key}`"),
-        })
 }
 
 /// Runs the statistics off the reactor: the exact Bayesian sums grow with the counts
@@ -66,7 +56,7 @@ async fn analyze_all(
 
 #[tracing::instrument(skip(state))]
 pub async fn results(state: &AppState, key: &str) -> Result<Results, ApiError> {
-    let experiment = experiment(state, key)?;
+    let experiment = known_experiment(state, key)?;
     let aggregates = state.store.load_aggregates(&experiment).await?;
     let mut results = analyze_all(experiment, vec![aggregates], Some(crate::http::now())).await?;
     results
@@ -77,7 +67,7 @@ pub async fn results(state: &AppState, key: &str) -> Result<Results, ApiError> {
 /// Every stored daily snapshot through the statistics engine.
 #[tracing::instrument(skip(state))]
 pub async fn daily(state: &AppState, key: &str) -> Result<DailyResults, ApiError> {
-    let experiment = experiment(state, key)?;
+    let experiment = known_experiment(state, key)?;
     let snapshots = state.store.load_snapshots(&experiment).await?;
     let (dates, aggregates): (Vec<String>, Vec<Aggregates>) = snapshots
         .into_iter()
@@ -97,7 +87,7 @@ pub async fn daily(state: &AppState, key: &str) -> Result<DailyResults, ApiError
 /// Takes (or replaces) today's snapshot now and answers it with its results.
 #[tracing::instrument(skip(state))]
 pub async fn snapshot_now(state: &AppState, key: &str) -> Result<DayResults, ApiError> {
-    let experiment = experiment(state, key)?;
+    let experiment = known_experiment(state, key)?;
     let days = Days::new(&state.settings.experiments.snapshot_time_zone)
         .map_err(|error| ApiError::Internal(Box::new(error)))?;
     let now = crate::http::now();
@@ -121,7 +111,7 @@ pub async fn segments(
     key: &str,
     attribute: &str,
 ) -> Result<SegmentResults, ApiError> {
-    let experiment = experiment(state, key)?;
+    let experiment = known_experiment(state, key)?;
     if !experiment
         .segment_attributes()
         .any(|known| known == attribute)
