@@ -42,7 +42,8 @@ fn errors(rng: &mut StdRng) -> f64 {
     }
 }
 
-fn arm(experiment: &Experiment, key: &str, units: u64, errors: Moments) -> VariantAggregates {
+/// One arm of the guardrail experiment whose `checkout_error` metric has `errors` moments.
+pub fn arm(experiment: &Experiment, key: &str, units: u64, errors: Moments) -> VariantAggregates {
     VariantAggregates {
         exposures_by_hour: Default::default(),
         key: key.into(),

@@ -2,9 +2,7 @@
 //! false-stop rate of checking it every hour on A/A experiments.
 
 use super::guardrail_simulation as sim;
-use touchstone_model::{
-    Aggregates, Direction, MetricAggregates, Moments, StageAggregates, VariantAggregates,
-};
+use touchstone_model::{Aggregates, Direction, Moments};
 use touchstone_stats::{analyze, guardrail_harms, srm_alert, wholly_harmful};
 
 #[test]
@@ -34,34 +32,15 @@ fn aggregates(units: u64, rate: f64) -> Aggregates {
 
 fn aggregates_split(control_units: u64, treatment_units: u64, rate: f64) -> Aggregates {
     let experiment = sim::experiment();
+    // `rate` of the units erred once: count, sum and sum of squares are all that number.
     let arm = |key: &str, units: u64, rate: f64| {
         let errors = (units as f64 * rate).round();
-        VariantAggregates {
-            exposures_by_hour: Default::default(),
-            key: key.into(),
-            units,
-            stages: vec![StageAggregates {
-                stage: "purchase".into(),
-                reached: 0,
-                seconds: Moments::default(),
-            }],
-            metrics: experiment
-                .metrics()
-                .iter()
-                .map(|metric| MetricAggregates {
-                    metric: metric.key.clone(),
-                    moments: if metric.key == "checkout_error" {
-                        Moments {
-                            count: units,
-                            sum: errors,
-                            sum_squares: errors,
-                        }
-                    } else {
-                        Moments::default()
-                    },
-                })
-                .collect(),
-        }
+        let moments = Moments {
+            count: units,
+            sum: errors,
+            sum_squares: errors,
+        };
+        sim::arm(&experiment, key, units, moments)
     };
     Aggregates {
         variants: vec![
