@@ -94,7 +94,7 @@ pub(crate) fn add_exposure_hours(aggregates: &mut Aggregates, fields: &[(String,
 }
 
 /// Every slice of `attribute`: the kept values plus `(none)` and `(other)` where they have
-/// units; one SMEMBERS and one HGETALL per slice, all on the experiment's slot.
+/// units; one SMEMBERS, then one pipelined HGETALL per slice, all on the experiment's slot.
 pub(super) async fn load_slices(
     store: &RedisStore,
     experiment: &Experiment,
@@ -110,12 +110,15 @@ pub(super) async fn load_slices(
         .into_iter()
         .chain([SEGMENT_NONE.to_owned(), SEGMENT_OTHER.to_owned()])
         .collect();
+    // One round trip for every slice's counters.
+    let mut pipe = redis::pipe();
+    for value in &values {
+        pipe.hgetall(keys.slice(attribute, value));
+    }
+    let counters: Vec<Vec<(String, String)>> =
+        pipe.query_async(&mut handle).await.map_err(store_error)?;
     let mut slices = Vec::with_capacity(values.len());
-    for value in values {
-        let fields: Vec<(String, String)> = handle
-            .hgetall(keys.slice(attribute, &value))
-            .await
-            .map_err(store_error)?;
+    for (value, fields) in values.into_iter().zip(counters) {
         if fields.is_empty() {
             continue;
         }
