@@ -210,3 +210,53 @@ fn an_invalid_layer_is_refused_naming_the_field() {
     assert_eq!(reply.status, 422, "{}", reply.body);
     assert_eq!(reply.body["errors"][0]["field"], "layer.range");
 }
+
+#[test]
+fn two_servers_racing_to_start_overlapping_experiments_let_exactly_one_run() {
+    // Its own Redis: the racing experiments run, and shared-Redis servers would enroll units.
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let env = [("TOUCHSTONE__STORE__URL", url.as_str())];
+    let (a, b) = (TouchstoneServer::start(&env), TouchstoneServer::start(&env));
+    let (api_a, api_b) = (Api::new(a.base_url()), Api::new(b.base_url()));
+    const ROUNDS: usize = 20;
+    let pair = |round: usize| (format!("race-{round}-a"), format!("race-{round}-b"));
+    for round in 0..ROUNDS {
+        let (left, right) = pair(round);
+        for (key, range) in [(&left, [0.0, 0.6]), (&right, [0.4, 1.0])] {
+            let mut definition = layered(key, 1.0, range);
+            definition["layer"]["name"] = json!(format!("race-layer-{round}"));
+            define(&api_a, key, &definition);
+        }
+    }
+    let last = pair(ROUNDS - 1).1;
+    let known = eventually(Duration::from_secs(10), || {
+        api_b.get(&format!("/v1/experiments/{last}")).status == 200
+    });
+    assert!(known, "server B never saw the definitions");
+
+    for round in 0..ROUNDS {
+        let (left, right) = pair(round);
+        // Both starts leave at the same instant, one through each server; without a
+        // compare-and-set both could pass the overlap check against the same definitions.
+        // Over HTTP that interleaving is rare (the window is one Redis round trip), so this
+        // checks the end-to-end property; the store's conformance case
+        // `a_conditional_save_refuses_a_moved_version` proves the compare-and-set itself.
+        let barrier = std::sync::Barrier::new(2);
+        let racer = |api: &Api, key: &str| {
+            barrier.wait();
+            start(api, key).status
+        };
+        let (status_a, status_b) = std::thread::scope(|scope| {
+            let first = scope.spawn(|| racer(&api_a, &left));
+            let second = scope.spawn(|| racer(&api_b, &right));
+            (
+                first.join().expect("racer a"),
+                second.join().expect("racer b"),
+            )
+        });
+        let mut statuses = [status_a, status_b];
+        statuses.sort_unstable();
+        assert_eq!(statuses, [200, 409], "round {round}");
+    }
+}

@@ -167,6 +167,22 @@ impl Store for MemoryStore {
         Ok(definitions.0)
     }
 
+    async fn save_definition_if(
+        &self,
+        experiment: &Experiment,
+        expected: u64,
+    ) -> Result<Option<u64>, StoreError> {
+        let mut definitions = lock(&self.definitions);
+        if definitions.0 != expected {
+            return Ok(None);
+        }
+        definitions
+            .1
+            .insert(experiment.key().to_owned(), experiment.clone());
+        definitions.0 += 1;
+        Ok(Some(definitions.0))
+    }
+
     async fn load_definitions(&self) -> Result<Definitions, StoreError> {
         let definitions = lock(&self.definitions);
         Ok(Definitions {

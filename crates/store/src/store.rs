@@ -86,6 +86,16 @@ pub trait Store: Send + Sync + 'static {
     /// Saves (creates or replaces) a definition and returns the new definitions version.
     async fn save_definition(&self, experiment: &Experiment) -> Result<u64, StoreError>;
 
+    /// Saves a definition only if the definitions version is still `expected` — a
+    /// compare-and-set, so a decision checked against the definitions at `expected` (a layer
+    /// range being free) cannot be overtaken by another server's save. Returns the new version,
+    /// or `None` (nothing saved) when the version moved.
+    async fn save_definition_if(
+        &self,
+        experiment: &Experiment,
+        expected: u64,
+    ) -> Result<Option<u64>, StoreError>;
+
     /// Every saved definition.
     async fn load_definitions(&self) -> Result<Definitions, StoreError>;
 

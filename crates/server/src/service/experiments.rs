@@ -177,14 +177,42 @@ pub fn list(state: &AppState) -> Vec<Experiment> {
 }
 
 /// Saves and makes the change visible to this server's next request at once. A running
-/// experiment in a layer is first checked against the freshest definitions (another server
-/// may have started one in the same layer since this one last refreshed).
+/// experiment in a layer is checked against the freshest definitions and saved only if they
+/// have not moved since (compare-and-set on the definitions version): two servers starting
+/// overlapping experiments in the same instant cannot both pass the check (decision 007).
 async fn save(state: &AppState, experiment: &Experiment) -> Result<(), ApiError> {
     if experiment.is_running() && experiment.layer().is_some() {
-        state.catalog.reload(state.store.as_ref()).await?;
-        layers::check_overlap(&state.catalog.load(), experiment)?;
+        save_checked_against_layer(state, experiment).await?;
+    } else {
+        state.store.save_definition(experiment).await?;
     }
-    state.store.save_definition(experiment).await?;
     state.catalog.reload(state.store.as_ref()).await?;
     Ok(())
+}
+
+/// How often a layered save re-checks after losing a compare-and-set to another writer before
+/// giving up with a conflict (each loss means some definition was saved meanwhile).
+const LAYER_SAVE_ATTEMPTS: usize = 8;
+
+async fn save_checked_against_layer(
+    state: &AppState,
+    experiment: &Experiment,
+) -> Result<(), ApiError> {
+    for _ in 0..LAYER_SAVE_ATTEMPTS {
+        state.catalog.reload(state.store.as_ref()).await?;
+        let catalog = state.catalog.load();
+        layers::check_overlap(&catalog, experiment)?;
+        if state
+            .store
+            .save_definition_if(experiment, catalog.version)
+            .await?
+            .is_some()
+        {
+            return Ok(());
+        }
+    }
+    Err(ApiError::Conflict(format!(
+        "definitions kept changing while `{}` was checked against its layer; try again",
+        experiment.key()
+    )))
 }

@@ -24,6 +24,8 @@ static RECORD_EVENTS: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/record_events.lua")));
 static SAVE_DEFINITION: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/save_definition.lua")));
+static SAVE_DEFINITION_IF: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/save_definition_if.lua")));
 static LOAD_DEFINITIONS: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/load_definitions.lua")));
 
@@ -82,11 +84,7 @@ impl Store for RedisStore {
     }
 
     async fn save_definition(&self, experiment: &Experiment) -> Result<u64, StoreError> {
-        let json =
-            serde_json::to_string(experiment.spec()).map_err(|error| StoreError::Corrupt {
-                what: format!("definition `{}` could not be encoded", experiment.key()),
-                source: Some(Box::new(error)),
-            })?;
+        let json = definition_json(experiment)?;
         let mut handle = self.handle().await?;
         SAVE_DEFINITION
             .key(keys::DEFINITIONS)
@@ -96,6 +94,25 @@ impl Store for RedisStore {
             .invoke_async(&mut handle)
             .await
             .map_err(store_error)
+    }
+
+    async fn save_definition_if(
+        &self,
+        experiment: &Experiment,
+        expected: u64,
+    ) -> Result<Option<u64>, StoreError> {
+        let json = definition_json(experiment)?;
+        let mut handle = self.handle().await?;
+        let version: i64 = SAVE_DEFINITION_IF
+            .key(keys::DEFINITIONS)
+            .key(keys::DEFINITIONS_VERSION)
+            .arg(experiment.key())
+            .arg(json)
+            .arg(expected)
+            .invoke_async(&mut handle)
+            .await
+            .map_err(store_error)?;
+        Ok(u64::try_from(version).ok())
     }
 
     async fn load_definitions(&self) -> Result<Definitions, StoreError> {
@@ -248,4 +265,11 @@ impl Store for RedisStore {
     ) -> Result<bool, StoreError> {
         audit::claim_guardrail(self, experiment, subject, ttl).await
     }
+}
+
+fn definition_json(experiment: &Experiment) -> Result<String, StoreError> {
+    serde_json::to_string(experiment.spec()).map_err(|error| StoreError::Corrupt {
+        what: format!("definition `{}` could not be encoded", experiment.key()),
+        source: Some(Box::new(error)),
+    })
 }

@@ -276,6 +276,40 @@ pub async fn definitions_are_versioned_and_reload_as_saved(store: &dyn Store) {
     assert_eq!(found, &running);
 }
 
+pub async fn a_conditional_save_refuses_a_moved_version(store: &dyn Store) {
+    let exp = experiment("definitions-cas").with_status(Status::Draft);
+    let (seen, saved) = save_when_unmoved(store, &exp).await;
+    assert!(saved > seen);
+    // A second writer that checked against the same (now stale) version loses, and its
+    // definition is not written.
+    let running = exp.with_status(Status::Running);
+    assert_eq!(
+        store.save_definition_if(&running, seen).await.expect("ran"),
+        None
+    );
+    let loaded = store.load_definitions().await.expect("loaded");
+    let found = loaded
+        .experiments
+        .iter()
+        .find(|e| e.key() == exp.key())
+        .expect("saved experiment is loaded");
+    assert_eq!(found.status(), Status::Draft);
+    let (seen, saved) = save_when_unmoved(store, &running).await;
+    assert!(saved > seen);
+}
+
+/// Reads the version and saves against it, again while other tests sharing the store move it
+/// in between. Returns the version seen and the new one.
+async fn save_when_unmoved(store: &dyn Store, exp: &Experiment) -> (u64, u64) {
+    for _ in 0..100 {
+        let seen = store.definitions_version().await.expect("version");
+        if let Some(saved) = store.save_definition_if(exp, seen).await.expect("ran") {
+            return (seen, saved);
+        }
+    }
+    panic!("the definitions version moved 100 times in a row");
+}
+
 pub async fn find_exposures_reads_without_recording(store: &dyn Store) {
     let a = Arc::new(experiment("find-a"));
     let b = Arc::new(experiment("find-b"));

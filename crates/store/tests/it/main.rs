@@ -37,6 +37,7 @@ macro_rules! all_conformance_tests {
             an_nps_answer_replaces_the_units_previous_answer,
             a_mean_metric_moves_with_each_of_the_units_values,
             definitions_are_versioned_and_reload_as_saved,
+            a_conditional_save_refuses_a_moved_version,
             find_exposures_reads_without_recording,
             slices_count_each_unit_where_its_first_exposure_put_it,
             a_days_snapshot_is_replaced_and_days_load_oldest_first,
