@@ -138,6 +138,16 @@ fn the_experiment_page_shows_the_numbers_of_the_results() {
         r#"data-estimate="{}""#,
         treatment["estimate"].as_f64().expect("an estimate")
     )));
+    // The history shows the audit log's entries, newest first: the start, then the define.
+    let history = &html[html.find(r#"id="history""#).expect("a history card")..];
+    let start = history
+        .find("<td>start</td>")
+        .expect("the start in the history");
+    let define = history
+        .find("<td>define</td>")
+        .expect("the define in the history");
+    assert!(start < define, "newest first");
+    assert!(history.contains("<strong>status</strong>: draft → running"));
     let list = api.get_text("/ui");
     assert!(list.contains(&format!(r#"data-experiment="{key}""#)));
     assert!(list.contains(r#"data-units="200""#));

@@ -239,9 +239,7 @@ fn two_servers_racing_to_start_overlapping_experiments_let_exactly_one_run() {
         let (left, right) = pair(round);
         // Both starts leave at the same instant, one through each server; without a
         // compare-and-set both could pass the overlap check against the same definitions.
-        // Over HTTP that interleaving is rare (the window is one Redis round trip), so this
-        // checks the end-to-end property; the store's conformance case
-        // `a_conditional_save_refuses_a_moved_version` proves the compare-and-set itself.
+        // (Checked: with the unconditional save this fails in the first rounds.)
         let barrier = std::sync::Barrier::new(2);
         let racer = |api: &Api, key: &str| {
             barrier.wait();

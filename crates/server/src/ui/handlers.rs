@@ -6,7 +6,7 @@ use crate::http::error::ApiError;
 use crate::http::json::Json;
 use crate::http::middleware::Gate;
 use crate::http::openapi::SESSION_COOKIE;
-use crate::service::{experiments, results};
+use crate::service::{audit, experiments, results};
 use crate::state::AppState;
 use crate::ui::charts::over_time::{DailySnapshots, over_time};
 use crate::ui::layout::{self, Session, escape, page};
@@ -17,6 +17,9 @@ use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use serde::Deserialize;
 
 /// How long a dashboard session lasts, in seconds (12 h: a working day).
+/// Admin actions the experiment page's history shows (newest first).
+const HISTORY_ENTRIES: usize = 50;
+
 const SESSION_SECONDS: u32 = 12 * 60 * 60;
 
 /// What the pages may load: only this server's own script, styles and API; no inline script,
@@ -91,10 +94,13 @@ pub(crate) async fn experiment_page(
         Ok(experiment) => experiment,
         Err(error) => return error_page(&error, &gate),
     };
+    // The page renders without its history when the log cannot be read.
+    let history = audit::list(&state, Some(&key), HISTORY_ENTRIES).await.ok();
     match results::results(&state, &key).await {
         Ok(results) => html(StatusCode::OK).body(experiment::experiment_page(
             &experiment,
             &results,
+            history.as_deref(),
             session(&gate),
         )),
         Err(error) => error_page(&error, &gate),

@@ -1,14 +1,22 @@
 //! One experiment: status and actions, the SRM banner, the plain-language summary, funnels,
-//! effects, the decision panel, metrics, effects over time, power and the definition editor.
+//! effects, the decision panel, metrics, effects over time, power, the definition editor and
+//! the history of admin actions.
 
-use super::{effects, power, status_badge, status_word};
+use super::{effects, history, power, status_badge, status_word};
 use crate::ui::format::{count, p_value, percent};
 use crate::ui::layout::{Session, escape, page};
 use std::fmt::Write;
 use touchstone_model::{Experiment, Status};
 use touchstone_stats::analysis::Results;
+use touchstone_store::AuditEntry;
 
-pub fn experiment_page(experiment: &Experiment, results: &Results, session: Session) -> String {
+/// `audit`: the experiment's history, newest first (`None`: the log could not be read).
+pub fn experiment_page(
+    experiment: &Experiment,
+    results: &Results,
+    audit: Option<&[AuditEntry]>,
+    session: Session,
+) -> String {
     let key = escape(experiment.key());
     let mut body = String::new();
     let _ = write!(
@@ -28,6 +36,7 @@ pub fn experiment_page(experiment: &Experiment, results: &Results, session: Sess
     );
     body.push_str(&power::power_panel(&results.power));
     body.push_str(&editor(experiment));
+    body.push_str(&history::history(audit));
     body.push_str(CONFIRM_DIALOG);
     body.push_str("</div>");
     page(experiment.key(), &body, session)
@@ -178,7 +187,7 @@ mod tests {
     fn a_sample_ratio_mismatch_is_explained_before_any_number() {
         let (experiment, results) = analysed("running", [1000, 800]);
         assert!(results.srm.mismatch, "1000 vs 800 on a 50/50 split");
-        let html = experiment_page(&experiment, &results, Session::Open);
+        let html = experiment_page(&experiment, &results, Some(&[]), Session::Open);
         let banner = html.find(r#"id="srm-banner""#).expect("an SRM banner");
         assert!(banner < html.find(r#"id="funnels""#).expect("funnels"));
         assert!(html.contains("control 1,000 (expected 50.0\u{202f}%)"));
@@ -190,14 +199,14 @@ mod tests {
     fn a_balanced_split_has_no_banner() {
         let (experiment, results) = analysed("running", [1000, 1010]);
         assert!(!results.srm.mismatch);
-        let html = experiment_page(&experiment, &results, Session::Open);
+        let html = experiment_page(&experiment, &results, Some(&[]), Session::Open);
         assert!(!html.contains("srm-banner"));
     }
 
     #[test]
     fn the_action_follows_the_status_and_text_is_escaped() {
         let (running, results) = analysed("running", [1000, 1010]);
-        let html = experiment_page(&running, &results, Session::SignedIn);
+        let html = experiment_page(&running, &results, Some(&[]), Session::SignedIn);
         assert!(html.contains(r#"data-action="stop""#) && !html.contains(r#"data-action="start""#));
         assert!(
             html.contains("is <strong>running</strong>"),
@@ -206,7 +215,7 @@ mod tests {
         assert!(!html.contains("<script>alert"));
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         let (draft, results) = analysed("draft", [0, 0]);
-        let html = experiment_page(&draft, &results, Session::SignedIn);
+        let html = experiment_page(&draft, &results, Some(&[]), Session::SignedIn);
         assert!(html.contains(r#"data-action="start""#));
         assert!(html.contains("No comparison yet."));
     }
@@ -214,7 +223,7 @@ mod tests {
     #[test]
     fn every_summary_sentence_is_shown() {
         let (experiment, results) = analysed("running", [1000, 1010]);
-        let html = experiment_page(&experiment, &results, Session::Open);
+        let html = experiment_page(&experiment, &results, Some(&[]), Session::Open);
         assert!(!results.summary.is_empty());
         for sentence in &results.summary {
             assert!(html.contains(&format!("<li>{}</li>", escape(sentence))));

@@ -2,6 +2,7 @@
 
 pub mod effects;
 pub mod experiment;
+pub mod history;
 pub mod list;
 pub mod login;
 pub mod power;
