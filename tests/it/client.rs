@@ -13,6 +13,17 @@ pub struct Reply {
     pub status: u16,
     pub content_type: String,
     pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Reply {
+    /// A response header as text, if present and readable.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned)
+    }
 }
 
 impl Api {
@@ -142,11 +153,13 @@ fn reply(response: Response) -> Reply {
         .and_then(|value| value.to_str().ok())
         .unwrap_or_default()
         .to_owned();
+    let headers = response.headers().clone();
     let text = response.text().expect("response body");
     let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
     Reply {
         status,
         content_type,
         body,
+        headers,
     }
 }

@@ -252,15 +252,25 @@ fn random_json_at_the_decoders_gets_only_2xx_or_problem_json_4xx() {
     if let Err(failure) = result {
         panic!("{failure}\nserver log:\n{}", server.logs());
     }
-    // Unknown routes and methods answer a problem document too.
-    for (method, path) in [
-        (Method::GET, "/nowhere"),
-        (Method::GET, "/v1/assign"),
-        (Method::DELETE, "/v1/experiments/fuzz-x"),
+    // Unknown routes (404) and known paths with another method (405, with `Allow`) answer a
+    // problem document too.
+    for (method, path, status, allow) in [
+        (Method::GET, "/nowhere", 404, None),
+        (Method::GET, "/v1/assign", 405, Some("POST")),
+        (
+            Method::DELETE,
+            "/v1/experiments/fuzz-x",
+            405,
+            Some("GET, PUT"),
+        ),
     ] {
         let reply = api.send_raw(method.clone(), path, "application/json", "");
-        assert_eq!(reply.status, 404, "{method} {path}");
+        assert_eq!(reply.status, status, "{method} {path}");
         well_behaved(path, &reply).expect("a problem document");
+        assert_eq!(reply.header("allow").as_deref(), allow, "{method} {path}");
+        if status == 405 {
+            assert_eq!(reply.body["code"], "method_not_allowed");
+        }
     }
     assert_eq!(api.get("/healthz").status, 200);
     assert_eq!(api.get("/readyz").status, 200);

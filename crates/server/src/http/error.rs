@@ -17,6 +17,13 @@ pub enum ApiError {
     Validation(ValidationErrors),
     #[error("{what} not found")]
     NotFound { what: String },
+    /// The path exists, but not with this method; `allowed` lists the ones it has.
+    #[error("`{method}` is not allowed on `{path}`; it answers {}", allowed.join(", "))]
+    MethodNotAllowed {
+        method: String,
+        path: String,
+        allowed: Vec<&'static str>,
+    },
     #[error("{0}")]
     Conflict(String),
     /// Starting (or saving as running) would put units in two running experiments of a layer.
@@ -67,7 +74,7 @@ pub struct Problem<'a> {
     title: &'static str,
     #[schema(example = 422)]
     status: u16,
-    /// Stable snake_case code: bad_request, validation_failed, not_found, conflict,
+    /// Stable snake_case code: bad_request, validation_failed, not_found, method_not_allowed, conflict,
     /// layer_overlap, limit_exceeded, unauthorized, forbidden, rate_limited, store_unavailable, internal.
     #[schema(example = "validation_failed")]
     code: &'static str,
@@ -101,6 +108,7 @@ impl ApiError {
             ApiError::BadRequest { .. } => ("Bad request", "bad_request"),
             ApiError::Validation(_) => ("Invalid definition", "validation_failed"),
             ApiError::NotFound { .. } => ("Not found", "not_found"),
+            ApiError::MethodNotAllowed { .. } => ("Method not allowed", "method_not_allowed"),
             ApiError::Conflict(_) => ("Conflict", "conflict"),
             ApiError::LayerOverlap { .. } => ("Conflict", "layer_overlap"),
             ApiError::TooLarge { .. } => ("Payload too large", "limit_exceeded"),
@@ -119,6 +127,7 @@ impl ResponseError for ApiError {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) | ApiError::LayerOverlap { .. } => StatusCode::CONFLICT,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
@@ -182,6 +191,9 @@ impl ResponseError for ApiError {
             }
             ApiError::Unauthorized => {
                 response.insert_header(("WWW-Authenticate", "Bearer"));
+            }
+            ApiError::MethodNotAllowed { allowed, .. } => {
+                response.insert_header(("Allow", allowed.join(", ")));
             }
             _ => {}
         }

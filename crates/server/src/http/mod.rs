@@ -91,12 +91,57 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.default_service(web::to(no_route));
 }
 
-/// Unknown paths, and known paths with another method, answer a problem document like every
-/// other error (actix's default is an empty 404).
+/// Unknown paths answer 404, known paths with another method 405 with `Allow`, both as a
+/// problem document like every other error (actix's default is an empty 404).
 async fn no_route(request: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound {
-        what: format!("route `{} {}`", request.method(), request.path()),
+    let allowed = methods_of(request.path());
+    if allowed.is_empty() {
+        return Err(ApiError::NotFound {
+            what: format!("route `{} {}`", request.method(), request.path()),
+        });
+    }
+    Err(ApiError::MethodNotAllowed {
+        method: request.method().to_string(),
+        path: request.path().to_owned(),
+        allowed,
     })
+}
+
+/// The methods (upper case, as `Allow` spells them) of the routes whose template matches `path`.
+fn methods_of(path: &str) -> Vec<&'static str> {
+    let mut methods: Vec<&'static str> = ROUTES
+        .iter()
+        .filter(|route| template_matches(route.path, path))
+        .map(|route| match route.method {
+            "get" => "GET",
+            "post" => "POST",
+            "put" => "PUT",
+            "delete" => "DELETE",
+            "patch" => "PATCH",
+            _ => "OPTIONS",
+        })
+        .collect();
+    methods.sort_unstable();
+    methods.dedup();
+    methods
+}
+
+/// Whether `path` fits `template`, where a `{name}` segment matches any one non-empty segment.
+fn template_matches(template: &str, path: &str) -> bool {
+    let mut templates = template.split('/');
+    let mut segments = path.split('/');
+    loop {
+        match (templates.next(), segments.next()) {
+            (None, None) => return true,
+            (Some(expected), Some(segment)) => {
+                let placeholder = expected.starts_with('{') && expected.ends_with('}');
+                if !(placeholder && !segment.is_empty() || expected == segment) {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
+    }
 }
 
 /// The request's receive time: the only place the server reads the clock for domain logic.
@@ -106,4 +151,34 @@ pub fn now() -> Timestamp {
         .map(|elapsed| elapsed.as_millis() as i64)
         .unwrap_or(0);
     Timestamp::from_millis(millis)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{methods_of, template_matches};
+
+    #[test]
+    fn a_template_matches_one_segment_per_placeholder() {
+        assert!(template_matches(
+            "/v1/experiments/{key}",
+            "/v1/experiments/checkout"
+        ));
+        assert!(!template_matches(
+            "/v1/experiments/{key}",
+            "/v1/experiments/"
+        ));
+        assert!(!template_matches(
+            "/v1/experiments/{key}",
+            "/v1/experiments/a/b"
+        ));
+        assert!(template_matches("/v1/layers", "/v1/layers"));
+        assert!(!template_matches("/v1/layers", "/v1/layer"));
+    }
+
+    #[test]
+    fn a_known_path_lists_every_method_it_answers() {
+        assert_eq!(methods_of("/v1/experiments/checkout"), ["GET", "PUT"]);
+        assert_eq!(methods_of("/v1/assign"), ["POST"]);
+        assert!(methods_of("/v1/nothing").is_empty());
+    }
 }
