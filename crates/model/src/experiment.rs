@@ -11,7 +11,9 @@ use crate::validation::ValidationErrors;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+mod phase;
 mod validate;
+pub use phase::{MAX_PHASES, Phase, PhaseChange};
 pub use validate::validate;
 
 /// Lifecycle of an experiment. Only `running` experiments expose and count; a `shipped` one
@@ -160,6 +162,21 @@ pub struct ExperimentSpec {
     /// What a harmed guardrail metric triggers (default `stop`).
     #[serde(default, skip_serializing_if = "GuardrailAction::is_default")]
     pub guardrail_action: GuardrailAction,
+    /// The current phase (default 1). Exposures, counters and results are kept per phase; a
+    /// running experiment changes its weights, traffic or salt only by starting the next one
+    /// (`POST /v1/experiments/{key}/phases`). Kept by the server: a `PUT` cannot change it.
+    #[serde(
+        default = "phase::first_phase",
+        skip_serializing_if = "phase::is_first_phase"
+    )]
+    pub phase: u32,
+    /// When the current phase started (absent in phase 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>, format = DateTime))]
+    pub phase_started_at: Option<Timestamp>,
+    /// The phases before the current one, oldest first, each with the split it assigned with.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phases: Vec<Phase>,
 }
 
 /// Built-in segment attribute: the version of the touchpoint plugin that decided eligibility.
@@ -211,6 +228,12 @@ impl Experiment {
         if !errors.is_empty() {
             return Err(errors);
         }
+        Ok(Self::derive(spec))
+    }
+
+    /// The derived fields of a spec that passed validation (or is a view of an earlier phase
+    /// of one that did).
+    fn derive(spec: ExperimentSpec) -> Self {
         let total: f64 = spec.variants.iter().map(|v| v.weight).sum();
         let weights: Vec<f64> = spec.variants.iter().map(|v| v.weight / total).collect();
         let ranges = assignment::bucket_ranges(weights.len(), spec.traffic, &weights);
@@ -228,14 +251,14 @@ impl Experiment {
             .iter()
             .map(|key| format!("{INTERACTION_SEGMENT_PREFIX}{key}"))
             .collect();
-        Ok(Self {
+        Self {
             spec,
             weights,
             ranges,
             control_index,
             metrics,
             interaction_attributes,
-        })
+        }
     }
 
     /// Every attribute results can be sliced by: the declared segments, then the built-in
@@ -393,16 +416,22 @@ impl Experiment {
     }
 
     /// Why `next` may not replace `self` while `self` is running: changing the variant keys or
-    /// their order, the weights (compared normalized, so `[1, 1]` equals `[0.5, 0.5]`) or the
-    /// salt would reshuffle units already exposed. Traffic may grow — bucket ranges only
-    /// extend, so no included unit moves — but not shrink, which would drop exposed units'
-    /// buckets out of their variant for new assignments. Anything else (payloads, journey,
-    /// metrics, targeting, status) may change; the layer may not (it decides who takes part).
-    /// `None` when `self` is not running.
-    pub fn reshuffle_conflict(&self, next: &Experiment) -> Option<String> {
+    /// their order, the layer, the weights (compared normalized, so `[1, 1]` equals
+    /// `[0.5, 0.5]`), the traffic or the salt would move units already exposed in this phase.
+    /// The last three are what a new phase is for ([`RunningChange::new_phase`]). Anything else
+    /// (payloads, journey, metrics, targeting, status) may change. `None` when `self` is not
+    /// running.
+    pub fn reshuffle_conflict(&self, next: &Experiment) -> Option<RunningChange> {
         if !self.is_running() {
             return None;
         }
+        let refuse = |field: String, new_phase: bool, message: &str| {
+            Some(RunningChange {
+                field,
+                new_phase,
+                message: message.to_owned(),
+            })
+        };
         let keys = |e: &Experiment| {
             e.variants()
                 .iter()
@@ -410,25 +439,36 @@ impl Experiment {
                 .collect::<Vec<_>>()
         };
         if keys(self) != keys(next) {
-            return Some("the variants of a running experiment cannot change: it would reshuffle exposed units".into());
+            return refuse("variants".into(), false, "the variants of a running experiment cannot change: it would reshuffle exposed units");
         }
         if self.weights != next.weights {
-            return Some("the weights of a running experiment cannot change: it would reshuffle exposed units".into());
+            // Name the first weight written differently (a ratio change moves at least one).
+            let index = (0..self.weights.len())
+                .find(|&i| self.spec.variants[i].weight != next.spec.variants[i].weight)
+                .unwrap_or(0);
+            return refuse(format!("variants[{index}].weight"), true, "the weights of a running experiment cannot change within a phase: it would reshuffle exposed units");
+        }
+        if self.spec.traffic != next.spec.traffic {
+            return refuse("traffic".into(), true, "the traffic of a running experiment cannot change within a phase: it would move exposed units in or out of their variant");
         }
         if self.salt() != next.salt() {
-            return Some(
-                "the salt of a running experiment cannot change: it would reshuffle exposed units"
-                    .into(),
-            );
+            return refuse("salt".into(), true, "the salt of a running experiment cannot change within a phase: it would reshuffle exposed units");
         }
         if self.spec.layer != next.spec.layer {
-            return Some("the layer of a running experiment cannot change: it would move exposed units in or out (stop it and start a new experiment)".into());
-        }
-        if next.spec.traffic < self.spec.traffic {
-            return Some("the traffic of a running experiment may grow but not shrink: it would drop exposed units out of their variant".into());
+            return refuse("layer".into(), false, "the layer of a running experiment cannot change: it would move exposed units in or out (stop it and start a new experiment)");
         }
         None
     }
+}
+
+/// A change a running experiment may not take through a new definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunningChange {
+    /// The field of the definition at fault, e.g. `variants[1].weight`.
+    pub field: String,
+    pub message: String,
+    /// Whether starting a new phase makes the change (weights, traffic, salt).
+    pub new_phase: bool,
 }
 
 fn resolve_metrics(spec: &ExperimentSpec) -> Vec<ResolvedMetric> {

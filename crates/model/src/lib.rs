@@ -17,8 +17,9 @@ pub use aggregates::{
 };
 pub use event::{EventProblem, OutcomeEvent};
 pub use experiment::{
-    Experiment, ExperimentSpec, GuardrailAction, INTERACTION_SEGMENT_PREFIX,
-    PLUGIN_VERSION_SEGMENT, SEGMENT_NONE, SEGMENT_OTHER, Shipped, Status, VariantSpec,
+    Experiment, ExperimentSpec, GuardrailAction, INTERACTION_SEGMENT_PREFIX, MAX_PHASES,
+    PLUGIN_VERSION_SEGMENT, Phase, PhaseChange, RunningChange, SEGMENT_NONE, SEGMENT_OTHER,
+    Shipped, Status, VariantSpec,
 };
 pub use layer::LayerSpec;
 pub use metric::{Direction, MetricKind, MetricRole, MetricSpec};

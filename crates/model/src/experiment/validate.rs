@@ -51,6 +51,7 @@ pub fn validate(spec: &ExperimentSpec) -> ValidationErrors {
     }
     validate_interactions(spec, &mut errors);
     validate_shipped(spec, &mut errors);
+    super::phase::validate_phases(spec, &mut errors);
     if !(spec.alpha > 0.0 && spec.alpha < 0.5) {
         errors.push(
             "alpha",

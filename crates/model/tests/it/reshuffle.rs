@@ -1,4 +1,5 @@
-//! `Experiment::reshuffle_conflict`: what a running experiment may and may not change.
+//! `Experiment::reshuffle_conflict`: what a running experiment may and may not change through
+//! a new definition (weights, traffic and salt change only through a new phase).
 
 use super::{base_json, experiment, spec_from};
 use serde_json::{Value, json};
@@ -7,8 +8,9 @@ use touchstone_model::{Experiment, Status};
 struct Case {
     name: &'static str,
     change: fn(&mut Value),
-    /// A word the refusal must contain, or `None` when the change is allowed.
-    refused_for: Option<&'static str>,
+    /// The field the refusal names and whether a new phase can make the change, or `None`
+    /// when the change is allowed.
+    refused_for: Option<(&'static str, bool)>,
 }
 
 fn running(change: impl Fn(&mut Value)) -> Experiment {
@@ -25,12 +27,14 @@ fn check(case: &Case) {
     let conflict = current.reshuffle_conflict(&next);
     match (case.refused_for, &conflict) {
         (None, None) => {}
-        (Some(word), Some(reason)) => {
-            assert!(reason.contains(word), "case `{}`: {reason}", case.name);
+        (Some((field, new_phase)), Some(refusal)) => {
+            assert_eq!(refusal.field, field, "case `{}`", case.name);
+            assert_eq!(refusal.new_phase, new_phase, "case `{}`", case.name);
             assert!(
-                reason.contains("exposed units"),
-                "case `{}` says why: {reason}",
-                case.name
+                refusal.message.contains("exposed units"),
+                "case `{}` says why: {}",
+                case.name,
+                refusal.message
             );
         }
         _ => panic!(
@@ -58,17 +62,17 @@ const CASES: &[Case] = &[
     Case {
         name: "traffic grows",
         change: |v| v["traffic"] = json!(0.9),
-        refused_for: None,
+        refused_for: Some(("traffic", true)),
     },
     Case {
         name: "traffic grows to everyone",
         change: |v| v["traffic"] = json!(1.0),
-        refused_for: None,
+        refused_for: Some(("traffic", true)),
     },
     Case {
         name: "traffic shrinks",
         change: |v| v["traffic"] = json!(0.4),
-        refused_for: Some("traffic"),
+        refused_for: Some(("traffic", true)),
     },
     Case {
         name: "a payload changes",
@@ -103,12 +107,12 @@ const CASES: &[Case] = &[
     Case {
         name: "weights change ratio",
         change: |v| v["variants"][1]["weight"] = json!(0.6),
-        refused_for: Some("weights"),
+        refused_for: Some(("variants[1].weight", true)),
     },
     Case {
         name: "a variant is renamed",
         change: |v| v["variants"][1]["key"] = json!("threshold_30"),
-        refused_for: Some("variants"),
+        refused_for: Some(("variants", false)),
     },
     Case {
         name: "a variant is added",
@@ -118,17 +122,17 @@ const CASES: &[Case] = &[
                 .expect("array")
                 .push(json!({"key": "threshold_25", "weight": 0.5}))
         },
-        refused_for: Some("variants"),
+        refused_for: Some(("variants", false)),
     },
     Case {
         name: "variants swap places",
         change: |v| v["variants"].as_array_mut().expect("array").reverse(),
-        refused_for: Some("variants"),
+        refused_for: Some(("variants", false)),
     },
     Case {
         name: "the salt is set to something other than the key",
         change: |v| v["salt"] = json!("new-salt"),
-        refused_for: Some("salt"),
+        refused_for: Some(("salt", true)),
     },
     Case {
         name: "the salt is set to the key it defaulted to",
@@ -138,7 +142,7 @@ const CASES: &[Case] = &[
     Case {
         name: "a layer is added",
         change: |v| v["layer"] = json!({"name": "checkout", "range": [0.0, 0.5]}),
-        refused_for: Some("layer"),
+        refused_for: Some(("layer", false)),
     },
 ];
 
