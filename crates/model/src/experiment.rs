@@ -439,23 +439,43 @@ impl Experiment {
                 .collect::<Vec<_>>()
         };
         if keys(self) != keys(next) {
-            return refuse("variants".into(), false, "the variants of a running experiment cannot change: it would reshuffle exposed units");
+            return refuse(
+                "variants".into(),
+                false,
+                "the variants of a running experiment cannot change: it would reshuffle exposed units",
+            );
         }
         if self.weights != next.weights {
             // Name the first weight written differently (a ratio change moves at least one).
             let index = (0..self.weights.len())
                 .find(|&i| self.spec.variants[i].weight != next.spec.variants[i].weight)
                 .unwrap_or(0);
-            return refuse(format!("variants[{index}].weight"), true, "the weights of a running experiment cannot change within a phase: it would reshuffle exposed units");
+            return refuse(
+                format!("variants[{index}].weight"),
+                true,
+                "the weights of a running experiment cannot change within a phase: it would reshuffle exposed units",
+            );
         }
         if self.spec.traffic != next.spec.traffic {
-            return refuse("traffic".into(), true, "the traffic of a running experiment cannot change within a phase: it would move exposed units in or out of their variant");
+            return refuse(
+                "traffic".into(),
+                true,
+                "the traffic of a running experiment cannot change within a phase: it would move exposed units in or out of their variant",
+            );
         }
         if self.salt() != next.salt() {
-            return refuse("salt".into(), true, "the salt of a running experiment cannot change within a phase: it would reshuffle exposed units");
+            return refuse(
+                "salt".into(),
+                true,
+                "the salt of a running experiment cannot change within a phase: it would reshuffle exposed units",
+            );
         }
         if self.spec.layer != next.spec.layer {
-            return refuse("layer".into(), false, "the layer of a running experiment cannot change: it would move exposed units in or out (stop it and start a new experiment)");
+            return refuse(
+                "layer".into(),
+                false,
+                "the layer of a running experiment cannot change: it would move exposed units in or out (stop it and start a new experiment)",
+            );
         }
         None
     }

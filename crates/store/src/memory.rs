@@ -68,7 +68,7 @@ impl Counters {
     }
 }
 
-/// One experiment's units and counters; one mutex each, so experiments do not contend.
+/// One experiment phase's units and counters; one mutex each, so experiments do not contend.
 #[derive(Debug, Default)]
 struct ExperimentState {
     units: HashMap<String, StoredUnit>,
@@ -127,7 +127,8 @@ impl SeenIds {
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     definitions: Mutex<(u64, BTreeMap<String, Experiment>)>,
-    experiments: Mutex<HashMap<String, Arc<Mutex<ExperimentState>>>>,
+    /// (experiment key, phase) → that phase's units and counters: a new phase starts empty.
+    experiments: Mutex<HashMap<(String, u32), Arc<Mutex<ExperimentState>>>>,
     seen: Mutex<SeenIds>,
     /// Experiment key (`None`: the global log) → entries, oldest first.
     audit: Mutex<HashMap<Option<String>, Vec<AuditEntry>>>,
@@ -140,9 +141,10 @@ impl MemoryStore {
         MemoryStore::default()
     }
 
-    fn experiment(&self, key: &str) -> Arc<Mutex<ExperimentState>> {
+    /// The state of `experiment` in its phase (the current one, or an `at_phase` view's).
+    fn experiment(&self, experiment: &Experiment) -> Arc<Mutex<ExperimentState>> {
         lock(&self.experiments)
-            .entry(key.to_owned())
+            .entry((experiment.key().to_owned(), experiment.phase()))
             .or_default()
             .clone()
     }
@@ -200,7 +202,7 @@ impl Store for MemoryStore {
         experiment: &Experiment,
         exposure: &Exposure,
     ) -> Result<ExposureRecord, StoreError> {
-        let state = self.experiment(experiment.key());
+        let state = self.experiment(experiment);
         let mut state = lock(&state);
         if let Some(existing) = state.units.get(&exposure.unit_id) {
             return Ok(ExposureRecord {
@@ -271,7 +273,7 @@ impl Store for MemoryStore {
         Ok(experiments
             .iter()
             .map(|experiment| {
-                let state = self.experiment(experiment.key());
+                let state = self.experiment(experiment);
                 let state = lock(&state);
                 state.units.get(unit_id).map(|unit| ExposureRecord {
                     variant: unit.state.variant,
@@ -307,7 +309,7 @@ impl Store for MemoryStore {
                 if !experiment.tracks_event(&event.name) {
                     continue;
                 }
-                let state = self.experiment(experiment.key());
+                let state = self.experiment(experiment);
                 let mut state = lock(&state);
                 let Some(unit) = state.units.get_mut(&event.unit_id) else {
                     continue;
@@ -341,7 +343,7 @@ impl Store for MemoryStore {
     }
 
     async fn load_aggregates(&self, experiment: &Experiment) -> Result<Aggregates, StoreError> {
-        let state = self.experiment(experiment.key());
+        let state = self.experiment(experiment);
         let state = lock(&state);
         Ok(state.counters.aggregates(experiment))
     }
@@ -351,7 +353,7 @@ impl Store for MemoryStore {
         experiment: &Experiment,
         attribute: &str,
     ) -> Result<Vec<Slice>, StoreError> {
-        let state = self.experiment(experiment.key());
+        let state = self.experiment(experiment);
         let state = lock(&state);
         let mut slices: Vec<Slice> = state
             .slices
@@ -371,7 +373,7 @@ impl Store for MemoryStore {
         experiment: &Experiment,
         snapshot: &Snapshot,
     ) -> Result<(), StoreError> {
-        let state = self.experiment(experiment.key());
+        let state = self.experiment(experiment);
         lock(&state)
             .snapshots
             .insert(snapshot.day.clone(), snapshot.aggregates.clone());
@@ -379,7 +381,7 @@ impl Store for MemoryStore {
     }
 
     async fn load_snapshots(&self, experiment: &Experiment) -> Result<Vec<Snapshot>, StoreError> {
-        let state = self.experiment(experiment.key());
+        let state = self.experiment(experiment);
         let state = lock(&state);
         Ok(state
             .snapshots

@@ -74,7 +74,11 @@ impl EventsOutcome {
 /// - an id is reported `Duplicate` only when an earlier call processed it; two calls racing
 ///   with the same new id count it once but may both answer `Accepted`;
 /// - when a call returns `Ok`, everything it reports is durable as far as the backend is;
-///   when it returns `Err`, a retry of the same call is safe.
+///   when it returns `Err`, a retry of the same call is safe;
+/// - exposures, events, counters, slices, exposure hours and snapshots are kept per phase:
+///   every call works in the phase of the experiment it is given (`Experiment::phase`), so a
+///   new phase starts from nothing and an earlier one is read through `Experiment::at_phase`;
+///   the audit log and guardrail claims belong to the experiment key, across phases.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// A short name for logs: `memory` or `redis`.

@@ -97,7 +97,11 @@ fn an_earlier_phase_is_seen_with_its_own_split_and_assigns_as_it_did() {
     assert_eq!(seen_first.salt(), "free-shipping-35");
     let seen_second = third.at_phase(2).expect("phase 2 exists");
     assert_eq!(seen_second.weights(), [0.8, 0.2]);
-    assert_eq!(seen_second.spec().phases.len(), 1, "as it was: one earlier phase");
+    assert_eq!(
+        seen_second.spec().phases.len(),
+        1,
+        "as it was: one earlier phase"
+    );
     assert_eq!(seen_second.phases(), second.phases());
     assert_eq!(third.at_phase(3), Some(third.clone()));
     for missing in [0, 4, u32::MAX] {

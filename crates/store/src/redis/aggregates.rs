@@ -100,7 +100,7 @@ pub(super) async fn load_slices(
     experiment: &Experiment,
     attribute: &str,
 ) -> Result<Vec<Slice>, StoreError> {
-    let keys = ExperimentKeys::current(experiment.key());
+    let keys = ExperimentKeys::of(experiment);
     let mut handle = store.handle().await?;
     let kept: Vec<String> = handle
         .smembers(keys.segment_values(attribute))
@@ -143,7 +143,7 @@ pub(super) async fn save_snapshot(
     let mut handle = store.handle().await?;
     let _: i64 = handle
         .hset(
-            ExperimentKeys::current(experiment.key()).snapshots(),
+            ExperimentKeys::of(experiment).snapshots(),
             &snapshot.day,
             json,
         )
@@ -158,7 +158,7 @@ pub(super) async fn load_snapshots(
 ) -> Result<Vec<Snapshot>, StoreError> {
     let mut handle = store.handle().await?;
     let stored: Vec<(String, String)> = handle
-        .hgetall(ExperimentKeys::current(experiment.key()).snapshots())
+        .hgetall(ExperimentKeys::of(experiment).snapshots())
         .await
         .map_err(store_error)?;
     let mut snapshots = stored

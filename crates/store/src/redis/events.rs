@@ -88,7 +88,7 @@ async fn count_in_experiment(
     events: &[OutcomeEvent],
     indices: Vec<usize>,
 ) -> Result<Vec<(usize, bool)>, StoreError> {
-    let keys = ExperimentKeys::current(experiment.key());
+    let keys = ExperimentKeys::of(experiment);
     let plan_json = serde_json::to_string(plan).map_err(|error| StoreError::Corrupt {
         what: format!("counting plan of `{}`", experiment.key()),
         source: Some(Box::new(error)),

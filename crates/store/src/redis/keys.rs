@@ -1,11 +1,11 @@
 //! Every Redis key Touchstone writes, formatted in one place (KEYS.md documents the layout).
 //!
 //! An experiment's keys all start with the hash tag `{exp:KEY}`, so they share one cluster
-//! slot and one Lua script may touch them atomically. Counting keys sit under a phase
-//! (`p1` until phases exist), so a new phase starts from fresh keys and old ones stay readable.
+//! slot and one Lua script may touch them atomically. Counting keys sit under the phase of the
+//! experiment they are given (`{exp:KEY}:pN:…`), so a new phase starts from fresh keys and an
+//! earlier one stays readable through `Experiment::at_phase`.
 
-/// The phase every experiment is in until phases land (issue 10).
-pub(crate) const CURRENT_PHASE: u32 = 1;
+use touchstone_model::Experiment;
 
 /// Keys of one experiment in one phase.
 #[derive(Debug, Clone)]
@@ -20,8 +20,10 @@ impl ExperimentKeys {
         }
     }
 
-    pub fn current(experiment: &str) -> ExperimentKeys {
-        ExperimentKeys::new(experiment, CURRENT_PHASE)
+    /// The keys of `experiment` in its phase: the current one, or the earlier one an
+    /// `at_phase` view is in.
+    pub fn of(experiment: &Experiment) -> ExperimentKeys {
+        ExperimentKeys::new(experiment.key(), experiment.phase())
     }
 
     /// Hash: one unit's exposure and running state.
@@ -104,7 +106,7 @@ mod tests {
 
     #[test]
     fn every_key_of_an_experiment_carries_its_hash_tag() {
-        let keys = ExperimentKeys::current("free-shipping");
+        let keys = ExperimentKeys::new("free-shipping", 1);
         for key in [
             keys.unit("u{1}"),
             keys.counters(),
@@ -117,6 +119,15 @@ mod tests {
         ] {
             assert!(key.starts_with("{exp:free-shipping}:p1:"), "{key}");
         }
+    }
+
+    #[test]
+    fn each_phase_has_its_own_keys_in_the_experiments_slot() {
+        let first = ExperimentKeys::new("free-shipping", 1);
+        let second = ExperimentKeys::new("free-shipping", 2);
+        assert_eq!(second.counters(), "{exp:free-shipping}:p2:agg");
+        assert_ne!(first.unit("u1"), second.unit("u1"));
+        assert_ne!(first.snapshots(), second.snapshots());
     }
 
     #[test]

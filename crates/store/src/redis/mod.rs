@@ -155,7 +155,7 @@ impl Store for RedisStore {
         experiment: &Experiment,
         exposure: &Exposure,
     ) -> Result<ExposureRecord, StoreError> {
-        let keys = ExperimentKeys::current(experiment.key());
+        let keys = ExperimentKeys::of(experiment);
         let mut invocation = RECORD_EXPOSURE.prepare_invoke();
         invocation
             .key(keys.unit(&exposure.unit_id))
@@ -185,7 +185,7 @@ impl Store for RedisStore {
         let handle = self.handle().await?;
         let reads = experiments.iter().map(|experiment| {
             let mut handle = handle.clone();
-            let key = ExperimentKeys::current(experiment.key()).unit(unit_id);
+            let key = ExperimentKeys::of(experiment).unit(unit_id);
             async move {
                 let (variant, at): (Option<usize>, Option<i64>) = redis::cmd("HMGET")
                     .arg(key)
@@ -212,7 +212,7 @@ impl Store for RedisStore {
     }
 
     async fn load_aggregates(&self, experiment: &Experiment) -> Result<Aggregates, StoreError> {
-        let keys = ExperimentKeys::current(experiment.key());
+        let keys = ExperimentKeys::of(experiment);
         let mut handle = self.handle().await?;
         let (fields, hours): (Vec<(String, String)>, Vec<(String, u64)>) = redis::pipe()
             .hgetall(keys.counters())

@@ -6,6 +6,10 @@ use std::sync::Arc;
 use touchstone_model::{Aggregates, Experiment, Status, Timestamp};
 use touchstone_store::{AuditEntry, EventOutcome, Exposure, Slice, Snapshot, Store};
 
+pub use crate::phases::{
+    a_new_phase_starts_from_zero_counters, an_earlier_phase_stays_readable_and_unchanged,
+};
+
 fn id(experiment: &Experiment, name: &str) -> String {
     format!("{}:{name}", experiment.key())
 }

@@ -4,6 +4,7 @@
 mod concurrency;
 mod conformance;
 mod fixtures;
+mod phases;
 mod redis_faults;
 
 use std::sync::Arc;
@@ -43,6 +44,8 @@ macro_rules! all_conformance_tests {
             a_days_snapshot_is_replaced_and_days_load_oldest_first,
             audit_logs_read_newest_first_per_experiment_and_globally,
             one_of_many_racing_guardrail_claims_wins_until_it_expires,
+            a_new_phase_starts_from_zero_counters,
+            an_earlier_phase_stays_readable_and_unchanged,
         );
     };
 }
