@@ -14,6 +14,7 @@ mod kpis;
 mod layers;
 mod limits;
 mod operations;
+mod phases;
 mod plugins;
 mod redis_backed;
 mod ship;

@@ -26,6 +26,21 @@ pub enum ApiError {
     },
     #[error("{0}")]
     Conflict(String),
+    /// A new definition would change `field` of a running experiment; with `new_phase`, a new
+    /// phase (`POST /v1/experiments/{key}/phases`) makes the change.
+    #[error("{message}")]
+    RunningChange {
+        field: String,
+        message: String,
+        new_phase: bool,
+    },
+    /// `?phase=N` names a phase the experiment never had.
+    #[error("experiment `{key}` has no phase {phase}; its phases are 1 to {current}")]
+    NoSuchPhase {
+        key: String,
+        phase: u32,
+        current: u32,
+    },
     /// Starting (or saving as running) would put units in two running experiments of a layer.
     #[error(
         "experiment `{other}` already runs in layer `{layer}` over [{}, {}); running experiments of one layer must not overlap",
@@ -75,7 +90,7 @@ pub struct Problem<'a> {
     #[schema(example = 422)]
     status: u16,
     /// Stable snake_case code: bad_request, validation_failed, not_found, method_not_allowed, conflict,
-    /// layer_overlap, limit_exceeded, unauthorized, forbidden, rate_limited, store_unavailable, internal.
+    /// new_phase_required, layer_overlap, limit_exceeded, unauthorized, forbidden, rate_limited, store_unavailable, internal.
     #[schema(example = "validation_failed")]
     code: &'static str,
     detail: String,
@@ -110,6 +125,11 @@ impl ApiError {
             ApiError::NotFound { .. } => ("Not found", "not_found"),
             ApiError::MethodNotAllowed { .. } => ("Method not allowed", "method_not_allowed"),
             ApiError::Conflict(_) => ("Conflict", "conflict"),
+            ApiError::RunningChange {
+                new_phase: true, ..
+            } => ("Conflict", "new_phase_required"),
+            ApiError::RunningChange { .. } => ("Conflict", "conflict"),
+            ApiError::NoSuchPhase { .. } => ("Not found", "not_found"),
             ApiError::LayerOverlap { .. } => ("Conflict", "layer_overlap"),
             ApiError::TooLarge { .. } => ("Payload too large", "limit_exceeded"),
             ApiError::Unauthorized => ("Unauthorized", "unauthorized"),
@@ -126,9 +146,11 @@ impl ResponseError for ApiError {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::NotFound { .. } | ApiError::NoSuchPhase { .. } => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict(_) | ApiError::LayerOverlap { .. } => StatusCode::CONFLICT,
+            ApiError::Conflict(_)
+            | ApiError::RunningChange { .. }
+            | ApiError::LayerOverlap { .. } => StatusCode::CONFLICT,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
@@ -153,7 +175,10 @@ impl ResponseError for ApiError {
             other => other.to_string(),
         };
         let field = match self {
-            ApiError::BadRequest { field, .. } => Some(field.as_str()),
+            ApiError::BadRequest { field, .. } | ApiError::RunningChange { field, .. } => {
+                Some(field.as_str())
+            }
+            ApiError::NoSuchPhase { .. } => Some("phase"),
             ApiError::TooLarge { limit, .. } => Some(*limit),
             _ => None,
         };

@@ -1,8 +1,9 @@
 //! `/v1/experiments`: define (JSON or TOML), read, list, start, stop, ship, results (now, by day,
-//! by segment) and snapshots.
+//! by segment, of any phase) and snapshots. New phases: `http/phases.rs`.
 
 use crate::http::error::{ApiError, Problem};
 use crate::http::json::{Body, Json};
+use crate::http::phases::{PhaseQuery, phase_query};
 use crate::service::audit::Acting;
 use crate::service::{experiments, results};
 use crate::state::AppState;
@@ -11,7 +12,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use touchstone_model::{Experiment, ExperimentSpec, Status};
-use touchstone_stats::analysis::Results;
 use utoipa::ToSchema;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -45,8 +45,9 @@ pub(crate) async fn get(
 }
 
 /// Creates or replaces a definition (JSON, or TOML with a `toml` content type). The key may be
-/// left out of the body. An existing experiment keeps its status; a running one may not change
-/// its variants, weights or salt, nor shrink its traffic (that would reshuffle exposed units).
+/// left out of the body. An existing experiment keeps its status and phases; a running one may
+/// not change its variants or layer, and changes its weights, traffic or salt only through a
+/// new phase (`POST /v1/experiments/{key}/phases`).
 #[utoipa::path(put, path = "/v1/experiments/{key}", tag = "experiments",
     params(("key" = String, Path, description = "The experiment key")),
     request_body(content(
@@ -57,7 +58,7 @@ pub(crate) async fn get(
         (status = 200, description = "Replaced", body = ExperimentSpec),
         (status = 201, description = "Created", body = ExperimentSpec),
         (status = 400, description = "Malformed JSON or TOML, or a key that differs from the path; `field` names it", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The change would reshuffle the units of a running experiment", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The change would reshuffle the units of a running experiment; `field` names it. `new_phase_required`: weights, traffic and salt change through `POST /v1/experiments/{key}/phases`", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large or nested too deeply", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid definition: `errors` lists every problem with its field path", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The store is unavailable; nothing was saved", body = Problem, content_type = "application/problem+json"),
@@ -145,57 +146,68 @@ pub(crate) async fn ship(
     Ok(HttpResponse::Ok().json(experiment.spec()))
 }
 
-/// The analysis of everything counted so far: per stage and metric, each variant against
-/// control (Welch, always-valid, Bayesian), SRM, power and a plain-language summary.
+/// The analysis of everything counted in one phase (default: the current one): per stage and
+/// metric, each variant against control (Welch, always-valid, Bayesian), SRM against that
+/// phase's weights, power and a plain-language summary. `phase` and `phases` say which.
 #[utoipa::path(get, path = "/v1/experiments/{key}/results", tag = "experiments",
-    params(("key" = String, Path, description = "The experiment key")),
+    params(("key" = String, Path, description = "The experiment key"), PhaseQuery),
     responses(
-        (status = 200, description = "The results document", body = Results),
-        (status = 404, description = "No such experiment", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The results document", body = results::PhaseResults),
+        (status = 400, description = "`phase` is not a number", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such experiment, or no such phase (`field`: `phase`)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn get_results(
     state: web::Data<AppState>,
     key: web::Path<String>,
+    request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let results = results::results(&state, &key).await?;
+    let phase = phase_query(&request)?;
+    let results = results::results(&state, &key, phase).await?;
     Ok(HttpResponse::Ok().json(results))
 }
 
-/// The results as they stood at the end of each day with a stored snapshot, oldest first
-/// (cumulative counts, analysed again with today's engine).
+/// The results of one phase (default: the current one) as they stood at the end of each day
+/// with a stored snapshot, oldest first (cumulative counts, analysed again with today's engine).
 #[utoipa::path(get, path = "/v1/experiments/{key}/results/daily", tag = "experiments",
-    params(("key" = String, Path, description = "The experiment key")),
+    params(("key" = String, Path, description = "The experiment key"), PhaseQuery),
     responses(
         (status = 200, description = "One results document per day", body = results::DailyResults),
-        (status = 404, description = "No such experiment", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`phase` is not a number", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such experiment, or no such phase (`field`: `phase`)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn get_daily(
     state: web::Data<AppState>,
     key: web::Path<String>,
+    request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(results::daily(&state, &key).await?))
+    let phase = phase_query(&request)?;
+    Ok(HttpResponse::Ok().json(results::daily(&state, &key, phase).await?))
 }
 
-/// Results per value of one of the experiment's segment attributes, adjusted across the
-/// slices, with a heterogeneity test.
+/// Results per value of one of the experiment's segment attributes in one phase (default: the
+/// current one), adjusted across the slices, with a heterogeneity test.
 #[utoipa::path(get, path = "/v1/experiments/{key}/results/segments/{attribute}", tag = "experiments",
     params(
         ("key" = String, Path, description = "The experiment key"),
         ("attribute" = String, Path, description = "One of the experiment's `segments` (or `plugin_version`)"),
+        PhaseQuery,
     ),
     responses(
-        (status = 200, description = "Results by segment value", body = touchstone_stats::analysis::SegmentResults),
-        (status = 404, description = "No such experiment, or not one of its segment attributes", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Results by segment value", body = results::PhaseSegmentResults),
+        (status = 400, description = "`phase` is not a number", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such experiment or phase, or not one of its segment attributes", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn get_segments(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
+    request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let (key, attribute) = path.into_inner();
-    Ok(HttpResponse::Ok().json(results::segments(&state, &key, &attribute).await?))
+    let phase = phase_query(&request)?;
+    Ok(HttpResponse::Ok().json(results::segments(&state, &key, &attribute, phase).await?))
 }
 
 /// Takes (or replaces) today's daily snapshot now, and answers it with its results.

@@ -13,6 +13,7 @@ pub mod layers;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+pub mod phases;
 pub mod plugins;
 
 use crate::http::error::ApiError;
@@ -66,6 +67,7 @@ routes! {
     Api post "/v1/experiments/{key}/start" => experiments::start;
     Api post "/v1/experiments/{key}/stop" => experiments::stop;
     Api post "/v1/experiments/{key}/ship" => experiments::ship;
+    Api post "/v1/experiments/{key}/phases" => phases::post_phase;
     Api get "/v1/experiments/{key}/results" => experiments::get_results;
     Api get "/v1/experiments/{key}/results/daily" => experiments::get_daily;
     Api get "/v1/experiments/{key}/results/segments/{attribute}" => experiments::get_segments;

@@ -4,7 +4,7 @@
 
 use crate::access::{self, Access};
 use crate::http::{
-    assign, audit, error::Problem, events, experiments, health, layers, metrics, plugins,
+    assign, audit, error::Problem, events, experiments, health, layers, metrics, phases, plugins,
 };
 use actix_web::HttpResponse;
 use serde::Serialize;
@@ -41,6 +41,7 @@ keys configured (development) every route is open.",
         experiments::start,
         experiments::stop,
         experiments::ship,
+        phases::post_phase,
         experiments::get_results,
         experiments::get_daily,
         experiments::get_segments,

@@ -7,28 +7,41 @@ use crate::state::AppState;
 use serde_json::{Value, json};
 use touchstone_model::{Experiment, ExperimentSpec, Status, ValidationErrors};
 
-/// Creates or replaces a definition. An existing experiment keeps its status (start and stop
-/// are their own actions); a running one may not change what would reshuffle its units.
-/// Returns the saved experiment and whether it was created.
+/// Creates or replaces a definition. An existing experiment keeps its status and its phases
+/// (start, stop and new phases are their own actions); a running one may not change what would
+/// reshuffle its units. Returns the saved experiment and whether it was created.
 #[tracing::instrument(skip(state, spec, acting), fields(experiment = %spec.key))]
 pub async fn define(
     state: &AppState,
     spec: ExperimentSpec,
     acting: &Acting,
 ) -> Result<(Experiment, bool), ApiError> {
+    // The freshest definitions: a phase another server started moments ago must not be
+    // rolled back by a definition built on this server's older copy.
+    state.catalog.reload(state.store.as_ref()).await?;
     let catalog = state.catalog.load();
     let existing = catalog.get(&spec.key).cloned();
     let mut spec = spec;
     if let Some(existing) = &existing {
-        spec.status = existing.status();
-        spec.shipped = existing.spec().shipped.clone();
+        keep_server_owned_fields(&mut spec, existing.spec());
     }
     check_payload_sizes(&spec, state.settings.limits.max_payload_bytes)?;
     let next = Experiment::new(spec).map_err(ApiError::Validation)?;
     if let Some(existing) = &existing
-        && let Some(reason) = existing.reshuffle_conflict(&next)
+        && let Some(change) = existing.reshuffle_conflict(&next)
     {
-        return Err(ApiError::Conflict(reason));
+        let mut message = change.message;
+        if change.new_phase {
+            message.push_str(&format!(
+                "; start a new phase to change it: POST /v1/experiments/{}/phases",
+                next.key()
+            ));
+        }
+        return Err(ApiError::RunningChange {
+            field: change.field,
+            message,
+            new_phase: change.new_phase,
+        });
     }
     save(state, &next).await?;
     let as_json = |e: &Experiment| serde_json::to_value(e.spec()).unwrap_or_default();
@@ -38,6 +51,20 @@ pub async fn define(
     };
     audit::record(state, acting, "define", Some(next.key()), changes).await;
     Ok((next, existing.is_none()))
+}
+
+/// What only the server's own actions change: status, the shipped variant and the phases.
+/// After phase 1 a definition that leaves the salt out keeps the phase's salt (it never chose
+/// one; the phase did), rather than being refused for changing it.
+fn keep_server_owned_fields(spec: &mut ExperimentSpec, existing: &ExperimentSpec) {
+    spec.status = existing.status;
+    spec.shipped = existing.shipped.clone();
+    spec.phase = existing.phase;
+    spec.phase_started_at = existing.phase_started_at;
+    spec.phases = existing.phases.clone();
+    if spec.salt.is_none() && existing.phase > 1 {
+        spec.salt = existing.salt.clone();
+    }
 }
 
 /// Every variant payload within `limits.max_payload_bytes` of JSON: payloads travel with every
@@ -180,7 +207,7 @@ pub fn list(state: &AppState) -> Vec<Experiment> {
 /// experiment in a layer is checked against the freshest definitions and saved only if they
 /// have not moved since (compare-and-set on the definitions version): two servers starting
 /// overlapping experiments in the same instant cannot both pass the check (decision 007).
-async fn save(state: &AppState, experiment: &Experiment) -> Result<(), ApiError> {
+pub(super) async fn save(state: &AppState, experiment: &Experiment) -> Result<(), ApiError> {
     if experiment.is_running() && experiment.layer().is_some() {
         save_checked_against_layer(state, experiment).await?;
     } else {

@@ -7,6 +7,7 @@ pub mod events;
 pub mod experiments;
 pub mod interactions;
 pub mod layers;
+pub mod phases;
 pub mod results;
 
 use crate::http::error::ApiError;

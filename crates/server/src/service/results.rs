@@ -1,4 +1,5 @@
-//! Results of an experiment: the store's aggregates through the statistics engine.
+//! Results of an experiment: the store's aggregates through the statistics engine, for the
+//! current phase or an earlier one (each analysed with its own weights).
 
 use crate::http::error::ApiError;
 use crate::service::known_experiment;
@@ -6,8 +7,67 @@ use crate::snapshots::{self, Days};
 use crate::state::AppState;
 use serde::Serialize;
 use std::sync::Arc;
-use touchstone_model::{Aggregates, Experiment, Timestamp};
+use touchstone_model::{Aggregates, Experiment, Phase, Timestamp};
 use touchstone_stats::analysis::{self, Results, SegmentResults};
+
+/// Which phase a results document is of, and every phase there is.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PhaseOf {
+    /// The phase these results are of: `?phase=N`, by default the current one.
+    #[schema(example = 1)]
+    pub phase: u32,
+    /// Every phase of the experiment, oldest first, the current one last, each with the split
+    /// it assigned with.
+    pub phases: Vec<Phase>,
+}
+
+impl PhaseOf {
+    fn of(experiment: &Experiment, phase: u32) -> PhaseOf {
+        PhaseOf {
+            phase,
+            phases: experiment.phases(),
+        }
+    }
+}
+
+/// Body of `GET /v1/experiments/{key}/results`: the phase, then the analysis of its counters.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PhaseResults {
+    #[serde(flatten)]
+    pub phase: PhaseOf,
+    #[serde(flatten)]
+    pub results: Results,
+}
+
+/// Body of `GET /v1/experiments/{key}/results/segments/{attribute}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PhaseSegmentResults {
+    #[serde(flatten)]
+    pub phase: PhaseOf,
+    #[serde(flatten)]
+    pub results: SegmentResults,
+}
+
+/// The experiment `key` as it was in `phase` (default: the current one), with its phase info.
+fn in_phase(
+    state: &AppState,
+    key: &str,
+    phase: Option<u32>,
+) -> Result<(Arc<Experiment>, PhaseOf), ApiError> {
+    let experiment = known_experiment(state, key)?;
+    let Some(number) = phase else {
+        let info = PhaseOf::of(&experiment, experiment.phase());
+        return Ok((experiment, info));
+    };
+    let view = experiment
+        .at_phase(number)
+        .ok_or_else(|| ApiError::NoSuchPhase {
+            key: key.to_owned(),
+            phase: number,
+            current: experiment.phase(),
+        })?;
+    Ok((Arc::new(view), PhaseOf::of(&experiment, number)))
+}
 
 /// The results as they stood at the end of one day.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -19,9 +79,11 @@ pub struct DayResults {
     pub results: Results,
 }
 
-/// Body of `GET /v1/experiments/{key}/results/daily`: oldest day first.
+/// Body of `GET /v1/experiments/{key}/results/daily`: the phase, and its days oldest first.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DailyResults {
+    #[serde(flatten)]
+    pub phase: PhaseOf,
     pub days: Vec<DayResults>,
 }
 
@@ -54,20 +116,31 @@ async fn analyze_all(
     .map_err(|error| ApiError::Internal(Box::new(error)))
 }
 
+/// The analysis of one phase's counters (default: the current phase).
 #[tracing::instrument(skip(state))]
-pub async fn results(state: &AppState, key: &str) -> Result<Results, ApiError> {
-    let experiment = known_experiment(state, key)?;
+pub async fn results(
+    state: &AppState,
+    key: &str,
+    phase: Option<u32>,
+) -> Result<PhaseResults, ApiError> {
+    let (experiment, phase) = in_phase(state, key, phase)?;
     let aggregates = state.store.load_aggregates(&experiment).await?;
     let mut results = analyze_all(experiment, vec![aggregates], Some(crate::http::now())).await?;
-    results
+    let results = results
         .pop()
-        .ok_or_else(|| ApiError::Internal("no results computed".into()))
+        .ok_or_else(|| ApiError::Internal("no results computed".into()))?;
+    Ok(PhaseResults { phase, results })
 }
 
-/// Every stored daily snapshot through the statistics engine.
+/// Every stored daily snapshot of one phase (default: the current one) through the
+/// statistics engine.
 #[tracing::instrument(skip(state))]
-pub async fn daily(state: &AppState, key: &str) -> Result<DailyResults, ApiError> {
-    let experiment = known_experiment(state, key)?;
+pub async fn daily(
+    state: &AppState,
+    key: &str,
+    phase: Option<u32>,
+) -> Result<DailyResults, ApiError> {
+    let (experiment, phase) = in_phase(state, key, phase)?;
     let snapshots = state.store.load_snapshots(&experiment).await?;
     let (dates, aggregates): (Vec<String>, Vec<Aggregates>) = snapshots
         .into_iter()
@@ -76,6 +149,7 @@ pub async fn daily(state: &AppState, key: &str) -> Result<DailyResults, ApiError
     // Each day's maturity is not kept (it depends on when the snapshot was taken).
     let results = analyze_all(experiment, aggregates, None).await?;
     Ok(DailyResults {
+        phase,
         days: dates
             .into_iter()
             .zip(results)
@@ -103,15 +177,16 @@ pub async fn snapshot_now(state: &AppState, key: &str) -> Result<DayResults, Api
     })
 }
 
-/// Results per value of one segment attribute, adjusted across the slices, with the
-/// heterogeneity test.
+/// Results per value of one segment attribute in one phase (default: the current one),
+/// adjusted across the slices, with the heterogeneity test.
 #[tracing::instrument(skip(state))]
 pub async fn segments(
     state: &AppState,
     key: &str,
     attribute: &str,
-) -> Result<SegmentResults, ApiError> {
-    let experiment = known_experiment(state, key)?;
+    phase: Option<u32>,
+) -> Result<PhaseSegmentResults, ApiError> {
+    let (experiment, phase) = in_phase(state, key, phase)?;
     if !experiment
         .segment_attributes()
         .any(|known| known == attribute)
@@ -132,7 +207,9 @@ pub async fn segments(
         .map(|slice| (slice.value, slice.aggregates))
         .collect();
     let attribute = attribute.to_owned();
-    actix_web::web::block(move || analysis::analyze_segments(&experiment, &attribute, &slices))
-        .await
-        .map_err(|error| ApiError::Internal(Box::new(error)))
+    let results =
+        actix_web::web::block(move || analysis::analyze_segments(&experiment, &attribute, &slices))
+            .await
+            .map_err(|error| ApiError::Internal(Box::new(error)))?;
+    Ok(PhaseSegmentResults { phase, results })
 }

@@ -76,7 +76,10 @@ pub(crate) async fn experiments_page(
 ) -> HttpResponse {
     let mut rows = Vec::new();
     for experiment in experiments::list(&state) {
-        let results = results::results(&state, experiment.key()).await.ok();
+        let results = results::results(&state, experiment.key(), None)
+            .await
+            .ok()
+            .map(|document| document.results);
         rows.push(list::Row {
             experiment,
             results,
@@ -96,10 +99,10 @@ pub(crate) async fn experiment_page(
     };
     // The page renders without its history when the log cannot be read.
     let history = audit::list(&state, Some(&key), HISTORY_ENTRIES).await.ok();
-    match results::results(&state, &key).await {
-        Ok(results) => html(StatusCode::OK).body(experiment::experiment_page(
+    match results::results(&state, &key, None).await {
+        Ok(document) => html(StatusCode::OK).body(experiment::experiment_page(
             &experiment,
-            &results,
+            &document.results,
             history.as_deref(),
             session(&gate),
         )),

@@ -65,7 +65,7 @@ fn header(experiment: &Experiment) -> String {
         }
     };
     format!(
-        r#"<section class="headline"><p class="crumbs"><a href="/ui">Experiments</a> /</p><h1>{key} {badge}</h1><p class="meta">Touchpoint <code>{touchpoint}</code> · journey {journey} · {variants} variants, control <strong>{control}</strong> · traffic {traffic}</p>{description}<div class="actions">{action}</div><p id="action-problem" class="problem" role="alert" hidden></p></section>"#,
+        r#"<section class="headline"><p class="crumbs"><a href="/ui">Experiments</a> /</p><h1>{key} {badge}</h1><p class="meta">Touchpoint <code>{touchpoint}</code> · journey {journey} · {variants} variants, control <strong>{control}</strong> · traffic {traffic} · <span id="phase" data-phase="{phase}">phase {phase}{since}</span></p>{description}<div class="actions">{action}</div><p id="action-problem" class="problem" role="alert" hidden></p></section>"#,
         key = escape(experiment.key()),
         badge = status_badge(experiment.status()),
         touchpoint = escape(experiment.touchpoint()),
@@ -78,6 +78,11 @@ fn header(experiment: &Experiment) -> String {
         variants = experiment.variants().len(),
         control = escape(&experiment.control().key),
         traffic = percent(Some(spec.traffic)),
+        phase = experiment.phase(),
+        since = spec
+            .phase_started_at
+            .map(|at| format!(" since {}", escape(&at.to_rfc3339())))
+            .unwrap_or_default(),
     )
 }
 
