@@ -68,7 +68,7 @@ fn malformed_requests_name_the_field_and_never_crash_the_server() {
 }
 
 #[test]
-fn a_running_experiment_cannot_reshuffle_its_units_but_may_grow_its_traffic() {
+fn a_running_experiment_cannot_reshuffle_its_units_through_its_definition() {
     let server = TouchstoneServer::start(&[]);
     let api = Api::new(server.base_url());
     started(&api, "no-reshuffle");
@@ -83,10 +83,26 @@ fn a_running_experiment_cannot_reshuffle_its_units_but_may_grow_its_traffic() {
             .expect("detail")
             .contains("weights")
     );
+    // Traffic moves only through a new phase (phases.rs starts one).
     let mut smaller = checkout_experiment("no-reshuffle");
     smaller["traffic"] = json!(0.5);
     let reply = api.put("/v1/experiments/no-reshuffle", &smaller);
     assert_eq!(reply.status, 409);
+    assert_eq!(reply.body["code"], "new_phase_required");
+    assert_eq!(reply.body["field"], "traffic");
+    let renamed = {
+        let mut renamed = checkout_experiment("no-reshuffle");
+        renamed["variants"][1]["key"] = json!("threshold_30");
+        api.put("/v1/experiments/no-reshuffle", &renamed)
+    };
+    assert_eq!(renamed.status, 409);
+    assert_eq!(
+        (
+            renamed.body["code"].as_str(),
+            renamed.body["field"].as_str()
+        ),
+        (Some("conflict"), Some("variants"))
+    );
     // Stopped, then running again: the definition keeps its status on PUT.
     assert_eq!(
         api.post("/v1/experiments/no-reshuffle/stop", &json!({}))
