@@ -123,12 +123,15 @@ impl SeenIds {
     }
 }
 
+/// An experiment's key and one of its phases.
+type PhaseKey = (String, u32);
+
 /// The embedded, thread-safe store.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     definitions: Mutex<(u64, BTreeMap<String, Experiment>)>,
     /// (experiment key, phase) → that phase's units and counters: a new phase starts empty.
-    experiments: Mutex<HashMap<(String, u32), Arc<Mutex<ExperimentState>>>>,
+    experiments: Mutex<HashMap<PhaseKey, Arc<Mutex<ExperimentState>>>>,
     seen: Mutex<SeenIds>,
     /// Experiment key (`None`: the global log) → entries, oldest first.
     audit: Mutex<HashMap<Option<String>, Vec<AuditEntry>>>,

@@ -207,7 +207,7 @@ pub fn list(state: &AppState) -> Vec<Experiment> {
 /// experiment in a layer is checked against the freshest definitions and saved only if they
 /// have not moved since (compare-and-set on the definitions version): two servers starting
 /// overlapping experiments in the same instant cannot both pass the check (decision 007).
-pub(super) async fn save(state: &AppState, experiment: &Experiment) -> Result<(), ApiError> {
+async fn save(state: &AppState, experiment: &Experiment) -> Result<(), ApiError> {
     if experiment.is_running() && experiment.layer().is_some() {
         save_checked_against_layer(state, experiment).await?;
     } else {
