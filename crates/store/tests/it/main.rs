@@ -43,6 +43,8 @@ macro_rules! all_conformance_tests {
             a_days_snapshot_is_replaced_and_days_load_oldest_first,
             audit_logs_read_newest_first_per_experiment_and_globally,
             one_of_many_racing_guardrail_claims_wins_until_it_expires,
+            holdouts_are_versioned_with_the_definitions_and_reload_as_saved,
+            a_holdouts_synthetic_experiment_counts_like_any_experiment,
         );
     };
 }
