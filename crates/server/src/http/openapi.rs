@@ -4,7 +4,7 @@
 
 use crate::access::{self, Access};
 use crate::http::{
-    assign, audit, error::Problem, events, experiments, health, layers, metrics, plugins,
+    assign, audit, error::Problem, events, experiments, health, holdouts, layers, metrics, plugins,
 };
 use actix_web::HttpResponse;
 use serde::Serialize;
@@ -45,6 +45,11 @@ keys configured (development) every route is open.",
         experiments::get_daily,
         experiments::get_segments,
         experiments::snapshot,
+        holdouts::list,
+        holdouts::put,
+        holdouts::get,
+        holdouts::get_results,
+        holdouts::get_segments,
         layers::list,
         audit::list,
         plugins::list_plugins,

@@ -18,6 +18,8 @@ pub fn add_segments(
     for (other, attribute) in experiment.interactions() {
         let variant = catalog
             .get(other)
+            // A holdout keeps the unit out of every experiment at that touchpoint.
+            .filter(|other| catalog.holding_out(other.touchpoint(), unit_id).is_none())
             .and_then(|other| variant_in(other, unit_id, attributes));
         segments.insert(
             attribute.to_owned(),

@@ -56,7 +56,14 @@ async fn analyze_all(
 
 #[tracing::instrument(skip(state))]
 pub async fn results(state: &AppState, key: &str) -> Result<Results, ApiError> {
-    let experiment = known_experiment(state, key)?;
+    results_of(state, known_experiment(state, key)?).await
+}
+
+/// The results document of any experiment, a holdout's synthetic one included.
+pub(crate) async fn results_of(
+    state: &AppState,
+    experiment: Arc<Experiment>,
+) -> Result<Results, ApiError> {
     let aggregates = state.store.load_aggregates(&experiment).await?;
     let mut results = analyze_all(experiment, vec![aggregates], Some(crate::http::now())).await?;
     results
@@ -111,7 +118,18 @@ pub async fn segments(
     key: &str,
     attribute: &str,
 ) -> Result<SegmentResults, ApiError> {
-    let experiment = known_experiment(state, key)?;
+    let what = format!("experiment `{key}`");
+    segments_of(state, known_experiment(state, key)?, &what, attribute).await
+}
+
+/// Results by segment of any experiment, a holdout's synthetic one included; `what` names it
+/// in a 404 as the caller knows it.
+pub(crate) async fn segments_of(
+    state: &AppState,
+    experiment: Arc<Experiment>,
+    what: &str,
+    attribute: &str,
+) -> Result<SegmentResults, ApiError> {
     if !experiment
         .segment_attributes()
         .any(|known| known == attribute)
@@ -119,7 +137,7 @@ pub async fn segments(
         let known: Vec<&str> = experiment.segment_attributes().collect();
         return Err(ApiError::NotFound {
             what: format!(
-                "segment attribute `{attribute}` of experiment `{key}` (it has: {})",
+                "segment attribute `{attribute}` of {what} (it has: {})",
                 known.join(", ")
             ),
         });
