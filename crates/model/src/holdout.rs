@@ -98,10 +98,11 @@ impl Holdout {
     /// same field names.
     pub fn new(spec: HoldoutSpec) -> Result<Self, ValidationErrors> {
         let mut errors = ValidationErrors::default();
-        let key_ok = check_key(&spec.key).map_or(true, |problem| {
+        let key_problem = check_key(&spec.key);
+        if let Some(problem) = key_problem {
             errors.push("key", "invalid", problem);
-            false
-        });
+        }
+        let key_ok = key_problem.is_none();
         let share_ok = spec.share.is_finite() && spec.share > 0.0 && spec.share <= MAX_SHARE;
         if !share_ok {
             errors.push(
