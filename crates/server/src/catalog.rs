@@ -183,3 +183,67 @@ impl CatalogHandle {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use touchstone_model::{HoldoutSpec, HoldoutStatus};
+
+    fn experiment(key: &str, touchpoint: &str) -> Experiment {
+        let spec = serde_json::from_value(json!({
+            "key": key, "touchpoint": touchpoint, "status": "running", "journey": ["purchase"],
+            "variants": [{"key": "control", "weight": 1}, {"key": "b", "weight": 1}],
+        }))
+        .expect("spec");
+        Experiment::new(spec).expect("valid")
+    }
+
+    fn holdout(key: &str, share: f64, touchpoints: &[&str]) -> Holdout {
+        let spec: HoldoutSpec = serde_json::from_value(json!({
+            "key": key, "share": share, "touchpoints": touchpoints, "journey": ["purchase"],
+        }))
+        .expect("spec");
+        Holdout::new(spec).expect("valid")
+    }
+
+    #[test]
+    fn running_holdouts_are_counted_and_scoped_by_touchpoint() {
+        let catalog = Catalog::new(Definitions {
+            version: 3,
+            experiments: vec![experiment("gallery", "pdp.gallery")],
+            holdouts: vec![
+                holdout("everywhere", 0.5, &["*"]),
+                holdout("gallery-only", 0.5, &["pdp.gallery"]),
+                holdout("old", 0.5, &["*"]).with_status(HoldoutStatus::Stopped),
+            ],
+        });
+        let counted: Vec<&str> = catalog.counted().iter().map(|e| e.key()).collect();
+        assert_eq!(
+            counted,
+            ["gallery", "holdout:everywhere", "holdout:gallery-only"]
+        );
+        assert_eq!(catalog.running().len(), 1, "holdouts are not experiments");
+        let keys = |touchpoint| -> Vec<String> {
+            catalog
+                .holdouts_at(touchpoint)
+                .map(|h| h.key().to_owned())
+                .collect()
+        };
+        assert_eq!(keys("pdp.gallery"), ["everywhere", "gallery-only"]);
+        assert_eq!(keys("checkout.shipping"), ["everywhere"]);
+        assert_eq!(catalog.holdouts().count(), 3);
+        assert!(catalog.holdout("old").is_some() && catalog.get("old").is_none());
+        // The first holdout (by key) that holds the unit out at the touchpoint.
+        for index in 0..200 {
+            let unit = format!("unit-{index}");
+            let expected = ["everywhere", "gallery-only"]
+                .into_iter()
+                .find(|key| catalog.holdout(key).is_some_and(|h| h.holds_out(&unit)));
+            assert_eq!(
+                catalog.holding_out("pdp.gallery", &unit).map(|h| h.key()),
+                expected
+            );
+        }
+    }
+}
