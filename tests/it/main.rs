@@ -8,6 +8,7 @@ mod dashboard;
 mod fuzz;
 mod growthbook_sdk;
 mod guardrails;
+mod holdouts;
 mod interactions;
 mod journey;
 mod kpis;

@@ -411,6 +411,14 @@ impl Experiment {
         Some(next)
     }
 
+    /// The same experiment under another key, which validation would refuse: a holdout's
+    /// synthetic experiment is `holdout:KEY`, a namespace experiment keys cannot enter.
+    /// Its salt is set explicitly, so the key change moves no unit.
+    pub(crate) fn renamed(mut self, key: String) -> Experiment {
+        self.spec.key = key;
+        self
+    }
+
     /// The index of the shipped variant, when shipped.
     pub fn shipped_variant(&self) -> Option<usize> {
         let shipped = self.spec.shipped.as_ref()?;

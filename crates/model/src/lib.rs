@@ -6,6 +6,7 @@ pub mod aggregates;
 pub mod assignment;
 pub mod event;
 pub mod experiment;
+pub mod holdout;
 pub mod layer;
 pub mod metric;
 pub mod targeting;
@@ -21,6 +22,7 @@ pub use experiment::{
     PLUGIN_VERSION_SEGMENT, Phase, PhaseChange, RunningChange, SEGMENT_NONE, SEGMENT_OTHER,
     Shipped, Status, VariantSpec,
 };
+pub use holdout::{Holdout, HoldoutSpec, HoldoutStatus};
 pub use layer::LayerSpec;
 pub use metric::{Direction, MetricKind, MetricRole, MetricSpec};
 pub use targeting::{Condition, Operator};

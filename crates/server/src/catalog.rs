@@ -1,4 +1,4 @@
-//! The read-mostly view of experiment definitions that every request consults. It is swapped
+//! The read-mostly view of experiment and holdout definitions that every request consults. It is swapped
 //! whole (`ArcSwap`), never locked: `/v1/assign` takes no lock. Rebuilt from the store when the
 //! definitions version moves — by this server's own writes at once, by other servers' within
 //! one refresh interval.
@@ -7,7 +7,7 @@ use arc_swap::ArcSwap;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
-use touchstone_model::Experiment;
+use touchstone_model::{Experiment, Holdout};
 use touchstone_store::{Definitions, Store, StoreError};
 
 /// An immutable snapshot of all definitions, indexed for the hot paths.
@@ -18,6 +18,12 @@ pub struct Catalog {
     running_by_touchpoint: HashMap<String, Vec<Arc<Experiment>>>,
     shipped_by_touchpoint: HashMap<String, Vec<Arc<Experiment>>>,
     running: Vec<Arc<Experiment>>,
+    /// Every holdout, by key (ordered, for listing).
+    holdouts: std::collections::BTreeMap<String, Arc<Holdout>>,
+    running_holdouts: Vec<Arc<Holdout>>,
+    /// What events count for: the running experiments, then the running holdouts' synthetic
+    /// experiments.
+    counted: Vec<Arc<Experiment>>,
 }
 
 impl Catalog {
@@ -26,6 +32,7 @@ impl Catalog {
             version: definitions.version,
             ..Catalog::default()
         };
+        let holdouts = definitions.holdouts;
         let mut experiments: Vec<Arc<Experiment>> =
             definitions.experiments.into_iter().map(Arc::new).collect();
         experiments.sort_by(|a, b| a.key().cmp(b.key()));
@@ -49,6 +56,18 @@ impl Catalog {
                 .by_key
                 .insert(experiment.key().to_owned(), experiment);
         }
+        catalog.counted = catalog.running.clone();
+        for holdout in holdouts {
+            let holdout = Arc::new(holdout);
+            if holdout.is_running() {
+                catalog.counted.push(Arc::new(holdout.experiment().clone()));
+                catalog.running_holdouts.push(Arc::clone(&holdout));
+            }
+            catalog.holdouts.insert(holdout.key().to_owned(), holdout);
+        }
+        catalog
+            .running_holdouts
+            .sort_by(|a, b| a.key().cmp(b.key()));
         catalog
     }
 
@@ -82,6 +101,39 @@ impl Catalog {
     /// Every running experiment.
     pub fn running(&self) -> &[Arc<Experiment>] {
         &self.running
+    }
+
+    /// Every experiment events count for: the running ones and the running holdouts'
+    /// synthetic experiments.
+    pub fn counted(&self) -> &[Arc<Experiment>] {
+        &self.counted
+    }
+
+    pub fn holdout(&self, key: &str) -> Option<&Arc<Holdout>> {
+        self.holdouts.get(key)
+    }
+
+    /// Every holdout, ordered by key.
+    pub fn holdouts(&self) -> impl Iterator<Item = &Arc<Holdout>> {
+        self.holdouts.values()
+    }
+
+    /// The running holdouts whose touchpoints cover `touchpoint`, ordered by key.
+    pub fn holdouts_at<'a>(
+        &'a self,
+        touchpoint: &'a str,
+    ) -> impl Iterator<Item = &'a Arc<Holdout>> {
+        self.running_holdouts
+            .iter()
+            .filter(move |holdout| holdout.covers(touchpoint))
+    }
+
+    /// The first running holdout (by key) that keeps the unit away from `touchpoint`'s
+    /// experiments, if any.
+    pub fn holding_out(&self, touchpoint: &str, unit_id: &str) -> Option<&Arc<Holdout>> {
+        self.running_holdouts
+            .iter()
+            .find(|holdout| holdout.covers(touchpoint) && holdout.holds_out(unit_id))
     }
 }
 
@@ -128,6 +180,70 @@ impl CatalogHandle {
                 }
                 Err(_) => {}
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use touchstone_model::{HoldoutSpec, HoldoutStatus};
+
+    fn experiment(key: &str, touchpoint: &str) -> Experiment {
+        let spec = serde_json::from_value(json!({
+            "key": key, "touchpoint": touchpoint, "status": "running", "journey": ["purchase"],
+            "variants": [{"key": "control", "weight": 1}, {"key": "b", "weight": 1}],
+        }))
+        .expect("spec");
+        Experiment::new(spec).expect("valid")
+    }
+
+    fn holdout(key: &str, share: f64, touchpoints: &[&str]) -> Holdout {
+        let spec: HoldoutSpec = serde_json::from_value(json!({
+            "key": key, "share": share, "touchpoints": touchpoints, "journey": ["purchase"],
+        }))
+        .expect("spec");
+        Holdout::new(spec).expect("valid")
+    }
+
+    #[test]
+    fn running_holdouts_are_counted_and_scoped_by_touchpoint() {
+        let catalog = Catalog::new(Definitions {
+            version: 3,
+            experiments: vec![experiment("gallery", "pdp.gallery")],
+            holdouts: vec![
+                holdout("everywhere", 0.5, &["*"]),
+                holdout("gallery-only", 0.5, &["pdp.gallery"]),
+                holdout("old", 0.5, &["*"]).with_status(HoldoutStatus::Stopped),
+            ],
+        });
+        let counted: Vec<&str> = catalog.counted().iter().map(|e| e.key()).collect();
+        assert_eq!(
+            counted,
+            ["gallery", "holdout:everywhere", "holdout:gallery-only"]
+        );
+        assert_eq!(catalog.running().len(), 1, "holdouts are not experiments");
+        let keys = |touchpoint| -> Vec<String> {
+            catalog
+                .holdouts_at(touchpoint)
+                .map(|h| h.key().to_owned())
+                .collect()
+        };
+        assert_eq!(keys("pdp.gallery"), ["everywhere", "gallery-only"]);
+        assert_eq!(keys("checkout.shipping"), ["everywhere"]);
+        assert_eq!(catalog.holdouts().count(), 3);
+        assert!(catalog.holdout("old").is_some() && catalog.get("old").is_none());
+        // The first holdout (by key) that holds the unit out at the touchpoint.
+        for index in 0..200 {
+            let unit = format!("unit-{index}");
+            let expected = ["everywhere", "gallery-only"]
+                .into_iter()
+                .find(|key| catalog.holdout(key).is_some_and(|h| h.holds_out(&unit)));
+            assert_eq!(
+                catalog.holding_out("pdp.gallery", &unit).map(|h| h.key()),
+                expected
+            );
         }
     }
 }

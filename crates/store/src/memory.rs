@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 use touchstone_model::{
-    Aggregates, Experiment, Moments, OutcomeEvent, PLUGIN_VERSION_SEGMENT, SEGMENT_NONE,
+    Aggregates, Experiment, Holdout, Moments, OutcomeEvent, PLUGIN_VERSION_SEGMENT, SEGMENT_NONE,
     SEGMENT_OTHER, Timestamp, exposure_hour,
 };
 
@@ -130,6 +130,8 @@ type PhaseKey = (String, u32);
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     definitions: Mutex<(u64, BTreeMap<String, Experiment>)>,
+    /// Locked only while `definitions` is held, so a version always matches what it counts.
+    holdouts: Mutex<BTreeMap<String, Holdout>>,
     /// (experiment key, phase) → that phase's units and counters: a new phase starts empty.
     experiments: Mutex<HashMap<PhaseKey, Arc<Mutex<ExperimentState>>>>,
     seen: Mutex<SeenIds>,
@@ -188,11 +190,20 @@ impl Store for MemoryStore {
         Ok(Some(definitions.0))
     }
 
+    async fn save_holdout(&self, holdout: &Holdout) -> Result<u64, StoreError> {
+        let mut definitions = lock(&self.definitions);
+        lock(&self.holdouts).insert(holdout.key().to_owned(), holdout.clone());
+        definitions.0 += 1;
+        Ok(definitions.0)
+    }
+
     async fn load_definitions(&self) -> Result<Definitions, StoreError> {
         let definitions = lock(&self.definitions);
+        let holdouts = lock(&self.holdouts);
         Ok(Definitions {
             version: definitions.0,
             experiments: definitions.1.values().cloned().collect(),
+            holdouts: holdouts.values().cloned().collect(),
         })
     }
 

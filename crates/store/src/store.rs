@@ -3,14 +3,17 @@
 use crate::{AuditEntry, Exposure, ExposureRecord, StoreError};
 use async_trait::async_trait;
 use std::sync::Arc;
-use touchstone_model::{Aggregates, Experiment, OutcomeEvent};
+use touchstone_model::{Aggregates, Experiment, Holdout, OutcomeEvent};
 
-/// All experiment definitions with the version they were read at.
+/// All experiment and holdout definitions with the version they were read at.
 #[derive(Debug, Clone, Default)]
 pub struct Definitions {
-    /// Grows by one with every saved definition; servers poll it to refresh their cache.
+    /// Grows by one with every saved definition (experiment or holdout); servers poll it to
+    /// refresh their cache.
     pub version: u64,
     pub experiments: Vec<Experiment>,
+    /// Ordered by key.
+    pub holdouts: Vec<Holdout>,
 }
 
 /// One value of a segment attribute (a slice) with the aggregates of its units.
@@ -100,7 +103,11 @@ pub trait Store: Send + Sync + 'static {
         expected: u64,
     ) -> Result<Option<u64>, StoreError>;
 
-    /// Every saved definition.
+    /// Saves (creates or replaces) a holdout beside the experiment definitions and returns the
+    /// new definitions version (the same counter, so every server's catalog refreshes).
+    async fn save_holdout(&self, holdout: &Holdout) -> Result<u64, StoreError>;
+
+    /// Every saved definition, experiments and holdouts, read together.
     async fn load_definitions(&self) -> Result<Definitions, StoreError>;
 
     /// The current definitions version (cheap; polled).

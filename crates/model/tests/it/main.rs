@@ -4,6 +4,7 @@
 mod assignment;
 mod definitions;
 mod examples;
+mod holdouts;
 mod phases;
 mod program;
 mod reshuffle;

@@ -9,6 +9,7 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use std::future::{Ready, ready};
+use touchstone_model::holdout::experiment_key;
 use touchstone_model::validation::check_key;
 use touchstone_store::{AuditEntry, MAX_AUDIT_READ};
 use utoipa::{IntoParams, ToSchema};
@@ -34,8 +35,11 @@ impl FromRequest for Acting {
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
-    /// An experiment key; without it, the global log (plugin uploads and bindings).
+    /// An experiment key; without it (and without `holdout`), the global log (plugin uploads
+    /// and bindings).
     experiment: Option<String>,
+    /// A holdout key: its log (definitions and status changes).
+    holdout: Option<String>,
     /// How many entries, newest first (default 100, at most 1000).
     limit: Option<usize>,
 }
@@ -63,7 +67,7 @@ pub(crate) async fn list(
     let query = web::Query::<AuditQuery>::from_query(request.query_string()).map_err(|error| {
         ApiError::BadRequest {
             field: "query".into(),
-            message: format!("{error}; expected ?experiment=KEY&limit=N"),
+            message: format!("{error}; expected ?experiment=KEY (or ?holdout=KEY)&limit=N"),
         }
     })?;
     let limit = query.limit.unwrap_or(100);
@@ -73,14 +77,28 @@ pub(crate) async fn list(
             message: format!("must be 1 to {MAX_AUDIT_READ}"),
         });
     }
-    if let Some(key) = &query.experiment
-        && let Some(problem) = check_key(key)
-    {
-        return Err(ApiError::BadRequest {
-            field: "experiment".into(),
-            message: problem.into(),
-        });
+    for (field, key) in [
+        ("experiment", &query.experiment),
+        ("holdout", &query.holdout),
+    ] {
+        if let Some(problem) = key.as_deref().and_then(check_key) {
+            return Err(ApiError::BadRequest {
+                field: field.into(),
+                message: problem.into(),
+            });
+        }
     }
-    let entries = audit::list(&state, query.experiment.as_deref(), limit).await?;
+    // A holdout's entries are kept in the log of its synthetic experiment, `holdout:KEY`.
+    let log = match (&query.experiment, &query.holdout) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::BadRequest {
+                field: "holdout".into(),
+                message: "name an experiment or a holdout, not both".into(),
+            });
+        }
+        (_, Some(holdout)) => Some(experiment_key(holdout)),
+        (experiment, None) => experiment.clone(),
+    };
+    let entries = audit::list(&state, log.as_deref(), limit).await?;
     Ok(HttpResponse::Ok().json(AuditLog { entries }))
 }

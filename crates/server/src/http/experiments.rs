@@ -225,14 +225,14 @@ pub(crate) async fn snapshot(
     Ok(HttpResponse::Ok().json(results::snapshot_now(&state, &key).await?))
 }
 
-/// A definition from a JSON or TOML body (by Content-Type). The key may be left out of the
-/// body; when given it must match the path.
-fn decode_definition(
+/// A definition (experiment or holdout) from a JSON or TOML body (by Content-Type). The key
+/// may be left out of the body; when given it must match the path.
+pub(crate) fn decode_definition<T: serde::de::DeserializeOwned>(
     request: &HttpRequest,
     body: &[u8],
     key: &str,
     max_depth: usize,
-) -> Result<ExperimentSpec, ApiError> {
+) -> Result<T, ApiError> {
     let content_type = request
         .headers()
         .get(CONTENT_TYPE)

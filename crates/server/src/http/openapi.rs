@@ -4,7 +4,8 @@
 
 use crate::access::{self, Access};
 use crate::http::{
-    assign, audit, error::Problem, events, experiments, health, layers, metrics, phases, plugins,
+    assign, audit, error::Problem, events, experiments, health, holdouts, layers, metrics, phases,
+    plugins,
 };
 use actix_web::HttpResponse;
 use serde::Serialize;
@@ -46,6 +47,11 @@ keys configured (development) every route is open.",
         experiments::get_daily,
         experiments::get_segments,
         experiments::snapshot,
+        holdouts::list,
+        holdouts::put,
+        holdouts::get,
+        holdouts::get_results,
+        holdouts::get_segments,
         layers::list,
         audit::list,
         plugins::list_plugins,

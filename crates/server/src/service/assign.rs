@@ -1,5 +1,7 @@
 //! Assignment at a touchpoint: every running experiment there whose targeting matches assigns
-//! the unit deterministically; the first exposure is recorded idempotently.
+//! the unit deterministically; the first exposure is recorded idempotently. A unit a running
+//! holdout keeps out of the touchpoint gets no experiment and no shipped winner; every unit in
+//! a holdout's scope is exposed to it (held out or in the program) so the holdout is analysed.
 
 use crate::catalog::Catalog;
 use crate::observe;
@@ -12,7 +14,7 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
-use touchstone_model::{Experiment, Timestamp};
+use touchstone_model::{Experiment, Holdout, Timestamp};
 use touchstone_plugin_host::{
     Assignment as PluginAssignment, EligibleContext, Hook, LoadedPlugin, PayloadContext,
 };
@@ -54,6 +56,10 @@ pub struct AssignResponse {
     pub unit_id: String,
     pub touchpoint: String,
     pub assignments: Vec<Assignment>,
+    /// The running holdout that keeps this unit out of the touchpoint's experiments (and their
+    /// shipped winners): when set, `assignments` is empty and the shop shows its defaults.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub holdout: Option<String>,
     /// False when the store could not record the exposures: the assignments are still right
     /// (they are deterministic), but these units are not yet counted.
     pub exposures_recorded: bool,
@@ -65,6 +71,46 @@ pub struct AssignResponse {
 #[tracing::instrument(skip_all, fields(touchpoint = %request.touchpoint))]
 pub async fn assign(state: &AppState, request: AssignRequest, now: Timestamp) -> AssignResponse {
     let catalog = state.catalog.load();
+    let holdouts: Vec<&Arc<Holdout>> = catalog.holdouts_at(&request.touchpoint).collect();
+    let holdout_exposures = async {
+        if request.enroll {
+            expose_to_holdouts(state, &catalog, &request, &holdouts, now).await
+        } else {
+            true
+        }
+    };
+    if let Some(holdout) = holdouts.iter().find(|h| h.holds_out(&request.unit_id)) {
+        // Held out: no experiment, no shipped winner, no plugin call — the shop's defaults.
+        let key = holdout.key().to_owned();
+        let recorded = holdout_exposures.await;
+        return AssignResponse {
+            unit_id: request.unit_id,
+            touchpoint: request.touchpoint,
+            assignments: Vec::new(),
+            holdout: Some(key),
+            exposures_recorded: recorded,
+        };
+    }
+    let ((assignments, recorded), holdouts_recorded) = futures::join!(
+        assign_experiments(state, &catalog, &request, now),
+        holdout_exposures
+    );
+    AssignResponse {
+        unit_id: request.unit_id,
+        touchpoint: request.touchpoint,
+        assignments,
+        holdout: None,
+        exposures_recorded: recorded && holdouts_recorded,
+    }
+}
+
+/// The experiments' and shipped winners' assignments of a unit no holdout keeps out.
+async fn assign_experiments(
+    state: &AppState,
+    catalog: &Catalog,
+    request: &AssignRequest,
+    now: Timestamp,
+) -> (Vec<Assignment>, bool) {
     let candidates: Vec<&Arc<Experiment>> = catalog
         .running_at(&request.touchpoint)
         .iter()
@@ -74,28 +120,67 @@ pub async fn assign(state: &AppState, request: AssignRequest, now: Timestamp) ->
     let (mut assignments, recorded) = if request.enroll {
         let (eligible, plugin_version) = match &plugin {
             Some((plugin, binding)) if plugin.has_hook(Hook::Eligible) => {
-                let eligible = plugin_eligibility(plugin, binding, &request, &candidates);
+                let eligible = plugin_eligibility(plugin, binding, request, &candidates);
                 (eligible, Some(plugin.version().to_owned()))
             }
             _ => (candidates, None),
         };
-        enroll(state, &catalog, &request, &eligible, plugin_version, now).await
+        enroll(state, catalog, request, &eligible, plugin_version, now).await
     } else {
-        existing(state, &request, &candidates).await
+        existing(state, request, &candidates).await
     };
-    assignments.extend(shipped(&catalog, &request));
+    assignments.extend(shipped(catalog, request));
     if let Some((plugin, binding)) = &plugin
         && plugin.has_hook(Hook::Payload)
         && !assignments.is_empty()
     {
-        shape_payloads(plugin, binding, &request, &mut assignments);
+        shape_payloads(plugin, binding, request, &mut assignments);
     }
-    AssignResponse {
-        unit_id: request.unit_id,
-        touchpoint: request.touchpoint,
-        assignments,
-        exposures_recorded: recorded,
+    (assignments, recorded)
+}
+
+/// Records the unit's exposure to each holdout in scope (its synthetic experiment: `holdout`
+/// or `program`), first exposure wins. No plugin decides holdout membership, so no plugin
+/// version is kept. False when the store failed.
+async fn expose_to_holdouts(
+    state: &AppState,
+    catalog: &Catalog,
+    request: &AssignRequest,
+    holdouts: &[&Arc<Holdout>],
+    now: Timestamp,
+) -> bool {
+    let writes = holdouts.iter().filter_map(|holdout| {
+        let experiment = holdout.experiment();
+        let variant = experiment.assign(&request.unit_id)?;
+        let exposure = Exposure {
+            unit_id: request.unit_id.clone(),
+            variant,
+            at: now,
+            segments: segment_values(catalog, experiment, request),
+            plugin_version: None,
+        };
+        Some(async move {
+            let result = state.store.record_exposure(experiment, &exposure).await;
+            (experiment, result)
+        })
+    });
+    let mut recorded = true;
+    for (experiment, result) in join_all(writes).await {
+        match result {
+            Ok(record) => {
+                let variant = experiment
+                    .variants()
+                    .get(record.variant)
+                    .map_or("", |variant| variant.key.as_str());
+                observe::assignment(experiment.key(), variant, record.new);
+            }
+            Err(error) => {
+                recorded = false;
+                observe::store_failure("record_exposure", &error);
+            }
+        }
     }
+    recorded
 }
 
 /// The winners of the touchpoint's shipped experiments whose targeting admits the unit,

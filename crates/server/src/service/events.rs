@@ -1,6 +1,6 @@
 //! Recording a batch of outcome events: each is decoded on its own (a bad one is reported by
 //! index and field while the rest are recorded), then the valid ones go to the store in one
-//! call, counted for every running experiment the unit is exposed to.
+//! call, counted for every running experiment (and running holdout) the unit is exposed to.
 
 use crate::http::error::ApiError;
 use crate::observe;
@@ -90,7 +90,7 @@ pub async fn record(
     }
     let valid = event_plugin::screen(state, valid, &request.events, &mut errors);
     let catalog = state.catalog.load();
-    let valid = check_survey_answers(catalog.running(), valid, &mut errors);
+    let valid = check_survey_answers(catalog.counted(), valid, &mut errors);
     errors.sort_by_key(|error| error.index);
     if valid.is_empty() {
         observe::events(0, 0, errors.len());
@@ -102,7 +102,7 @@ pub async fn record(
     }
     let outcome = state
         .store
-        .record_events(catalog.running(), &valid)
+        .record_events(catalog.counted(), &valid)
         .await
         .inspect_err(|error| observe::store_failure("record_events", error))?;
     observe::events(outcome.accepted(), outcome.duplicates(), errors.len());

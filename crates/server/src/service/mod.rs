@@ -5,6 +5,7 @@ pub mod audit;
 pub mod event_plugin;
 pub mod events;
 pub mod experiments;
+pub mod holdouts;
 pub mod interactions;
 pub mod layers;
 pub mod phases;

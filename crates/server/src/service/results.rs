@@ -124,12 +124,21 @@ pub async fn results(
     phase: Option<u32>,
 ) -> Result<PhaseResults, ApiError> {
     let (experiment, phase) = in_phase(state, key, phase)?;
+    let results = results_of(state, experiment).await?;
+    Ok(PhaseResults { phase, results })
+}
+
+/// The results document of any experiment (or phase view of one), a holdout's synthetic one
+/// included.
+pub(crate) async fn results_of(
+    state: &AppState,
+    experiment: Arc<Experiment>,
+) -> Result<Results, ApiError> {
     let aggregates = state.store.load_aggregates(&experiment).await?;
     let mut results = analyze_all(experiment, vec![aggregates], Some(crate::http::now())).await?;
-    let results = results
+    results
         .pop()
-        .ok_or_else(|| ApiError::Internal("no results computed".into()))?;
-    Ok(PhaseResults { phase, results })
+        .ok_or_else(|| ApiError::Internal("no results computed".into()))
 }
 
 /// Every stored daily snapshot of one phase (default: the current one) through the
@@ -187,6 +196,19 @@ pub async fn segments(
     phase: Option<u32>,
 ) -> Result<PhaseSegmentResults, ApiError> {
     let (experiment, phase) = in_phase(state, key, phase)?;
+    let what = format!("experiment `{key}`");
+    let results = segments_of(state, experiment, &what, attribute).await?;
+    Ok(PhaseSegmentResults { phase, results })
+}
+
+/// Results by segment of any experiment (or phase view of one), a holdout's synthetic one
+/// included; `what` names it in a 404 as the caller knows it.
+pub(crate) async fn segments_of(
+    state: &AppState,
+    experiment: Arc<Experiment>,
+    what: &str,
+    attribute: &str,
+) -> Result<SegmentResults, ApiError> {
     if !experiment
         .segment_attributes()
         .any(|known| known == attribute)
@@ -194,7 +216,7 @@ pub async fn segments(
         let known: Vec<&str> = experiment.segment_attributes().collect();
         return Err(ApiError::NotFound {
             what: format!(
-                "segment attribute `{attribute}` of experiment `{key}` (it has: {})",
+                "segment attribute `{attribute}` of {what} (it has: {})",
                 known.join(", ")
             ),
         });
@@ -207,9 +229,7 @@ pub async fn segments(
         .map(|slice| (slice.value, slice.aggregates))
         .collect();
     let attribute = attribute.to_owned();
-    let results =
-        actix_web::web::block(move || analysis::analyze_segments(&experiment, &attribute, &slices))
-            .await
-            .map_err(|error| ApiError::Internal(Box::new(error)))?;
-    Ok(PhaseSegmentResults { phase, results })
+    actix_web::web::block(move || analysis::analyze_segments(&experiment, &attribute, &slices))
+        .await
+        .map_err(|error| ApiError::Internal(Box::new(error)))
 }

@@ -85,7 +85,11 @@ pub(crate) const GLOBAL_AUDIT: &str = "{touchstone}:audit";
 /// Hash: experiment key → spec JSON. Tagged so it shares a slot with its version counter.
 pub(crate) const DEFINITIONS: &str = "{touchstone}:defs";
 
-/// String counter: grows by one per saved definition.
+/// Hash: holdout key → holdout spec JSON, beside the experiment definitions (same slot, same
+/// version counter).
+pub(crate) const HOLDOUTS: &str = "{touchstone}:holdouts";
+
+/// String counter: grows by one per saved definition (experiment or holdout).
 pub(crate) const DEFINITIONS_VERSION: &str = "{touchstone}:defs:version";
 
 /// String with a TTL: the event id was fully processed. Untagged on purpose, so the ids of
@@ -131,6 +135,15 @@ mod tests {
     }
 
     #[test]
+    fn a_holdouts_keys_carry_its_synthetic_experiments_tag() {
+        let key = touchstone_model::holdout::experiment_key("program-q4");
+        assert_eq!(
+            ExperimentKeys::new(&key, 1).counters(),
+            "{exp:holdout:program-q4}:p1:agg"
+        );
+    }
+
+    #[test]
     fn an_experiments_audit_log_shares_its_slot_across_phases() {
         assert_eq!(
             experiment_audit("free-shipping"),
@@ -143,5 +156,6 @@ mod tests {
     fn the_definitions_and_their_version_share_a_slot() {
         assert!(DEFINITIONS.starts_with("{touchstone}"));
         assert!(DEFINITIONS_VERSION.starts_with("{touchstone}"));
+        assert!(HOLDOUTS.starts_with("{touchstone}"));
     }
 }

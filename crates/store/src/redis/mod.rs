@@ -16,7 +16,9 @@ use connection::{Connection, store_error};
 use keys::ExperimentKeys;
 use redis::{AsyncCommands, Script};
 use std::sync::{Arc, LazyLock};
-use touchstone_model::{Aggregates, Experiment, ExperimentSpec, OutcomeEvent, Timestamp};
+use touchstone_model::{
+    Aggregates, Experiment, ExperimentSpec, Holdout, HoldoutSpec, OutcomeEvent, Timestamp,
+};
 
 static RECORD_EXPOSURE: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/record_exposure.lua")));
@@ -58,6 +60,30 @@ impl RedisStore {
     pub(crate) async fn handle(&self) -> Result<connection::Handle, StoreError> {
         self.connection.handle().await
     }
+}
+
+/// Decodes and validates each `key, json` pair of a definitions hash.
+fn decode_all<Spec, T, E>(
+    flat: &[String],
+    kind: &str,
+    validate: impl Fn(Spec) -> Result<T, E>,
+) -> Result<Vec<T>, StoreError>
+where
+    Spec: serde::de::DeserializeOwned,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    flat.chunks_exact(2)
+        .map(|pair| {
+            let (key, json) = (&pair[0], &pair[1]);
+            let corrupt = |source: Box<dyn std::error::Error + Send + Sync>| StoreError::Corrupt {
+                what: format!("stored {kind} `{key}`"),
+                source: Some(source),
+            };
+            let spec: Spec =
+                serde_json::from_str(json).map_err(|error| corrupt(Box::new(error)))?;
+            validate(spec).map_err(|error| corrupt(Box::new(error)))
+        })
+        .collect()
 }
 
 fn exposure_record(variant: usize, at: i64, new: bool) -> ExposureRecord {
@@ -115,29 +141,43 @@ impl Store for RedisStore {
         Ok(u64::try_from(version).ok())
     }
 
+    async fn save_holdout(&self, holdout: &Holdout) -> Result<u64, StoreError> {
+        let json = serde_json::to_string(holdout.spec()).map_err(|error| StoreError::Corrupt {
+            what: format!("holdout `{}` could not be encoded", holdout.key()),
+            source: Some(Box::new(error)),
+        })?;
+        let mut handle = self.handle().await?;
+        SAVE_DEFINITION
+            .key(keys::HOLDOUTS)
+            .key(keys::DEFINITIONS_VERSION)
+            .arg(holdout.key())
+            .arg(json)
+            .invoke_async(&mut handle)
+            .await
+            .map_err(store_error)
+    }
+
     async fn load_definitions(&self) -> Result<Definitions, StoreError> {
         let mut handle = self.handle().await?;
-        let (version, flat): (u64, Vec<String>) = LOAD_DEFINITIONS
+        let (version, flat, flat_holdouts): (u64, Vec<String>, Vec<String>) = LOAD_DEFINITIONS
             .key(keys::DEFINITIONS)
             .key(keys::DEFINITIONS_VERSION)
+            .key(keys::HOLDOUTS)
             .invoke_async(&mut handle)
             .await
             .map_err(store_error)?;
-        let mut experiments = Vec::with_capacity(flat.len() / 2);
-        for pair in flat.chunks_exact(2) {
-            let (key, json) = (&pair[0], &pair[1]);
-            let corrupt = |source: Box<dyn std::error::Error + Send + Sync>| StoreError::Corrupt {
-                what: format!("stored definition `{key}`"),
-                source: Some(source),
-            };
-            let spec: ExperimentSpec =
-                serde_json::from_str(json).map_err(|error| corrupt(Box::new(error)))?;
-            experiments.push(Experiment::new(spec).map_err(|error| corrupt(Box::new(error)))?);
-        }
+        let mut experiments = decode_all(&flat, "definition", |spec: ExperimentSpec| {
+            Experiment::new(spec)
+        })?;
         experiments.sort_by(|a, b| a.key().cmp(b.key()));
+        let mut holdouts = decode_all(&flat_holdouts, "holdout", |spec: HoldoutSpec| {
+            Holdout::new(spec)
+        })?;
+        holdouts.sort_by(|a, b| a.key().cmp(b.key()));
         Ok(Definitions {
             version,
             experiments,
+            holdouts,
         })
     }
 

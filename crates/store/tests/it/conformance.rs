@@ -1,6 +1,10 @@
 //! The conformance suite: generic cases over `&dyn Store` that every backend must pass with
 //! identical expectations. Expected moments are computed by hand in the comments beside them.
 
+mod holdouts;
+
+pub use holdouts::*;
+
 use crate::fixtures::*;
 use std::sync::Arc;
 use touchstone_model::{Aggregates, Experiment, Status, Timestamp};

@@ -46,6 +46,8 @@ macro_rules! all_conformance_tests {
             one_of_many_racing_guardrail_claims_wins_until_it_expires,
             a_new_phase_starts_from_zero_counters,
             an_earlier_phase_stays_readable_and_unchanged,
+            holdouts_are_versioned_with_the_definitions_and_reload_as_saved,
+            a_holdouts_synthetic_experiment_counts_like_any_experiment,
         );
     };
 }
