@@ -293,4 +293,10 @@ fn segments_daily_snapshots_and_every_metric_kind_over_http_on_redis() {
     assert_eq!(days[0]["date"], date.as_str());
     assert_eq!(days[0]["variants"], before["variants"]);
     assert_eq!(days[0]["stages"], before["stages"]);
+    // Each day says how many units had had a metric's whole window by its end (today: now).
+    let refunds_today = named(&days[0]["metrics"], "metric", "refunds");
+    assert_eq!(
+        variant_of(&refunds_today["variants"], "control")["mature_units"],
+        0
+    );
 }

@@ -30,6 +30,14 @@ impl Days {
             Err(_) => "0000-01-01".to_owned(),
         }
     }
+
+    /// The first instant after `day` (`YYYY-MM-DD`): the next day's midnight, or its first
+    /// instant when a DST change skips midnight. `None` for a malformed day.
+    pub fn end_of(&self, day: &str) -> Option<Timestamp> {
+        let date: jiff::civil::Date = day.parse().ok()?;
+        let next = date.tomorrow().ok()?.to_zoned(self.zone.clone()).ok()?;
+        Some(Timestamp::from_millis(next.timestamp().as_millisecond()))
+    }
 }
 
 /// Saves `day`'s snapshot of one experiment from its current aggregates (replacing any).
@@ -101,6 +109,26 @@ mod tests {
             Days::new("America/Los_Angeles").expect("zone").day_of(at),
             "2026-11-23"
         );
+    }
+
+    #[test]
+    fn a_day_ends_at_the_next_local_midnight() {
+        // 2026-11-24T00:00:00Z = 1_795_478_400_000; Berlin's midnight is an hour earlier.
+        let utc = Days::new("UTC").expect("zone");
+        assert_eq!(
+            utc.end_of("2026-11-23"),
+            Some(Timestamp::from_millis(1_795_478_400_000))
+        );
+        let berlin = Days::new("Europe/Berlin").expect("zone");
+        assert_eq!(
+            berlin.end_of("2026-11-23"),
+            Some(Timestamp::from_millis(1_795_478_400_000 - 3_600_000))
+        );
+        assert_eq!(
+            berlin.day_of(Timestamp::from_millis(1_795_478_400_000 - 3_600_000)),
+            "2026-11-24"
+        );
+        assert_eq!(utc.end_of("23.11.2026"), None);
     }
 
     #[test]

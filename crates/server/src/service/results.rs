@@ -88,26 +88,23 @@ pub struct DailyResults {
 }
 
 /// Runs the statistics off the reactor: the exact Bayesian sums grow with the counts
-/// (≈10 ms at 30k conversions, seconds at millions). With `as_of`, metrics also say how many
-/// units have had their whole window by then.
+/// (≈10 ms at 30k conversions, seconds at millions). Each aggregates comes with the moment
+/// it describes, so metrics also say how many units had had their whole window by then.
 async fn analyze_all(
     experiment: Arc<Experiment>,
-    aggregates: Vec<Aggregates>,
-    as_of: Option<Timestamp>,
+    aggregates: Vec<(Aggregates, Timestamp)>,
 ) -> Result<Vec<Results>, ApiError> {
     actix_web::web::block(move || {
         aggregates
             .iter()
-            .map(|aggregates| {
+            .map(|(aggregates, as_of)| {
                 let mut results = analysis::analyze(&experiment, aggregates);
-                if let Some(as_of) = as_of {
-                    analysis::fill_mature_units(
-                        &mut results,
-                        &experiment,
-                        aggregates,
-                        as_of.as_millis(),
-                    );
-                }
+                analysis::fill_mature_units(
+                    &mut results,
+                    &experiment,
+                    aggregates,
+                    as_of.as_millis(),
+                );
                 results
             })
             .collect()
@@ -135,7 +132,7 @@ pub(crate) async fn results_of(
     experiment: Arc<Experiment>,
 ) -> Result<Results, ApiError> {
     let aggregates = state.store.load_aggregates(&experiment).await?;
-    let mut results = analyze_all(experiment, vec![aggregates], Some(crate::http::now())).await?;
+    let mut results = analyze_all(experiment, vec![(aggregates, crate::http::now())]).await?;
     results
         .pop()
         .ok_or_else(|| ApiError::Internal("no results computed".into()))
@@ -151,12 +148,18 @@ pub async fn daily(
 ) -> Result<DailyResults, ApiError> {
     let (experiment, phase) = in_phase(state, key, phase)?;
     let snapshots = state.store.load_snapshots(&experiment).await?;
-    let (dates, aggregates): (Vec<String>, Vec<Aggregates>) = snapshots
+    let days = Days::new(&state.settings.experiments.snapshot_time_zone)
+        .map_err(|error| ApiError::Internal(Box::new(error)))?;
+    let now = crate::http::now();
+    // Each day is mature as of its end (the moment its snapshot describes), today as of now.
+    let (dates, aggregates): (Vec<String>, Vec<(Aggregates, Timestamp)>) = snapshots
         .into_iter()
-        .map(|snapshot| (snapshot.day, snapshot.aggregates))
+        .map(|snapshot| {
+            let end = days.end_of(&snapshot.day).map_or(now, |end| end.min(now));
+            (snapshot.day, (snapshot.aggregates, end))
+        })
         .unzip();
-    // Each day's maturity is not kept (it depends on when the snapshot was taken).
-    let results = analyze_all(experiment, aggregates, None).await?;
+    let results = analyze_all(experiment, aggregates).await?;
     Ok(DailyResults {
         phase,
         days: dates
@@ -176,7 +179,7 @@ pub async fn snapshot_now(state: &AppState, key: &str) -> Result<DayResults, Api
     let now = crate::http::now();
     let today = days.day_of(now);
     let snapshot = snapshots::take(state, &experiment, today).await?;
-    let mut results = analyze_all(experiment, vec![snapshot.aggregates], Some(now)).await?;
+    let mut results = analyze_all(experiment, vec![(snapshot.aggregates, now)]).await?;
     let results = results
         .pop()
         .ok_or_else(|| ApiError::Internal("no results computed".into()))?;
