@@ -2,7 +2,8 @@
 
 use crate::http::error::ApiError;
 use crate::service::audit::{self, Acting};
-use crate::service::{known_experiment, layers};
+use crate::service::definitions::{self, Decision};
+use crate::service::known_experiment;
 use crate::state::AppState;
 use serde_json::{Value, json};
 use touchstone_model::{Experiment, ExperimentSpec, Status, ValidationErrors};
@@ -16,34 +17,36 @@ pub async fn define(
     spec: ExperimentSpec,
     acting: &Acting,
 ) -> Result<(Experiment, bool), ApiError> {
-    // The freshest definitions: a phase another server started moments ago must not be
-    // rolled back by a definition built on this server's older copy.
-    state.catalog.reload(state.store.as_ref()).await?;
-    let catalog = state.catalog.load();
-    let existing = catalog.get(&spec.key).cloned();
-    let mut spec = spec;
-    if let Some(existing) = &existing {
-        keep_server_owned_fields(&mut spec, existing.spec());
-    }
-    check_payload_sizes(&spec, state.settings.limits.max_payload_bytes)?;
-    let next = Experiment::new(spec).map_err(ApiError::Validation)?;
-    if let Some(existing) = &existing
-        && let Some(change) = existing.reshuffle_conflict(&next)
-    {
-        let mut message = change.message;
-        if change.new_phase {
-            message.push_str(&format!(
-                "; start a new phase to change it: POST /v1/experiments/{}/phases",
-                next.key()
-            ));
+    let max_payload = state.settings.limits.max_payload_bytes;
+    // Decided on the freshest definitions and saved only if they have not moved since: a
+    // phase another server started moments ago is never rolled back by this definition.
+    let updated = definitions::update(state, &spec.key.clone(), |existing| {
+        let mut spec = spec.clone();
+        if let Some(existing) = existing {
+            keep_server_owned_fields(&mut spec, existing.spec());
         }
-        return Err(ApiError::RunningChange {
-            field: change.field,
-            message,
-            new_phase: change.new_phase,
-        });
-    }
-    save(state, &next).await?;
+        check_payload_sizes(&spec, max_payload)?;
+        let next = Experiment::new(spec).map_err(ApiError::Validation)?;
+        if let Some(existing) = existing
+            && let Some(change) = existing.reshuffle_conflict(&next)
+        {
+            let mut message = change.message;
+            if change.new_phase {
+                message.push_str(&format!(
+                    "; start a new phase to change it: POST /v1/experiments/{}/phases",
+                    next.key()
+                ));
+            }
+            return Err(ApiError::RunningChange {
+                field: change.field,
+                message,
+                new_phase: change.new_phase,
+            });
+        }
+        Ok(Decision::Save(next))
+    })
+    .await?;
+    let (existing, next) = (updated.before, updated.after);
     let as_json = |e: &Experiment| serde_json::to_value(e.spec()).unwrap_or_default();
     let changes = match &existing {
         Some(existing) => audit::changed_fields(&as_json(existing), &as_json(&next)),
@@ -105,17 +108,22 @@ pub async fn set_status_because(
     acting: &Acting,
     reason: Value,
 ) -> Result<Experiment, ApiError> {
-    let existing = known_experiment(state, key)?;
-    if existing.status() == status {
-        return Ok(existing.as_ref().clone());
-    }
-    if existing.status() == Status::Shipped && status == Status::Running {
-        return Err(ApiError::Conflict(format!(
-            "`{key}` shipped: its results are frozen and it cannot run again; define a new experiment to test further"
-        )));
-    }
-    let next = existing.with_status(status);
-    save(state, &next).await?;
+    let updated = definitions::update(state, key, |existing| {
+        let existing = existing.ok_or_else(|| definitions::unknown(key))?;
+        if existing.status() == status {
+            return Ok(Decision::Unchanged(existing.as_ref().clone()));
+        }
+        if existing.status() == Status::Shipped && status == Status::Running {
+            return Err(ApiError::Conflict(format!(
+                "`{key}` shipped: its results are frozen and it cannot run again; define a new experiment to test further"
+            )));
+        }
+        Ok(Decision::Save(existing.with_status(status)))
+    })
+    .await?;
+    let (Some(existing), true) = (&updated.before, updated.saved) else {
+        return Ok(updated.after);
+    };
     tracing::info!(experiment = key, status = ?status, "experiment status changed");
     let action = if status == Status::Running {
         "start"
@@ -127,7 +135,7 @@ pub async fn set_status_because(
         changes["reason"] = reason;
     }
     audit::record(state, acting, action, Some(key), changes).await;
-    Ok(next)
+    Ok(updated.after)
 }
 
 /// Ships `variant`: from now on every unit the targeting admits gets its payload at the
@@ -152,33 +160,39 @@ pub async fn ship_because(
     acting: &Acting,
     reason: Value,
 ) -> Result<Experiment, ApiError> {
-    let existing = known_experiment(state, key)?;
-    let index = existing
-        .variant_index(variant)
-        .ok_or_else(|| ApiError::BadRequest {
-            field: "variant".into(),
-            message: format!("`{variant}` is not a variant of `{key}`"),
-        })?;
-    match (existing.status(), existing.shipped_variant()) {
-        (Status::Shipped, Some(shipped)) if shipped == index => {
-            return Ok(existing.as_ref().clone());
+    let updated = definitions::update(state, key, |existing| {
+        let existing = existing.ok_or_else(|| definitions::unknown(key))?;
+        let index = existing
+            .variant_index(variant)
+            .ok_or_else(|| ApiError::BadRequest {
+                field: "variant".into(),
+                message: format!("`{variant}` is not a variant of `{key}`"),
+            })?;
+        match (existing.status(), existing.shipped_variant()) {
+            (Status::Shipped, Some(shipped)) if shipped == index => {
+                return Ok(Decision::Unchanged(existing.as_ref().clone()));
+            }
+            (Status::Shipped, _) => {
+                return Err(ApiError::Conflict(format!(
+                    "`{key}` already shipped another variant; stop it first to ship another"
+                )));
+            }
+            (Status::Draft, _) => {
+                return Err(ApiError::Conflict(format!(
+                    "`{key}` never ran: there is no evidence to ship a winner on"
+                )));
+            }
+            _ => {}
         }
-        (Status::Shipped, _) => {
-            return Err(ApiError::Conflict(format!(
-                "`{key}` already shipped another variant; stop it first to ship another"
-            )));
-        }
-        (Status::Draft, _) => {
-            return Err(ApiError::Conflict(format!(
-                "`{key}` never ran: there is no evidence to ship a winner on"
-            )));
-        }
-        _ => {}
-    }
-    let next = existing
-        .shipped_with(index, acting.at)
-        .ok_or_else(|| ApiError::Internal("a known variant index could not ship".into()))?;
-    save(state, &next).await?;
+        existing
+            .shipped_with(index, acting.at)
+            .map(Decision::Save)
+            .ok_or_else(|| ApiError::Internal("a known variant index could not ship".into()))
+    })
+    .await?;
+    let (Some(existing), true) = (&updated.before, updated.saved) else {
+        return Ok(updated.after);
+    };
     tracing::info!(experiment = key, variant, "experiment shipped");
     let mut changes =
         json!({"status": {"from": existing.status(), "to": Status::Shipped}, "variant": variant});
@@ -186,7 +200,7 @@ pub async fn ship_because(
         changes["reason"] = reason;
     }
     audit::record(state, acting, "ship", Some(key), changes).await;
-    Ok(next)
+    Ok(updated.after)
 }
 
 pub fn get(state: &AppState, key: &str) -> Result<Experiment, ApiError> {
@@ -201,45 +215,4 @@ pub fn list(state: &AppState) -> Vec<Experiment> {
         .into_iter()
         .map(|experiment| experiment.as_ref().clone())
         .collect()
-}
-
-/// Saves and makes the change visible to this server's next request at once. A running
-/// experiment in a layer is checked against the freshest definitions and saved only if they
-/// have not moved since (compare-and-set on the definitions version): two servers starting
-/// overlapping experiments in the same instant cannot both pass the check (decision 007).
-async fn save(state: &AppState, experiment: &Experiment) -> Result<(), ApiError> {
-    if experiment.is_running() && experiment.layer().is_some() {
-        save_checked_against_layer(state, experiment).await?;
-    } else {
-        state.store.save_definition(experiment).await?;
-    }
-    state.catalog.reload(state.store.as_ref()).await?;
-    Ok(())
-}
-
-/// How often a layered save re-checks after losing a compare-and-set to another writer before
-/// giving up with a conflict (each loss means some definition was saved meanwhile).
-const LAYER_SAVE_ATTEMPTS: usize = 8;
-
-async fn save_checked_against_layer(
-    state: &AppState,
-    experiment: &Experiment,
-) -> Result<(), ApiError> {
-    for _ in 0..LAYER_SAVE_ATTEMPTS {
-        state.catalog.reload(state.store.as_ref()).await?;
-        let catalog = state.catalog.load();
-        layers::check_overlap(&catalog, experiment)?;
-        if state
-            .store
-            .save_definition_if(experiment, catalog.version)
-            .await?
-            .is_some()
-        {
-            return Ok(());
-        }
-    }
-    Err(ApiError::Conflict(format!(
-        "definitions kept changing while `{}` was checked against its layer; try again",
-        experiment.key()
-    )))
 }

@@ -2,6 +2,7 @@
 
 pub mod assign;
 pub mod audit;
+pub mod definitions;
 pub mod event_plugin;
 pub mod events;
 pub mod experiments;
