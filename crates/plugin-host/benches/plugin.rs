@@ -2,7 +2,8 @@
 //! call of the empty module; (b) one `eligible` call through the host on a ~300-byte
 //! context, fresh instance, fuel and epoch on; (c) the same with fuel off. Criterion gives the
 //! central estimates; a plain timing loop afterwards prints median and p99 of each (criterion
-//! reports no tail percentiles) and the ratio b/a.
+//! reports no tail percentiles) and the ratio b/a; (d) the JSON round trip alone, through one
+//! live instance, for where the difference b - a goes.
 //! Run: `scripts/build-plugins.sh && cargo bench -p touchstone-plugin-host --bench plugin`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -10,7 +11,7 @@ use serde_json::json;
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Instant;
-use touchstone_plugin_host::{EligibleContext, Hook, HostConfig, LoadedPlugin, PluginHost};
+use touchstone_plugin_host::{EligibleContext, Hook, HostConfig, Limits, LoadedPlugin, PluginHost};
 use touchstone_testkit::plugins::plugin_bytes;
 
 fn context() -> EligibleContext {
@@ -33,10 +34,20 @@ fn setup() -> (
     Arc<LoadedPlugin>,
     Arc<LoadedPlugin>,
 ) {
-    let fuel = PluginHost::new(HostConfig::default()).expect("host");
+    // The epoch check costs the same whatever the deadline; a deadline of a second instead of
+    // 3 ms keeps a bench that the scheduler preempts for a few milliseconds (a busy 2-core
+    // machine) from failing on `Deadline`.
+    let config = HostConfig {
+        default_limits: Limits {
+            epoch_ticks: 1000,
+            ..Limits::default()
+        },
+        ..HostConfig::default()
+    };
+    let fuel = PluginHost::new(config.clone()).expect("host");
     let no_fuel = PluginHost::new(HostConfig {
         consume_fuel: false,
-        ..HostConfig::default()
+        ..config
     })
     .expect("host");
     let empty = fuel
@@ -84,6 +95,22 @@ fn calls(c: &mut Criterion) {
             .map(|_| ())
     });
     let b = percentiles(|| with_fuel.eligible(&ctx).map(|_| ()));
+    // (d) the JSON round trip alone: the same call through one live instance, 500 calls per
+    // instance (the bump allocator never frees), averaged over 40 instances.
+    let live_calls = 500;
+    let mut live = Vec::new();
+    for _ in 0..40 {
+        let elapsed = touchstone_plugin_host::bench::live_instance_calls(
+            &with_fuel,
+            Hook::Eligible,
+            &ctx,
+            live_calls,
+        )
+        .expect("runs");
+        live.push(elapsed.as_secs_f64() * 1e6 / live_calls as f64);
+    }
+    live.sort_by(f64::total_cmp);
+    let d = live[live.len() / 2];
     let c2 = percentiles(|| without_fuel.eligible(&ctx).map(|_| ()));
     eprintln!("median / p99 over 20000 calls each:");
     eprintln!("  (a) floor            {:>7.2} µs / {:>7.2} µs", a.0, a.1);
@@ -100,6 +127,10 @@ fn calls(c: &mut Criterion) {
         "  against the checkout module's own floor: b/a2 median {:.2}, c/a2 median {:.2}",
         b.0 / a2.0,
         c2.0 / a2.0
+    );
+    eprintln!(
+        "  (d) the JSON round trip in a live instance {d:.2} µs: b <= 1.3 x a needs it <= {:.2} µs",
+        0.3 * a.0
     );
 }
 

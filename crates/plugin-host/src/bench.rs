@@ -9,3 +9,14 @@ use touchstone_plugin_sdk::abi::Hook;
 pub fn instantiate_and_call_empty(plugin: &LoadedPlugin, hook: Hook) -> Result<u64, PluginError> {
     plugin.instantiate_and_call_empty(hook)
 }
+
+/// The time of `calls` round trips of `hook` with `input` through one live instance (no
+/// instantiation per call): the JSON part of a call's cost, apart from the fresh instance.
+pub fn live_instance_calls<I: serde::Serialize>(
+    plugin: &LoadedPlugin,
+    hook: Hook,
+    input: &I,
+    calls: usize,
+) -> Result<std::time::Duration, PluginError> {
+    plugin.live_instance_calls(hook, input, calls)
+}

@@ -474,3 +474,71 @@ impl LoadedPlugin {
             .map_err(|error| classify(error, &store))
     }
 }
+
+impl LoadedPlugin {
+    /// `calls` round trips of `hook` through ONE live instance: input JSON encoded, written,
+    /// the hook run, its answer read and decoded — what a call costs apart from getting a
+    /// fresh instance. Only for the benchmark: a live instance is never reused for units.
+    pub(crate) fn live_instance_calls<I: Serialize>(
+        &self,
+        hook: Hook,
+        input: &I,
+        calls: usize,
+    ) -> Result<std::time::Duration, PluginError> {
+        let index = Hook::ALL.iter().position(|h| *h == hook).unwrap_or(0);
+        let export = self.hook_exports[index]
+            .as_ref()
+            .ok_or(PluginError::HookMissing(hook))?;
+        let mut store = self.store();
+        if self.consume_fuel {
+            let _ = store.set_fuel(self.limits.fuel.saturating_mul(calls as u64));
+        }
+        store.set_epoch_deadline(u64::MAX / 2);
+        let instance = self
+            .pre
+            .instantiate(&mut store)
+            .map_err(|error| classify(error, &store))?;
+        let memory = instance
+            .get_module_export(&mut store, &self.memory)
+            .and_then(|export| export.into_memory())
+            .ok_or(PluginError::MissingMemory)?;
+        let alloc = instance
+            .get_module_export(&mut store, &self.alloc)
+            .and_then(|export| export.into_func())
+            .ok_or(PluginError::MissingAlloc)?
+            .typed::<u32, u32>(&store)
+            .map_err(|_| PluginError::MissingAlloc)?;
+        let function = instance
+            .get_module_export(&mut store, export)
+            .and_then(|export| export.into_func())
+            .ok_or(PluginError::HookMissing(hook))?
+            .typed::<(u32, u32), u64>(&store)
+            .map_err(|_| PluginError::HookMissing(hook))?;
+        let started = std::time::Instant::now();
+        for _ in 0..calls {
+            let input = serde_json::to_vec(input).map_err(PluginError::MalformedOutput)?;
+            let len = input.len() as u32;
+            let ptr = alloc
+                .call(&mut store, len)
+                .map_err(|error| classify(error, &store))?;
+            memory
+                .write(&mut store, ptr as usize, &input)
+                .map_err(|_| PluginError::OutputOutOfBounds { ptr, len })?;
+            let packed = function
+                .call(&mut store, (ptr, len))
+                .map_err(|error| classify(error, &store))?;
+            let (out_ptr, out_len) = ((packed >> 32) as u32, packed as u32);
+            let start = out_ptr as usize;
+            let output = memory
+                .data(&store)
+                .get(start..start + out_len as usize)
+                .ok_or(PluginError::OutputOutOfBounds {
+                    ptr: out_ptr,
+                    len: out_len,
+                })?;
+            serde_json::from_slice::<serde_json::Value>(output)
+                .map_err(PluginError::MalformedOutput)?;
+        }
+        Ok(started.elapsed())
+    }
+}
