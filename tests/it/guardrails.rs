@@ -15,33 +15,14 @@ use touchstone_testkit::binary::TouchstoneServer;
 use touchstone_testkit::redis::RedisServer;
 
 /// A webhook receiver on a free port: every POST body, parsed, arrives on the channel.
-fn webhook_receiver() -> (String, Receiver<Value>) {
+pub(crate) fn webhook_receiver() -> (String, Receiver<Value>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     let url = format!("http://{}/hook", listener.local_addr().expect("address"));
     let (sender, bodies) = channel();
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(&mut stream);
-            let mut length = 0;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some((name, value)) = line.split_once(':')
-                    && name.eq_ignore_ascii_case("content-length")
-                {
-                    length = value.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0; length];
-            if reader.read_exact(&mut body).is_err() {
-                continue;
-            }
-            let _ = stream
-                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-            if let Ok(value) = serde_json::from_slice(&body) {
+            if let Some(value) = answer_post(&mut stream) {
                 let _ = sender.send(value);
             }
         }
@@ -49,11 +30,39 @@ fn webhook_receiver() -> (String, Receiver<Value>) {
     (url, bodies)
 }
 
-fn touchpoint(key: &str) -> String {
+/// Reads one HTTP/1.1 POST from `stream`, answers 200 and returns the JSON body (`None` when
+/// the request breaks off or is not JSON).
+pub(crate) fn answer_post(stream: &mut (impl Read + Write)) -> Option<Value> {
+    let mut reader = BufReader::new(&mut *stream);
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        if line == "\r\n" {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    stream
+        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+        .ok()?;
+    let _ = stream.flush();
+    serde_json::from_slice(&body).ok()
+}
+
+pub(crate) fn touchpoint(key: &str) -> String {
     format!("guard.{key}")
 }
 
-fn guarded_experiment(key: &str, action: &str) -> Value {
+pub(crate) fn guarded_experiment(key: &str, action: &str) -> Value {
     let mut definition = checkout_experiment(key);
     // A touchpoint of its own: other tests' experiments share this Redis.
     definition["touchpoint"] = json!(touchpoint(key));
@@ -65,7 +74,7 @@ fn guarded_experiment(key: &str, action: &str) -> Value {
 
 /// 400 units assigned through both servers; every treatment unit then errs three times, one
 /// control unit in ten once. Returns the units by variant.
-fn expose_and_break_checkout(apis: [&Api; 2], key: &str) -> (Vec<String>, Vec<String>) {
+pub(crate) fn expose_and_break_checkout(apis: [&Api; 2], key: &str) -> (Vec<String>, Vec<String>) {
     let running = eventually(Duration::from_secs(10), || {
         apis[1].get(&format!("/v1/experiments/{key}")).body["status"] == "running"
     });
@@ -104,7 +113,7 @@ fn expose_and_break_checkout(apis: [&Api; 2], key: &str) -> (Vec<String>, Vec<St
     (control, treatment)
 }
 
-fn guardrail_entries(api: &Api, key: &str) -> Vec<Value> {
+pub(crate) fn guardrail_entries(api: &Api, key: &str) -> Vec<Value> {
     let log = api.get(&format!("/v1/audit?experiment={key}"));
     assert_eq!(log.status, 200, "{}", log.body);
     log.body["entries"]

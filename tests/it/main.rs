@@ -9,6 +9,8 @@ mod fuzz;
 mod growthbook_sdk;
 mod guardrails;
 mod holdouts;
+mod guardrails_plugin_health;
+mod guardrails_tls;
 mod interactions;
 mod journey;
 mod kpis;

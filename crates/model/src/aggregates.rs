@@ -75,3 +75,25 @@ pub fn exposure_hour(at_ms: i64) -> i64 {
 pub struct Aggregates {
     pub variants: Vec<VariantAggregates>,
 }
+
+/// Plugin calls made for one variant of an experiment (the `eligible` hook for the variant the
+/// unit would get, the `payload` hook for the assigned one), and how many of them fell back to
+/// the safe default (trap, fuel, deadline, bad output): the built-in plugin-health guardrail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PluginCalls {
+    pub calls: u64,
+    /// Of `calls`; never more.
+    pub fallbacks: u64,
+}
+
+impl PluginCalls {
+    /// Adds `other`'s counts (saturating: counters never wrap).
+    pub fn add(&mut self, other: PluginCalls) {
+        self.calls = self.calls.saturating_add(other.calls);
+        self.fallbacks = self.fallbacks.saturating_add(other.fallbacks);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.calls == 0 && self.fallbacks == 0
+    }
+}

@@ -179,6 +179,10 @@ pub struct ExperimentSpec {
     /// The phases before the current one, oldest first, each with the split it assigned with.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub phases: Vec<Phase>,
+    /// Journey stages that are guardrails too: a variant converting to one of them less
+    /// than control, with confidence, triggers `guardrail_action` like a guardrail metric.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub guardrail_stages: Vec<String>,
 }
 
 /// Built-in segment attribute: the version of the touchpoint plugin that decided eligibility.
@@ -362,6 +366,11 @@ impl Experiment {
 
     pub fn guardrail_action(&self) -> GuardrailAction {
         self.spec.guardrail_action
+    }
+
+    /// Whether the journey stage is marked as a guardrail (`guardrail_stages`).
+    pub fn is_guardrail_stage(&self, stage: &str) -> bool {
+        self.spec.guardrail_stages.iter().any(|s| s == stage)
     }
 
     pub fn layer(&self) -> Option<&LayerSpec> {

@@ -14,7 +14,8 @@ pub mod timestamp;
 pub mod validation;
 
 pub use aggregates::{
-    Aggregates, MetricAggregates, Moments, StageAggregates, VariantAggregates, exposure_hour,
+    Aggregates, MetricAggregates, Moments, PluginCalls, StageAggregates, VariantAggregates,
+    exposure_hour,
 };
 pub use event::{EventProblem, OutcomeEvent};
 pub use experiment::{

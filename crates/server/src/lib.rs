@@ -8,6 +8,7 @@ pub mod guardrails;
 pub mod http;
 pub mod observe;
 pub mod plugin_cli;
+pub mod plugin_health;
 pub mod plugins;
 pub mod probe;
 pub mod service;

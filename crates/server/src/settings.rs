@@ -57,6 +57,9 @@ pub struct GuardrailSettings {
     pub min_units: u64,
     /// Empty: no webhook.
     pub webhook_url: String,
+    /// PEM file of CA certificates the webhook's https receiver may chain to, besides the
+    /// compiled-in public roots (a private CA). Empty: public roots only.
+    pub webhook_ca_file: String,
 }
 
 #[derive(Clone, Deserialize)]
@@ -251,12 +254,17 @@ impl Settings {
             );
         }
         let webhook = self.guardrails.webhook_url.as_str();
-        // The HTTP client is built without TLS (one less native dependency); an https
-        // receiver sits behind a local relay or proxy.
-        if !webhook.is_empty() && !webhook.starts_with("http://") {
+        let https = webhook.starts_with("https://");
+        if !webhook.is_empty() && !webhook.starts_with("http://") && !https {
             return invalid(
                 "guardrails.webhook_url",
-                "must be empty (no webhook) or an http:// URL",
+                "must be empty (no webhook) or an http:// or https:// URL",
+            );
+        }
+        if !self.guardrails.webhook_ca_file.is_empty() && !https {
+            return invalid(
+                "guardrails.webhook_ca_file",
+                "applies only to an https:// guardrails.webhook_url",
             );
         }
         let url = self.store.url.as_str();
@@ -336,5 +344,36 @@ mod tests {
             .source(Some(source));
         let error = Settings::load_with_env(None, env).expect_err("must be refused");
         assert!(error.to_string().contains("store.url"), "{error}");
+    }
+
+    fn with_webhook(url: &str, ca_file: &str) -> Result<Settings, SettingsError> {
+        let source = std::collections::HashMap::from([
+            (
+                "TOUCHSTONE__GUARDRAILS__WEBHOOK_URL".to_owned(),
+                url.to_owned(),
+            ),
+            (
+                "TOUCHSTONE__GUARDRAILS__WEBHOOK_CA_FILE".to_owned(),
+                ca_file.to_owned(),
+            ),
+        ]);
+        Settings::load_with_env(None, Settings::environment().source(Some(source)))
+    }
+
+    #[test]
+    fn a_webhook_may_be_http_or_https_and_a_ca_file_needs_https() {
+        assert!(with_webhook("http://127.0.0.1:9/hook", "").is_ok());
+        assert!(with_webhook("https://hooks.example/guard", "").is_ok());
+        assert!(with_webhook("https://127.0.0.1:9/hook", "/etc/ca.pem").is_ok());
+        let error = with_webhook("ftp://hooks.example", "").expect_err("refused");
+        assert!(
+            error.to_string().contains("guardrails.webhook_url"),
+            "{error}"
+        );
+        let error = with_webhook("http://127.0.0.1:9/hook", "/etc/ca.pem").expect_err("refused");
+        assert!(
+            error.to_string().contains("guardrails.webhook_ca_file"),
+            "{error}"
+        );
     }
 }

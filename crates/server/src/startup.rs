@@ -22,9 +22,14 @@ use std::time::Duration;
 use touchstone_model::{Experiment, ExperimentSpec};
 use touchstone_store::Store;
 
+/// How often each server moves its plugin-health tally into the store.
+const PLUGIN_HEALTH_FLUSH: Duration = Duration::from_secs(1);
+
 pub struct Application {
     port: u16,
     server: Server,
+    /// Kept for the last plugin-health flush after the server stopped.
+    state: AppState,
 }
 
 impl Application {
@@ -54,18 +59,26 @@ impl Application {
             catalog,
             settings: Arc::clone(&settings),
             plugins,
+            plugin_health: Arc::default(),
         };
+        tokio::spawn(crate::plugin_health::keep_flushing(
+            state.clone(),
+            PLUGIN_HEALTH_FLUSH,
+        ));
         tokio::spawn(crate::snapshots::keep_taking(
             state.clone(),
             crate::snapshots::Days::new(&settings.experiments.snapshot_time_zone)
                 .context("experiments.snapshot_time_zone")?,
             Duration::from_secs(settings.experiments.snapshot_check_seconds),
         ));
+        let ca_file = Some(settings.guardrails.webhook_ca_file.as_str())
+            .filter(|path| !path.is_empty())
+            .map(Path::new);
         let webhook = match settings.guardrails.webhook_url.as_str() {
             "" => None,
             url => Some(
-                crate::guardrails::Webhook::start(url.to_owned())
-                    .context("guardrails.webhook_url: starting the HTTP client")?,
+                crate::guardrails::Webhook::start(url.to_owned(), ca_file)
+                    .context("starting the guardrail webhook")?,
             ),
         };
         tokio::spawn(crate::guardrails::keep_checking(state.clone(), webhook));
@@ -85,6 +98,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let max_body = settings.server.max_body_bytes;
         let origins = settings.cors.allowed_origins.clone();
+        let kept = state.clone();
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(web::Data::new(state.clone()))
@@ -104,6 +118,7 @@ impl Application {
         Ok(Application {
             port,
             server: server.run(),
+            state: kept,
         })
     }
 
@@ -113,7 +128,10 @@ impl Application {
 
     /// Serves until SIGINT/SIGTERM, then finishes in-flight requests and returns.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        // The calls of the last second would otherwise be lost with the process.
+        crate::plugin_health::flush(&self.state).await;
+        served
     }
 }
 

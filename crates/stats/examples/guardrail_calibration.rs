@@ -17,5 +17,14 @@ fn main() {
         sim::LOOKS,
         sim::MIN_UNITS
     );
-    println!("false-stop rate {rate:.4} (alpha {})", sim::ALPHA);
+    println!(
+        "guardrail metric: false-stop rate {rate:.4} (alpha {})",
+        sim::ALPHA
+    );
+    let rate = sim::stage_false_stop_rate(11);
+    println!("guardrail stage (10% purchase): false-stop rate {rate:.4}");
+    for (seed, share) in [(12, 0.02), (13, 0.20)] {
+        let rate = sim::plugin_false_stop_rate(seed, share);
+        println!("plugin health ({share} of calls fall back): false-stop rate {rate:.4}");
+    }
 }

@@ -39,6 +39,11 @@
 //!   are re-adjusted with Benjamini–Hochberg across slice values × stages and metrics × variants
 //!   of the attribute. Whether the effect differs between slices is Cochran's Q on the slices'
 //!   absolute effects with the Welch standard errors of their CIs ([`heterogeneity`]).
+//! - **Guardrails** ([`guardrail_harms`]): a guardrail metric or a journey stage marked in
+//!   `guardrail_stages` harms when its always-valid interval lies wholly on the harmful side
+//!   of zero. **Plugin health** ([`plugin_health`], [`fallbacks::share_difference`]): each
+//!   variant's share of plugin calls that fell back against control's, Agresti–Caffo adjusted
+//!   inside the same confidence sequence.
 //!
 //! Only [`analysis`] knows `touchstone-model`; every other module takes plain numbers or the
 //! small structs [`Counts`] and [`Sample`].
@@ -46,6 +51,7 @@
 pub mod analysis;
 pub mod bayes;
 pub mod correction;
+pub mod fallbacks;
 pub mod heterogeneity;
 pub mod power;
 pub mod sample;
@@ -54,8 +60,9 @@ pub mod srm;
 pub mod welch;
 
 pub use analysis::{
-    Harm, InputError, Results, SegmentResults, analyze, analyze_input, analyze_segments,
-    guardrail_harms, plan, render_table, srm_alert, wholly_harmful,
+    GuardrailKind, Harm, InputError, PLUGIN_FALLBACKS, Results, SegmentResults, analyze,
+    analyze_input, analyze_segments, guardrail_harms, plan, plugin_health, plugin_health_harms,
+    render_table, srm_alert, wholly_harmful,
 };
 pub use correction::Correction;
 pub use sample::{Counts, Sample, Undefined};

@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 use touchstone_model::{
-    Aggregates, Experiment, Holdout, Moments, OutcomeEvent, PLUGIN_VERSION_SEGMENT, SEGMENT_NONE,
-    SEGMENT_OTHER, Timestamp, exposure_hour,
+    Aggregates, Experiment, Holdout, Moments, OutcomeEvent, PLUGIN_VERSION_SEGMENT, PluginCalls,
+    SEGMENT_NONE, SEGMENT_OTHER, Timestamp, exposure_hour,
 };
 
 /// Locks a mutex; a panic in another holder cannot leave these maps half-updated in a way
@@ -79,6 +79,8 @@ struct ExperimentState {
     slices: HashMap<(String, String), Counters>,
     /// Day → aggregates at the end of it.
     snapshots: BTreeMap<String, Aggregates>,
+    /// Plugin calls and fallbacks per variant index.
+    plugin_health: Vec<PluginCalls>,
 }
 
 impl ExperimentState {
@@ -430,6 +432,34 @@ impl Store for MemoryStore {
         }
         claims.insert(key, now + ttl);
         Ok(true)
+    }
+
+    async fn add_plugin_health(
+        &self,
+        experiment: &Experiment,
+        calls: &[PluginCalls],
+    ) -> Result<(), StoreError> {
+        let state = self.experiment(experiment);
+        let mut state = lock(&state);
+        let variants = experiment.variants().len();
+        if state.plugin_health.len() < variants {
+            state.plugin_health.resize(variants, PluginCalls::default());
+        }
+        for (kept, added) in state.plugin_health.iter_mut().zip(calls) {
+            kept.add(*added);
+        }
+        Ok(())
+    }
+
+    async fn load_plugin_health(
+        &self,
+        experiment: &Experiment,
+    ) -> Result<Vec<PluginCalls>, StoreError> {
+        let state = self.experiment(experiment);
+        let state = lock(&state);
+        let mut calls = state.plugin_health.clone();
+        calls.resize(experiment.variants().len(), PluginCalls::default());
+        Ok(calls)
     }
 
     async fn load_audit(

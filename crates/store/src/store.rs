@@ -3,7 +3,7 @@
 use crate::{AuditEntry, Exposure, ExposureRecord, StoreError};
 use async_trait::async_trait;
 use std::sync::Arc;
-use touchstone_model::{Aggregates, Experiment, Holdout, OutcomeEvent};
+use touchstone_model::{Aggregates, Experiment, Holdout, OutcomeEvent, PluginCalls};
 
 /// All experiment and holdout definitions with the version they were read at.
 #[derive(Debug, Clone, Default)]
@@ -177,4 +177,19 @@ pub trait Store: Send + Sync + 'static {
         subject: &str,
         ttl: std::time::Duration,
     ) -> Result<bool, StoreError>;
+
+    /// Adds plugin calls and fallbacks per variant (`calls[i]` for variant `i`; entries past
+    /// the experiment's variants are ignored) to the experiment's plugin-health counters, in
+    /// one atomic step. Servers batch a second of calls into one such step.
+    async fn add_plugin_health(
+        &self,
+        experiment: &Experiment,
+        calls: &[PluginCalls],
+    ) -> Result<(), StoreError>;
+
+    /// The plugin-health counters per variant, in definition order (zeros before any call).
+    async fn load_plugin_health(
+        &self,
+        experiment: &Experiment,
+    ) -> Result<Vec<PluginCalls>, StoreError>;
 }

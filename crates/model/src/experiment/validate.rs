@@ -21,6 +21,7 @@ pub fn validate(spec: &ExperimentSpec) -> ValidationErrors {
     }
     validate_variants(spec, &mut errors);
     validate_journey(spec, &mut errors);
+    validate_guardrail_stages(spec, &mut errors);
     if !(spec.conversion_window_hours.is_finite() && spec.conversion_window_hours > 0.0) {
         errors.push(
             "conversion_window_hours",
@@ -159,6 +160,22 @@ fn validate_journey(spec: &ExperimentSpec, errors: &mut ValidationErrors) {
                 "duplicate",
                 format!("stage `{stage}` appears twice"),
             );
+        }
+    }
+}
+
+fn validate_guardrail_stages(spec: &ExperimentSpec, errors: &mut ValidationErrors) {
+    let mut seen = HashSet::new();
+    for (index, stage) in spec.guardrail_stages.iter().enumerate() {
+        let field = format!("guardrail_stages[{index}]");
+        if !spec.journey.contains(stage) {
+            errors.push(
+                field,
+                "unknown",
+                format!("`{stage}` is not a stage of the journey"),
+            );
+        } else if !seen.insert(stage.as_str()) {
+            errors.push(field, "duplicate", format!("`{stage}` appears twice"));
         }
     }
 }

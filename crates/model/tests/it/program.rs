@@ -183,3 +183,18 @@ fn guardrail_action_defaults_to_stop_and_reads_each_named_action() {
     let refused = serde_json::from_value::<ExperimentSpec>(value).expect_err("unknown action");
     assert!(refused.to_string().contains("alert"), "{refused}");
 }
+
+#[test]
+fn a_marked_journey_stage_is_a_guardrail_and_the_others_are_not() {
+    let mut value = base_json();
+    value["guardrail_stages"] = json!(["purchase"]);
+    let experiment = experiment(spec_from(value));
+    assert!(experiment.is_guardrail_stage("purchase"));
+    assert!(!experiment.is_guardrail_stage("begin_checkout"));
+    assert!(!super::base_experiment().is_guardrail_stage("purchase"));
+    let wire = serde_json::to_value(experiment.spec()).expect("serializes");
+    assert_eq!(wire["guardrail_stages"], json!(["purchase"]));
+    assert!(
+        serde_json::to_value(super::base_spec()).expect("serializes")["guardrail_stages"].is_null()
+    );
+}

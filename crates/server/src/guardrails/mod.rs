@@ -1,7 +1,9 @@
 //! Guardrails that act: a background checker that, every `guardrails.check_interval_seconds`,
 //! analyses each running experiment and runs its `guardrail_action` on a variant whose
-//! guardrail metric is harmed with confidence (`touchstone_stats::guardrail_harms`: the
-//! always-valid interval wholly on the harmful side), and raises an alert on a sample-ratio
+//! guardrail metric or guardrail stage is harmed with confidence
+//! (`touchstone_stats::guardrail_harms`: the always-valid interval wholly on the harmful side)
+//! or whose plugin calls fall back more often than control's
+//! (`touchstone_stats::plugin_health_harms`), and raises an alert on a sample-ratio
 //! mismatch. Servers sharing a store each check; an atomic claim in the store decides which
 //! one acts (decision 010).
 
@@ -13,8 +15,10 @@ use crate::state::AppState;
 use serde_json::{Value, json};
 use std::time::Duration;
 use touchstone_model::{Experiment, GuardrailAction, Status};
-use touchstone_stats::{Harm, Results, guardrail_harms, srm_alert};
-pub use webhook::{Notice, Webhook};
+use touchstone_stats::{
+    GuardrailKind, Harm, Results, guardrail_harms, plugin_health, plugin_health_harms, srm_alert,
+};
+pub use webhook::{Notice, Webhook, WebhookSetupError};
 
 /// The audit log's key id for what the checker does (no API key is involved).
 pub const ACTOR: &str = "guardrail";
@@ -43,10 +47,14 @@ async fn check(
     interval: Duration,
 ) {
     let key = experiment.key();
-    let aggregates = match state.store.load_aggregates(experiment).await {
-        Ok(aggregates) => aggregates,
+    let read = futures::try_join!(
+        state.store.load_aggregates(experiment),
+        state.store.load_plugin_health(experiment),
+    );
+    let (aggregates, plugin_calls) = match read {
+        Ok(read) => read,
         Err(error) => {
-            crate::observe::store_failure("load_aggregates", &error);
+            crate::observe::store_failure("guardrail_check", &error);
             return;
         }
     };
@@ -64,7 +72,10 @@ async fn check(
     if let Some(p_value) = srm_alert(&results) {
         alert_srm(state, experiment, &results, p_value, webhook).await;
     }
-    let harms = guardrail_harms(&results, state.settings.guardrails.min_units);
+    let min_units = state.settings.guardrails.min_units;
+    let mut harms = guardrail_harms(&results, min_units);
+    let health = plugin_health(experiment, &plugin_calls);
+    harms.extend(plugin_health_harms(&health, &results.control, min_units));
     if harms.is_empty() {
         return;
     }
@@ -90,16 +101,40 @@ fn action_name(action: GuardrailAction) -> &'static str {
     }
 }
 
-/// Why the checker acted, as kept in the audit entry.
+/// Why the checker acted, as kept in the audit entry: per harm its variant, guardrail
+/// (`metric`: a metric key, a stage, or `plugin_fallbacks`), `kind`, numbers and a sentence.
 pub fn reason(harms: &[Harm]) -> Value {
     let harms: Vec<Value> = harms
         .iter()
         .map(|harm| {
-            json!({"variant": harm.variant, "metric": harm.metric,
-                   "estimate": harm.estimate, "interval": harm.interval})
+            json!({"variant": harm.variant, "metric": harm.metric, "kind": harm.kind,
+                   "estimate": harm.estimate, "interval": harm.interval,
+                   "message": explain(harm)})
         })
         .collect();
     json!({"guardrail": harms})
+}
+
+/// One sentence for people reading the history.
+fn explain(harm: &Harm) -> String {
+    let [low, high] = harm.interval;
+    let (variant, metric, estimate) = (&harm.variant, &harm.metric, harm.estimate);
+    match harm.kind {
+        GuardrailKind::Metric => format!(
+            "guardrail metric {metric}: {variant} − control = {estimate:.4} \
+             (always-valid interval [{low:.4}, {high:.4}])"
+        ),
+        GuardrailKind::Stage => format!(
+            "guardrail stage {metric}: {variant} converts {:.2} points less than control \
+             (always-valid interval [{low:.4}, {high:.4}])",
+            -estimate * 100.0
+        ),
+        GuardrailKind::PluginHealth => format!(
+            "plugin fallbacks: {:.2} points more of {variant}'s plugin calls fell back than \
+             control's (always-valid interval [{low:.4}, {high:.4}])",
+            estimate * 100.0
+        ),
+    }
 }
 
 async fn act(
@@ -117,8 +152,8 @@ async fn act(
     };
     for harm in harms {
         tracing::warn!(experiment = key, variant = %harm.variant, metric = %harm.metric,
-            estimate = harm.estimate, interval = ?harm.interval, action = name,
-            "guardrail metric harmed with confidence");
+            kind = ?harm.kind, estimate = harm.estimate, interval = ?harm.interval, action = name,
+            "guardrail harmed with confidence");
         metrics::counter!("touchstone_guardrail_actions_total",
             "experiment" => key.to_owned(), "action" => name)
         .increment(1);
@@ -127,6 +162,7 @@ async fn act(
                 experiment: key.to_owned(),
                 variant: Some(harm.variant.clone()),
                 metric: Some(harm.metric.clone()),
+                kind: Some(harm.kind),
                 estimate: Some(harm.estimate),
                 interval: Some(harm.interval),
                 p_value: None,
@@ -182,6 +218,7 @@ async fn alert_srm(
             experiment: key.to_owned(),
             variant: None,
             metric: None,
+            kind: None,
             estimate: None,
             interval: None,
             p_value: Some(p_value),

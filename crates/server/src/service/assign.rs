@@ -120,7 +120,7 @@ async fn assign_experiments(
     let (mut assignments, recorded) = if request.enroll {
         let (eligible, plugin_version) = match &plugin {
             Some((plugin, binding)) if plugin.has_hook(Hook::Eligible) => {
-                let eligible = plugin_eligibility(plugin, binding, request, &candidates);
+                let eligible = plugin_eligibility(state, plugin, binding, request, &candidates);
                 (eligible, Some(plugin.version().to_owned()))
             }
             _ => (candidates, None),
@@ -134,7 +134,7 @@ async fn assign_experiments(
         && plugin.has_hook(Hook::Payload)
         && !assignments.is_empty()
     {
-        shape_payloads(plugin, binding, request, &mut assignments);
+        shape_payloads(state, &catalog, plugin, binding, request, &mut assignments);
     }
     (assignments, recorded)
 }
@@ -278,8 +278,10 @@ async fn existing(
 }
 
 /// The candidates the touchpoint's plugin finds eligible, in one call for all of them. A
-/// failing plugin makes no one eligible (the safe default: the shop shows its default).
+/// failing plugin makes no one eligible (the safe default: the shop shows its default). The
+/// call counts for plugin health under the variant each candidate would give the unit.
 fn plugin_eligibility<'a>(
+    state: &AppState,
     plugin: &LoadedPlugin,
     binding: &Binding,
     request: &AssignRequest,
@@ -298,6 +300,12 @@ fn plugin_eligibility<'a>(
     let started = Instant::now();
     let answer = plugin.eligible(&context);
     observe::plugin_call(plugin.name(), "eligible", answer.is_ok(), started.elapsed());
+    for experiment in candidates {
+        if let Some(variant) = experiment.assign(&request.unit_id) {
+            let health = &state.plugin_health;
+            health.record(experiment.key(), variant, answer.is_err());
+        }
+    }
     match answer {
         Ok(eligibility) => candidates
             .iter()
@@ -309,8 +317,11 @@ fn plugin_eligibility<'a>(
 }
 
 /// Lets the plugin shape each assigned variant's payload; on failure, or for an experiment the
-/// plugin leaves out, the variant's static payload stands.
+/// plugin leaves out, the variant's static payload stands. The call counts for plugin health
+/// under each running experiment's assigned variant (a shipped one records nothing).
 fn shape_payloads(
+    state: &AppState,
+    catalog: &Catalog,
     plugin: &LoadedPlugin,
     binding: &Binding,
     request: &AssignRequest,
@@ -333,6 +344,15 @@ fn shape_payloads(
     let started = Instant::now();
     let answer = plugin.payload(&context);
     observe::plugin_call(plugin.name(), "payload", answer.is_ok(), started.elapsed());
+    for assignment in assignments.iter().filter(|a| !a.shipped) {
+        let variant = catalog
+            .get(&assignment.experiment)
+            .and_then(|experiment| experiment.variant_index(&assignment.variant));
+        if let Some(variant) = variant {
+            let health = &state.plugin_health;
+            health.record(&assignment.experiment, variant, answer.is_err());
+        }
+    }
     if let Ok(mut payloads) = answer {
         for assignment in assignments {
             if let Some(payload) = payloads.remove(&assignment.experiment) {

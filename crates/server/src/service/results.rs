@@ -126,16 +126,23 @@ pub async fn results(
 }
 
 /// The results document of any experiment (or phase view of one), a holdout's synthetic one
-/// included.
+/// included, with the plugin-health guardrail per variant (read in parallel with the
+/// aggregates; empty where no plugin was called).
 pub(crate) async fn results_of(
     state: &AppState,
     experiment: Arc<Experiment>,
 ) -> Result<Results, ApiError> {
-    let aggregates = state.store.load_aggregates(&experiment).await?;
+    let (aggregates, plugin_calls) = futures::try_join!(
+        state.store.load_aggregates(&experiment),
+        state.store.load_plugin_health(&experiment),
+    )?;
+    let plugin_health = analysis::plugin_health(&experiment, &plugin_calls);
     let mut results = analyze_all(experiment, vec![(aggregates, crate::http::now())]).await?;
-    results
+    let mut results = results
         .pop()
-        .ok_or_else(|| ApiError::Internal("no results computed".into()))
+        .ok_or_else(|| ApiError::Internal("no results computed".into()))?;
+    results.plugin_health = plugin_health;
+    Ok(results)
 }
 
 /// Every stored daily snapshot of one phase (default: the current one) through the

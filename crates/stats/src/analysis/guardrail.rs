@@ -1,18 +1,34 @@
 //! When a guardrail acts: the pure decision the server's checker takes on every look. A
-//! variant harms a guardrail metric once both it and control have enough exposed units and
-//! the always-valid (sequential) interval of its absolute effect lies wholly on the harmful
-//! side of zero. The always-valid interval keeps its coverage however often it is looked at
-//! (Howard et al. 2021, "Time-uniform, nonparametric, nonasymptotic confidence sequences"),
-//! so a check every minute does not raise the false-stop rate above alpha.
+//! variant harms a guardrail metric — or a journey stage marked in `guardrail_stages` — once
+//! both it and control have enough exposed units and the always-valid (sequential) interval of
+//! its absolute effect lies wholly on the harmful side of zero. The always-valid interval keeps
+//! its coverage however often it is looked at (Howard et al. 2021, "Time-uniform,
+//! nonparametric, nonasymptotic confidence sequences"), so a check every minute does not raise
+//! the false-stop rate above alpha. Plugin health (`plugin_health.rs`) is decided the same way.
 
-use super::results::{MetricResult, Results};
+use super::results::{Comparison, Results};
+use serde::Serialize;
 use touchstone_model::{Direction, MetricRole};
 
-/// One variant whose guardrail metric is worse than control's with confidence.
+/// What kind of guardrail a harm is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GuardrailKind {
+    /// A metric with `role: guardrail`.
+    Metric,
+    /// A journey stage marked in `guardrail_stages` (its conversion from exposure).
+    Stage,
+    /// The built-in plugin health: the share of plugin calls that fell back.
+    PluginHealth,
+}
+
+/// One variant whose guardrail is worse than control's with confidence.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Harm {
     pub variant: String,
+    /// The metric key, the stage name, or [`super::PLUGIN_FALLBACKS`].
     pub metric: String,
+    pub kind: GuardrailKind,
     /// Absolute effect (variant − control).
     pub estimate: f64,
     /// The always-valid interval of the absolute effect.
@@ -29,8 +45,9 @@ pub fn wholly_harmful(interval: [f64; 2], direction: Direction) -> bool {
     }
 }
 
-/// Every (variant, guardrail metric) of `results` that is harmed, each arm holding at least
-/// `min_units` exposed units. Journey stages carry no guardrail role, so only metrics count.
+/// Every (variant, guardrail metric or guardrail stage) of `results` that is harmed, each arm
+/// holding at least `min_units` exposed units. A stage harms when its conversion from
+/// exposure is lower than control's.
 pub fn guardrail_harms(results: &Results, min_units: u64) -> Vec<Harm> {
     let units = |key: &str| {
         results
@@ -42,33 +59,63 @@ pub fn guardrail_harms(results: &Results, min_units: u64) -> Vec<Harm> {
     if units(&results.control) < min_units {
         return Vec::new();
     }
-    results
+    let enough = |key: &str| key != results.control && units(key) >= min_units;
+    let metrics = results
         .metrics
         .iter()
         .filter(|metric| metric.role == MetricRole::Guardrail)
-        .flat_map(|metric| harms_of(metric, &results.control, min_units, &units))
-        .collect()
+        .flat_map(|metric| {
+            metric.variants.iter().filter_map(move |variant| {
+                let comparison = variant
+                    .vs_control
+                    .as_ref()
+                    .filter(|_| enough(&variant.key))?;
+                harm(
+                    &variant.key,
+                    &metric.metric,
+                    GuardrailKind::Metric,
+                    comparison,
+                    metric.direction,
+                )
+            })
+        });
+    let stages = results
+        .stages
+        .iter()
+        .filter(|stage| stage.guardrail)
+        .flat_map(|stage| {
+            stage.variants.iter().filter_map(move |variant| {
+                let comparison = variant
+                    .vs_control
+                    .as_ref()
+                    .filter(|_| enough(&variant.key))?;
+                harm(
+                    &variant.key,
+                    &stage.stage,
+                    GuardrailKind::Stage,
+                    comparison,
+                    Direction::Increase,
+                )
+            })
+        });
+    metrics.chain(stages).collect()
 }
 
-fn harms_of<'a>(
-    metric: &'a MetricResult,
-    control: &'a str,
-    min_units: u64,
-    units: &'a dyn Fn(&str) -> u64,
-) -> impl Iterator<Item = Harm> + 'a {
-    metric.variants.iter().filter_map(move |variant| {
-        if variant.key == control || units(&variant.key) < min_units {
-            return None;
-        }
-        let comparison = variant.vs_control.as_ref()?;
-        let interval = comparison.sequential.ci?;
-        let estimate = comparison.absolute.estimate?;
-        wholly_harmful(interval, metric.direction).then(|| Harm {
-            variant: variant.key.clone(),
-            metric: metric.metric.clone(),
-            estimate,
-            interval,
-        })
+fn harm(
+    variant: &str,
+    metric: &str,
+    kind: GuardrailKind,
+    comparison: &Comparison,
+    direction: Direction,
+) -> Option<Harm> {
+    let interval = comparison.sequential.ci?;
+    let estimate = comparison.absolute.estimate?;
+    wholly_harmful(interval, direction).then(|| Harm {
+        variant: variant.to_owned(),
+        metric: metric.to_owned(),
+        kind,
+        estimate,
+        interval,
     })
 }
 

@@ -7,6 +7,7 @@
 mod compare;
 mod guardrail;
 mod input;
+mod plugin_health;
 mod results;
 mod segment_input;
 mod segment_table;
@@ -14,11 +15,13 @@ mod segments;
 mod summary;
 mod table;
 
-pub use guardrail::{Harm, guardrail_harms, srm_alert, wholly_harmful};
+pub use guardrail::{GuardrailKind, Harm, guardrail_harms, srm_alert, wholly_harmful};
 pub use input::{InputError, analyze_input, plan};
+pub use plugin_health::{PLUGIN_FALLBACKS, plugin_health, plugin_health_harms};
 pub use results::{
-    Comparison, Effect, MetricResult, MetricVariant, PowerResult, Results, SequentialResult,
-    SrmResult, StagePower, StageResult, StageVariant, VariantResult,
+    Comparison, Effect, FallbackComparison, MetricResult, MetricVariant, PluginHealthVariant,
+    PowerResult, Results, SequentialResult, SrmResult, StagePower, StageResult, StageVariant,
+    VariantResult,
 };
 pub use segments::{Heterogeneity, SegmentResults, SegmentValue, analyze_segments, combine_slices};
 pub use table::render_table;
@@ -99,7 +102,7 @@ pub fn analyze(experiment: &Experiment, aggregates: &Aggregates) -> Results {
             randomized: metric.kind.denominator_is_exposed_units(),
         })
         .collect();
-    run(
+    let mut results = run(
         Design {
             experiment: Some(spec.key.clone()),
             control: experiment.control_index(),
@@ -113,7 +116,11 @@ pub fn analyze(experiment: &Experiment, aggregates: &Aggregates) -> Results {
             metrics,
         },
         warnings,
-    )
+    );
+    for stage in &mut results.stages {
+        stage.guardrail = experiment.is_guardrail_stage(&stage.stage);
+    }
+    results
 }
 
 /// What both entry points agree on before any statistic is computed.
@@ -165,6 +172,7 @@ pub(crate) fn run(design: Design, mut warnings: Vec<String>) -> Results {
         .enumerate()
         .map(|(index, stage)| StageResult {
             stage: stage.clone(),
+            guardrail: false,
             variants: design
                 .arms
                 .iter()
@@ -274,6 +282,7 @@ pub(crate) fn run(design: Design, mut warnings: Vec<String>) -> Results {
         summary: Vec::new(),
         warnings: Vec::new(),
         segments: Vec::new(),
+        plugin_health: Vec::new(),
     };
     results.summary = summary::sentences(&results);
     let mut seen = std::collections::HashSet::new();

@@ -32,6 +32,34 @@ pub struct Results {
     // A slice's results are a `Results` again: the schema stops here instead of looping.
     #[cfg_attr(feature = "utoipa", schema(no_recursion))]
     pub segments: Vec<SegmentResults>,
+    /// The built-in plugin-health guardrail, per variant: plugin calls made for it and the
+    /// share that fell back. Filled by the server; absent when no plugin was called.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub plugin_health: Vec<PluginHealthVariant>,
+}
+
+/// Plugin calls of one variant and, for a non-control variant, the always-valid comparison of
+/// its fallback share with control's.
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PluginHealthVariant {
+    pub key: String,
+    pub calls: u64,
+    pub fallbacks: u64,
+    /// fallbacks / calls.
+    pub fallback_share: Option<f64>,
+    /// Variant − control fallback share, with the always-valid interval (Agresti–Caffo
+    /// adjusted shares); `null` for control or before both arms have calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vs_control: Option<FallbackComparison>,
+}
+
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FallbackComparison {
+    /// Variant − control fallback share, unadjusted.
+    pub estimate: f64,
+    pub sequential: SequentialResult,
 }
 
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
@@ -48,6 +76,10 @@ pub struct VariantResult {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StageResult {
     pub stage: String,
+    /// Marked in `guardrail_stages`: a variant converting less than control with confidence
+    /// triggers the experiment's `guardrail_action`. Absent when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub guardrail: bool,
     pub variants: Vec<StageVariant>,
 }
 

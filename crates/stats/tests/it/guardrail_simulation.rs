@@ -1,14 +1,15 @@
 //! Seeded A/A simulation of the guardrail checker: experiments whose two arms are identical,
 //! looked at every simulated hour for 30 days exactly as the server looks (`analyze`, then
-//! `guardrail_harms`). Shared by the `guardrails` test and the `guardrail_calibration` example.
+//! `guardrail_harms`; `plugin_health`, then `plugin_health_harms`), for a guardrail metric, a
+//! guardrail stage and plugin health. Shared by the `guardrails` test and the `guardrail_calibration` example.
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use touchstone_model::{
-    Aggregates, Experiment, ExperimentSpec, MetricAggregates, Moments, StageAggregates,
-    VariantAggregates,
+    Aggregates, Experiment, ExperimentSpec, MetricAggregates, Moments, PluginCalls,
+    StageAggregates, VariantAggregates,
 };
-use touchstone_stats::{analyze, guardrail_harms};
+use touchstone_stats::{analyze, guardrail_harms, plugin_health, plugin_health_harms};
 
 pub const EXPERIMENTS: usize = 500;
 pub const LOOKS: usize = 30 * 24;
@@ -100,6 +101,93 @@ pub fn false_stop_rate(seed: u64) -> f64 {
     let mut rng = StdRng::seed_from_u64(seed);
     let stopped = (0..EXPERIMENTS)
         .filter(|_| falsely_stopped(&experiment, &mut rng))
+        .count();
+    stopped as f64 / EXPERIMENTS as f64
+}
+
+/// A shop's checkout whose `purchase` stage is marked as a guardrail, and nothing else.
+pub fn stage_experiment() -> Experiment {
+    let spec: ExperimentSpec = serde_json::from_value(serde_json::json!({
+        "key": "aa-stage-guardrail", "touchpoint": "checkout.shipping",
+        "variants": [{"key": "control", "weight": 1}, {"key": "treatment", "weight": 1}],
+        "journey": ["begin_checkout", "purchase"],
+        "guardrail_stages": ["purchase"]
+    }))
+    .expect("spec parses");
+    Experiment::new(spec).expect("valid experiment")
+}
+
+/// One arm of [`stage_experiment`]: `units` exposed, `purchased` of them reached `purchase`
+/// (and `begin_checkout`).
+pub fn stage_arm(
+    experiment: &Experiment,
+    key: &str,
+    units: u64,
+    purchased: u64,
+) -> VariantAggregates {
+    VariantAggregates {
+        exposures_by_hour: Default::default(),
+        key: key.into(),
+        units,
+        stages: experiment
+            .journey()
+            .iter()
+            .map(|stage| StageAggregates {
+                stage: stage.clone(),
+                reached: purchased,
+                seconds: Moments::default(),
+            })
+            .collect(),
+        metrics: Vec::new(),
+    }
+}
+
+/// Share of A/A experiments (10% of units purchase in both arms) whose `purchase` guardrail
+/// stage ever stops them at an hourly look.
+pub fn stage_false_stop_rate(seed: u64) -> f64 {
+    let experiment = stage_experiment();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let stopped = (0..EXPERIMENTS)
+        .filter(|_| {
+            let (mut units, mut purchased) = ([0_u64; 2], [0_u64; 2]);
+            (0..LOOKS).any(|_| {
+                for _ in 0..UNITS_PER_HOUR {
+                    let side = usize::from(rng.random::<bool>());
+                    units[side] += 1;
+                    purchased[side] += u64::from(rng.random::<f64>() < 0.10);
+                }
+                let aggregates = Aggregates {
+                    variants: vec![
+                        stage_arm(&experiment, "control", units[0], purchased[0]),
+                        stage_arm(&experiment, "treatment", units[1], purchased[1]),
+                    ],
+                };
+                !guardrail_harms(&analyze(&experiment, &aggregates), MIN_UNITS).is_empty()
+            })
+        })
+        .count();
+    stopped as f64 / EXPERIMENTS as f64
+}
+
+/// Share of A/A experiments whose plugin falls back on `share` of the calls of both arms
+/// (60 calls an hour, split by a fair coin) that the plugin-health guardrail ever stops at an
+/// hourly look, once each arm has `MIN_UNITS` calls.
+pub fn plugin_false_stop_rate(seed: u64, share: f64) -> f64 {
+    let experiment = experiment();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let stopped = (0..EXPERIMENTS)
+        .filter(|_| {
+            let mut calls = [PluginCalls::default(); 2];
+            (0..LOOKS).any(|_| {
+                for _ in 0..UNITS_PER_HOUR {
+                    let side = usize::from(rng.random::<bool>());
+                    calls[side].calls += 1;
+                    calls[side].fallbacks += u64::from(rng.random::<f64>() < share);
+                }
+                let health = plugin_health(&experiment, &calls);
+                !plugin_health_harms(&health, "control", MIN_UNITS).is_empty()
+            })
+        })
         .count();
     stopped as f64 / EXPERIMENTS as f64
 }

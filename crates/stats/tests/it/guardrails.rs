@@ -1,9 +1,12 @@
-//! The guardrail decision: which (variant, guardrail metric) pairs are harmed, and the
-//! false-stop rate of checking it every hour on A/A experiments.
+//! The guardrail decision: which (variant, guardrail metric / guardrail stage / plugin health)
+//! pairs are harmed, and the false-stop rate of checking each every hour on A/A experiments.
 
 use super::guardrail_simulation as sim;
-use touchstone_model::{Aggregates, Direction, Moments};
-use touchstone_stats::{analyze, guardrail_harms, srm_alert, wholly_harmful};
+use touchstone_model::{Aggregates, Direction, Moments, PluginCalls};
+use touchstone_stats::{
+    GuardrailKind, PLUGIN_FALLBACKS, analyze, guardrail_harms, plugin_health, plugin_health_harms,
+    srm_alert, wholly_harmful,
+};
 
 #[test]
 fn an_interval_is_harmful_only_when_wholly_on_the_bad_side_of_zero() {
@@ -92,4 +95,140 @@ fn a_sample_ratio_mismatch_below_one_in_a_thousand_alerts_with_its_p_value() {
     // scipy.stats.chisquare([1000, 950]) → p = 0.2575179822490596: no alert.
     let fair = analyze(&experiment, &aggregates_split(1_000, 950, 0.02));
     assert_eq!(srm_alert(&fair), None);
+}
+
+#[test]
+fn a_guardrail_stage_harms_when_its_conversion_drops_with_confidence() {
+    let experiment = sim::stage_experiment();
+    let arms = |control: u64, treatment: u64| Aggregates {
+        variants: vec![
+            sim::stage_arm(&experiment, "control", 2_000, control),
+            sim::stage_arm(&experiment, "treatment", 2_000, treatment),
+        ],
+    };
+    // 20% → 10% purchase: harmed, on the stage, with the stage's name and a negative effect.
+    let results = analyze(&experiment, &arms(400, 200));
+    assert!(
+        results
+            .stages
+            .iter()
+            .any(|s| s.stage == "purchase" && s.guardrail)
+    );
+    assert!(
+        results
+            .stages
+            .iter()
+            .any(|s| s.stage == "begin_checkout" && !s.guardrail)
+    );
+    let harms = guardrail_harms(&results, 200);
+    // begin_checkout dropped just as much but is not marked: only purchase acts.
+    assert_eq!(harms.len(), 1, "{harms:?}");
+    assert_eq!(harms[0].metric, "purchase");
+    assert_eq!(harms[0].kind, GuardrailKind::Stage);
+    assert!((harms[0].estimate + 0.10).abs() < 1e-12);
+    assert!(harms[0].interval[1] < 0.0);
+    assert!(guardrail_harms(&results, 2_001).is_empty());
+    // More purchases, or the same, is no harm.
+    for treatment in [400, 600] {
+        let results = analyze(&experiment, &arms(400, treatment));
+        assert!(guardrail_harms(&results, 200).is_empty(), "{treatment}");
+    }
+}
+
+#[test]
+fn the_results_mark_guardrail_stages_and_leave_the_others_unmarked_on_the_wire() {
+    let experiment = sim::stage_experiment();
+    let aggregates = Aggregates {
+        variants: vec![
+            sim::stage_arm(&experiment, "control", 100, 10),
+            sim::stage_arm(&experiment, "treatment", 100, 10),
+        ],
+    };
+    let wire = serde_json::to_value(analyze(&experiment, &aggregates)).expect("serializes");
+    assert_eq!(wire["stages"][1]["guardrail"], true);
+    assert!(
+        wire["stages"][0].get("guardrail").is_none(),
+        "{}",
+        wire["stages"][0]
+    );
+    assert!(wire.get("plugin_health").is_none());
+}
+
+#[test]
+fn checking_a_guardrail_stage_of_aa_experiments_hourly_keeps_false_stops_below_alpha() {
+    let rate = sim::stage_false_stop_rate(11);
+    assert!(rate <= sim::ALPHA, "false-stop rate {rate}");
+    assert!(rate > 0.0, "false-stop rate {rate}");
+}
+
+fn calls(control: (u64, u64), treatment: (u64, u64)) -> [PluginCalls; 2] {
+    [
+        PluginCalls {
+            calls: control.0,
+            fallbacks: control.1,
+        },
+        PluginCalls {
+            calls: treatment.0,
+            fallbacks: treatment.1,
+        },
+    ]
+}
+
+#[test]
+fn a_variant_whose_plugin_always_fails_harms_plugin_health_once_each_arm_has_enough_calls() {
+    let experiment = sim::experiment();
+    let health = plugin_health(&experiment, &calls((60, 0), (60, 60)));
+    assert_eq!(health.len(), 2);
+    assert_eq!(
+        (
+            health[0].key.as_str(),
+            health[0].calls,
+            health[0].fallbacks,
+            health[0].fallback_share
+        ),
+        ("control", 60, 0, Some(0.0))
+    );
+    assert!(health[0].vs_control.is_none());
+    assert_eq!(health[1].fallback_share, Some(1.0));
+    let harms = plugin_health_harms(&health, "control", 50);
+    assert_eq!(harms.len(), 1, "{harms:?}");
+    assert_eq!(
+        (
+            harms[0].variant.as_str(),
+            harms[0].metric.as_str(),
+            harms[0].kind
+        ),
+        ("treatment", PLUGIN_FALLBACKS, GuardrailKind::PluginHealth)
+    );
+    assert_eq!(harms[0].estimate, 1.0);
+    assert!(harms[0].interval[0] > 0.0);
+    // Below min_calls in either arm: nothing acts yet.
+    assert!(plugin_health_harms(&health, "control", 61).is_empty());
+}
+
+#[test]
+fn equal_or_lower_fallback_shares_and_no_calls_are_no_harm() {
+    let experiment = sim::experiment();
+    for treatment in [(2_000, 40), (2_000, 0), (2_000, 44)] {
+        let health = plugin_health(&experiment, &calls((2_000, 40), treatment));
+        assert!(
+            plugin_health_harms(&health, "control", 200).is_empty(),
+            "{treatment:?}"
+        );
+    }
+    // A control that fails more than the variant is not the variant's harm.
+    let health = plugin_health(&experiment, &calls((2_000, 400), (2_000, 0)));
+    assert!(plugin_health_harms(&health, "control", 200).is_empty());
+    assert!(plugin_health(&experiment, &[]).is_empty());
+    assert!(plugin_health(&experiment, &calls((0, 0), (0, 0))).is_empty());
+}
+
+#[test]
+fn checking_plugin_health_of_aa_experiments_hourly_keeps_false_stops_below_alpha() {
+    // Fallbacks on 2% and on 20% of both arms' calls: each checked 720 times over 30 days.
+    for (seed, share) in [(12, 0.02), (13, 0.20)] {
+        let rate = sim::plugin_false_stop_rate(seed, share);
+        assert!(rate <= sim::ALPHA, "share {share}: false-stop rate {rate}");
+        assert!(rate > 0.0, "share {share}: false-stop rate {rate}");
+    }
 }

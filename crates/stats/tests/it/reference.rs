@@ -7,6 +7,7 @@ use touchstone_stats::bayes::{
     beta_chance_to_beat, beta_expected_loss, normal_chance_to_beat, normal_expected_loss,
 };
 use touchstone_stats::correction::{benjamini_hochberg, holm};
+use touchstone_stats::fallbacks::share_difference;
 use touchstone_stats::power::{reachable_mde, sample_size_per_variant};
 use touchstone_stats::sequential::confidence_sequence;
 use touchstone_stats::srm::srm;
@@ -56,6 +57,16 @@ pub enum Case {
         b: (f64, f64, u64),
         chance: f64,
         loss: f64,
+    },
+    /// (calls, fallbacks) per arm.
+    FallbackShares {
+        control: (u64, u64),
+        variant: (u64, u64),
+        alpha: f64,
+        tuning: f64,
+        estimate: f64,
+        ci: [f64; 2],
+        p_value: f64,
     },
     Srm {
         units: &'static [u64],
@@ -202,6 +213,23 @@ fn check(case: &Case) {
                 case,
             );
         }
+        Case::FallbackShares {
+            control,
+            variant,
+            alpha,
+            tuning,
+            estimate,
+            ci,
+            p_value,
+        } => {
+            let control = Counts::new(control.0, control.1);
+            let variant = Counts::new(variant.0, variant.1);
+            let test = share_difference(control, variant, *alpha, *tuning).expect("defined");
+            close("estimate", test.estimate, *estimate, case);
+            close("ci low", test.sequential.ci[0], ci[0], case);
+            close("ci high", test.sequential.ci[1], ci[1], case);
+            close("p", test.sequential.p_value, *p_value, case);
+        }
         Case::Srm {
             units,
             weights,
@@ -257,5 +285,5 @@ fn every_reference_case_matches_scipy_and_statsmodels() {
 fn every_kind_of_statistic_has_a_reference_case() {
     let kinds: std::collections::HashSet<std::mem::Discriminant<Case>> =
         CASES.iter().map(std::mem::discriminant).collect();
-    assert_eq!(kinds.len(), 10);
+    assert_eq!(kinds.len(), 11);
 }

@@ -158,6 +158,46 @@ pub const CASES: &[Case] = &[
         ci: [-0.0908437943731058, 0.0908437943731058],
         p_value: 1.0,
     },
+    // statsmodels confint_proportions_2indep(60, 60, 0, 60, method='agresti-caffo') centre and half-width/z, then the confidence-sequence transcription with N = calls of both arms
+    Case::FallbackShares {
+        control: (60, 0),
+        variant: (60, 60),
+        alpha: 0.05,
+        tuning: 10000.0,
+        estimate: 1.0,
+        ci: [0.7785124643258791, 1.1569714066418628],
+        p_value: 2.9902618145591894e-35,
+    },
+    // statsmodels confint_proportions_2indep(44, 2000, 40, 2000, method='agresti-caffo') centre and half-width/z, then the confidence-sequence transcription with N = calls of both arms
+    Case::FallbackShares {
+        control: (2000, 40),
+        variant: (2000, 44),
+        alpha: 0.05,
+        tuning: 10000.0,
+        estimate: 0.0019999999999999983,
+        ci: [-0.012315316529212162, 0.016311320525216152],
+        p_value: 1.0,
+    },
+    // statsmodels confint_proportions_2indep(120, 4800, 50, 5000, method='agresti-caffo') centre and half-width/z, then the confidence-sequence transcription with N = calls of both arms
+    Case::FallbackShares {
+        control: (5000, 50),
+        variant: (4800, 120),
+        alpha: 0.05,
+        tuning: 10000.0,
+        estimate: 0.015000000000000001,
+        ci: [0.006895372274760739, 0.02310845293401456],
+        p_value: 2.515800359651808e-06,
+    },
+    // statsmodels confint_proportions_2indep(10, 250, 30, 300, method='agresti-caffo') centre and half-width/z, then the confidence-sequence transcription with N = calls of both arms
+    Case::FallbackShares {
+        control: (300, 30),
+        variant: (250, 10),
+        alpha: 0.1,
+        tuning: 5000.0,
+        estimate: -0.060000000000000005,
+        ci: [-0.13572379992517747, 0.017727373981731673],
+        p_value: 0.2855015028828806,
+    },
     // scipy integrate.quad(beta.pdf(x,11,91) * beta.sf(x,16,86)); loss = quad(beta.pdf(x,A) * quad(beta.cdf(y,B), 0, x))
     Case::Beta {
         control: (100, 10),

@@ -97,6 +97,35 @@ for (est, se, n, alpha, m) in [
     )
 
 
+# --- Plugin fallback shares: Agresti-Caffo adjusted difference inside the confidence sequence --
+# statsmodels confint_proportions_2indep(method="agresti-caffo") gives the adjusted estimate
+# (the interval's centre) and its standard error (half-width / z); the sequence is the
+# transcription above.
+from statsmodels.stats.proportion import confint_proportions_2indep
+
+for (nc, xc, nv, xv, alpha, m) in [
+    (60, 0, 60, 60, 0.05, 10000.0),
+    (2000, 40, 2000, 44, 0.05, 10000.0),
+    (5000, 50, 4800, 120, 0.05, 10000.0),
+    (300, 30, 250, 10, 0.10, 5000.0),
+]:
+    z = stats.norm.ppf(1 - alpha / 2)
+    low, high = confint_proportions_2indep(xv, nv, xc, nc, method="agresti-caffo", compare="diff", alpha=alpha)
+    est, se = (low + high) / 2, (high - low) / (2 * z)
+    n = nc + nv
+    l = -2 * math.log(alpha)
+    rho2 = (l + math.log(l + 1)) / m
+    s = math.sqrt(n) * se
+    hw = s * math.sqrt(2 * (n * rho2 + 1) / (n * n * rho2) * math.log(math.sqrt(n * rho2 + 1) / alpha))
+    p = min(1.0, math.sqrt(n * rho2 + 1) * math.exp(-rho2 * n * (est / se) ** 2 / (2 * (n * rho2 + 1))))
+    add(
+        f"statsmodels confint_proportions_2indep({xv}, {nv}, {xc}, {nc}, method='agresti-caffo') centre and "
+        "half-width/z, then the confidence-sequence transcription with N = calls of both arms",
+        f"Case::FallbackShares {{ control: ({nc}, {xc}), variant: ({nv}, {xv}), alpha: {f(alpha)}, tuning: {f(m)}, "
+        f"estimate: {f(xv / nv - xc / nc)}, ci: [{f(est - hw)}, {f(est + hw)}], p_value: {f(p)} }}",
+    )
+
+
 # --- Beta chance to beat control, by numerical integration -----------------------------------
 def window(a, b):
     d = stats.beta(a, b)

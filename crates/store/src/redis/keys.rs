@@ -61,6 +61,13 @@ impl ExperimentKeys {
         format!("{}:snap", self.prefix)
     }
 
+    /// Hash: plugin calls per variant (`<variant>:c`) and those that fell back
+    /// (`<variant>:f`). Under the phase like the counters: plugin health is compared between
+    /// variants of one assignment, and a new phase is a new assignment.
+    pub fn plugin_health(&self) -> String {
+        format!("{}:plugin", self.prefix)
+    }
+
     /// String with a TTL: this experiment counted this event id (value 1).
     pub fn seen_event(&self, event_id: &str) -> String {
         format!("{}:e:{event_id}", self.prefix)
@@ -119,6 +126,7 @@ mod tests {
             keys.segment_values("device"),
             keys.snapshots(),
             keys.exposure_hours(),
+            keys.plugin_health(),
             keys.prefix(),
         ] {
             assert!(key.starts_with("{exp:free-shipping}:p1:"), "{key}");

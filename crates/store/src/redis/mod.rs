@@ -6,6 +6,7 @@ mod audit;
 mod connection;
 mod events;
 pub(crate) mod keys;
+mod plugin_health;
 
 use crate::{
     AuditEntry, Definitions, EventsOutcome, Exposure, ExposureRecord, Slice, Snapshot, Store,
@@ -17,7 +18,8 @@ use keys::ExperimentKeys;
 use redis::{AsyncCommands, Script};
 use std::sync::{Arc, LazyLock};
 use touchstone_model::{
-    Aggregates, Experiment, ExperimentSpec, Holdout, HoldoutSpec, OutcomeEvent, Timestamp,
+    Aggregates, Experiment, ExperimentSpec, Holdout, HoldoutSpec, OutcomeEvent, PluginCalls,
+    Timestamp,
 };
 
 static RECORD_EXPOSURE: LazyLock<Script> =
@@ -304,6 +306,21 @@ impl Store for RedisStore {
         ttl: std::time::Duration,
     ) -> Result<bool, StoreError> {
         audit::claim_guardrail(self, experiment, subject, ttl).await
+    }
+
+    async fn add_plugin_health(
+        &self,
+        experiment: &Experiment,
+        calls: &[PluginCalls],
+    ) -> Result<(), StoreError> {
+        plugin_health::add(self, experiment, calls).await
+    }
+
+    async fn load_plugin_health(
+        &self,
+        experiment: &Experiment,
+    ) -> Result<Vec<PluginCalls>, StoreError> {
+        plugin_health::load(self, experiment).await
     }
 }
 

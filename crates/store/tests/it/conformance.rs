@@ -7,7 +7,7 @@ pub use holdouts::*;
 
 use crate::fixtures::*;
 use std::sync::Arc;
-use touchstone_model::{Aggregates, Experiment, Status, Timestamp};
+use touchstone_model::{Aggregates, Experiment, PluginCalls, Status, Timestamp};
 use touchstone_store::{AuditEntry, EventOutcome, Exposure, Slice, Snapshot, Store};
 
 pub use crate::phases::{
@@ -607,4 +607,42 @@ pub async fn one_of_many_racing_guardrail_claims_wins_until_it_expires(store: &d
             .await
             .expect("claimed")
     );
+}
+
+pub async fn plugin_health_adds_up_per_variant_and_reads_zeros_before_any_call(store: &dyn Store) {
+    let other = experiment("plugin-health-other");
+    let experiment = experiment("plugin-health");
+    let zeros = vec![PluginCalls::default(); 2];
+    assert_eq!(
+        store.load_plugin_health(&experiment).await.expect("load"),
+        zeros
+    );
+    let calls = |calls, fallbacks| PluginCalls { calls, fallbacks };
+    // Two servers' seconds of calls, racing; then one that only saw control, and an empty one.
+    let (first, second) = ([calls(10, 1), calls(12, 12)], [calls(5, 0), calls(3, 2)]);
+    let (a, b) = futures::join!(
+        store.add_plugin_health(&experiment, &first),
+        store.add_plugin_health(&experiment, &second),
+    );
+    a.expect("added");
+    b.expect("added");
+    store
+        .add_plugin_health(&experiment, &[calls(1, 0)])
+        .await
+        .expect("added");
+    store
+        .add_plugin_health(&experiment, &[])
+        .await
+        .expect("added nothing");
+    // An index past the variants is ignored rather than kept.
+    store
+        .add_plugin_health(&experiment, &[calls(0, 0), calls(0, 0), calls(7, 7)])
+        .await
+        .expect("added");
+    assert_eq!(
+        store.load_plugin_health(&experiment).await.expect("load"),
+        vec![calls(16, 1), calls(15, 14)]
+    );
+    // Another experiment's counters are its own.
+    assert_eq!(store.load_plugin_health(&other).await.expect("load"), zeros);
 }

@@ -1,10 +1,26 @@
-//! Validation cases for running many experiments at once: layers, interactions, shipping.
+//! Validation cases for running many experiments at once: layers, interactions, shipping,
+//! guardrail stages.
 
 use super::Case;
 use super::many;
 use serde_json::json;
 
 pub(super) const CASES: &[Case] = &[
+    Case {
+        name: "a journey stage marked as a guardrail",
+        change: |v| v["guardrail_stages"] = json!(["purchase", "begin_checkout"]),
+        expected: &[],
+    },
+    Case {
+        name: "a guardrail stage that is not in the journey",
+        change: |v| v["guardrail_stages"] = json!(["purchase", "checkout_error"]),
+        expected: &[("guardrail_stages[1]", "unknown")],
+    },
+    Case {
+        name: "a guardrail stage named twice",
+        change: |v| v["guardrail_stages"] = json!(["purchase", "purchase"]),
+        expected: &[("guardrail_stages[1]", "duplicate")],
+    },
     Case {
         name: "a layer taking half its hash space",
         change: |v| v["layer"] = json!({"name": "checkout", "range": [0.0, 0.5]}),

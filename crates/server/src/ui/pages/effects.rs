@@ -142,8 +142,13 @@ pub fn stage_effects(results: &Results) -> String {
             .collect();
         let _ = write!(
             out,
-            r#"<div class="stage" data-stage="{stage}"><h3>{stage}</h3>"#,
-            stage = escape(&stage.stage)
+            r#"<div class="stage" data-stage="{name}"><h3>{name}{tag}</h3>"#,
+            name = escape(&stage.stage),
+            tag = if stage.guardrail {
+                r#" <span class="badge tag-guardrail" title="A guardrail stage: a variant converting less than control with confidence triggers the experiment's guardrail action">guardrail</span>"#
+            } else {
+                ""
+            },
         );
         if rows.iter().all(|row| row.estimate.is_none()) {
             out.push_str(r#"<p class="hint">No comparison yet.</p></div>"#);

@@ -1,8 +1,8 @@
 //! One experiment: status and actions, the SRM banner, the plain-language summary, funnels,
-//! effects, the decision panel, metrics, effects over time, power, the definition editor and
-//! the history of admin actions.
+//! effects, the decision panel, metrics, plugin health, effects over time, power, the
+//! definition editor and the history of admin actions.
 
-use super::{effects, history, power, status_badge, status_word};
+use super::{effects, health, history, power, status_badge, status_word};
 use crate::ui::format::{count, p_value, percent};
 use crate::ui::layout::{Session, escape, page};
 use std::fmt::Write;
@@ -31,6 +31,7 @@ pub fn experiment_page(
     body.push_str(&effects::stage_effects(results));
     body.push_str(&effects::decision(results));
     body.push_str(&effects::metrics(results));
+    body.push_str(&health::plugin_health(results));
     body.push_str(
         r#"<section class="card" id="over-time"><h2>Over time</h2><div id="over-time-chart" aria-live="polite"><p class="hint">Loading daily snapshots…</p></div></section>"#,
     );
@@ -223,6 +224,39 @@ mod tests {
         let html = experiment_page(&draft, &results, Some(&[]), Session::SignedIn);
         assert!(html.contains(r#"data-action="start""#));
         assert!(html.contains("No comparison yet."));
+    }
+
+    #[test]
+    fn a_guardrail_stage_is_marked_and_plugin_health_is_shown_when_a_plugin_was_called() {
+        let (experiment, mut results) = analysed("running", [1000, 1010]);
+        let html = experiment_page(&experiment, &results, Session::Open);
+        assert!(
+            !html.contains("tag-guardrail"),
+            "nothing is a guardrail yet"
+        );
+        assert!(!html.contains(r#"id="plugin-health""#));
+        results.stages[0].guardrail = true;
+        let calls = [
+            touchstone_model::PluginCalls {
+                calls: 200,
+                fallbacks: 0,
+            },
+            touchstone_model::PluginCalls {
+                calls: 200,
+                fallbacks: 100,
+            },
+        ];
+        results.plugin_health = touchstone_stats::plugin_health(&experiment, &calls);
+        let html = experiment_page(&experiment, &results, Session::Open);
+        assert!(
+            html.contains(r#"<h3>purchase <span class="badge tag-guardrail""#),
+            "{html}"
+        );
+        let section = html
+            .find(r#"id="plugin-health""#)
+            .expect("a plugin-health section");
+        assert!(html[section..].contains(r#"data-variant="treatment" data-fallback-share="0.5""#));
+        assert!(html[section..].contains("▼ fails more"));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 pub mod effects;
 pub mod experiment;
 pub mod history;
+pub mod health;
 pub mod list;
 pub mod login;
 pub mod power;
