@@ -279,6 +279,8 @@ fn synthetic_spec(spec: &HoldoutSpec, key: &str, share: f64) -> ExperimentSpec {
         interacts_with: Vec::new(),
         shipped: None,
         guardrail_action: Default::default(),
+        // The holdout is a measurement, never stopped by a guardrail.
+        guardrail_stages: Vec::new(),
         // A holdout has no phases: its share cannot change (decision 012).
         phase: 1,
         phase_started_at: None,

@@ -134,7 +134,7 @@ async fn assign_experiments(
         && plugin.has_hook(Hook::Payload)
         && !assignments.is_empty()
     {
-        shape_payloads(state, &catalog, plugin, binding, request, &mut assignments);
+        shape_payloads(state, catalog, plugin, binding, request, &mut assignments);
     }
     (assignments, recorded)
 }

@@ -229,7 +229,7 @@ mod tests {
     #[test]
     fn a_guardrail_stage_is_marked_and_plugin_health_is_shown_when_a_plugin_was_called() {
         let (experiment, mut results) = analysed("running", [1000, 1010]);
-        let html = experiment_page(&experiment, &results, Session::Open);
+        let html = experiment_page(&experiment, &results, Some(&[]), Session::Open);
         assert!(
             !html.contains("tag-guardrail"),
             "nothing is a guardrail yet"
@@ -247,7 +247,7 @@ mod tests {
             },
         ];
         results.plugin_health = touchstone_stats::plugin_health(&experiment, &calls);
-        let html = experiment_page(&experiment, &results, Session::Open);
+        let html = experiment_page(&experiment, &results, Some(&[]), Session::Open);
         assert!(
             html.contains(r#"<h3>purchase <span class="badge tag-guardrail""#),
             "{html}"

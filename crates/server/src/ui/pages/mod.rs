@@ -2,8 +2,8 @@
 
 pub mod effects;
 pub mod experiment;
-pub mod history;
 pub mod health;
+pub mod history;
 pub mod list;
 pub mod login;
 pub mod power;
