@@ -1,6 +1,6 @@
 //! Plugin health counted on the request path without a store round trip: each plugin call
 //! adds one to its experiment and variant in a sharded in-process tally (a short, uncontended
-//! lock beside a plugin call that costs 7 µs and more, decision 011), and a background task moves the
+//! lock beside a plugin call of 7 µs and more, decision 011), and a background task moves the
 //! tally into the store about once a second (`Store::add_plugin_health`, one atomic step per
 //! experiment). The guardrail checker reads the store, so every server's calls count.
 
