@@ -352,11 +352,6 @@ impl LoadedPlugin {
 
     /// One isolated call: fresh instance, input in, output bytes out (bounded, in memory).
     fn call_raw(&self, hook: Hook, input: &[u8]) -> Result<Vec<u8>, PluginError> {
-        let Some(export) =
-            &self.hook_exports[Hook::ALL.iter().position(|h| *h == hook).unwrap_or(0)]
-        else {
-            return Err(PluginError::HookMissing(hook));
-        };
         if input.len() > self.limits.input_bytes {
             return Err(PluginError::InputTooLarge {
                 size: input.len(),
@@ -364,40 +359,73 @@ impl LoadedPlugin {
             });
         }
         let mut store = self.store();
+        let exports = self.instantiate(&mut store, hook)?;
+        self.round_trip(&mut store, &exports, input)
+    }
+
+    /// A fresh instance from the pool, with the exports a call needs.
+    fn instantiate(
+        &self,
+        store: &mut Store<CallState>,
+        hook: Hook,
+    ) -> Result<CallExports, PluginError> {
+        let Some(export) =
+            &self.hook_exports[Hook::ALL.iter().position(|h| *h == hook).unwrap_or(0)]
+        else {
+            return Err(PluginError::HookMissing(hook));
+        };
         let instance = self
             .pre
-            .instantiate(&mut store)
-            .map_err(|error| classify(error, &store))?;
+            .instantiate(&mut *store)
+            .map_err(|error| classify(error, store))?;
         let memory = instance
-            .get_module_export(&mut store, &self.memory)
+            .get_module_export(&mut *store, &self.memory)
             .and_then(|export| export.into_memory())
             .ok_or(PluginError::MissingMemory)?;
         let alloc = instance
-            .get_module_export(&mut store, &self.alloc)
+            .get_module_export(&mut *store, &self.alloc)
             .and_then(|export| export.into_func())
             .ok_or(PluginError::MissingAlloc)?
-            .typed::<u32, u32>(&store)
+            .typed::<u32, u32>(&*store)
             .map_err(|_| PluginError::MissingAlloc)?;
-        let function = instance
-            .get_module_export(&mut store, export)
+        let hook = instance
+            .get_module_export(&mut *store, export)
             .and_then(|export| export.into_func())
             .ok_or(PluginError::HookMissing(hook))?
-            .typed::<(u32, u32), u64>(&store)
+            .typed::<(u32, u32), u64>(&*store)
             .map_err(|_| PluginError::HookMissing(hook))?;
+        Ok(CallExports {
+            memory,
+            alloc,
+            hook,
+        })
+    }
 
-        // The limit above keeps the length well inside u32.
+    /// Input written where the guest's allocator put it, the hook run, its output copied out.
+    fn round_trip(
+        &self,
+        store: &mut Store<CallState>,
+        exports: &CallExports,
+        input: &[u8],
+    ) -> Result<Vec<u8>, PluginError> {
+        // `limits.input_bytes` keeps the length well inside u32.
         let len = input.len() as u32;
-        let ptr = alloc
-            .call(&mut store, len)
-            .map_err(|error| classify(error, &store))?;
-        memory.write(&mut store, ptr as usize, input).map_err(|_| {
-            PluginError::InvalidAnswer(format!(
-                "touchstone_alloc returned {ptr}, where {len} bytes do not fit"
-            ))
-        })?;
-        let packed = function
-            .call(&mut store, (ptr, len))
-            .map_err(|error| classify(error, &store))?;
+        let ptr = exports
+            .alloc
+            .call(&mut *store, len)
+            .map_err(|error| classify(error, store))?;
+        exports
+            .memory
+            .write(&mut *store, ptr as usize, input)
+            .map_err(|_| {
+                PluginError::InvalidAnswer(format!(
+                    "touchstone_alloc returned {ptr}, where {len} bytes do not fit"
+                ))
+            })?;
+        let packed = exports
+            .hook
+            .call(&mut *store, (ptr, len))
+            .map_err(|error| classify(error, store))?;
         let (out_ptr, out_len) = ((packed >> 32) as u32, packed as u32);
         if out_len as usize > self.limits.output_bytes {
             return Err(PluginError::OutputTooLarge {
@@ -406,8 +434,9 @@ impl LoadedPlugin {
             });
         }
         let start = out_ptr as usize;
-        memory
-            .data(&store)
+        exports
+            .memory
+            .data(&*store)
             .get(start..start + out_len as usize)
             .map(<[u8]>::to_vec)
             .ok_or(PluginError::OutputOutOfBounds {
@@ -415,6 +444,13 @@ impl LoadedPlugin {
                 len: out_len,
             })
     }
+}
+
+/// The exports one call uses, from one instance.
+struct CallExports {
+    memory: wasmtime::Memory,
+    alloc: wasmtime::TypedFunc<u32, u32>,
+    hook: wasmtime::TypedFunc<(u32, u32), u64>,
 }
 
 fn only_asked<'a>(
@@ -454,22 +490,10 @@ impl LoadedPlugin {
     /// The floor of a call: a fresh pooled instance with the same store setup, and a call of
     /// `hook` with no input and no JSON. Only for the benchmark.
     pub(crate) fn instantiate_and_call_empty(&self, hook: Hook) -> Result<u64, PluginError> {
-        let index = Hook::ALL.iter().position(|h| *h == hook).unwrap_or(0);
-        let export = self.hook_exports[index]
-            .as_ref()
-            .ok_or(PluginError::HookMissing(hook))?;
         let mut store = self.store();
-        let instance = self
-            .pre
-            .instantiate(&mut store)
-            .map_err(|error| classify(error, &store))?;
-        let function = instance
-            .get_module_export(&mut store, export)
-            .and_then(|export| export.into_func())
-            .ok_or(PluginError::HookMissing(hook))?
-            .typed::<(u32, u32), u64>(&store)
-            .map_err(|_| PluginError::HookMissing(hook))?;
-        function
+        let exports = self.instantiate(&mut store, hook)?;
+        exports
+            .hook
             .call(&mut store, (0, 0))
             .map_err(|error| classify(error, &store))
     }
@@ -485,58 +509,17 @@ impl LoadedPlugin {
         input: &I,
         calls: usize,
     ) -> Result<std::time::Duration, PluginError> {
-        let index = Hook::ALL.iter().position(|h| *h == hook).unwrap_or(0);
-        let export = self.hook_exports[index]
-            .as_ref()
-            .ok_or(PluginError::HookMissing(hook))?;
         let mut store = self.store();
         if self.consume_fuel {
             let _ = store.set_fuel(self.limits.fuel.saturating_mul(calls as u64));
         }
         store.set_epoch_deadline(u64::MAX / 2);
-        let instance = self
-            .pre
-            .instantiate(&mut store)
-            .map_err(|error| classify(error, &store))?;
-        let memory = instance
-            .get_module_export(&mut store, &self.memory)
-            .and_then(|export| export.into_memory())
-            .ok_or(PluginError::MissingMemory)?;
-        let alloc = instance
-            .get_module_export(&mut store, &self.alloc)
-            .and_then(|export| export.into_func())
-            .ok_or(PluginError::MissingAlloc)?
-            .typed::<u32, u32>(&store)
-            .map_err(|_| PluginError::MissingAlloc)?;
-        let function = instance
-            .get_module_export(&mut store, export)
-            .and_then(|export| export.into_func())
-            .ok_or(PluginError::HookMissing(hook))?
-            .typed::<(u32, u32), u64>(&store)
-            .map_err(|_| PluginError::HookMissing(hook))?;
+        let exports = self.instantiate(&mut store, hook)?;
         let started = std::time::Instant::now();
         for _ in 0..calls {
             let input = serde_json::to_vec(input).map_err(PluginError::MalformedOutput)?;
-            let len = input.len() as u32;
-            let ptr = alloc
-                .call(&mut store, len)
-                .map_err(|error| classify(error, &store))?;
-            memory
-                .write(&mut store, ptr as usize, &input)
-                .map_err(|_| PluginError::OutputOutOfBounds { ptr, len })?;
-            let packed = function
-                .call(&mut store, (ptr, len))
-                .map_err(|error| classify(error, &store))?;
-            let (out_ptr, out_len) = ((packed >> 32) as u32, packed as u32);
-            let start = out_ptr as usize;
-            let output = memory
-                .data(&store)
-                .get(start..start + out_len as usize)
-                .ok_or(PluginError::OutputOutOfBounds {
-                    ptr: out_ptr,
-                    len: out_len,
-                })?;
-            serde_json::from_slice::<serde_json::Value>(output)
+            let output = self.round_trip(&mut store, &exports, &input)?;
+            serde_json::from_slice::<serde_json::Value>(&output)
                 .map_err(PluginError::MalformedOutput)?;
         }
         Ok(started.elapsed())
