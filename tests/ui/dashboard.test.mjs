@@ -346,14 +346,17 @@ test('a change the API refuses for a running experiment shows its problem docume
   await page.goto(`${base}/ui/experiments/${EXPERIMENT}`);
   const textarea = page.locator('#definition-text');
   const spec = JSON.parse(await textarea.inputValue());
-  spec.variants[1].weight = 3; // reshuffles exposed units: 409
+  spec.variants[1].weight = 3; // reshuffles exposed units: 409, only a new phase may
   await textarea.fill(JSON.stringify(spec, null, 2));
   await page.click('#definition-form button[type=submit]');
   await page.locator('dialog#confirm[open]').waitFor();
   await page.click('#confirm-yes');
   const problem = page.locator('#definition-errors .problem');
   await problem.waitFor();
-  assert.match(await problem.textContent(), /Conflict: the weights of a running experiment cannot change.*\(conflict, HTTP 409\)/);
+  assert.match(
+    await problem.textContent(),
+    /Conflict: the weights of a running experiment cannot change.*POST \/v1\/experiments\/.*\/phases — field variants\[1\]\.weight \(new_phase_required, HTTP 409\)/,
+  );
   const stored = (await api('GET', `/v1/experiments/${EXPERIMENT}`)).body;
   assert.equal(stored.variants[1].weight, 1, 'nothing was saved');
   await shot(page, 'conflict');
