@@ -21,7 +21,7 @@ fn main() {
         "guardrail metric: false-stop rate {rate:.4} (alpha {})",
         sim::ALPHA
     );
-    let rate = sim::stage_false_stop_rate(11);
+    let rate = sim::stage_false_stop_rate(11, sim::EXPERIMENTS);
     println!("guardrail stage (10% purchase): false-stop rate {rate:.4}");
     for (seed, share) in [(12, 0.02), (13, 0.20)] {
         let rate = sim::plugin_false_stop_rate(seed, share);

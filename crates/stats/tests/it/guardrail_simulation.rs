@@ -110,7 +110,7 @@ pub fn stage_experiment() -> Experiment {
     let spec: ExperimentSpec = serde_json::from_value(serde_json::json!({
         "key": "aa-stage-guardrail", "touchpoint": "checkout.shipping",
         "variants": [{"key": "control", "weight": 1}, {"key": "treatment", "weight": 1}],
-        "journey": ["begin_checkout", "purchase"],
+        "journey": ["purchase"],
         "guardrail_stages": ["purchase"]
     }))
     .expect("spec parses");
@@ -144,10 +144,10 @@ pub fn stage_arm(
 
 /// Share of A/A experiments (10% of units purchase in both arms) whose `purchase` guardrail
 /// stage ever stops them at an hourly look.
-pub fn stage_false_stop_rate(seed: u64) -> f64 {
+pub fn stage_false_stop_rate(seed: u64, experiments: usize) -> f64 {
     let experiment = stage_experiment();
     let mut rng = StdRng::seed_from_u64(seed);
-    let stopped = (0..EXPERIMENTS)
+    let stopped = (0..experiments)
         .filter(|_| {
             let (mut units, mut purchased) = ([0_u64; 2], [0_u64; 2]);
             (0..LOOKS).any(|_| {
