@@ -106,7 +106,10 @@ pub fn false_stop_rate(seed: u64) -> f64 {
 }
 
 /// A shop's checkout whose `purchase` stage is marked as a guardrail, and nothing else.
-#[allow(dead_code, reason = "the guardrails tests use it; the calibration example does not")]
+#[allow(
+    dead_code,
+    reason = "the guardrails tests use it; the calibration example does not"
+)]
 pub fn stage_experiment() -> Experiment {
     stage_experiment_with(&["begin_checkout", "purchase"])
 }
