@@ -22,7 +22,7 @@ pub enum ApiError {
     MethodNotAllowed {
         method: String,
         path: String,
-        allowed: Vec<&'static str>,
+        allowed: Vec<String>,
     },
     #[error("{0}")]
     Conflict(String),

@@ -116,18 +116,11 @@ async fn no_route(request: HttpRequest) -> Result<HttpResponse, ApiError> {
 }
 
 /// The methods (upper case, as `Allow` spells them) of the routes whose template matches `path`.
-fn methods_of(path: &str) -> Vec<&'static str> {
-    let mut methods: Vec<&'static str> = ROUTES
+fn methods_of(path: &str) -> Vec<String> {
+    let mut methods: Vec<String> = ROUTES
         .iter()
         .filter(|route| template_matches(route.path, path))
-        .map(|route| match route.method {
-            "get" => "GET",
-            "post" => "POST",
-            "put" => "PUT",
-            "delete" => "DELETE",
-            "patch" => "PATCH",
-            _ => "OPTIONS",
-        })
+        .map(|route| route.method.to_ascii_uppercase())
         .collect();
     methods.sort_unstable();
     methods.dedup();
