@@ -31,6 +31,7 @@ fn browser() -> Client {
 fn sign_in(base: &str, key: &str) -> (u16, Option<String>) {
     let response = browser()
         .post(format!("{base}/ui/login"))
+        .header("origin", base)
         .form(&[("key", key)])
         .send()
         .expect("POST /ui/login");

@@ -276,3 +276,117 @@ fn random_json_at_the_decoders_gets_only_2xx_or_problem_json_4xx() {
     assert_eq!(api.get("/readyz").status, 200);
     assert_eq!(api.post("/v1/assign", &valid_assign).status, 200);
 }
+
+/// One random mangling of a path: some bytes percent-encoded (some twice, some in lower-case
+/// hex), slashes doubled or dotted, a trailing slash.
+fn mangle(path: &str, picks: &[u8]) -> String {
+    let mut out = String::new();
+    for (at, byte) in path.bytes().enumerate() {
+        let pick = picks.get(at % picks.len().max(1)).copied().unwrap_or(0);
+        match (byte, pick % 8) {
+            (b'/', 0) => out.push_str("//"),
+            (b'/', 1) => out.push_str("/./"),
+            (b'/', _) => out.push('/'),
+            (_, 0) => out.push_str(&format!("%{byte:02X}")),
+            (_, 1) => out.push_str(&format!("%25{byte:02X}")),
+            (_, 2) => out.push_str(&format!("%{byte:02x}")),
+            (_, _) => out.push(char::from(byte)),
+        }
+    }
+    if picks.first().is_some_and(|pick| pick % 3 == 0) {
+        out.push('/');
+    }
+    out
+}
+
+fn header_noise() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just(String::new()),
+        "[ -~]{0,40}",
+        Just("Bearer ".to_owned()),
+        "Bearer [ -~]{0,40}",
+        "touchstone_session=[0-9a-f]{0,64}",
+        Just("same-origin".to_owned()),
+        Just("null".to_owned()),
+        "https?://[a-z0-9.:]{0,20}",
+    ]
+}
+
+/// The path and header decoders (issue 15): random manglings of every protected route, with
+/// random Authorization, Cookie, Origin, Sec-Fetch-Site and Content-Type values, against a
+/// server with keys: never a 2xx, never a 5xx, every refusal a problem (or a page's redirect to
+/// sign in).
+#[test]
+fn mangled_paths_and_headers_never_open_a_protected_route() {
+    use touchstone_server::access::Access;
+    use touchstone_server::http::ROUTES;
+    let redis = RedisServer::shared();
+    let url = redis.url();
+    let server = TouchstoneServer::start(&[
+        ("TOUCHSTONE__STORE__URL", url.as_str()),
+        ("TOUCHSTONE__AUTH__ADMIN_KEYS", "admin-key-fuzz-0123456789"),
+        (
+            "TOUCHSTONE__AUTH__CLIENT_KEYS",
+            "client-key-fuzz-0123456789",
+        ),
+        ("TOUCHSTONE__AUTH__FAILED_ATTEMPTS_PER_MINUTE", "0"),
+    ]);
+    let protected: Vec<_> = ROUTES
+        .iter()
+        .filter(|route| route.access != Access::Open)
+        .collect();
+    let case = (
+        any::<Index>(),
+        prop::collection::vec(any::<u8>(), 1..16),
+        [
+            header_noise(),
+            header_noise(),
+            header_noise(),
+            header_noise(),
+            header_noise(),
+        ],
+    );
+    let mut runner = TestRunner::new(Config {
+        cases: 256,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let result = runner.run(&case, |(pick, picks, headers)| {
+        let route = protected[pick.index(protected.len())];
+        let path = mangle(
+            &route
+                .path
+                .replace("{key}", "fz")
+                .replace("{attribute}", "device")
+                .replace("{name}", "fz"),
+            &picks,
+        );
+        let sent: Vec<(&str, &str)> = [
+            "authorization",
+            "cookie",
+            "origin",
+            "sec-fetch-site",
+            "content-type",
+        ]
+        .into_iter()
+        .zip(headers.iter().map(String::as_str))
+        .filter(|(_, value)| !value.is_empty())
+        .collect();
+        let reply = crate::attacks::raw(server.port(), route.method, &path, &sent, b"{}");
+        let (status, content_type) = (reply.status, reply.content_type);
+        prop_assert!(
+            status >= 300 && status < 500,
+            "{} {path} {headers:?} → {status}",
+            route.method
+        );
+        prop_assert!(
+            status == 303 || content_type == "application/problem+json",
+            "{} {path} → {status} {content_type}",
+            route.method
+        );
+        Ok(())
+    });
+    if let Err(failure) = result {
+        panic!("{failure}\nserver log:\n{}", server.logs());
+    }
+}

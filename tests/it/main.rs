@@ -2,6 +2,7 @@
 //! One test binary (links once); a module per area.
 
 mod api;
+mod attacks;
 mod audit;
 mod client;
 mod dashboard;
@@ -20,5 +21,6 @@ mod operations;
 mod phases;
 mod plugins;
 mod redis_backed;
+mod sessions;
 mod ship;
 mod shutdown;

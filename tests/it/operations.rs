@@ -124,7 +124,9 @@ fn api_keys_let_shop_front_ends_assign_and_track_but_only_operators_administer()
         (admin, Method::GET, results, None, 200),
         (nobody, Method::GET, "/healthz", None, 200),
         (nobody, Method::GET, "/readyz", None, 200),
-        (nobody, Method::GET, "/metrics", None, 200),
+        (nobody, Method::GET, "/metrics", None, 401),
+        (client, Method::GET, "/metrics", None, 403),
+        (admin, Method::GET, "/metrics", None, 200),
     ];
     for (key, method, path, body, status) in table {
         let response = send(&server, method.clone(), path, *key, *body);

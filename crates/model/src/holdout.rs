@@ -11,7 +11,7 @@
 
 use crate::experiment::{ExperimentSpec, Status, VariantSpec};
 use crate::metric::MetricSpec;
-use crate::validation::{ValidationErrors, check_key};
+use crate::validation::{ValidationErrors, check_name};
 use crate::{Experiment, assignment};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -98,7 +98,7 @@ impl Holdout {
     /// same field names.
     pub fn new(spec: HoldoutSpec) -> Result<Self, ValidationErrors> {
         let mut errors = ValidationErrors::default();
-        let key_problem = check_key(&spec.key);
+        let key_problem = check_name(&spec.key);
         if let Some(problem) = key_problem {
             errors.push("key", "invalid", problem);
         }

@@ -84,3 +84,33 @@ pub fn check_key(value: &str) -> Option<&'static str> {
     }
     None
 }
+
+/// Names that become a URL segment or a file name on their own — experiment and holdout keys,
+/// plugin names: a key ([`check_key`]) that starts with a letter or digit, so `.`, `..` and
+/// hidden or option-like names (`.x`, `-x`) are refused.
+pub fn check_name(value: &str) -> Option<&'static str> {
+    check_key(value).or_else(|| {
+        (!value.starts_with(|c: char| c.is_ascii_alphanumeric()))
+            .then_some("must start with an ASCII letter or digit")
+    })
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::check_name;
+
+    #[test]
+    fn names_start_with_a_letter_or_digit() {
+        assert_eq!(check_name("checkout-2"), None);
+        assert_eq!(check_name("2fa"), None);
+        for bad in [".", "..", ".hidden", "-rf", "_x"] {
+            assert_eq!(
+                check_name(bad),
+                Some("must start with an ASCII letter or digit"),
+                "{bad}"
+            );
+        }
+        assert_eq!(check_name(""), Some("must not be empty"));
+        assert!(check_name("a/b").is_some());
+    }
+}

@@ -1,6 +1,11 @@
-//! Who may call what: admin and client API keys, kept as SHA-256 digests and compared in
-//! constant time, the dashboard's session tokens derived from admin keys, and the route table
-//! of required roles.
+//! Who may call what: admin, client and metrics API keys, kept as SHA-256 digests and compared
+//! in constant time; what each route requires ([`Access`], one per route of the table in
+//! `http/mod.rs`); the dashboard's sessions, the same-origin rule for cookie-authenticated
+//! writes and the throttle on failed authentications (decision 014).
+
+pub mod origin;
+pub mod session;
+pub mod throttle;
 
 use crate::settings::AuthSettings;
 use sha2::{Digest, Sha256};
@@ -10,56 +15,52 @@ use subtle::ConstantTimeEq;
 pub enum Role {
     /// A shop front end: assign and events only.
     Client,
+    /// A Prometheus scraper: `/metrics` only.
+    Metrics,
     /// An operator: everything.
     Admin,
 }
 
-/// What a route requires.
+/// What a route requires. Each route of the table in `http/mod.rs` names one; a request that
+/// matched no route is treated as [`Access::Admin`] before it hears 404 or 405.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
+    /// Anyone: health probes, the API description, the dashboard's assets and sign-in page.
     Open,
+    /// Anyone, but a write must come from the server's own pages (the sign-in and sign-out
+    /// forms): a cross-origin post is refused, so no other site can sign a browser in or out.
+    SignIn,
+    /// A client or admin key: what a shop front end calls.
     Client,
+    /// A metrics or admin key, unless `metrics.public` opens it.
+    Metrics,
+    /// An admin key, or the dashboard's session cookie.
     Admin,
 }
 
-/// The role a path needs. Health and metrics stay open so probes and scrapers need no secret;
-/// so do the API description and the dashboard's sign-in page and assets. The dashboard's
-/// pages need an admin key, like the admin API they act through.
-pub fn required_access(path: &str) -> Access {
-    match path {
-        "/healthz" | "/readyz" | "/metrics" => Access::Open,
-        "/v1/assign" | "/v1/events" => Access::Client,
-        "/ui/login" | "/ui/logout" => Access::Open,
-        _ if path.starts_with("/ui/assets/") => Access::Open,
-        _ if path.starts_with("/v1/") || path == "/v1" => Access::Admin,
-        _ if path.starts_with("/ui/") || path == "/ui" => Access::Admin,
-        _ => Access::Open,
+impl Access {
+    /// Whether the dashboard's session cookie counts here: the pages, and the admin API their
+    /// script calls. Never the client routes, which a shop calls.
+    pub fn accepts_session(self) -> bool {
+        self == Access::Admin
     }
 }
 
-/// Whether the API also accepts the dashboard's session cookie on this path: the pages, and
-/// the admin API their script calls. Never the client routes, which a shop calls.
-pub fn accepts_session(path: &str) -> bool {
-    required_access(path) == Access::Admin
-}
-
-/// The dashboard's session token for an admin key: SHA-256 over a fixed label and the key,
-/// hex. Stateless, so every server behind a load balancer accepts it and a restart keeps the
-/// session; it reveals nothing of the key, and it stops working when the key is removed.
-pub fn session_token(key: &str) -> String {
-    Sha256::new()
-        .chain_update(b"touchstone dashboard session\n")
-        .chain_update(key.as_bytes())
-        .finalize()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+/// Whether a caller with `role` may use a route needing `access`.
+pub fn permits(role: Role, access: Access) -> bool {
+    match access {
+        Access::Open | Access::SignIn => true,
+        Access::Client => matches!(role, Role::Client | Role::Admin),
+        Access::Metrics => matches!(role, Role::Metrics | Role::Admin),
+        Access::Admin => role == Role::Admin,
+    }
 }
 
 struct StoredKey {
     digest: [u8; 32],
-    /// Digest of the key's dashboard session token (admin keys only).
-    session_digest: Option<[u8; 32]>,
+    /// What a dashboard session issued for this key keeps (admin keys only): a fingerprint
+    /// under its own label, so it is neither the key nor its digest.
+    fingerprint: Option<[u8; 32]>,
     role: Role,
     /// First 8 hex digits of the digest: identifies a key in logs and the audit trail
     /// without revealing it.
@@ -82,33 +83,47 @@ fn digest_of(key: &str) -> [u8; 32] {
     Sha256::digest(key.as_bytes()).into()
 }
 
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// The fingerprint a session keeps of the admin key it was issued for.
+fn fingerprint_of(key: &str) -> [u8; 32] {
+    Sha256::new()
+        .chain_update(b"touchstone dashboard session key\n")
+        .chain_update(key.as_bytes())
+        .finalize()
+        .into()
+}
+
 impl KeyRing {
     pub fn new(settings: &AuthSettings) -> KeyRing {
         let stored = |key: &String, role| {
             let digest = digest_of(key);
-            let id = digest[..4]
-                .iter()
-                .map(|byte| format!("{byte:02x}"))
-                .collect();
-            let session_digest = (role == Role::Admin).then(|| digest_of(&session_token(key)));
             StoredKey {
                 digest,
-                session_digest,
+                fingerprint: (role == Role::Admin).then(|| fingerprint_of(key)),
                 role,
-                id,
+                id: hex(&digest[..4]),
             }
         };
-        let keys = settings
+        let keys = (settings
             .admin_keys
             .iter()
-            .map(|key| stored(key, Role::Admin))
-            .chain(
-                settings
-                    .client_keys
-                    .iter()
-                    .map(|key| stored(key, Role::Client)),
-            )
-            .collect();
+            .map(|key| stored(key, Role::Admin)))
+        .chain(
+            settings
+                .client_keys
+                .iter()
+                .map(|key| stored(key, Role::Client)),
+        )
+        .chain(
+            settings
+                .metrics_keys
+                .iter()
+                .map(|key| stored(key, Role::Metrics)),
+        )
+        .collect();
         KeyRing { keys }
     }
 
@@ -133,13 +148,20 @@ impl KeyRing {
         found
     }
 
-    /// The admin a dashboard session token belongs to, compared like `identify`.
-    pub fn identify_session(&self, token: &str) -> Option<Caller> {
-        let presented = digest_of(token);
+    /// The fingerprint (hex) a new session keeps of `key`, when it is a configured admin key.
+    pub fn fingerprint(&self, key: &str) -> Option<String> {
+        self.identify(key)
+            .filter(|caller| caller.role == Role::Admin)
+            .map(|_| hex(&fingerprint_of(key)))
+    }
+
+    /// The admin whose key a session's `fingerprint` names, while that key is configured;
+    /// compared like `identify`.
+    pub fn admin_by_fingerprint(&self, fingerprint: &str) -> Option<Caller> {
         let mut found = None;
         for key in &self.keys {
-            if let Some(session) = &key.session_digest
-                && bool::from(session.ct_eq(&presented))
+            if let Some(own) = &key.fingerprint
+                && bool::from(hex(own).as_bytes().ct_eq(fingerprint.as_bytes()))
             {
                 found = Some(Caller {
                     role: key.role,
@@ -151,14 +173,6 @@ impl KeyRing {
     }
 }
 
-/// Whether a caller with `role` may use a route needing `access`.
-pub fn permits(role: Role, access: Access) -> bool {
-    match access {
-        Access::Open | Access::Client => true,
-        Access::Admin => role == Role::Admin,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,68 +181,69 @@ mod tests {
         KeyRing::new(&AuthSettings {
             admin_keys: vec!["admin-secret-0123456789".into()],
             client_keys: vec!["client-secret-0123456789".into()],
+            metrics_keys: vec!["metrics-secret-0123456789".into()],
+            session_ttl_seconds: 60,
+            failed_attempts_per_minute: 60,
+            failed_attempts_burst: 10,
         })
     }
 
     #[test]
     fn keys_are_told_apart_by_role() {
         let ring = ring();
-        assert_eq!(
-            ring.identify("admin-secret-0123456789").map(|c| c.role),
-            Some(Role::Admin)
-        );
-        assert_eq!(
-            ring.identify("client-secret-0123456789").map(|c| c.role),
-            Some(Role::Client)
-        );
-        assert_eq!(ring.identify("client-secret-012345678"), None);
+        let role = |key| ring.identify(key).map(|caller| caller.role);
+        assert_eq!(role("admin-secret-0123456789"), Some(Role::Admin));
+        assert_eq!(role("client-secret-0123456789"), Some(Role::Client));
+        assert_eq!(role("metrics-secret-0123456789"), Some(Role::Metrics));
+        assert_eq!(role("client-secret-012345678"), None);
         assert!(!ring.is_open());
     }
 
     #[test]
-    fn client_keys_reach_only_assign_and_events() {
-        assert!(permits(Role::Client, required_access("/v1/assign")));
-        assert!(permits(Role::Client, required_access("/v1/events")));
-        assert!(!permits(
-            Role::Client,
-            required_access("/v1/experiments/x/start")
-        ));
-        assert!(!permits(
-            Role::Client,
-            required_access("/v1/experiments/x/results")
-        ));
-        assert!(permits(Role::Admin, required_access("/v1/experiments")));
-        assert_eq!(required_access("/healthz"), Access::Open);
+    fn each_role_reaches_only_its_routes() {
+        assert!(permits(Role::Client, Access::Client));
+        assert!(!permits(Role::Client, Access::Admin));
+        assert!(!permits(Role::Client, Access::Metrics));
+        assert!(permits(Role::Metrics, Access::Metrics));
+        assert!(!permits(Role::Metrics, Access::Client));
+        assert!(!permits(Role::Metrics, Access::Admin));
+        for access in [
+            Access::Open,
+            Access::SignIn,
+            Access::Client,
+            Access::Metrics,
+        ] {
+            assert!(permits(Role::Admin, access));
+        }
+        assert!(Access::Admin.accepts_session());
+        assert!(!Access::Client.accepts_session());
+        assert!(!Access::Metrics.accepts_session());
     }
 
     #[test]
-    fn dashboard_pages_need_an_admin_but_sign_in_and_assets_are_open() {
-        assert_eq!(required_access("/ui"), Access::Admin);
-        assert_eq!(required_access("/ui/experiments/x"), Access::Admin);
-        assert_eq!(required_access("/ui/charts/over-time"), Access::Admin);
-        assert_eq!(required_access("/ui/login"), Access::Open);
-        assert_eq!(required_access("/ui/assets/dashboard.js"), Access::Open);
-        assert_eq!(required_access("/openapi.json"), Access::Open);
-        assert!(accepts_session("/v1/experiments/x/stop"));
-        assert!(!accepts_session("/v1/events"));
-    }
-
-    #[test]
-    fn session_tokens_identify_admins_only_and_differ_from_the_key() {
+    fn a_session_fingerprint_names_an_admin_key_and_is_not_the_key() {
         let ring = ring();
-        let token = session_token("admin-secret-0123456789");
-        assert_ne!(token, "admin-secret-0123456789");
+        let fingerprint = ring
+            .fingerprint("admin-secret-0123456789")
+            .expect("an admin key has one");
+        assert!(!fingerprint.contains("admin-secret"));
         assert_eq!(
-            ring.identify_session(&token).map(|c| c.role),
+            ring.admin_by_fingerprint(&fingerprint).map(|c| c.role),
             Some(Role::Admin)
         );
-        // The key itself is not a session, nor is a client key's token.
-        assert_eq!(ring.identify_session("admin-secret-0123456789"), None);
-        assert_eq!(
-            ring.identify_session(&session_token("client-secret-0123456789")),
-            None
-        );
-        // Nor is a session token an API key.
-        assert_eq!(ring.identify(&token), None);
+        assert_eq!(ring.fingerprint("client-secret-0123456789"), None);
+        assert_eq!(ring.admin_by_fingerprint("00"), None);
+        // Nor is a fingerprint an API key.
+        assert_eq!(ring.identify(&fingerprint), None);
+        // A key removed from the configuration no longer answers for its sessions.
+        let without = KeyRing::new(&AuthSettings {
+            admin_keys: vec!["another-admin-0123456789".into()],
+            client_keys: vec![],
+            metrics_keys: vec![],
+            session_ttl_seconds: 60,
+            failed_attempts_per_minute: 60,
+            failed_attempts_burst: 10,
+        });
+        assert_eq!(without.admin_by_fingerprint(&fingerprint), None);
     }
 }

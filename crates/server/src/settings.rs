@@ -22,6 +22,14 @@ pub struct Settings {
     pub cors: CorsSettings,
     pub plugins: PluginSettings,
     pub guardrails: GuardrailSettings,
+    pub metrics: MetricsSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// `/metrics` without a key even when keys are configured (behind a trusted network).
+    pub public: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -67,6 +75,13 @@ pub struct GuardrailSettings {
 pub struct AuthSettings {
     pub admin_keys: Vec<String>,
     pub client_keys: Vec<String>,
+    /// Keys that may read `/metrics` and nothing else.
+    pub metrics_keys: Vec<String>,
+    pub session_ttl_seconds: u64,
+    /// Failed authentications forgiven per minute per client address (0: no throttle).
+    pub failed_attempts_per_minute: u32,
+    /// Failed authentications an address may make at once before it is throttled.
+    pub failed_attempts_burst: u32,
 }
 
 /// Keys never reach a log, not even through `{:?}`.
@@ -81,6 +96,16 @@ impl std::fmt::Debug for AuthSettings {
                 "client_keys",
                 &format_args!("[{} redacted]", self.client_keys.len()),
             )
+            .field(
+                "metrics_keys",
+                &format_args!("[{} redacted]", self.metrics_keys.len()),
+            )
+            .field("session_ttl_seconds", &self.session_ttl_seconds)
+            .field(
+                "failed_attempts_per_minute",
+                &self.failed_attempts_per_minute,
+            )
+            .field("failed_attempts_burst", &self.failed_attempts_burst)
             .finish()
     }
 }
@@ -107,7 +132,12 @@ pub struct ServerSettings {
     pub bind: String,
     pub workers: usize,
     pub max_body_bytes: usize,
+    /// Seconds a request body may take to arrive once its headers have.
+    pub body_timeout_seconds: u64,
     pub shutdown_timeout_seconds: u64,
+    /// The origin browsers see this server at (`https://touchstone.example`), for the
+    /// same-origin rule; empty: taken from each request's Host and scheme.
+    pub public_url: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -173,6 +203,7 @@ impl Settings {
             .list_separator(",")
             .with_list_parse_key("auth.admin_keys")
             .with_list_parse_key("auth.client_keys")
+            .with_list_parse_key("auth.metrics_keys")
             .with_list_parse_key("cors.allowed_origins")
     }
 
@@ -189,6 +220,7 @@ impl Settings {
         // `TOUCHSTONE__AUTH__CLIENT_KEYS=` (set but empty) means no keys, not one empty key.
         settings.auth.admin_keys.retain(|key| !key.is_empty());
         settings.auth.client_keys.retain(|key| !key.is_empty());
+        settings.auth.metrics_keys.retain(|key| !key.is_empty());
         settings.validate()?;
         Ok(settings)
     }
@@ -229,9 +261,29 @@ impl Settings {
             .admin_keys
             .iter()
             .chain(&self.auth.client_keys)
+            .chain(&self.auth.metrics_keys)
             .any(|key| key.len() < 16)
         {
             return invalid("auth", "every API key must be at least 16 characters");
+        }
+        if self.auth.session_ttl_seconds == 0 {
+            return invalid("auth.session_ttl_seconds", "must be at least 1");
+        }
+        if self.auth.failed_attempts_per_minute > 0 && self.auth.failed_attempts_burst == 0 {
+            return invalid(
+                "auth.failed_attempts_burst",
+                "must be at least 1 when failed attempts are throttled",
+            );
+        }
+        if self.server.body_timeout_seconds == 0 {
+            return invalid("server.body_timeout_seconds", "must be at least 1");
+        }
+        let public_url = self.server.public_url.as_str();
+        if !public_url.is_empty() && crate::access::origin::normalised(public_url).is_none() {
+            return invalid(
+                "server.public_url",
+                "must be empty or an http:// or https:// URL such as https://touchstone.example",
+            );
         }
         // Event ids, unit ids and names are capped at 256 bytes by the model; a larger limit
         // here would enroll units whose events are then refused.

@@ -84,8 +84,8 @@ impl Application {
         tokio::spawn(crate::guardrails::keep_checking(state.clone(), webhook));
         let gate = web::Data::new(Gate::new(
             KeyRing::new(&settings.auth),
-            settings.limits.requests_per_second,
-            settings.limits.burst,
+            &settings,
+            Arc::clone(&state.store),
         ));
         if gate.is_open() {
             tracing::warn!(
@@ -97,12 +97,16 @@ impl Application {
             .with_context(|| format!("binding server.bind = {}", settings.server.bind))?;
         let port = listener.local_addr()?.port();
         let max_body = settings.server.max_body_bytes;
+        let body_timeout = settings.server.body_timeout_seconds;
         let origins = settings.cors.allowed_origins.clone();
         let kept = state.clone();
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(web::Data::new(state.clone()))
                 .app_data(web::PayloadConfig::new(max_body))
+                .app_data(http::extractors::form_config(body_timeout))
+                .app_data(http::extractors::path_config())
+                .app_data(http::extractors::query_config())
                 .app_data(gate.clone())
                 .app_data(metrics.clone())
                 .wrap(actix_web::middleware::from_fn(http::middleware::around))

@@ -8,6 +8,7 @@ pub mod error;
 pub mod exposure;
 mod memory;
 mod redis;
+pub mod session;
 pub mod store;
 
 pub use self::redis::RedisStore;
@@ -15,6 +16,7 @@ pub use audit::{AuditEntry, MAX_AUDIT_READ};
 pub use error::StoreError;
 pub use exposure::{Exposure, ExposureRecord};
 pub use memory::MemoryStore;
+pub use session::Session;
 pub use store::{Definitions, EventOutcome, EventsOutcome, Slice, Snapshot, Store};
 
 use std::sync::Arc;

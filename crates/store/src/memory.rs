@@ -3,7 +3,7 @@
 
 use crate::counting::{self, Delta, Plan, Target, UnitState};
 use crate::{
-    AuditEntry, Definitions, EventOutcome, EventsOutcome, Exposure, ExposureRecord, Slice,
+    AuditEntry, Definitions, EventOutcome, EventsOutcome, Exposure, ExposureRecord, Session, Slice,
     Snapshot, Store, StoreError,
 };
 use async_trait::async_trait;
@@ -141,6 +141,8 @@ pub struct MemoryStore {
     audit: Mutex<HashMap<Option<String>, Vec<AuditEntry>>>,
     /// (experiment, subject) → when its guardrail claim expires.
     guard_claims: Mutex<HashMap<(String, String), std::time::Instant>>,
+    /// Session token digest → the session and when it expires.
+    sessions: Mutex<HashMap<String, (Session, Instant)>>,
 }
 
 impl MemoryStore {
@@ -478,5 +480,32 @@ impl Store for MemoryStore {
             .take(limit.min(crate::MAX_AUDIT_READ))
             .cloned()
             .collect())
+    }
+
+    async fn create_session(
+        &self,
+        token_digest: &str,
+        session: &Session,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let now = Instant::now();
+        let mut sessions = lock(&self.sessions);
+        // Expired sessions go when a new one comes: sign-ins are rare, the walk is short.
+        sessions.retain(|_, (_, expires)| *expires > now);
+        sessions.insert(token_digest.to_owned(), (session.clone(), now + ttl));
+        Ok(())
+    }
+
+    async fn session(&self, token_digest: &str) -> Result<Option<Session>, StoreError> {
+        let now = Instant::now();
+        Ok(lock(&self.sessions)
+            .get(token_digest)
+            .filter(|(_, expires)| *expires > now)
+            .map(|(session, _)| session.clone()))
+    }
+
+    async fn revoke_session(&self, token_digest: &str) -> Result<(), StoreError> {
+        lock(&self.sessions).remove(token_digest);
+        Ok(())
     }
 }

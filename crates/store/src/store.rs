@@ -1,6 +1,6 @@
 //! The `Store` trait: Touchstone's system of record, in the product's verbs.
 
-use crate::{AuditEntry, Exposure, ExposureRecord, StoreError};
+use crate::{AuditEntry, Exposure, ExposureRecord, Session, StoreError};
 use async_trait::async_trait;
 use std::sync::Arc;
 use touchstone_model::{Aggregates, Experiment, Holdout, OutcomeEvent, PluginCalls};
@@ -192,4 +192,20 @@ pub trait Store: Send + Sync + 'static {
         &self,
         experiment: &Experiment,
     ) -> Result<Vec<PluginCalls>, StoreError>;
+
+    /// Keeps a dashboard session under `token_digest` (the SHA-256 of its token, hex) for
+    /// `ttl`, replacing any session under that digest. Every server sharing the store then
+    /// knows it.
+    async fn create_session(
+        &self,
+        token_digest: &str,
+        session: &Session,
+        ttl: std::time::Duration,
+    ) -> Result<(), StoreError>;
+
+    /// The session kept under `token_digest`, unless it expired or was revoked.
+    async fn session(&self, token_digest: &str) -> Result<Option<Session>, StoreError>;
+
+    /// Forgets the session under `token_digest` (sign-out); nothing happens when there is none.
+    async fn revoke_session(&self, token_digest: &str) -> Result<(), StoreError>;
 }

@@ -4,13 +4,13 @@ use super::{
     ExperimentSpec, PLUGIN_VERSION_SEGMENT, REVENUE_METRIC, Status, TIME_TO_CONVERSION_METRIC,
 };
 use crate::metric::MetricKind;
-use crate::validation::{ValidationErrors, check_key};
+use crate::validation::{ValidationErrors, check_key, check_name};
 use std::collections::HashSet;
 
 /// Every problem with a definition, each naming its field.
 pub fn validate(spec: &ExperimentSpec) -> ValidationErrors {
     let mut errors = ValidationErrors::default();
-    if let Some(problem) = check_key(&spec.key) {
+    if let Some(problem) = check_name(&spec.key) {
         errors.push("key", "invalid", problem);
     }
     if spec.touchpoint.trim().is_empty() || spec.touchpoint.len() > 128 {

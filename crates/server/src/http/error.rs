@@ -61,6 +61,20 @@ pub enum ApiError {
     Unauthorized,
     #[error("this API key may not use this endpoint")]
     Forbidden,
+    /// A write with the dashboard's session cookie (or to the sign-in form) that its browser
+    /// did not send from this server's own pages.
+    #[error(
+        "a write with the dashboard's session cookie must come from the dashboard itself (Origin `{own_origin}` or Sec-Fetch-Site: same-origin); API clients send `Authorization: Bearer KEY` instead"
+    )]
+    CrossOrigin { own_origin: String },
+    #[error("the body must be sent as {expected}")]
+    UnsupportedMediaType { expected: &'static str },
+    #[error("the request body did not arrive within {seconds} s")]
+    BodyTimeout { seconds: u64 },
+    /// An error of the HTTP layer itself (a malformed path or query, a bad form), with its
+    /// status and words.
+    #[error("{message}")]
+    Http { status: StatusCode, message: String },
     #[error("rate limit exceeded; retry after {retry_after_seconds} s")]
     RateLimited { retry_after_seconds: u64 },
     #[error("the store is unavailable")]
@@ -90,7 +104,8 @@ pub struct Problem<'a> {
     #[schema(example = 422)]
     status: u16,
     /// Stable snake_case code: bad_request, validation_failed, not_found, method_not_allowed, conflict,
-    /// new_phase_required, layer_overlap, limit_exceeded, unauthorized, forbidden, rate_limited, store_unavailable, internal.
+    /// new_phase_required, layer_overlap, limit_exceeded, unauthorized, forbidden, cross_origin,
+    /// unsupported_media_type, body_timeout, rate_limited, store_unavailable, internal.
     #[schema(example = "validation_failed")]
     code: &'static str,
     detail: String,
@@ -134,6 +149,23 @@ impl ApiError {
             ApiError::TooLarge { .. } => ("Payload too large", "limit_exceeded"),
             ApiError::Unauthorized => ("Unauthorized", "unauthorized"),
             ApiError::Forbidden => ("Forbidden", "forbidden"),
+            ApiError::CrossOrigin { .. } => ("Forbidden", "cross_origin"),
+            ApiError::UnsupportedMediaType { .. } => {
+                ("Unsupported media type", "unsupported_media_type")
+            }
+            ApiError::BodyTimeout { .. } => ("Request timeout", "body_timeout"),
+            ApiError::Http { status, .. } => (
+                status.canonical_reason().unwrap_or("Error"),
+                match status.as_u16() {
+                    404 => "not_found",
+                    405 => "method_not_allowed",
+                    408 => "body_timeout",
+                    413 => "limit_exceeded",
+                    415 => "unsupported_media_type",
+                    status if status >= 500 => "internal",
+                    _ => "bad_request",
+                },
+            ),
             ApiError::RateLimited { .. } => ("Too many requests", "rate_limited"),
             ApiError::StoreUnavailable(_) => ("Service unavailable", "store_unavailable"),
             ApiError::Internal(_) => ("Internal server error", "internal"),
@@ -153,7 +185,10 @@ impl ResponseError for ApiError {
             | ApiError::LayerOverlap { .. } => StatusCode::CONFLICT,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::Forbidden | ApiError::CrossOrigin { .. } => StatusCode::FORBIDDEN,
+            ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
+            ApiError::Http { status, .. } => *status,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -172,6 +207,10 @@ impl ResponseError for ApiError {
                 tracing::error!(error = %source, "internal error");
                 "an internal error occurred; it has been logged".to_owned()
             }
+            ApiError::Http { status, message } if status.is_server_error() => {
+                tracing::error!(error = %message, "internal error");
+                "an internal error occurred; it has been logged".to_owned()
+            }
             other => other.to_string(),
         };
         let field = match self {
@@ -180,6 +219,8 @@ impl ResponseError for ApiError {
             }
             ApiError::NoSuchPhase { .. } => Some("phase"),
             ApiError::TooLarge { limit, .. } => Some(*limit),
+            ApiError::UnsupportedMediaType { .. } => Some("content-type"),
+            ApiError::BodyTimeout { .. } => Some("server.body_timeout_seconds"),
             _ => None,
         };
         let errors = match self {
@@ -212,7 +253,9 @@ impl ResponseError for ApiError {
             ApiError::RateLimited {
                 retry_after_seconds,
             } => {
-                response.insert_header(("Retry-After", retry_after_seconds.to_string()));
+                // Never `Retry-After: 0`: a client would retry at once, into the same refusal.
+                let seconds = (*retry_after_seconds).max(1);
+                response.insert_header(("Retry-After", seconds.to_string()));
             }
             ApiError::Unauthorized => {
                 response.insert_header(("WWW-Authenticate", "Bearer"));

@@ -237,8 +237,17 @@ pub(crate) fn decode_definition<T: serde::de::DeserializeOwned>(
         .headers()
         .get(CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
-        .unwrap_or("application/json");
-    let mut document: Value = if content_type.contains("toml") {
+        .unwrap_or_default();
+    let toml = content_type
+        .split(';')
+        .next()
+        .is_some_and(|essence| essence.trim().to_ascii_lowercase().ends_with("toml"));
+    if !toml && !crate::http::json::is_json_media_type(content_type) {
+        return Err(ApiError::UnsupportedMediaType {
+            expected: "`Content-Type: application/json` or `application/toml`",
+        });
+    }
+    let mut document: Value = if toml {
         let text = std::str::from_utf8(body).map_err(|_| ApiError::BadRequest {
             field: "body".into(),
             message: "a TOML definition must be UTF-8".into(),

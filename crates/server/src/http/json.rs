@@ -4,12 +4,16 @@
 use crate::http::error::ApiError;
 use crate::state::AppState;
 use actix_web::dev::Payload;
+use actix_web::error::PayloadError;
+use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{FromRequest, HttpRequest, web};
 use serde::de::DeserializeOwned;
 use std::future::Future;
 use std::pin::Pin;
 
-/// A JSON body of type `T` (size-bounded by the app's `PayloadConfig`).
+/// A JSON body of type `T` (size-bounded by the app's `PayloadConfig`), sent as
+/// `application/json`: any other content type is refused with 415 before the body is read, so
+/// a browser cannot post JSON-shaped text from a form or a `no-cors` fetch (decision 014).
 pub struct Json<T>(pub T);
 
 impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
@@ -20,8 +24,10 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
         let max_depth = request
             .app_data::<web::Data<AppState>>()
             .map(|state| state.settings.limits.max_json_depth);
+        let declared = require_json(request);
         let body = Body::from_request(request, payload);
         Box::pin(async move {
+            declared?;
             let Body(bytes) = body.await?;
             if let Some(max_depth) = max_depth {
                 check_depth(&bytes, max_depth)?;
@@ -41,13 +47,72 @@ impl FromRequest for Body {
 
     fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let bytes = web::Bytes::from_request(request, payload);
+        let timeout_seconds = request
+            .app_data::<web::Data<AppState>>()
+            .map_or(0, |state| state.settings.server.body_timeout_seconds);
         Box::pin(async move {
-            bytes.await.map(Body).map_err(|error| ApiError::TooLarge {
-                limit: "server.max_body_bytes",
-                message: error.to_string(),
-            })
+            bytes
+                .await
+                .map(Body)
+                .map_err(|error| match error.as_error::<PayloadError>() {
+                    Some(error) => payload_problem(error, timeout_seconds),
+                    None => ApiError::TooLarge {
+                        limit: "server.max_body_bytes",
+                        message: error.to_string(),
+                    },
+                })
         })
     }
+}
+
+/// The problem a body that could not be read becomes: too large (413), too slow (408, see
+/// `http::middleware::timed_body`) or broken off (400).
+pub fn payload_problem(error: &PayloadError, timeout_seconds: u64) -> ApiError {
+    match error {
+        PayloadError::Overflow => ApiError::TooLarge {
+            limit: "server.max_body_bytes",
+            message: error.to_string(),
+        },
+        PayloadError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
+            ApiError::BodyTimeout {
+                seconds: timeout_seconds,
+            }
+        }
+        other => ApiError::BadRequest {
+            field: "body".into(),
+            message: other.to_string(),
+        },
+    }
+}
+
+/// Refuses a request whose `Content-Type` is not JSON (`application/json` or
+/// `application/*+json`, parameters such as `charset` allowed) with 415.
+pub fn require_json(request: &HttpRequest) -> Result<(), ApiError> {
+    let content_type = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok());
+    if content_type.is_some_and(is_json_media_type) {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType {
+            expected: "`Content-Type: application/json`",
+        })
+    }
+}
+
+/// Whether a `Content-Type` value names JSON.
+pub fn is_json_media_type(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || essence
+            .strip_prefix("application/")
+            .is_some_and(|subtype| subtype.ends_with("+json") && !subtype.contains('/'))
 }
 
 /// Decodes JSON, naming the field that failed.
@@ -106,7 +171,20 @@ fn nesting_depth(bytes: &[u8]) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::nesting_depth;
+    use super::{is_json_media_type, nesting_depth};
+
+    #[test]
+    fn only_json_media_types_are_json() {
+        assert!(is_json_media_type("application/json"));
+        assert!(is_json_media_type("Application/JSON; charset=utf-8"));
+        assert!(is_json_media_type("application/merge-patch+json"));
+        assert!(!is_json_media_type("text/plain"));
+        assert!(!is_json_media_type("text/plain; application/json"));
+        assert!(!is_json_media_type("application/x-www-form-urlencoded"));
+        assert!(!is_json_media_type("multipart/form-data; boundary=x"));
+        assert!(!is_json_media_type("application/jsonp"));
+        assert!(!is_json_media_type(""));
+    }
 
     #[test]
     fn nesting_counts_arrays_and_objects_but_not_brackets_inside_strings() {

@@ -1,108 +1,36 @@
 //! Around every request: a request id (taken from `X-Request-Id` or made, and returned), a
-//! tracing span carrying it, request metrics, API-key (or dashboard session) checks and per-key
-//! rate limits.
+//! tracing span carrying it, a deadline on reading the body, request metrics, and a problem
+//! document for every error the HTTP layer makes itself. Around every *route*, once the router
+//! has matched it: the [`Gate`] (keys, sessions, throttles, rate limits), deciding from the
+//! matched route's entry in the table — never from the raw path (decision 014).
 
-use crate::access::{self, Access, Caller, KeyRing};
+pub use crate::http::gate::Gate;
+
+use crate::access::Access;
 use crate::http::error::ApiError;
 use crate::observe;
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{AUTHORIZATION, COOKIE, HeaderName, HeaderValue, LOCATION};
+use crate::state::AppState;
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::error::PayloadError;
+use actix_web::http::header::{HeaderName, HeaderValue, LOCATION};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
+use actix_web::web::Bytes;
 use actix_web::{Error, HttpMessage, HttpResponse, ResponseError, web};
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use std::num::NonZeroU32;
-use std::time::Instant;
+use futures::Stream;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 use tracing::Instrument;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Access control shared by the workers.
-pub struct Gate {
-    keys: KeyRing,
-    limiter: Option<DefaultKeyedRateLimiter<String>>,
-}
-
-impl Gate {
-    pub fn new(keys: KeyRing, requests_per_second: u32, burst: u32) -> Gate {
-        let limiter = NonZeroU32::new(requests_per_second).map(|rate| {
-            let burst = NonZeroU32::new(burst).unwrap_or(rate);
-            RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst))
-        });
-        Gate { keys, limiter }
-    }
-
-    pub fn is_open(&self) -> bool {
-        self.keys.is_open()
-    }
-
-    /// The caller an API key belongs to (the dashboard's sign-in).
-    pub fn identify(&self, key: &str) -> Option<Caller> {
-        self.keys.identify(key)
-    }
-
-    /// Who is calling, or why they may not.
-    fn admit(&self, request: &ServiceRequest) -> Result<Option<Caller>, ApiError> {
-        let access = access::required_access(request.path());
-        if access == Access::Open {
-            return Ok(None);
-        }
-        let caller = if self.keys.is_open() {
-            None
-        } else {
-            let bearer = request
-                .headers()
-                .get(AUTHORIZATION)
-                .and_then(|value| value.to_str().ok())
-                .and_then(|value| value.strip_prefix("Bearer "));
-            // A key in the header wins; the dashboard's cookie counts only where its script
-            // and pages need it.
-            let caller = match bearer {
-                Some(presented) => self.keys.identify(presented.trim()),
-                None if access::accepts_session(request.path()) => {
-                    session_cookie(request).and_then(|token| self.keys.identify_session(token))
-                }
-                None => None,
-            }
-            .ok_or(ApiError::Unauthorized)?;
-            if !access::permits(caller.role, access) {
-                return Err(ApiError::Forbidden);
-            }
-            Some(caller)
-        };
-        self.check_rate(request, caller.as_ref())?;
-        Ok(caller)
-    }
-
-    fn check_rate(
-        &self,
-        request: &ServiceRequest,
-        caller: Option<&Caller>,
-    ) -> Result<(), ApiError> {
-        let Some(limiter) = &self.limiter else {
-            return Ok(());
-        };
-        let bucket = match caller {
-            Some(caller) => caller.key_id.clone(),
-            None => request
-                .peer_addr()
-                .map(|address| address.ip().to_string())
-                .unwrap_or_default(),
-        };
-        limiter.check_key(&bucket).map_err(|not_until| {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            ApiError::RateLimited {
-                retry_after_seconds: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
-            }
-        })
-    }
-}
-
-/// The one middleware: request id → span → gate → handler → metrics.
+/// The app-wide middleware: request id → span → body deadline → (router → gate → handler) →
+/// problem for foreign errors → metrics.
 pub async fn around(
-    request: ServiceRequest,
+    mut request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let started = Instant::now();
@@ -113,42 +41,28 @@ pub async fn around(
         .filter(|id| !id.is_empty() && id.len() <= 128 && id.is_ascii())
         .map(str::to_owned)
         .unwrap_or_else(|| format!("{:032x}", rand::random::<u128>()));
-    let route = request
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_owned());
     let method = request.method().as_str().to_owned();
-    let span =
-        tracing::info_span!("request", request_id = %request_id, method = %method, route = %route);
-    let gate = request.app_data::<web::Data<Gate>>().cloned();
-    let admitted = match &gate {
-        Some(gate) => gate.admit(&request),
-        None => Ok(None),
-    };
-    let mut response = match admitted {
-        Ok(caller) => {
-            if let Some(caller) = caller {
-                request.extensions_mut().insert(caller);
-            }
-            next.call(request)
-                .instrument(span.clone())
-                .await?
-                .map_into_left_body()
-        }
-        Err(refusal) => {
-            observe::rejected_request(refusal.code());
-            let response = if signs_in_first(&request, &refusal) {
-                HttpResponse::build(StatusCode::SEE_OTHER)
-                    .insert_header((LOCATION, "/ui/login"))
-                    .finish()
-            } else {
-                refusal.error_response()
-            };
-            request.into_response(response).map_into_right_body()
-        }
-    };
+    // The route is known only once the router has run: recorded into the span afterwards.
+    let span = tracing::info_span!("request", request_id = %request_id, method = %method, route = tracing::field::Empty);
+    if !matches!(*request.method(), Method::GET | Method::HEAD)
+        && let Some(seconds) = request
+            .app_data::<web::Data<AppState>>()
+            .map(|state| state.settings.server.body_timeout_seconds)
+    {
+        let payload = request.take_payload();
+        request.set_payload(timed_body(payload, Duration::from_secs(seconds)));
+    }
+    let response = next.call(request).instrument(span.clone()).await?;
+    let mut response = as_problem(response);
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID, value);
     }
+    // After routing, the pattern comes from the route the router matched.
+    let route = response
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    span.record("route", route.as_str());
     let status = response.status().as_u16();
     observe::http_request(&route, &method, status, started.elapsed());
     if status >= 500 {
@@ -157,22 +71,99 @@ pub async fn around(
     Ok(response)
 }
 
-/// A person opening a dashboard page without a session goes to the sign-in page; the page's
-/// script and API clients get the problem document.
-fn signs_in_first(request: &ServiceRequest, refusal: &ApiError) -> bool {
-    matches!(refusal, ApiError::Unauthorized)
-        && request.method() == Method::GET
-        && (request.path() == "/ui" || request.path().starts_with("/ui/"))
+/// The middleware on every route of the table: admits the request by the route the router
+/// matched (its pattern and method), or refuses it.
+pub async fn gate(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
+    let pattern = request.match_pattern();
+    // A route of the table always finds itself; anything else is treated as admin-only.
+    let access = pattern
+        .as_deref()
+        .and_then(|pattern| super::route_access(pattern, request.method().as_str()))
+        .unwrap_or(Access::Admin);
+    let admitted = match request.app_data::<web::Data<Gate>>() {
+        Some(gate) => gate.admit(request.request(), access).await,
+        None => Err(ApiError::Internal("no gate configured".into())),
+    };
+    match admitted {
+        Ok(caller) => {
+            if let Some(caller) = caller {
+                request.extensions_mut().insert(caller);
+            }
+            Ok(next.call(request).await?.map_into_left_body())
+        }
+        Err(refusal) => {
+            observe::rejected_request(refusal.code());
+            let page =
+                pattern.is_some_and(|pattern| pattern == "/ui" || pattern.starts_with("/ui/"));
+            let response = if signs_in_first(&request, &refusal, page) {
+                HttpResponse::build(StatusCode::SEE_OTHER)
+                    .insert_header((LOCATION, "/ui/login"))
+                    .finish()
+            } else {
+                refusal.error_response()
+            };
+            Ok(request.into_response(response).map_into_right_body())
+        }
+    }
 }
 
-/// The dashboard session cookie's value, from the `Cookie` header(s).
-fn session_cookie(request: &ServiceRequest) -> Option<&str> {
-    request
-        .headers()
-        .get_all(COOKIE)
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|header| header.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == crate::http::openapi::SESSION_COOKIE)
-        .map(|(_, value)| value.trim_matches('"'))
+/// A person opening a dashboard page without a session goes to the sign-in page; the page's
+/// script and API clients get the problem document.
+fn signs_in_first(request: &ServiceRequest, refusal: &ApiError, page: bool) -> bool {
+    matches!(refusal, ApiError::Unauthorized) && request.method() == Method::GET && page
+}
+
+/// An error the HTTP layer made itself (an extractor's, actix's) becomes a problem document
+/// like every other; the API's own errors and the dashboard's pages pass unchanged.
+fn as_problem<B>(response: ServiceResponse<B>) -> ServiceResponse<EitherBody<B>> {
+    let foreign = response
+        .response()
+        .error()
+        .filter(|error| error.as_error::<ApiError>().is_none())
+        .map(|error| (error.as_response_error().status_code(), error.to_string()));
+    match foreign {
+        Some((status, message)) if status.is_client_error() || status.is_server_error() => {
+            let problem = ApiError::Http { status, message }.error_response();
+            response.into_response(problem).map_into_right_body()
+        }
+        _ => response.map_into_left_body(),
+    }
+}
+
+/// The request body, failing with `TimedOut` once `limit` has passed since the headers
+/// arrived: actix's `client_request_timeout` bounds the headers only, so a body trickled a
+/// byte at a time would otherwise hold a worker's connection as long as the client likes.
+fn timed_body(payload: Payload, limit: Duration) -> Payload {
+    let timed = TimedBody {
+        inner: payload,
+        deadline: Box::pin(tokio::time::sleep(limit)),
+    };
+    let boxed: Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> = Box::pin(timed);
+    Payload::from(boxed)
+}
+
+struct TimedBody {
+    inner: Payload,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl Stream for TimedBody {
+    type Item = Result<Bytes, PayloadError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if let Poll::Ready(item) = Pin::new(&mut this.inner).poll_next(cx) {
+            return Poll::Ready(item);
+        }
+        match this.deadline.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Some(Err(PayloadError::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the request body did not arrive in time",
+            ))))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
 }

@@ -7,6 +7,8 @@ pub mod docs;
 pub mod error;
 pub mod events;
 pub mod experiments;
+pub mod extractors;
+pub mod gate;
 pub mod health;
 pub mod holdouts;
 pub mod json;
@@ -17,8 +19,12 @@ pub mod openapi;
 pub mod phases;
 pub mod plugins;
 
+use crate::access::Access;
 use crate::http::error::ApiError;
+use crate::http::middleware::Gate;
 use crate::ui;
+use actix_web::guard::{self, GuardContext};
+use actix_web::middleware::from_fn;
 use actix_web::{HttpRequest, HttpResponse, web};
 use std::time::{SystemTime, UNIX_EPOCH};
 use touchstone_model::Timestamp;
@@ -37,60 +43,76 @@ pub struct Route {
     /// Lower-case HTTP method, as OpenAPI spells it.
     pub method: &'static str,
     pub path: &'static str,
+    /// Who may call it: the gate decides from this entry of the route the router matched.
+    pub access: Access,
 }
 
 /// Expands one table into both the route list ([`ROUTES`]) and their registration, so the two
 /// cannot drift apart.
 macro_rules! routes {
-    ($($kind:ident $method:ident $path:literal => $handler:path;)*) => {
-        /// Every route the server answers, API and dashboard.
+    ($($kind:ident $method:ident $path:literal $access:ident => $handler:path;)*) => {
+        /// Every route the server answers, API and dashboard, with who may call it.
         pub const ROUTES: &[Route] = &[
-            $(Route { kind: RouteKind::$kind, method: stringify!($method), path: $path },)*
+            $(Route {
+                kind: RouteKind::$kind,
+                method: stringify!($method),
+                path: $path,
+                access: Access::$access,
+            },)*
         ];
 
+        /// One resource per route, guarded by its method (so a path's other routes are tried
+        /// next) and wrapped in the gate, which runs once the router has matched it.
         fn register(cfg: &mut web::ServiceConfig) {
-            $(cfg.route($path, web::$method().to($handler));)*
+            $(cfg.service(
+                web::resource($path)
+                    .guard(guard::fn_guard(|context: &GuardContext<'_>| {
+                        context.head().method.as_str().eq_ignore_ascii_case(stringify!($method))
+                    }))
+                    .wrap(from_fn(middleware::gate))
+                    .route(web::route().to($handler)),
+            );)*
         }
     };
 }
 
 routes! {
-    Api get "/healthz" => health::healthz;
-    Api get "/readyz" => health::readyz;
-    Api get "/metrics" => metrics::render;
-    Api get "/openapi.json" => openapi::document;
-    Page get "/docs" => docs::page;
-    Api post "/v1/assign" => assign::post_assign;
-    Api post "/v1/events" => events::post_events;
-    Api get "/v1/experiments" => experiments::list;
-    Api put "/v1/experiments/{key}" => experiments::put;
-    Api get "/v1/experiments/{key}" => experiments::get;
-    Api post "/v1/experiments/{key}/start" => experiments::start;
-    Api post "/v1/experiments/{key}/stop" => experiments::stop;
-    Api post "/v1/experiments/{key}/ship" => experiments::ship;
-    Api post "/v1/experiments/{key}/phases" => phases::post_phase;
-    Api get "/v1/experiments/{key}/results" => experiments::get_results;
-    Api get "/v1/experiments/{key}/results/daily" => experiments::get_daily;
-    Api get "/v1/experiments/{key}/results/segments/{attribute}" => experiments::get_segments;
-    Api post "/v1/experiments/{key}/snapshot" => experiments::snapshot;
-    Api get "/v1/holdouts" => holdouts::list;
-    Api put "/v1/holdouts/{key}" => holdouts::put;
-    Api get "/v1/holdouts/{key}" => holdouts::get;
-    Api get "/v1/holdouts/{key}/results" => holdouts::get_results;
-    Api get "/v1/holdouts/{key}/results/segments/{attribute}" => holdouts::get_segments;
-    Api get "/v1/layers" => layers::list;
-    Api get "/v1/audit" => audit::list;
-    Api get "/v1/plugins" => plugins::list_plugins;
-    Api put "/v1/plugins/{name}" => plugins::upload;
-    Api get "/v1/touchpoints" => plugins::list_bindings;
-    Api put "/v1/touchpoints/{name}" => plugins::bind;
-    Page get "/ui" => ui::handlers::experiments_page;
-    Page get "/ui/login" => ui::handlers::login_page;
-    Page post "/ui/login" => ui::handlers::login;
-    Page post "/ui/logout" => ui::handlers::logout;
-    Page get "/ui/assets/{file}" => ui::handlers::asset;
-    Page get "/ui/experiments/{key}" => ui::handlers::experiment_page;
-    Page post "/ui/charts/over-time" => ui::handlers::over_time_chart;
+    Api get "/healthz" Open => health::healthz;
+    Api get "/readyz" Open => health::readyz;
+    Api get "/metrics" Metrics => metrics::render;
+    Api get "/openapi.json" Open => openapi::document;
+    Page get "/docs" Open => docs::page;
+    Api post "/v1/assign" Client => assign::post_assign;
+    Api post "/v1/events" Client => events::post_events;
+    Api get "/v1/experiments" Admin => experiments::list;
+    Api put "/v1/experiments/{key}" Admin => experiments::put;
+    Api get "/v1/experiments/{key}" Admin => experiments::get;
+    Api post "/v1/experiments/{key}/start" Admin => experiments::start;
+    Api post "/v1/experiments/{key}/stop" Admin => experiments::stop;
+    Api post "/v1/experiments/{key}/ship" Admin => experiments::ship;
+    Api post "/v1/experiments/{key}/phases" Admin => phases::post_phase;
+    Api get "/v1/experiments/{key}/results" Admin => experiments::get_results;
+    Api get "/v1/experiments/{key}/results/daily" Admin => experiments::get_daily;
+    Api get "/v1/experiments/{key}/results/segments/{attribute}" Admin => experiments::get_segments;
+    Api post "/v1/experiments/{key}/snapshot" Admin => experiments::snapshot;
+    Api get "/v1/holdouts" Admin => holdouts::list;
+    Api put "/v1/holdouts/{key}" Admin => holdouts::put;
+    Api get "/v1/holdouts/{key}" Admin => holdouts::get;
+    Api get "/v1/holdouts/{key}/results" Admin => holdouts::get_results;
+    Api get "/v1/holdouts/{key}/results/segments/{attribute}" Admin => holdouts::get_segments;
+    Api get "/v1/layers" Admin => layers::list;
+    Api get "/v1/audit" Admin => audit::list;
+    Api get "/v1/plugins" Admin => plugins::list_plugins;
+    Api put "/v1/plugins/{name}" Admin => plugins::upload;
+    Api get "/v1/touchpoints" Admin => plugins::list_bindings;
+    Api put "/v1/touchpoints/{name}" Admin => plugins::bind;
+    Page get "/ui" Admin => ui::handlers::experiments_page;
+    Page get "/ui/login" Open => ui::handlers::login_page;
+    Page post "/ui/login" SignIn => ui::handlers::login;
+    Page post "/ui/logout" SignIn => ui::handlers::logout;
+    Page get "/ui/assets/{file}" Open => ui::handlers::asset;
+    Page get "/ui/experiments/{key}" Admin => ui::handlers::experiment_page;
+    Page post "/ui/charts/over-time" Admin => ui::handlers::over_time_chart;
 }
 
 /// Registers every route.
@@ -99,9 +121,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.default_service(web::to(no_route));
 }
 
-/// Unknown paths answer 404, known paths with another method 405 with `Allow`, both as a
-/// problem document like every other error (actix's default is an empty 404).
-async fn no_route(request: HttpRequest) -> Result<HttpResponse, ApiError> {
+/// What the route `pattern` (as the router matched it) with `method` requires; `None` when no
+/// route of the table has them.
+pub fn route_access(pattern: &str, method: &str) -> Option<Access> {
+    ROUTES
+        .iter()
+        .find(|route| route.path == pattern && route.method.eq_ignore_ascii_case(method))
+        .map(|route| route.access)
+}
+
+/// A request no route matched is admitted like an admin route (so an encoded or mangled path
+/// opens nothing and counts against the caller's throttle and rate limit), then answers 404 —
+/// or 405 with `Allow` for a known path with another method — as a problem document (actix's
+/// default is an empty 404).
+async fn no_route(request: HttpRequest, gate: web::Data<Gate>) -> Result<HttpResponse, ApiError> {
+    gate.admit(&request, Access::Admin).await?;
     let allowed = methods_of(request.path());
     if allowed.is_empty() {
         return Err(ApiError::NotFound {
@@ -156,7 +190,37 @@ pub fn now() -> Timestamp {
 
 #[cfg(test)]
 mod tests {
-    use super::{methods_of, template_matches};
+    use super::{ROUTES, methods_of, route_access, template_matches};
+    use crate::access::Access;
+
+    #[test]
+    fn every_route_has_its_access_and_only_routes_of_the_table_have_one() {
+        assert_eq!(route_access("/v1/assign", "POST"), Some(Access::Client));
+        assert_eq!(route_access("/v1/events", "post"), Some(Access::Client));
+        assert_eq!(route_access("/metrics", "GET"), Some(Access::Metrics));
+        assert_eq!(route_access("/ui/login", "GET"), Some(Access::Open));
+        assert_eq!(route_access("/ui/login", "POST"), Some(Access::SignIn));
+        assert_eq!(route_access("/ui/logout", "POST"), Some(Access::SignIn));
+        assert_eq!(route_access("/ui/assets/{file}", "GET"), Some(Access::Open));
+        assert_eq!(
+            route_access("/v1/experiments/{key}/start", "POST"),
+            Some(Access::Admin)
+        );
+        assert_eq!(route_access("/v1/experiments/{key}/start", "GET"), None);
+        assert_eq!(route_access("/v1/experiments/x/start", "POST"), None);
+        // Everything under /v1 but the shop's two routes is for admins; every page but sign-in
+        // and assets needs a session.
+        for route in ROUTES {
+            let expected_open = matches!(
+                route.path,
+                "/healthz" | "/readyz" | "/openapi.json" | "/docs" | "/ui/assets/{file}"
+            ) || (route.path == "/ui/login" && route.method == "get");
+            assert_eq!(route.access == Access::Open, expected_open, "{route:?}");
+            if route.path.starts_with("/v1/") && route.access != Access::Client {
+                assert_eq!(route.access, Access::Admin, "{route:?}");
+            }
+        }
+    }
 
     #[test]
     fn a_template_matches_one_segment_per_placeholder() {

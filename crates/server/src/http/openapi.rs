@@ -1,8 +1,9 @@
 //! `GET /openapi.json`: the API description, generated from the handlers' `#[utoipa::path]`
-//! attributes and the request and response types. Access rules come from `access.rs`, so the
-//! security and the 401/403/429 answers of each operation follow the code that enforces them.
+//! attributes and the request and response types. Access rules come from the route table
+//! (`http::ROUTES`), so the security and the 401/403/429 answers of each operation follow the
+//! entry the gate enforces.
 
-use crate::access::{self, Access};
+use crate::access::Access;
 use crate::http::{
     assign, audit, error::Problem, events, experiments, health, holdouts, layers, metrics, phases,
     plugins,
@@ -16,8 +17,7 @@ use utoipa::openapi::{
 };
 use utoipa::{Modify, OpenApi, ToSchema};
 
-/// The cookie the dashboard's login sets; accepted wherever an admin key is.
-pub const SESSION_COOKIE: &str = "touchstone_session";
+pub use crate::access::session::SESSION_COOKIE;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -133,15 +133,18 @@ impl Modify for AccessRules {
             ))),
         );
         for (path, item) in document.paths.paths.iter_mut() {
-            let access = access::required_access(path);
             let operations = [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
+                ("get", &mut item.get),
+                ("put", &mut item.put),
+                ("post", &mut item.post),
+                ("delete", &mut item.delete),
+                ("patch", &mut item.patch),
             ];
-            for operation in operations.into_iter().flatten() {
+            for (method, operation) in operations {
+                let Some(operation) = operation else {
+                    continue;
+                };
+                let access = crate::http::route_access(path, method).unwrap_or(Access::Admin);
                 if access != Access::Open {
                     let mut requirements =
                         vec![SecurityRequirement::new::<_, _, &str>("bearer", [])];
@@ -154,6 +157,9 @@ impl Modify for AccessRules {
                     operation.security = Some(requirements);
                     let forbidden = match access {
                         Access::Client => "Not possible with a client key here",
+                        Access::Metrics => {
+                            "Needs an admin key or one of auth.metrics_keys (unless metrics.public)"
+                        }
                         _ => "A client key may not use this endpoint; it needs an admin key",
                     };
                     operation.responses.responses.insert(
@@ -231,7 +237,7 @@ mod tests {
         for (path, item) in document["paths"].as_object().expect("paths") {
             for (method, operation) in item.as_object().expect("item") {
                 let responses = operation["responses"].as_object().expect("responses");
-                let gated = access::required_access(path) != Access::Open;
+                let gated = crate::http::route_access(path, method) != Some(Access::Open);
                 for status in ["401", "403", "429"] {
                     assert_eq!(
                         responses.contains_key(status),

@@ -1,7 +1,7 @@
 //! `/v1/plugins` (upload, list) and `/v1/touchpoints` (bind a plugin and its config).
 
 use crate::http::error::{ApiError, Problem};
-use crate::http::json::Json;
+use crate::http::json::{Body, Json};
 use crate::http::openapi::{HookName, PluginLimits};
 use crate::plugins::Binding;
 use crate::service::audit::{self, Acting};
@@ -9,7 +9,7 @@ use crate::state::AppState;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use serde_json::{Value, json};
-use touchstone_model::validation::check_key;
+use touchstone_model::validation::check_name;
 use touchstone_plugin_host::{Hook, Limits};
 use utoipa::ToSchema;
 
@@ -76,10 +76,10 @@ pub struct TouchpointList {
 pub(crate) async fn upload(
     state: web::Data<AppState>,
     name: web::Path<String>,
-    body: web::Bytes,
+    Body(body): Body,
     acting: Acting,
 ) -> Result<HttpResponse, ApiError> {
-    if let Some(problem) = check_key(&name) {
+    if let Some(problem) = check_name(&name) {
         return Err(ApiError::BadRequest {
             field: "name".into(),
             message: problem.into(),

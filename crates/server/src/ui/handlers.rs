@@ -1,7 +1,8 @@
 //! The dashboard's handlers: each reads through the same services as the JSON API and renders
-//! a page. Sign-in exchanges an admin key for an HttpOnly, SameSite=Strict session cookie.
+//! a page. Sign-in exchanges an admin key for a random session token, kept in the store and sent
+//! as an HttpOnly, SameSite=Strict cookie; sign-out revokes it (decision 014).
 
-use crate::access::{self, Role};
+use crate::access::Role;
 use crate::http::error::ApiError;
 use crate::http::json::Json;
 use crate::http::middleware::Gate;
@@ -12,15 +13,12 @@ use crate::ui::charts::over_time::{DailySnapshots, over_time};
 use crate::ui::layout::{self, Session, escape, page};
 use crate::ui::pages::{experiment, list, login};
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, RETRY_AFTER, SET_COOKIE};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use serde::Deserialize;
 
-/// How long a dashboard session lasts, in seconds (12 h: a working day).
 /// Admin actions the experiment page's history shows (newest first).
 const HISTORY_ENTRIES: usize = 50;
-
-const SESSION_SECONDS: u32 = 12 * 60 * 60;
 
 /// What the pages may load: only this server's own script, styles and API; no inline script,
 /// no framing.
@@ -132,6 +130,8 @@ pub(crate) struct LoginForm {
     key: String,
 }
 
+/// Signs an admin key in. The gate has already refused a cross-origin post (route access
+/// `SignIn`); here failed attempts count against the address, which is throttled past its burst.
 pub(crate) async fn login(
     request: HttpRequest,
     gate: web::Data<Gate>,
@@ -140,33 +140,57 @@ pub(crate) async fn login(
     if gate.is_open() {
         return see_other("/ui");
     }
-    match gate.identify(form.key.trim()) {
-        Some(caller) if caller.role == Role::Admin => {
-            let secure = if request.connection_info().scheme() == "https" {
-                "; Secure"
-            } else {
-                ""
-            };
-            let cookie = format!(
-                "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={SESSION_SECONDS}{secure}",
-                access::session_token(form.key.trim())
-            );
-            tracing::info!(key_id = %caller.key_id, "dashboard sign-in");
-            HttpResponse::SeeOther()
-                .insert_header((SET_COOKIE, cookie))
-                .insert_header((LOCATION, "/ui"))
-                .finish()
-        }
+    if let Err(ApiError::RateLimited {
+        retry_after_seconds,
+    }) = gate.check_throttle(&request)
+    {
+        let mut response = html(StatusCode::TOO_MANY_REQUESTS);
+        response.insert_header((RETRY_AFTER, retry_after_seconds.to_string()));
+        return response.body(login::login_page(Some(&format!(
+            "Too many failed sign-ins from this address; try again in {retry_after_seconds} s."
+        ))));
+    }
+    let key = form.key.trim();
+    match gate.identify(key) {
+        Some(caller) if caller.role == Role::Admin => match gate.sign_in(key).await {
+            Ok(Some((caller, token))) => {
+                let secure = if request.connection_info().scheme() == "https" {
+                    "; Secure"
+                } else {
+                    ""
+                };
+                let cookie = format!(
+                    "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+                    gate.session_ttl().as_secs()
+                );
+                tracing::info!(key_id = %caller.key_id, "dashboard sign-in");
+                HttpResponse::SeeOther()
+                    .insert_header((SET_COOKIE, cookie))
+                    .insert_header((LOCATION, "/ui"))
+                    .finish()
+            }
+            Ok(None) => html(StatusCode::UNAUTHORIZED).body(login::login_page(Some(
+                "That key is not one of the configured admin keys.",
+            ))),
+            Err(error) => error_page(&error, &gate),
+        },
         Some(_) => html(StatusCode::FORBIDDEN).body(login::login_page(Some(
             "That is a client key: the dashboard needs an admin key.",
         ))),
-        None => html(StatusCode::UNAUTHORIZED).body(login::login_page(Some(
-            "That key is not one of the configured admin keys.",
-        ))),
+        None => {
+            gate.failed(&request);
+            html(StatusCode::UNAUTHORIZED).body(login::login_page(Some(
+                "That key is not one of the configured admin keys.",
+            )))
+        }
     }
 }
 
-pub(crate) async fn logout() -> HttpResponse {
+/// Signs out: the session is revoked in the store (on every server), and the cookie cleared.
+pub(crate) async fn logout(request: HttpRequest, gate: web::Data<Gate>) -> HttpResponse {
+    if let Err(error) = gate.sign_out(&request).await {
+        return error_page(&error, &gate);
+    }
     HttpResponse::SeeOther()
         .insert_header((
             SET_COOKIE,

@@ -99,6 +99,13 @@ pub(crate) const HOLDOUTS: &str = "{touchstone}:holdouts";
 /// String counter: grows by one per saved definition (experiment or holdout).
 pub(crate) const DEFINITIONS_VERSION: &str = "{touchstone}:defs:version";
 
+/// String with a TTL (the session's expiry): the fingerprint of the admin key a dashboard
+/// session was issued for, under the SHA-256 of its token. Tagged like the definitions: sessions
+/// are few, and every server reads them.
+pub(crate) fn session(token_digest: &str) -> String {
+    format!("{{touchstone}}:session:{token_digest}")
+}
+
 /// String with a TTL: the event id was fully processed. Untagged on purpose, so the ids of
 /// busy shops spread over every node of a cluster.
 pub(crate) fn event_processed(event_id: &str) -> String {

@@ -7,10 +7,11 @@ mod connection;
 mod events;
 pub(crate) mod keys;
 mod plugin_health;
+mod session;
 
 use crate::{
-    AuditEntry, Definitions, EventsOutcome, Exposure, ExposureRecord, Slice, Snapshot, Store,
-    StoreError,
+    AuditEntry, Definitions, EventsOutcome, Exposure, ExposureRecord, Session, Slice, Snapshot,
+    Store, StoreError,
 };
 use async_trait::async_trait;
 use connection::{Connection, store_error};
@@ -321,6 +322,23 @@ impl Store for RedisStore {
         experiment: &Experiment,
     ) -> Result<Vec<PluginCalls>, StoreError> {
         plugin_health::load(self, experiment).await
+    }
+
+    async fn create_session(
+        &self,
+        token_digest: &str,
+        session: &Session,
+        ttl: std::time::Duration,
+    ) -> Result<(), StoreError> {
+        session::create(self, token_digest, session, ttl).await
+    }
+
+    async fn session(&self, token_digest: &str) -> Result<Option<Session>, StoreError> {
+        session::load(self, token_digest).await
+    }
+
+    async fn revoke_session(&self, token_digest: &str) -> Result<(), StoreError> {
+        session::revoke(self, token_digest).await
     }
 }
 

@@ -2,8 +2,10 @@
 //! identical expectations. Expected moments are computed by hand in the comments beside them.
 
 mod holdouts;
+mod sessions;
 
 pub use holdouts::*;
+pub use sessions::*;
 
 use crate::fixtures::*;
 use std::sync::Arc;
