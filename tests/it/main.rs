@@ -19,6 +19,7 @@ mod limits;
 mod operations;
 mod phases;
 mod plugins;
+mod plugins_shared;
 mod redis_backed;
 mod ship;
 mod shutdown;

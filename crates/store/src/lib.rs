@@ -7,6 +7,8 @@ mod counting;
 pub mod error;
 pub mod exposure;
 mod memory;
+mod memory_plugins;
+pub mod plugins;
 mod redis;
 pub mod store;
 
@@ -15,6 +17,9 @@ pub use audit::{AuditEntry, MAX_AUDIT_READ};
 pub use error::StoreError;
 pub use exposure::{Exposure, ExposureRecord};
 pub use memory::MemoryStore;
+pub use plugins::{
+    MAX_MODULE_BYTES, PluginChange, PluginSet, ServerPlugins, StoredBinding, sha256_hex,
+};
 pub use store::{Definitions, EventOutcome, EventsOutcome, Slice, Snapshot, Store};
 
 use std::sync::Arc;

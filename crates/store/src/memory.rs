@@ -141,6 +141,8 @@ pub struct MemoryStore {
     audit: Mutex<HashMap<Option<String>, Vec<AuditEntry>>>,
     /// (experiment, subject) → when its guardrail claim expires.
     guard_claims: Mutex<HashMap<(String, String), std::time::Instant>>,
+    /// Modules, names, bindings and heartbeats. Changed only while `definitions` is held.
+    plugins: Mutex<crate::memory_plugins::MemoryPlugins>,
 }
 
 impl MemoryStore {
@@ -478,5 +480,40 @@ impl Store for MemoryStore {
             .take(limit.min(crate::MAX_AUDIT_READ))
             .cloned()
             .collect())
+    }
+
+    async fn save_plugins_if(
+        &self,
+        changes: &[crate::PluginChange],
+        expected: u64,
+    ) -> Result<Option<u64>, StoreError> {
+        let mut definitions = lock(&self.definitions);
+        if definitions.0 != expected {
+            return Ok(None);
+        }
+        lock(&self.plugins).apply(changes)?;
+        definitions.0 += 1;
+        Ok(Some(definitions.0))
+    }
+
+    async fn load_plugins(&self) -> Result<crate::PluginSet, StoreError> {
+        let definitions = lock(&self.definitions);
+        Ok(lock(&self.plugins).set(definitions.0))
+    }
+
+    async fn load_module(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(lock(&self.plugins).module(sha256))
+    }
+
+    async fn report_server(&self, report: &crate::ServerPlugins) -> Result<(), StoreError> {
+        lock(&self.plugins).report(report);
+        Ok(())
+    }
+
+    async fn load_servers(
+        &self,
+        now: Timestamp,
+    ) -> Result<Vec<crate::ServerPlugins>, StoreError> {
+        Ok(lock(&self.plugins).servers(now))
     }
 }

@@ -82,8 +82,10 @@ routes! {
     Api get "/v1/audit" => audit::list;
     Api get "/v1/plugins" => plugins::list_plugins;
     Api put "/v1/plugins/{name}" => plugins::upload;
+    Api delete "/v1/plugins/{name}" => plugins::delete_plugin;
     Api get "/v1/touchpoints" => plugins::list_bindings;
     Api put "/v1/touchpoints/{name}" => plugins::bind;
+    Api delete "/v1/touchpoints/{name}" => plugins::unbind;
     Page get "/ui" => ui::handlers::experiments_page;
     Page get "/ui/login" => ui::handlers::login_page;
     Page post "/ui/login" => ui::handlers::login;

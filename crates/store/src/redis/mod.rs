@@ -7,6 +7,7 @@ mod connection;
 mod events;
 pub(crate) mod keys;
 mod plugin_health;
+mod plugins;
 
 use crate::{
     AuditEntry, Definitions, EventsOutcome, Exposure, ExposureRecord, Slice, Snapshot, Store,
@@ -321,6 +322,33 @@ impl Store for RedisStore {
         experiment: &Experiment,
     ) -> Result<Vec<PluginCalls>, StoreError> {
         plugin_health::load(self, experiment).await
+    }
+
+    async fn save_plugins_if(
+        &self,
+        changes: &[crate::PluginChange],
+        expected: u64,
+    ) -> Result<Option<u64>, StoreError> {
+        plugins::save_if(self, changes, expected).await
+    }
+
+    async fn load_plugins(&self) -> Result<crate::PluginSet, StoreError> {
+        plugins::load(self).await
+    }
+
+    async fn load_module(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        plugins::module(self, sha256).await
+    }
+
+    async fn report_server(&self, report: &crate::ServerPlugins) -> Result<(), StoreError> {
+        plugins::report(self, report).await
+    }
+
+    async fn load_servers(
+        &self,
+        now: Timestamp,
+    ) -> Result<Vec<crate::ServerPlugins>, StoreError> {
+        plugins::servers(self, now).await
     }
 }
 

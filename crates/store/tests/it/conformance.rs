@@ -2,8 +2,10 @@
 //! identical expectations. Expected moments are computed by hand in the comments beside them.
 
 mod holdouts;
+mod plugins;
 
 pub use holdouts::*;
+pub use plugins::*;
 
 use crate::fixtures::*;
 use std::sync::Arc;

@@ -49,6 +49,9 @@ macro_rules! all_conformance_tests {
             holdouts_are_versioned_with_the_definitions_and_reload_as_saved,
             a_holdouts_synthetic_experiment_counts_like_any_experiment,
             plugin_health_adds_up_per_variant_and_reads_zeros_before_any_call,
+            a_module_and_its_binding_change_together_under_the_definitions_version,
+            two_names_may_share_one_module,
+            heartbeats_list_the_servers_that_have_not_expired,
         );
     };
 }
