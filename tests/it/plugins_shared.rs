@@ -244,6 +244,24 @@ fn a_module_and_its_config_changed_together_are_never_seen_apart() {
         done.store(true, Ordering::Relaxed);
     });
     assert!(seen.iter().all(|count| count.load(Ordering::Relaxed) > 0), "both pairs were read");
+
+    // Removing: a bound plugin stays; unbound, it goes from every server, with audit entries.
+    let delete = |path: &str| write_api.send_raw(reqwest::Method::DELETE, path, "application/json", "");
+    let refused = delete("/v1/plugins/racer");
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    assert!(refused.body["detail"].to_string().contains("race.tp") || refused.body.to_string().contains("race.tp"), "{}", refused.body);
+    assert_eq!(delete("/v1/touchpoints/race.tp").status, 204);
+    assert_eq!(delete("/v1/plugins/racer").status, 204);
+    assert_eq!(delete("/v1/plugins/racer").status, 404);
+    assert!(
+        eventually(FOLLOW_BOUND, || {
+            read_api.get("/v1/plugins").body["plugins"] == json!([])
+                && running_binding(&read_api, "race.tp").is_none()
+        }),
+        "the removal reached the other server"
+    );
+    let audit = read_api.get("/v1/audit?limit=5").body.to_string();
+    assert!(audit.contains("plugin_delete") && audit.contains("plugin_unbind"), "{audit}");
 }
 
 #[test]
