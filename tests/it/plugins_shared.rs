@@ -49,7 +49,12 @@ fn running_binding(api: &Api, touchpoint: &str) -> Option<(String, Value)> {
 }
 
 /// Whether every one of `servers` says in its heartbeat that it runs `plugin` at `version`.
-fn every_server_reports(api: &Api, servers: &[&TouchstoneServer], plugin: &str, version: &str) -> bool {
+fn every_server_reports(
+    api: &Api,
+    servers: &[&TouchstoneServer],
+    plugin: &str,
+    version: &str,
+) -> bool {
     let listed = api.get("/v1/plugins").body;
     let Some(entry) = listed["plugins"]
         .as_array()
@@ -61,7 +66,9 @@ fn every_server_reports(api: &Api, servers: &[&TouchstoneServer], plugin: &str, 
         let id = format!(":{}", server.port());
         entry["servers"].as_array().is_some_and(|reports| {
             reports.iter().any(|report| {
-                report["server"].as_str().is_some_and(|name| name.ends_with(&id))
+                report["server"]
+                    .as_str()
+                    .is_some_and(|name| name.ends_with(&id))
                     && report["version"] == version
             })
         })
@@ -71,7 +78,11 @@ fn every_server_reports(api: &Api, servers: &[&TouchstoneServer], plugin: &str, 
 /// Uploads the gallery plugin and binds it on the first server, waits until the others run it,
 /// then spreads `units` assigns round-robin over all of them: the units with enough photos
 /// (half of them) and only they are enrolled, every exposure naming the uploaded version.
-fn applied_by_every_server(url: &str, servers: usize, units: usize) -> (Vec<TouchstoneServer>, String, String) {
+fn applied_by_every_server(
+    url: &str,
+    servers: usize,
+    units: usize,
+) -> (Vec<TouchstoneServer>, String, String) {
     let servers: Vec<TouchstoneServer> = (0..servers).map(|_| start(url, &[])).collect();
     let apis: Vec<Api> = servers.iter().map(|s| Api::new(s.base_url())).collect();
     let suffix = format!("{}-{}", std::process::id(), servers[0].port());
@@ -83,15 +94,25 @@ fn applied_by_every_server(url: &str, servers: usize, units: usize) -> (Vec<Touc
     let mut definition = checkout_experiment(&key);
     definition["touchpoint"] = json!(touchpoint);
     apis[0].define_and_start(&key, &definition);
-    let uploaded = apis[0].put_bytes(&format!("/v1/plugins/{plugin}"), plugin_bytes("pdp-ugc-gallery"));
+    let uploaded = apis[0].put_bytes(
+        &format!("/v1/plugins/{plugin}"),
+        plugin_bytes("pdp-ugc-gallery"),
+    );
     assert_eq!(uploaded.status, 200, "{}", uploaded.body);
-    let version = uploaded.body["version"].as_str().expect("version").to_owned();
+    let version = uploaded.body["version"]
+        .as_str()
+        .expect("version")
+        .to_owned();
     let bound = apis[0].put(
         &format!("/v1/touchpoints/{touchpoint}"),
         &json!({"plugin": plugin, "config": gallery_config()}),
     );
     assert_eq!(bound.status, 200, "{}", bound.body);
-    assert_eq!(bound.body["version"], version.as_str(), "the uploading server runs it at once");
+    assert_eq!(
+        bound.body["version"],
+        version.as_str(),
+        "the uploading server runs it at once"
+    );
 
     for api in &apis {
         assert!(
@@ -102,16 +123,20 @@ fn applied_by_every_server(url: &str, servers: usize, units: usize) -> (Vec<Touc
     }
     let all: Vec<&TouchstoneServer> = servers.iter().collect();
     assert!(
-        eventually(FOLLOW_BOUND, || every_server_reports(&apis[1], &all, &plugin, &version)),
+        eventually(FOLLOW_BOUND, || every_server_reports(
+            &apis[1], &all, &plugin, &version
+        )),
         "every server reports the version it runs: {}",
         apis[1].get("/v1/plugins").body
     );
     let metrics = apis[servers.len() - 1].get_text("/metrics");
     assert!(
-        metrics.lines().any(|line| line.starts_with("touchstone_plugin_running{")
-            && line.contains(&format!("plugin=\"{plugin}\""))
-            && line.contains(&format!("version=\"{version}\""))
-            && line.ends_with(" 1")),
+        metrics
+            .lines()
+            .any(|line| line.starts_with("touchstone_plugin_running{")
+                && line.contains(&format!("plugin=\"{plugin}\""))
+                && line.contains(&format!("version=\"{version}\""))
+                && line.ends_with(" 1")),
         "{metrics}"
     );
 
@@ -129,8 +154,16 @@ fn applied_by_every_server(url: &str, servers: usize, units: usize) -> (Vec<Touc
                                 "attributes": {"photo_count": photos}}),
                     );
                     assert_eq!(reply.status, 200, "{}", reply.body);
-                    let assigned = !reply.body["assignments"].as_array().expect("list").is_empty();
-                    assert_eq!(assigned, photos >= 5, "unit {unit} with {photos} photos: {}", reply.body);
+                    let assigned = !reply.body["assignments"]
+                        .as_array()
+                        .expect("list")
+                        .is_empty();
+                    assert_eq!(
+                        assigned,
+                        photos >= 5,
+                        "unit {unit} with {photos} photos: {}",
+                        reply.body
+                    );
                     if assigned {
                         enrolled.fetch_add(1, Ordering::Relaxed);
                     }
@@ -140,17 +173,32 @@ fn applied_by_every_server(url: &str, servers: usize, units: usize) -> (Vec<Touc
     });
     assert_eq!(enrolled.into_inner(), units / 2);
     let results = apis[0].get(&format!("/v1/experiments/{key}/results"));
-    assert_eq!(sum_over_variants(&results.body["variants"], "units"), (units / 2) as u64);
-    let slices = apis[0].get(&format!("/v1/experiments/{key}/results/segments/plugin_version"));
+    assert_eq!(
+        sum_over_variants(&results.body["variants"], "units"),
+        (units / 2) as u64
+    );
+    let slices = apis[0].get(&format!(
+        "/v1/experiments/{key}/results/segments/plugin_version"
+    ));
     assert_eq!(slices.status, 200, "{}", slices.body);
-    let values: Vec<&Value> = slices.body["values"].as_array().expect("values").iter().collect();
-    assert_eq!(values.len(), 1, "one version decided every exposure: {}", slices.body);
+    let values: Vec<&Value> = slices.body["values"]
+        .as_array()
+        .expect("values")
+        .iter()
+        .collect();
+    assert_eq!(
+        values.len(),
+        1,
+        "one version decided every exposure: {}",
+        slices.body
+    );
     assert_eq!(values[0]["value"], version.as_str());
     (servers, touchpoint, version)
 }
 
 #[test]
-fn an_upload_and_binding_on_one_of_three_servers_is_applied_by_every_other_and_by_a_restarted_one() {
+fn an_upload_and_binding_on_one_of_three_servers_is_applied_by_every_other_and_by_a_restarted_one()
+{
     let redis = RedisServer::start();
     let url = redis.url();
     let (mut servers, touchpoint, version) = applied_by_every_server(&url, 3, 10_000);
@@ -173,12 +221,20 @@ fn an_upload_and_binding_on_one_of_three_servers_is_applied_by_every_other_and_b
         ],
     );
     let api = Api::new(restarted.base_url());
-    assert_eq!(running_binding(&api, &touchpoint), Some((version, gallery_config())));
+    assert_eq!(
+        running_binding(&api, &touchpoint),
+        Some((version, gallery_config()))
+    );
     let reply = api.post(
         "/v1/assign",
         &json!({"unit_id": "late-few-photos", "touchpoint": touchpoint, "attributes": {"photo_count": 1}}),
     );
-    assert_eq!(reply.body["assignments"], json!([]), "the plugin decided: {}", reply.body);
+    assert_eq!(
+        reply.body["assignments"],
+        json!([]),
+        "the plugin decided: {}",
+        reply.body
+    );
     let mut permissions = std::fs::metadata(empty.path()).expect("dir").permissions();
     #[allow(clippy::permissions_set_readonly_false)]
     permissions.set_readonly(false);
@@ -198,8 +254,16 @@ fn a_module_and_its_config_changed_together_are_never_seen_apart() {
     let (write_api, read_api) = (Api::new(writer.base_url()), Api::new(reader.base_url()));
     let encode = |name: &str| base64::engine::general_purpose::STANDARD.encode(plugin_bytes(name));
     let modules = [
-        ("x", encode("pdp-ugc-gallery"), json!({"tag": "x", "min_photos": 1, "photos_by_device": {}, "default_photos": 1})),
-        ("y", encode("checkout-free-shipping"), json!({"tag": "y", "countries": ["DE"], "thresholds": {"EUR": 35.0}})),
+        (
+            "x",
+            encode("pdp-ugc-gallery"),
+            json!({"tag": "x", "min_photos": 1, "photos_by_device": {}, "default_photos": 1}),
+        ),
+        (
+            "y",
+            encode("checkout-free-shipping"),
+            json!({"tag": "y", "countries": ["DE"], "thresholds": {"EUR": 35.0}}),
+        ),
     ];
     let mut versions = std::collections::BTreeMap::new();
     for (tag, module, config) in &modules {
@@ -208,7 +272,10 @@ fn a_module_and_its_config_changed_together_are_never_seen_apart() {
             &json!({"plugin": "racer", "config": config, "module": module}),
         );
         assert_eq!(reply.status, 200, "{}", reply.body);
-        versions.insert(tag.to_string(), reply.body["version"].as_str().expect("version").to_owned());
+        versions.insert(
+            tag.to_string(),
+            reply.body["version"].as_str().expect("version").to_owned(),
+        );
     }
     assert_ne!(versions["x"], versions["y"]);
 
@@ -223,7 +290,10 @@ fn a_module_and_its_config_changed_together_are_never_seen_apart() {
                         panic!("the binding vanished");
                     };
                     let tag = config["tag"].as_str().expect("tag");
-                    assert_eq!(version, versions[tag], "config `{tag}` seen with another module");
+                    assert_eq!(
+                        version, versions[tag],
+                        "config `{tag}` seen with another module"
+                    );
                     seen[usize::from(tag == "y")].fetch_add(1, Ordering::Relaxed);
                 }
             });
@@ -243,13 +313,22 @@ fn a_module_and_its_config_changed_together_are_never_seen_apart() {
         }
         done.store(true, Ordering::Relaxed);
     });
-    assert!(seen.iter().all(|count| count.load(Ordering::Relaxed) > 0), "both pairs were read");
+    assert!(
+        seen.iter().all(|count| count.load(Ordering::Relaxed) > 0),
+        "both pairs were read"
+    );
 
     // Removing: a bound plugin stays; unbound, it goes from every server, with audit entries.
-    let delete = |path: &str| write_api.send_raw(reqwest::Method::DELETE, path, "application/json", "");
+    let delete =
+        |path: &str| write_api.send_raw(reqwest::Method::DELETE, path, "application/json", "");
     let refused = delete("/v1/plugins/racer");
     assert_eq!(refused.status, 409, "{}", refused.body);
-    assert!(refused.body["detail"].to_string().contains("race.tp") || refused.body.to_string().contains("race.tp"), "{}", refused.body);
+    assert!(
+        refused.body["detail"].to_string().contains("race.tp")
+            || refused.body.to_string().contains("race.tp"),
+        "{}",
+        refused.body
+    );
     assert_eq!(delete("/v1/touchpoints/race.tp").status, 204);
     assert_eq!(delete("/v1/plugins/racer").status, 204);
     assert_eq!(delete("/v1/plugins/racer").status, 404);
@@ -261,7 +340,10 @@ fn a_module_and_its_config_changed_together_are_never_seen_apart() {
         "the removal reached the other server"
     );
     let audit = read_api.get("/v1/audit?limit=5").body.to_string();
-    assert!(audit.contains("plugin_delete") && audit.contains("plugin_unbind"), "{audit}");
+    assert!(
+        audit.contains("plugin_delete") && audit.contains("plugin_unbind"),
+        "{audit}"
+    );
 }
 
 #[test]
@@ -275,7 +357,10 @@ fn a_store_outage_during_an_upload_is_a_503_and_leaves_nothing_half_written() {
     let api = Api::new(server.base_url());
     let kept = api.put_bytes("/v1/plugins/kept", plugin_bytes("pdp-ugc-gallery"));
     assert_eq!(kept.status, 200, "{}", kept.body);
-    let bound = api.put("/v1/touchpoints/pdp.gallery", &json!({"plugin": "kept", "config": gallery_config()}));
+    let bound = api.put(
+        "/v1/touchpoints/pdp.gallery",
+        &json!({"plugin": "kept", "config": gallery_config()}),
+    );
     assert_eq!(bound.status, 200, "{}", bound.body);
     let before = api.get("/v1/touchpoints").body;
 
@@ -283,7 +368,8 @@ fn a_store_outage_during_an_upload_is_a_503_and_leaves_nothing_half_written() {
     let refused = api.put_bytes("/v1/plugins/lost", plugin_bytes("checkout-free-shipping"));
     assert_eq!(refused.status, 503, "{}", refused.body);
     assert_eq!(refused.body["code"], "store_unavailable");
-    let module = base64::engine::general_purpose::STANDARD.encode(plugin_bytes("checkout-free-shipping"));
+    let module =
+        base64::engine::general_purpose::STANDARD.encode(plugin_bytes("checkout-free-shipping"));
     let refused = api.put(
         "/v1/touchpoints/pdp.gallery",
         &json!({"plugin": "kept", "config": {"countries": ["DE"]}, "module": module}),
@@ -297,7 +383,11 @@ fn a_store_outage_during_an_upload_is_a_503_and_leaves_nothing_half_written() {
             .map(|plugin| plugin["name"].as_str().expect("name").to_owned())
             .collect()
     };
-    assert_eq!(names(&api), ["kept"], "nothing runs here that the store does not have");
+    assert_eq!(
+        names(&api),
+        ["kept"],
+        "nothing runs here that the store does not have"
+    );
     assert_eq!(api.get("/v1/touchpoints").body, before);
 
     redis.restart();
@@ -307,7 +397,11 @@ fn a_store_outage_during_an_upload_is_a_503_and_leaves_nothing_half_written() {
     assert_eq!(names(&fresh_api), ["kept"]);
     assert_eq!(fresh_api.get("/v1/touchpoints").body, before);
     let modules = redis.cli(&["--scan", "--pattern", "{touchstone}:module:*"]);
-    assert_eq!(modules.lines().filter(|line| !line.is_empty()).count(), 1, "{modules}");
+    assert_eq!(
+        modules.lines().filter(|line| !line.is_empty()).count(),
+        1,
+        "{modules}"
+    );
 }
 
 #[test]
@@ -316,8 +410,11 @@ fn plugin_files_are_saved_when_their_content_is_new_and_the_last_change_wins() {
     let url = redis.url();
     let plugins_dir = TempDir::new("gitops-plugins");
     let bindings_dir = TempDir::new("gitops-bindings");
-    std::fs::write(plugins_dir.path().join("gallery.wasm"), plugin_bytes("pdp-ugc-gallery"))
-        .expect("module file");
+    std::fs::write(
+        plugins_dir.path().join("gallery.wasm"),
+        plugin_bytes("pdp-ugc-gallery"),
+    )
+    .expect("module file");
     let binding_file = bindings_dir.path().join("gallery.toml");
     let write_binding = |min_photos: u64| {
         std::fs::write(
@@ -341,17 +438,26 @@ fn plugin_files_are_saved_when_their_content_is_new_and_the_last_change_wins() {
     ];
     let first = start(&url, &env);
     let api = Api::new(first.base_url());
-    let min_photos = |api: &Api| running_binding(api, "pdp.gallery").map(|(_, config)| config["min_photos"].clone());
+    let min_photos = |api: &Api| {
+        running_binding(api, "pdp.gallery").map(|(_, config)| config["min_photos"].clone())
+    };
     assert_eq!(min_photos(&api), Some(json!(5)), "read at start");
 
     // An API change wins over files that did not change since they were imported ...
     let mut changed = gallery_config();
     changed["min_photos"] = json!(8);
-    let reply = api.put("/v1/touchpoints/pdp.gallery", &json!({"plugin": "gallery", "config": changed}));
+    let reply = api.put(
+        "/v1/touchpoints/pdp.gallery",
+        &json!({"plugin": "gallery", "config": changed}),
+    );
     assert_eq!(reply.status, 200, "{}", reply.body);
     let second = start(&url, &env);
     let second_api = Api::new(second.base_url());
-    assert_eq!(min_photos(&second_api), Some(json!(8)), "a restart with the same files reverts nothing");
+    assert_eq!(
+        min_photos(&second_api),
+        Some(json!(8)),
+        "a restart with the same files reverts nothing"
+    );
 
     // ... and a file that changes afterwards wins over the API change, on every server.
     write_binding(12);

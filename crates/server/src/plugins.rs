@@ -169,7 +169,12 @@ impl Plugins {
             }
         }
         crate::observe::plugins_running(&current.versions(), &next.versions());
-        tracing::debug!(version = next.version, plugins = next.plugins.len(), bindings = next.bindings.len(), "plugins refreshed");
+        tracing::debug!(
+            version = next.version,
+            plugins = next.plugins.len(),
+            bindings = next.bindings.len(),
+            "plugins refreshed"
+        );
         self.running.store(Arc::new(next));
         Ok(true)
     }
@@ -198,8 +203,7 @@ impl Plugins {
             };
             let host = self.host.clone();
             let loading = name.clone();
-            let loaded =
-                tokio::task::spawn_blocking(move || host.load(&loading, &module)).await;
+            let loaded = tokio::task::spawn_blocking(move || host.load(&loading, &module)).await;
             match loaded {
                 Ok(Ok(plugin)) => {
                     plugins.insert(name, plugin);

@@ -510,10 +510,7 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn load_servers(
-        &self,
-        now: Timestamp,
-    ) -> Result<Vec<crate::ServerPlugins>, StoreError> {
+    async fn load_servers(&self, now: Timestamp) -> Result<Vec<crate::ServerPlugins>, StoreError> {
         Ok(lock(&self.plugins).servers(now))
     }
 }

@@ -46,14 +46,18 @@ pub enum PluginChange {
         from_file: Option<String>,
     },
     /// Forgets the plugin `name` (its module too, once no name refers to it).
-    Remove { name: String },
+    Remove {
+        name: String,
+    },
     Bind {
         touchpoint: String,
         binding: StoredBinding,
         /// The digest of the file it came from (`binding:TOUCHPOINT`).
         from_file: Option<String>,
     },
-    Unbind { touchpoint: String },
+    Unbind {
+        touchpoint: String,
+    },
 }
 
 /// What one server runs, as its last heartbeat said.

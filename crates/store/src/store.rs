@@ -1,6 +1,8 @@
 //! The `Store` trait: Touchstone's system of record, in the product's verbs.
 
-use crate::{AuditEntry, Exposure, ExposureRecord, PluginChange, PluginSet, ServerPlugins, StoreError};
+use crate::{
+    AuditEntry, Exposure, ExposureRecord, PluginChange, PluginSet, ServerPlugins, StoreError,
+};
 use async_trait::async_trait;
 use std::sync::Arc;
 use touchstone_model::{Aggregates, Experiment, Holdout, OutcomeEvent, PluginCalls};
@@ -218,6 +220,8 @@ pub trait Store: Send + Sync + 'static {
     async fn report_server(&self, report: &ServerPlugins) -> Result<(), StoreError>;
 
     /// The heartbeats not expired at `now`, ordered by server; expired ones are forgotten.
-    async fn load_servers(&self, now: touchstone_model::Timestamp)
-    -> Result<Vec<ServerPlugins>, StoreError>;
+    async fn load_servers(
+        &self,
+        now: touchstone_model::Timestamp,
+    ) -> Result<Vec<ServerPlugins>, StoreError>;
 }

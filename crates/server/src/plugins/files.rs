@@ -26,8 +26,14 @@ struct BindingFile {
 /// What a changed file holds, read and checked once.
 #[derive(Debug, Clone)]
 enum FileContent {
-    Module { name: String, module: Vec<u8> },
-    Binding { touchpoint: String, binding: StoredBinding },
+    Module {
+        name: String,
+        module: Vec<u8>,
+    },
+    Binding {
+        touchpoint: String,
+        binding: StoredBinding,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -112,7 +118,11 @@ impl FileImport {
             if changes.is_empty() {
                 break;
             }
-            if store.save_plugins_if(&changes, set.version).await?.is_some() {
+            if store
+                .save_plugins_if(&changes, set.version)
+                .await?
+                .is_some()
+            {
                 for file in &changed {
                     tracing::info!(file = %file.path.display(), "plugin file saved to the store");
                 }

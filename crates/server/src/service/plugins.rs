@@ -107,13 +107,18 @@ pub async fn bind(
         }])
     })
     .await?;
-    let changes = json!({"touchpoint": touchpoint, "plugin": binding.plugin, "config": binding.config});
+    let changes =
+        json!({"touchpoint": touchpoint, "plugin": binding.plugin, "config": binding.config});
     audit::record(state, acting, "plugin_bind", None, changes).await;
     Ok(())
 }
 
 /// Removes a plugin no touchpoint is bound to.
-pub async fn remove(state: &AppState, acting: &Acting, name: &str) -> Result<(), PluginChangeError> {
+pub async fn remove(
+    state: &AppState,
+    acting: &Acting,
+    name: &str,
+) -> Result<(), PluginChangeError> {
     let mut removed = String::new();
     save(state, |set| {
         let Some(sha256) = set.plugins.get(name) else {

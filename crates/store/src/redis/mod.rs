@@ -344,10 +344,7 @@ impl Store for RedisStore {
         plugins::report(self, report).await
     }
 
-    async fn load_servers(
-        &self,
-        now: Timestamp,
-    ) -> Result<Vec<crate::ServerPlugins>, StoreError> {
+    async fn load_servers(&self, now: Timestamp) -> Result<Vec<crate::ServerPlugins>, StoreError> {
         plugins::servers(self, now).await
     }
 }

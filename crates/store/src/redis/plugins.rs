@@ -9,8 +9,7 @@ use super::connection::store_error;
 use super::keys;
 use crate::plugins::{imported_binding_key, imported_plugin_key};
 use crate::{
-    MAX_MODULE_BYTES, PluginChange, PluginSet, ServerPlugins, StoreError, StoredBinding,
-    sha256_hex,
+    MAX_MODULE_BYTES, PluginChange, PluginSet, ServerPlugins, StoreError, StoredBinding, sha256_hex,
 };
 use redis::{AsyncCommands, Script};
 use std::collections::BTreeMap;
@@ -74,7 +73,10 @@ pub(super) async fn save_if(
                 from_file,
             } => {
                 let json = serde_json::to_string(binding).map_err(|error| {
-                    corrupt(format!("binding of `{touchpoint}` could not be encoded"), error)
+                    corrupt(
+                        format!("binding of `{touchpoint}` could not be encoded"),
+                        error,
+                    )
                 })?;
                 invocation.arg("bind").arg(touchpoint).arg(json).arg("");
                 if let Some(digest) = from_file {
@@ -116,9 +118,8 @@ pub(super) async fn load(store: &RedisStore) -> Result<PluginSet, StoreError> {
             .map_err(store_error)?;
     let bindings = pairs(bindings)
         .map(|(touchpoint, json)| {
-            let binding: StoredBinding = serde_json::from_str(&json).map_err(|error| {
-                corrupt(format!("stored binding of `{touchpoint}`"), error)
-            })?;
+            let binding: StoredBinding = serde_json::from_str(&json)
+                .map_err(|error| corrupt(format!("stored binding of `{touchpoint}`"), error))?;
             Ok((touchpoint, binding))
         })
         .collect::<Result<BTreeMap<_, _>, StoreError>>()?;
@@ -143,7 +144,10 @@ pub(super) async fn module(
 
 pub(super) async fn report(store: &RedisStore, report: &ServerPlugins) -> Result<(), StoreError> {
     let json = serde_json::to_string(report).map_err(|error| {
-        corrupt(format!("heartbeat of `{}` could not be encoded", report.server), error)
+        corrupt(
+            format!("heartbeat of `{}` could not be encoded", report.server),
+            error,
+        )
     })?;
     let mut handle = store.handle().await?;
     let _: i64 = handle
@@ -158,10 +162,8 @@ pub(super) async fn servers(
     now: Timestamp,
 ) -> Result<Vec<ServerPlugins>, StoreError> {
     let mut handle = store.handle().await?;
-    let entries: Vec<(String, String)> = handle
-        .hgetall(keys::SERVERS)
-        .await
-        .map_err(store_error)?;
+    let entries: Vec<(String, String)> =
+        handle.hgetall(keys::SERVERS).await.map_err(store_error)?;
     let mut live = Vec::new();
     let mut expired = Vec::new();
     for (server, json) in entries {

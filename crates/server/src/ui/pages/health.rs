@@ -32,7 +32,9 @@ pub fn plugin_versions(plugins: &PluginServers) -> String {
             r#"<tr data-server="{server}" data-version="{version}"><th scope="row">{server}</th><td>{shown}</td></tr>"#,
             server = escape(server),
             version = escape(version.as_deref().unwrap_or("")),
-            shown = version.as_deref().map_or("not running it".to_owned(), escape),
+            shown = version
+                .as_deref()
+                .map_or("not running it".to_owned(), escape),
         );
     }
     out.push_str("</tbody></table></div></section>");

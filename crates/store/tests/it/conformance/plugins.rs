@@ -56,7 +56,9 @@ pub async fn a_module_and_its_binding_change_together_under_the_definitions_vers
     assert_eq!(set.plugins.get(&name), Some(&sha256_hex(&first)));
     assert_eq!(set.bindings[&touchpoint].config, json!({"min": 1}));
     assert_eq!(
-        set.imported.get(&format!("binding:{touchpoint}")).map(String::as_str),
+        set.imported
+            .get(&format!("binding:{touchpoint}"))
+            .map(String::as_str),
         Some("digest-of-the-file")
     );
     assert_eq!(
@@ -66,7 +68,10 @@ pub async fn a_module_and_its_binding_change_together_under_the_definitions_vers
 
     // A stale version writes nothing.
     let stale = store
-        .save_plugins_if(&[upload(&name, &second), bind(json!({"min": 2}))], saved - 1)
+        .save_plugins_if(
+            &[upload(&name, &second), bind(json!({"min": 2}))],
+            saved - 1,
+        )
         .await
         .expect("answered");
     assert_eq!(stale, None);
@@ -79,7 +84,10 @@ pub async fn a_module_and_its_binding_change_together_under_the_definitions_vers
     let set = store.load_plugins().await.expect("loaded");
     assert_eq!(set.plugins.get(&name), Some(&sha256_hex(&second)));
     assert_eq!(set.bindings[&touchpoint].config, json!({"min": 2}));
-    assert_eq!(store.load_module(&sha256_hex(&first)).await.expect("read"), None);
+    assert_eq!(
+        store.load_module(&sha256_hex(&first)).await.expect("read"),
+        None
+    );
 
     // A module above the bound is refused whole: the binding beside it is not written either.
     let huge = vec![0_u8; MAX_MODULE_BYTES + 1];
@@ -101,7 +109,10 @@ pub async fn a_module_and_its_binding_change_together_under_the_definitions_vers
     save(store, &[unbind, remove]).await;
     let set = store.load_plugins().await.expect("loaded");
     assert!(!set.plugins.contains_key(&name) && !set.bindings.contains_key(&touchpoint));
-    assert_eq!(store.load_module(&sha256_hex(&second)).await.expect("read"), None);
+    assert_eq!(
+        store.load_module(&sha256_hex(&second)).await.expect("read"),
+        None
+    );
 }
 
 pub async fn two_names_may_share_one_module(store: &dyn Store) {
@@ -115,7 +126,10 @@ pub async fn two_names_may_share_one_module(store: &dyn Store) {
         "still referred to by the other name"
     );
     save(store, &[PluginChange::Remove { name: b }]).await;
-    assert_eq!(store.load_module(&sha256_hex(&module)).await.expect("read"), None);
+    assert_eq!(
+        store.load_module(&sha256_hex(&module)).await.expect("read"),
+        None
+    );
 }
 
 pub async fn heartbeats_list_the_servers_that_have_not_expired(store: &dyn Store) {
