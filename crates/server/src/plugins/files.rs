@@ -123,9 +123,11 @@ impl FileImport {
                 .await?
                 .is_some()
             {
-                for file in &changed {
-                    tracing::info!(file = %file.path.display(), "plugin file saved to the store");
-                }
+                tracing::info!(
+                    changes = changes.len(),
+                    version = set.version + 1,
+                    "new plugin file content saved to the store"
+                );
                 saved = true;
                 break;
             }
