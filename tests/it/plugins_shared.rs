@@ -279,6 +279,11 @@ fn a_module_and_its_config_changed_together_are_never_seen_apart() {
     }
     assert_ne!(versions["x"], versions["y"]);
 
+    assert!(
+        eventually(FOLLOW_BOUND, || running_binding(&read_api, "race.tp")
+            .is_some()),
+        "the other server follows the binding"
+    );
     let done = AtomicBool::new(false);
     let seen = [AtomicUsize::new(0), AtomicUsize::new(0)];
     std::thread::scope(|scope| {
