@@ -94,8 +94,9 @@ fn every_admin_action_is_kept_with_its_key_id_and_changes_newest_first() {
         .status,
         200
     );
+    // A touchpoint no other test assigns at: bindings live in the shared Redis (decision 019).
     let bound = api.put(
-        "/v1/touchpoints/checkout.shipping",
+        "/v1/touchpoints/audit.binding",
         &json!({"plugin": "checkout-free-shipping", "config": {"min_cart": 20}}),
     );
     assert_eq!(bound.status, 200, "{}", bound.body);
@@ -155,7 +156,7 @@ fn every_admin_action_is_kept_with_its_key_id_and_changes_newest_first() {
     );
     assert_eq!(
         global.body["entries"][0]["changes"]["touchpoint"],
-        "checkout.shipping"
+        "audit.binding"
     );
     assert!(global.body["entries"][1]["changes"]["version"].is_string());
 

@@ -20,6 +20,7 @@ mod limits;
 mod operations;
 mod phases;
 mod plugins;
+mod plugins_shared;
 mod redis_backed;
 mod sessions;
 mod ship;

@@ -79,3 +79,17 @@ pub fn plugin_call(plugin: &str, hook: &'static str, ok: bool, elapsed: Duration
     metrics::histogram!("touchstone_plugin_call_duration_seconds", "plugin" => plugin.to_owned(), "hook" => hook)
         .record(elapsed.as_secs_f64());
 }
+
+/// The plugin versions this server runs, after a swap: `touchstone_plugin_running{plugin,
+/// version}` is 1 for each running version and 0 for one it no longer runs (the series stays,
+/// so a dashboard sees the change).
+pub fn plugins_running(before: &[(String, String)], after: &[(String, String)]) {
+    for (plugin, version) in before.iter().filter(|entry| !after.contains(entry)) {
+        metrics::gauge!("touchstone_plugin_running", "plugin" => plugin.clone(), "version" => version.clone())
+            .set(0.0);
+    }
+    for (plugin, version) in after {
+        metrics::gauge!("touchstone_plugin_running", "plugin" => plugin.clone(), "version" => version.clone())
+            .set(1.0);
+    }
+}

@@ -1,20 +1,21 @@
-//! Touchpoint plugins as the server uses them: the host with its limits from configuration,
-//! the plugins directory (loaded at start, watched, written by uploads) and the bindings of
-//! touchpoints to plugins. Every plugin failure becomes the documented safe default here:
-//! not eligible, the variant's static payload, the event accepted unchanged (or rejected, by
-//! configuration).
+//! Touchpoint plugins as the server uses them (decision 019): the store holds the modules and
+//! bindings; each server runs one immutable [`Running`] set — modules compiled, bindings beside
+//! them — swapped whole when the definitions version moves, so a request sees a binding's
+//! config and its module from one instant. Every plugin failure becomes the documented safe
+//! default in the callers: not eligible, the variant's static payload, the event accepted
+//! unchanged (or rejected, by configuration).
+
+pub mod files;
+pub mod follow;
 
 use crate::settings::PluginSettings;
 use arc_swap::ArcSwap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::HashMap;
-use std::path::Path;
+use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
-use touchstone_plugin_host::{
-    DirWatcher, HostConfig, Limits, LoadedPlugin, PluginError, PluginHost,
-};
+use touchstone_plugin_host::{HostConfig, Limits, LoadedPlugin, PluginError, PluginHost};
+use touchstone_store::{PluginSet, Store, StoreError, StoredBinding};
 
 /// The pseudo-touchpoint whose plugin's `event` hook sees every event batch: events belong to
 /// units, not to touchpoints.
@@ -31,39 +32,71 @@ pub struct Binding {
     pub config: Value,
 }
 
-/// A binding file in `plugins.bindings_dir`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BindingFile {
-    touchpoint: String,
-    plugin: String,
-    #[serde(default)]
-    config: Option<toml::Value>,
+impl From<StoredBinding> for Binding {
+    fn from(stored: StoredBinding) -> Self {
+        Binding {
+            plugin: stored.plugin,
+            config: stored.config,
+        }
+    }
+}
+
+impl From<Binding> for StoredBinding {
+    fn from(binding: Binding) -> Self {
+        StoredBinding {
+            plugin: binding.plugin,
+            config: binding.config,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum PluginSetupError {
     #[error("starting the plugin host")]
     Host(#[source] PluginError),
-    #[error("reading plugin directory {dir}")]
-    Directory {
-        dir: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("binding file {file}: {message}")]
-    Binding { file: String, message: String },
+    #[error("reading plugins and bindings from the store")]
+    Store(#[source] StoreError),
+}
+
+/// Why a refresh left the running set as it was (it is retried at the next tick).
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("module {sha256} of plugin `{plugin}` is no longer stored (replaced meanwhile)")]
+    ModuleGone { plugin: String, sha256: String },
+}
+
+/// The plugins and bindings one server runs, as read from the store at one version.
+#[derive(Debug, Default)]
+pub struct Running {
+    /// The definitions version the set was read at (0: nothing read yet).
+    pub version: u64,
+    pub plugins: BTreeMap<String, Arc<LoadedPlugin>>,
+    pub bindings: BTreeMap<String, Arc<Binding>>,
+}
+
+impl Running {
+    /// (plugin name, version) of every running plugin, by name.
+    pub fn versions(&self) -> Vec<(String, String)> {
+        self.plugins
+            .iter()
+            .map(|(name, plugin)| (name.clone(), plugin.version().to_owned()))
+            .collect()
+    }
 }
 
 pub struct Plugins {
     host: PluginHost,
-    bindings: ArcSwap<HashMap<String, Arc<Binding>>>,
-    dir: std::path::PathBuf,
-    _watcher: Option<DirWatcher>,
+    running: ArcSwap<Running>,
+    /// One refresh at a time (the follower and a handler after its own write), so an older
+    /// set never replaces a newer one.
+    refreshing: tokio::sync::Mutex<()>,
 }
 
 impl Plugins {
-    pub fn start(settings: &PluginSettings) -> Result<Plugins, PluginSetupError> {
+    /// Starts the host with the limits from configuration; nothing runs until [`Self::refresh`].
+    pub fn new(settings: &PluginSettings) -> Result<Plugins, PluginSetupError> {
         let limits = Limits {
             fuel: settings.fuel,
             epoch_ticks: settings.epoch_ticks,
@@ -82,104 +115,141 @@ impl Plugins {
             ..HostConfig::default()
         })
         .map_err(PluginSetupError::Host)?;
-        let watcher = if settings.dir.is_dir() {
-            let (watcher, outcomes) = DirWatcher::start(
-                host.clone(),
-                settings.dir.clone(),
-                Duration::from_millis(settings.watch_interval_ms),
-                HashMap::new(),
-            )
-            .map_err(|source| PluginSetupError::Directory {
-                dir: settings.dir.display().to_string(),
-                source,
-            })?;
-            tracing::info!(dir = %settings.dir.display(), outcomes = ?outcomes, "plugins loaded");
-            Some(watcher)
-        } else {
-            tracing::info!(dir = %settings.dir.display(), "no plugin directory; plugins come by upload only");
-            None
-        };
-        let bindings = read_bindings(&settings.bindings_dir)?;
         Ok(Plugins {
             host,
-            bindings: ArcSwap::from_pointee(bindings),
-            dir: settings.dir.clone(),
-            _watcher: watcher,
+            running: ArcSwap::from_pointee(Running::default()),
+            refreshing: tokio::sync::Mutex::new(()),
         })
     }
 
-    /// The plugin bound to a touchpoint, if it is loaded.
+    /// The plugin bound to a touchpoint and its binding, from one running set. Hold both for
+    /// the whole request so that every hook of it runs the version its exposure records.
     pub fn for_touchpoint(&self, touchpoint: &str) -> Option<(Arc<LoadedPlugin>, Arc<Binding>)> {
-        let binding = self.bindings.load().get(touchpoint).cloned()?;
-        let plugin = self.host.get(&binding.plugin)?;
-        Some((plugin, binding))
+        let running = self.running.load();
+        let binding = running.bindings.get(touchpoint)?;
+        let plugin = running.plugins.get(&binding.plugin)?;
+        Some((Arc::clone(plugin), Arc::clone(binding)))
     }
 
-    pub fn bindings(&self) -> HashMap<String, Arc<Binding>> {
-        self.bindings.load().as_ref().clone()
-    }
-
-    pub fn bind(&self, touchpoint: &str, binding: Binding) {
-        self.bindings.rcu(|current| {
-            let mut next = current.as_ref().clone();
-            next.insert(touchpoint.to_owned(), Arc::new(binding.clone()));
-            next
-        });
-        tracing::info!(touchpoint, plugin = %binding.plugin, "touchpoint bound");
-    }
-
-    /// Validates and loads a module, then keeps it in the plugin directory so a restart (and
-    /// the watcher) finds the same version.
-    pub fn upload(&self, name: &str, bytes: &[u8]) -> Result<Arc<LoadedPlugin>, PluginError> {
-        let plugin = self.host.load(name, bytes)?;
-        let written = std::fs::create_dir_all(&self.dir)
-            .and_then(|()| std::fs::write(self.dir.join(format!("{name}.wasm")), bytes));
-        if let Err(error) = written {
-            tracing::warn!(plugin = name, error = %error, "uploaded plugin is live but could not be saved to the plugin directory");
-        }
-        Ok(plugin)
+    /// The set this server runs now.
+    pub fn running(&self) -> Arc<Running> {
+        self.running.load_full()
     }
 
     pub fn host(&self) -> &PluginHost {
         &self.host
     }
+
+    /// Validates and compiles a module with this server's limits, off the reactor. The compiled
+    /// module is kept by the host, so applying the same bytes after they are stored is cheap.
+    /// On refusal, says why (the error and its causes).
+    pub async fn check(&self, name: &str, module: Vec<u8>) -> Result<(), String> {
+        let host = self.host.clone();
+        let name = name.to_owned();
+        match tokio::task::spawn_blocking(move || host.load(&name, &module)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(error)) => Err(error_chain(&error)),
+            Err(_) => Err("the module check did not finish".into()),
+        }
+    }
+
+    /// Reads the store's plugins and bindings and, when their version moved, compiles what this
+    /// server has not and swaps the whole set in. Returns whether it swapped.
+    pub async fn refresh(&self, store: &dyn Store) -> Result<bool, RefreshError> {
+        let _one_at_a_time = self.refreshing.lock().await;
+        let set = store.load_plugins().await?;
+        let current = self.running.load_full();
+        if set.version == current.version {
+            return Ok(false);
+        }
+        let next = self.build(store, set, &current).await?;
+        for name in current.plugins.keys() {
+            if !next.plugins.contains_key(name) && self.host.remove(name) {
+                tracing::info!(plugin = %name, "plugin removed");
+            }
+        }
+        crate::observe::plugins_running(&current.versions(), &next.versions());
+        tracing::debug!(
+            version = next.version,
+            plugins = next.plugins.len(),
+            bindings = next.bindings.len(),
+            "plugins refreshed"
+        );
+        self.running.store(Arc::new(next));
+        Ok(true)
+    }
+
+    async fn build(
+        &self,
+        store: &dyn Store,
+        set: PluginSet,
+        current: &Running,
+    ) -> Result<Running, RefreshError> {
+        let mut plugins = BTreeMap::new();
+        for (name, sha256) in set.plugins {
+            if let Some(plugin) = current
+                .plugins
+                .get(&name)
+                .filter(|plugin| plugin.sha256() == sha256)
+            {
+                plugins.insert(name, Arc::clone(plugin));
+                continue;
+            }
+            let Some(module) = store.load_module(&sha256).await? else {
+                return Err(RefreshError::ModuleGone {
+                    plugin: name,
+                    sha256,
+                });
+            };
+            let host = self.host.clone();
+            let loading = name.clone();
+            let loaded = tokio::task::spawn_blocking(move || host.load(&loading, &module)).await;
+            match loaded {
+                Ok(Ok(plugin)) => {
+                    plugins.insert(name, plugin);
+                }
+                outcome => {
+                    let reason = match outcome {
+                        Ok(Err(error)) => error_chain(&error),
+                        _ => "the compile did not finish".to_owned(),
+                    };
+                    // Another server accepted it; this one cannot run it (other limits?).
+                    tracing::error!(plugin = %name, %sha256, %reason, "a stored plugin cannot run on this server; keeping its previous version, if any");
+                    if let Some(previous) = current.plugins.get(&name) {
+                        plugins.insert(name, Arc::clone(previous));
+                    }
+                }
+            }
+        }
+        let bindings = set
+            .bindings
+            .into_iter()
+            .map(|(touchpoint, stored)| {
+                let binding = Binding::from(stored);
+                let kept = current
+                    .bindings
+                    .get(&touchpoint)
+                    .filter(|existing| ***existing == binding)
+                    .cloned();
+                (touchpoint, kept.unwrap_or_else(|| Arc::new(binding)))
+            })
+            .collect();
+        Ok(Running {
+            version: set.version,
+            plugins,
+            bindings,
+        })
+    }
 }
 
-fn read_bindings(dir: &Path) -> Result<HashMap<String, Arc<Binding>>, PluginSetupError> {
-    let mut bindings = HashMap::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Ok(bindings);
-    };
-    for path in entries.filter_map(Result::ok).map(|entry| entry.path()) {
-        if path.extension().is_none_or(|ext| ext != "toml") {
-            continue;
-        }
-        let file = path.display().to_string();
-        let text = std::fs::read_to_string(&path).map_err(|error| PluginSetupError::Binding {
-            file: file.clone(),
-            message: error.to_string(),
-        })?;
-        let parsed: BindingFile =
-            toml::from_str(&text).map_err(|error| PluginSetupError::Binding {
-                file: file.clone(),
-                message: error.to_string(),
-            })?;
-        let config = match parsed.config {
-            Some(config) => {
-                serde_json::to_value(config).map_err(|error| PluginSetupError::Binding {
-                    file,
-                    message: error.to_string(),
-                })?
-            }
-            None => Value::Null,
-        };
-        bindings.insert(
-            parsed.touchpoint,
-            Arc::new(Binding {
-                plugin: parsed.plugin,
-                config,
-            }),
-        );
+/// An error and its causes on one line: what a plugin author needs to fix a refused module.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
     }
-    Ok(bindings)
+    text
 }

@@ -7,6 +7,7 @@ use crate::http;
 use crate::http::middleware::Gate;
 use crate::observe;
 use crate::plugins::Plugins;
+use crate::plugins::files::FileImport;
 use crate::settings::Settings;
 use crate::state::AppState;
 use actix_cors::Cors;
@@ -53,7 +54,17 @@ impl Application {
             Arc::clone(&store),
             Duration::from_millis(settings.experiments.refresh_interval_ms),
         ));
-        let plugins = Arc::new(Plugins::start(&settings.plugins).context("starting plugins")?);
+        let plugins = Arc::new(Plugins::new(&settings.plugins).context("starting plugins")?);
+        let mut plugin_files =
+            FileImport::new(&settings.plugins.dir, &settings.plugins.bindings_dir);
+        plugin_files
+            .sync(&plugins, store.as_ref())
+            .await
+            .context("saving new plugin files to the store")?;
+        plugins
+            .refresh(store.as_ref())
+            .await
+            .context("loading plugins from the store")?;
         let state = AppState {
             store,
             catalog,
@@ -96,6 +107,14 @@ impl Application {
         let listener = TcpListener::bind(&settings.server.bind)
             .with_context(|| format!("binding server.bind = {}", settings.server.bind))?;
         let port = listener.local_addr()?.port();
+        tokio::spawn(crate::plugins::follow::keep_following(
+            Arc::clone(&state.plugins),
+            Arc::clone(&state.store),
+            plugin_files,
+            crate::plugins::follow::server_id(port),
+            Duration::from_millis(settings.experiments.refresh_interval_ms),
+            Duration::from_millis(settings.plugins.watch_interval_ms),
+        ));
         let max_body = settings.server.max_body_bytes;
         let body_timeout = settings.server.body_timeout_seconds;
         let origins = settings.cors.allowed_origins.clone();
@@ -142,7 +161,7 @@ impl Application {
 /// CORS for browser clients on the configured origins (`*` for any).
 fn cors(origins: &[String]) -> Cors {
     let cors = Cors::default()
-        .allowed_methods(["GET", "POST", "PUT", "OPTIONS"])
+        .allowed_methods(["GET", "POST", "PUT", "DELETE", "OPTIONS"])
         .allowed_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,

@@ -7,6 +7,8 @@ mod counting;
 pub mod error;
 pub mod exposure;
 mod memory;
+mod memory_plugins;
+pub mod plugins;
 mod redis;
 pub mod session;
 pub mod store;
@@ -17,6 +19,9 @@ pub use error::StoreError;
 pub use exposure::{Exposure, ExposureRecord};
 pub use memory::MemoryStore;
 pub use session::Session;
+pub use plugins::{
+    MAX_MODULE_BYTES, PluginChange, PluginSet, ServerPlugins, StoredBinding, sha256_hex,
+};
 pub use store::{Definitions, EventOutcome, EventsOutcome, Slice, Snapshot, Store};
 
 use std::sync::Arc;

@@ -143,6 +143,8 @@ pub struct MemoryStore {
     guard_claims: Mutex<HashMap<(String, String), std::time::Instant>>,
     /// Session token digest → the session and when it expires.
     sessions: Mutex<HashMap<String, (Session, Instant)>>,
+    /// Modules, names, bindings and heartbeats. Changed only while `definitions` is held.
+    plugins: Mutex<crate::memory_plugins::MemoryPlugins>,
 }
 
 impl MemoryStore {
@@ -507,5 +509,37 @@ impl Store for MemoryStore {
     async fn revoke_session(&self, token_digest: &str) -> Result<(), StoreError> {
         lock(&self.sessions).remove(token_digest);
         Ok(())
+    }
+
+    async fn save_plugins_if(
+        &self,
+        changes: &[crate::PluginChange],
+        expected: u64,
+    ) -> Result<Option<u64>, StoreError> {
+        let mut definitions = lock(&self.definitions);
+        if definitions.0 != expected {
+            return Ok(None);
+        }
+        lock(&self.plugins).apply(changes)?;
+        definitions.0 += 1;
+        Ok(Some(definitions.0))
+    }
+
+    async fn load_plugins(&self) -> Result<crate::PluginSet, StoreError> {
+        let definitions = lock(&self.definitions);
+        Ok(lock(&self.plugins).set(definitions.0))
+    }
+
+    async fn load_module(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(lock(&self.plugins).module(sha256))
+    }
+
+    async fn report_server(&self, report: &crate::ServerPlugins) -> Result<(), StoreError> {
+        lock(&self.plugins).report(report);
+        Ok(())
+    }
+
+    async fn load_servers(&self, now: Timestamp) -> Result<Vec<crate::ServerPlugins>, StoreError> {
+        Ok(lock(&self.plugins).servers(now))
     }
 }

@@ -1,6 +1,9 @@
 //! The `Store` trait: Touchstone's system of record, in the product's verbs.
 
-use crate::{AuditEntry, Exposure, ExposureRecord, Session, StoreError};
+use crate::{
+    AuditEntry, Exposure, ExposureRecord, PluginChange, PluginSet, ServerPlugins, Session,
+    StoreError,
+};
 use async_trait::async_trait;
 use std::sync::Arc;
 use touchstone_model::{Aggregates, Experiment, Holdout, OutcomeEvent, PluginCalls};
@@ -208,4 +211,34 @@ pub trait Store: Send + Sync + 'static {
 
     /// Forgets the session under `token_digest` (sign-out); nothing happens when there is none.
     async fn revoke_session(&self, token_digest: &str) -> Result<(), StoreError>;
+
+    /// Applies `changes` (uploads, removals, bindings) in one atomic step only if the
+    /// definitions version is still `expected` — the compare-and-set every plugin change goes
+    /// through, so a check made against the set read at `expected` (a bound plugin exists) holds
+    /// — and bumps the version (the counter definitions use: every server's refresh sees it).
+    /// A module no name refers to any more is dropped. Returns the new version, or `None`
+    /// (nothing written) when the version moved. A module above [`crate::MAX_MODULE_BYTES`]
+    /// is `StoreError::Config` and nothing is written.
+    async fn save_plugins_if(
+        &self,
+        changes: &[PluginChange],
+        expected: u64,
+    ) -> Result<Option<u64>, StoreError>;
+
+    /// Every plugin name with its module's SHA-256, every binding and the imported-file
+    /// digests, read together with the version they belong to.
+    async fn load_plugins(&self) -> Result<PluginSet, StoreError>;
+
+    /// The module stored under `sha256` (immutable content), if any name still refers to it.
+    async fn load_module(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Records (replaces) one server's heartbeat: the plugin versions it runs until
+    /// `report.expires_at`.
+    async fn report_server(&self, report: &ServerPlugins) -> Result<(), StoreError>;
+
+    /// The heartbeats not expired at `now`, ordered by server; expired ones are forgotten.
+    async fn load_servers(
+        &self,
+        now: touchstone_model::Timestamp,
+    ) -> Result<Vec<ServerPlugins>, StoreError>;
 }

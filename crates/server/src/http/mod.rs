@@ -104,8 +104,10 @@ routes! {
     Api get "/v1/audit" Admin => audit::list;
     Api get "/v1/plugins" Admin => plugins::list_plugins;
     Api put "/v1/plugins/{name}" Admin => plugins::upload;
+    Api delete "/v1/plugins/{name}" Admin => plugins::delete_plugin;
     Api get "/v1/touchpoints" Admin => plugins::list_bindings;
     Api put "/v1/touchpoints/{name}" Admin => plugins::bind;
+    Api delete "/v1/touchpoints/{name}" Admin => plugins::unbind;
     Page get "/ui" Admin => ui::handlers::experiments_page;
     Page get "/ui/login" Open => ui::handlers::login_page;
     Page post "/ui/login" SignIn => ui::handlers::login;

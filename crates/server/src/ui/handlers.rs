@@ -98,14 +98,42 @@ pub(crate) async fn experiment_page(
     // The page renders without its history when the log cannot be read.
     let history = audit::list(&state, Some(&key), HISTORY_ENTRIES).await.ok();
     match results::results(&state, &key, None).await {
-        Ok(document) => html(StatusCode::OK).body(experiment::experiment_page(
-            &experiment,
-            &document.results,
-            history.as_deref(),
-            session(&gate),
-        )),
+        Ok(document) => {
+            let plugins = plugin_servers(&state, experiment.touchpoint()).await;
+            html(StatusCode::OK).body(experiment::experiment_page_with_plugins(
+                &experiment,
+                &document.results,
+                history.as_deref(),
+                session(&gate),
+                plugins.as_ref(),
+            ))
+        }
         Err(error) => error_page(&error, &gate),
     }
+}
+
+/// The plugin bound at `touchpoint` (if any) and the version of it each live server runs; no
+/// rows when the heartbeats cannot be read (the page still renders).
+async fn plugin_servers(
+    state: &AppState,
+    touchpoint: &str,
+) -> Option<crate::ui::pages::health::PluginServers> {
+    let (plugin, _) = state.plugins.for_touchpoint(touchpoint)?;
+    let servers = state
+        .store
+        .load_servers(crate::http::now())
+        .await
+        .unwrap_or_default();
+    Some(crate::ui::pages::health::PluginServers {
+        plugin: plugin.name().to_owned(),
+        servers: servers
+            .into_iter()
+            .map(|server| {
+                let version = server.plugins.get(plugin.name()).cloned();
+                (server.server, version)
+            })
+            .collect(),
+    })
 }
 
 /// Renders the over-time charts from the daily snapshots the page's script fetched from

@@ -105,6 +105,22 @@ pub(crate) const DEFINITIONS_VERSION: &str = "{touchstone}:defs:version";
 pub(crate) fn session(token_digest: &str) -> String {
     format!("{{touchstone}}:session:{token_digest}")
 }
+/// Hash: plugin name → SHA-256 of its module. Beside the definitions (same slot, same version
+/// counter), so one refresh reads plugins, bindings and definitions at one version.
+pub(crate) const PLUGINS: &str = "{touchstone}:plugins";
+
+/// Hash: touchpoint → binding JSON (`plugin`, `config`).
+pub(crate) const BINDINGS: &str = "{touchstone}:bindings";
+
+/// Hash: `plugin:NAME` / `binding:TOUCHPOINT` → digest of the file content last imported.
+pub(crate) const IMPORTED: &str = "{touchstone}:plugins:imported";
+
+/// Prefix of a module's key, `{touchstone}:module:SHA256` (string: the module bytes). Built
+/// inside `save_plugins.lua`, in the definitions' slot.
+pub(crate) const MODULE_PREFIX: &str = "{touchstone}:module:";
+
+/// Hash: server (`host:port`) → heartbeat JSON (the plugin versions it runs, when it expires).
+pub(crate) const SERVERS: &str = "{touchstone}:servers";
 
 /// String with a TTL: the event id was fully processed. Untagged on purpose, so the ids of
 /// busy shops spread over every node of a cluster.
@@ -172,5 +188,8 @@ mod tests {
         assert!(DEFINITIONS.starts_with("{touchstone}"));
         assert!(DEFINITIONS_VERSION.starts_with("{touchstone}"));
         assert!(HOLDOUTS.starts_with("{touchstone}"));
+        for key in [PLUGINS, BINDINGS, IMPORTED, MODULE_PREFIX, SERVERS] {
+            assert!(key.starts_with("{touchstone}:"), "{key}");
+        }
     }
 }

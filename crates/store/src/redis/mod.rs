@@ -8,6 +8,7 @@ mod events;
 pub(crate) mod keys;
 mod plugin_health;
 mod session;
+mod plugins;
 
 use crate::{
     AuditEntry, Definitions, EventsOutcome, Exposure, ExposureRecord, Session, Slice, Snapshot,
@@ -339,6 +340,30 @@ impl Store for RedisStore {
 
     async fn revoke_session(&self, token_digest: &str) -> Result<(), StoreError> {
         session::revoke(self, token_digest).await
+    }
+
+    async fn save_plugins_if(
+        &self,
+        changes: &[crate::PluginChange],
+        expected: u64,
+    ) -> Result<Option<u64>, StoreError> {
+        plugins::save_if(self, changes, expected).await
+    }
+
+    async fn load_plugins(&self) -> Result<crate::PluginSet, StoreError> {
+        plugins::load(self).await
+    }
+
+    async fn load_module(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        plugins::module(self, sha256).await
+    }
+
+    async fn report_server(&self, report: &crate::ServerPlugins) -> Result<(), StoreError> {
+        plugins::report(self, report).await
+    }
+
+    async fn load_servers(&self, now: Timestamp) -> Result<Vec<crate::ServerPlugins>, StoreError> {
+        plugins::servers(self, now).await
     }
 }
 

@@ -6,6 +6,10 @@ mod sessions;
 
 pub use holdouts::*;
 pub use sessions::*;
+mod plugins;
+
+pub use holdouts::*;
+pub use plugins::*;
 
 use crate::fixtures::*;
 use std::sync::Arc;

@@ -50,6 +50,9 @@ macro_rules! all_conformance_tests {
             a_holdouts_synthetic_experiment_counts_like_any_experiment,
             plugin_health_adds_up_per_variant_and_reads_zeros_before_any_call,
             a_session_is_known_until_revoked_or_expired,
+            a_module_and_its_binding_change_together_under_the_definitions_version,
+            two_names_may_share_one_module,
+            heartbeats_list_the_servers_that_have_not_expired,
         );
     };
 }

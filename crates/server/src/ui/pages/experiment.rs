@@ -17,6 +17,18 @@ pub fn experiment_page(
     audit: Option<&[AuditEntry]>,
     session: Session,
 ) -> String {
+    experiment_page_with_plugins(experiment, results, audit, session, None)
+}
+
+/// [`experiment_page`] with the version of the touchpoint's plugin per server, when one is
+/// bound there.
+pub fn experiment_page_with_plugins(
+    experiment: &Experiment,
+    results: &Results,
+    audit: Option<&[AuditEntry]>,
+    session: Session,
+    plugins: Option<&health::PluginServers>,
+) -> String {
     let key = escape(experiment.key());
     let mut body = String::new();
     let _ = write!(
@@ -32,6 +44,9 @@ pub fn experiment_page(
     body.push_str(&effects::decision(results));
     body.push_str(&effects::metrics(results));
     body.push_str(&health::plugin_health(results));
+    if let Some(plugins) = plugins {
+        body.push_str(&health::plugin_versions(plugins));
+    }
     body.push_str(
         r#"<section class="card" id="over-time"><h2>Over time</h2><div id="over-time-chart" aria-live="polite"><p class="hint">Loading daily snapshots…</p></div></section>"#,
     );

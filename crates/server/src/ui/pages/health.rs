@@ -1,11 +1,45 @@
 //! The experiment page's plugin-health section: per variant, the plugin calls made for it and
 //! the share that fell back to the safe default, against control's with the always-valid
-//! interval the guardrail checker acts on.
+//! interval the guardrail checker acts on — and the version of the touchpoint's plugin each
+//! server runs (decision 019).
 
 use crate::ui::format::{count, interval, percent, points};
 use crate::ui::layout::escape;
 use std::fmt::Write;
 use touchstone_stats::analysis::Results;
+
+/// The plugin bound at an experiment's touchpoint and the version each live server runs.
+#[derive(Debug, Clone, Default)]
+pub struct PluginServers {
+    pub plugin: String,
+    /// (server, the version it runs; `None`: it does not run the plugin).
+    pub servers: Vec<(String, Option<String>)>,
+}
+
+/// Which version of the touchpoint's plugin every server runs: during a roll-out the rows
+/// differ, afterwards they agree.
+pub fn plugin_versions(plugins: &PluginServers) -> String {
+    let mut out = format!(
+        r#"<section class="card" id="plugin-versions" data-plugin="{plugin}"><h2>Plugin versions</h2><p class="hint">The version of plugin <code>{plugin}</code> each server runs (from their heartbeats); every server follows the store within its refresh interval.</p><div class="table-wrap"><table><thead><tr><th scope="col">Server</th><th scope="col">Version</th></tr></thead><tbody>"#,
+        plugin = escape(&plugins.plugin),
+    );
+    if plugins.servers.is_empty() {
+        out.push_str(r#"<tr><td colspan="2">No server heartbeat could be read.</td></tr>"#);
+    }
+    for (server, version) in &plugins.servers {
+        let _ = write!(
+            out,
+            r#"<tr data-server="{server}" data-version="{version}"><th scope="row">{server}</th><td>{shown}</td></tr>"#,
+            server = escape(server),
+            version = escape(version.as_deref().unwrap_or("")),
+            shown = version
+                .as_deref()
+                .map_or("not running it".to_owned(), escape),
+        );
+    }
+    out.push_str("</tbody></table></div></section>");
+    out
+}
 
 /// Empty when no plugin was called for the experiment.
 pub fn plugin_health(results: &Results) -> String {
@@ -45,4 +79,23 @@ pub fn plugin_health(results: &Results) -> String {
     }
     out.push_str("</tbody></table></div></section>");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_server_shows_the_version_it_runs() {
+        let html = plugin_versions(&PluginServers {
+            plugin: "gallery".into(),
+            servers: vec![
+                ("a:8080".into(), Some("0123456789ab".into())),
+                ("b:8080".into(), None),
+            ],
+        });
+        assert!(html.contains(r#"data-server="a:8080" data-version="0123456789ab""#));
+        assert!(html.contains("not running it"));
+        assert!(html.contains(r#"data-plugin="gallery""#));
+    }
 }
