@@ -199,6 +199,20 @@ impl Store for MemoryStore {
         Ok(definitions.0)
     }
 
+    async fn save_holdout_if(
+        &self,
+        holdout: &Holdout,
+        expected: u64,
+    ) -> Result<Option<u64>, StoreError> {
+        let mut definitions = lock(&self.definitions);
+        if definitions.0 != expected {
+            return Ok(None);
+        }
+        lock(&self.holdouts).insert(holdout.key().to_owned(), holdout.clone());
+        definitions.0 += 1;
+        Ok(Some(definitions.0))
+    }
+
     async fn load_definitions(&self) -> Result<Definitions, StoreError> {
         let definitions = lock(&self.definitions);
         let holdouts = lock(&self.holdouts);
