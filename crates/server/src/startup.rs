@@ -3,6 +3,7 @@
 
 use crate::access::KeyRing;
 use crate::catalog::CatalogHandle;
+use crate::clock::SystemClock;
 use crate::http;
 use crate::http::middleware::Gate;
 use crate::observe;
@@ -60,6 +61,7 @@ impl Application {
             settings: Arc::clone(&settings),
             plugins,
             plugin_health: Arc::default(),
+            clock: Arc::new(SystemClock),
         };
         tokio::spawn(crate::plugin_health::keep_flushing(
             state.clone(),

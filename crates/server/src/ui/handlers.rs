@@ -2,7 +2,7 @@
 //! a page. Sign-in exchanges an admin key for an HttpOnly, SameSite=Strict session cookie.
 
 use crate::access::{self, Role};
-use crate::http::error::ApiError;
+use crate::error::ServiceError;
 use crate::http::json::Json;
 use crate::http::middleware::Gate;
 use crate::http::openapi::SESSION_COOKIE;
@@ -52,7 +52,7 @@ fn session(gate: &Gate) -> Session {
 }
 
 /// A page-shaped error: a person gets words and a way back, not a problem document.
-fn error_page(error: &ApiError, gate: &Gate) -> HttpResponse {
+fn error_page(error: &ServiceError, gate: &Gate) -> HttpResponse {
     use actix_web::ResponseError;
     let status = error.status_code();
     let message = if status.is_server_error() {
@@ -178,12 +178,12 @@ pub(crate) async fn logout() -> HttpResponse {
 
 /// The stylesheet and the script, compiled in. Their URLs carry a digest of the content, so
 /// they may be cached for a year.
-pub(crate) async fn asset(file: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn asset(file: web::Path<String>) -> Result<HttpResponse, ServiceError> {
     let (body, content_type) = match file.as_str() {
         "dashboard.css" => (layout::CSS, "text/css; charset=utf-8"),
         "dashboard.js" => (layout::JS, "text/javascript; charset=utf-8"),
         other => {
-            return Err(ApiError::NotFound {
+            return Err(ServiceError::NotFound {
                 what: format!("asset `{other}`"),
             });
         }
