@@ -13,5 +13,16 @@ for crate in touchstone-model touchstone-stats; do
     fi
   done
 done
-[ "$status" -eq 0 ] && echo "boundaries ok: model and stats depend on no I/O crate"
+# The server's inner rooms know no HTTP (decision 016): the use cases, the catalog and its
+# decision, the guardrails and the snapshots answer `error::ServiceError` and read
+# `clock::Clock`; only http/ (and the dashboard, ui/) turn them into responses.
+inner=(crates/server/src/service crates/server/src/guardrails crates/server/src/snapshots.rs
+  crates/server/src/catalog.rs crates/server/src/catalog crates/server/src/error.rs
+  crates/server/src/clock.rs)
+if hits=$(grep -rnE '\bactix_web\b|\bactix_[a-z]+::|crate::http\b|super::http\b|crate::ui\b' "${inner[@]}"); then
+  echo "boundary violated: the server's services reach HTTP:" >&2
+  echo "$hits" >&2
+  status=1
+fi
+[ "$status" -eq 0 ] && echo "boundaries ok: model and stats depend on no I/O crate; the server's services know no HTTP"
 exit "$status"

@@ -1,11 +1,11 @@
 //! The API's contract at its edges: definitions, status changes, enrollment rules and clear
 //! problem+json errors for bad input.
 
+use crate::app::TestApp;
 use crate::client::{Api, sum_over_variants};
 use crate::journey::checkout_experiment;
 use reqwest::Method;
 use serde_json::json;
-use touchstone_testkit::binary::TouchstoneServer;
 
 fn started(api: &Api, key: &str) {
     api.define_and_start(key, &checkout_experiment(key));
@@ -13,7 +13,7 @@ fn started(api: &Api, key: &str) {
 
 #[test]
 fn invalid_definitions_get_every_problem_with_its_field() {
-    let server = TouchstoneServer::start(&[]);
+    let server = TestApp::spawn(&[]);
     let api = Api::new(server.base_url());
     let mut definition = checkout_experiment("broken");
     definition["traffic"] = json!(1.5);
@@ -35,7 +35,7 @@ fn invalid_definitions_get_every_problem_with_its_field() {
 
 #[test]
 fn malformed_requests_name_the_field_and_never_crash_the_server() {
-    let server = TouchstoneServer::start(&[]);
+    let server = TestApp::spawn(&[]);
     let api = Api::new(server.base_url());
     let reply = api.post(
         "/v1/assign",
@@ -69,7 +69,7 @@ fn malformed_requests_name_the_field_and_never_crash_the_server() {
 
 #[test]
 fn a_running_experiment_cannot_reshuffle_its_units_through_its_definition() {
-    let server = TouchstoneServer::start(&[]);
+    let server = TestApp::spawn(&[]);
     let api = Api::new(server.base_url());
     started(&api, "no-reshuffle");
     let mut changed = checkout_experiment("no-reshuffle");
@@ -113,7 +113,7 @@ fn a_running_experiment_cannot_reshuffle_its_units_through_its_definition() {
 
 #[test]
 fn a_later_journey_step_sees_the_entry_decision_without_enrolling_anyone() {
-    let server = TouchstoneServer::start(&[]);
+    let server = TestApp::spawn(&[]);
     let api = Api::new(server.base_url());
     started(&api, "enroll-rule");
     let peek = api.post(
@@ -137,7 +137,7 @@ fn a_later_journey_step_sees_the_entry_decision_without_enrolling_anyone() {
 
 #[test]
 fn unknown_touchpoints_assign_nothing_and_toml_definitions_are_accepted() {
-    let server = TouchstoneServer::start(&[]);
+    let server = TestApp::spawn(&[]);
     let api = Api::new(server.base_url());
     let reply = api.post(
         "/v1/assign",

@@ -128,6 +128,29 @@ pub(crate) fn guardrail_entries(api: &Api, key: &str) -> Vec<Value> {
 /// Two servers on `redis`. Each guardrail test has a Redis of its own: every server checks
 /// every running experiment in its store, so a shared Redis would let one test's servers act
 /// on (and notify about) another test's experiments.
+/// The guardrail rounds a server has completed (`touchstone_guardrail_rounds_total`).
+fn checker_rounds(api: &Api) -> u64 {
+    let metrics = api.get_text("/metrics");
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("touchstone_guardrail_rounds_total "))
+        .and_then(|value| value.trim().parse::<f64>().ok())
+        .map_or(0, |rounds| rounds as u64)
+}
+
+/// Waits until every server's guardrail checker completed `rounds` more rounds: proof that
+/// nothing happened on those looks, without a sleep that only hopes they happened.
+pub fn checkers_looked_again<const N: usize>(servers: [&Api; N], rounds: u64) {
+    let start: Vec<u64> = servers.iter().map(|api| checker_rounds(api)).collect();
+    let looked = eventually(Duration::from_secs(60), || {
+        servers
+            .iter()
+            .zip(&start)
+            .all(|(api, start)| checker_rounds(api) >= start + rounds)
+    });
+    assert!(looked, "the guardrail checkers stopped looking");
+}
+
 fn two_servers(redis: &RedisServer, webhook: &str) -> (TouchstoneServer, TouchstoneServer) {
     let redis = redis.url();
     let env = [
@@ -172,8 +195,8 @@ fn a_variant_that_multiplies_checkout_errors_is_stopped_once_with_webhook_and_au
         "{notice}"
     );
 
-    // Both servers kept checking for a few more intervals: still exactly one action.
-    std::thread::sleep(Duration::from_secs(3));
+    // Both servers kept checking for a few more rounds: still exactly one action.
+    checkers_looked_again([&api, &other], 3);
     assert!(notices.try_recv().is_err(), "a second notice arrived");
     let entries = guardrail_entries(&api, key);
     assert_eq!(entries.len(), 1, "{entries:?}");
@@ -226,7 +249,7 @@ fn a_rollback_serves_controls_payload_to_every_unit_and_an_alert_only_notifies()
         .expect("alert notice");
     assert_eq!(notice["experiment"], alerted);
     assert_eq!(notice["action"], "alert");
-    std::thread::sleep(Duration::from_secs(3));
+    checkers_looked_again([&api, &other], 3);
     assert!(notices.try_recv().is_err(), "the alert repeated");
     assert_eq!(
         api.get(&format!("/v1/experiments/{alerted}")).body["status"],

@@ -5,7 +5,7 @@
 //! experiment assigned first, leaves it running. Results show the per-variant health.
 
 use crate::client::Api;
-use crate::guardrails::{guardrail_entries, touchpoint, webhook_receiver};
+use crate::guardrails::{checkers_looked_again, guardrail_entries, touchpoint, webhook_receiver};
 use crate::journey::checkout_experiment;
 use crate::redis_backed::eventually;
 use serde_json::{Value, json};
@@ -150,7 +150,7 @@ fn a_plugin_failing_for_one_variant_stops_the_experiment_and_a_healthy_one_does_
     assert!(low > 0.0, "{health}");
 
     // The healthy experiment was checked with all its calls on every one of those looks.
-    std::thread::sleep(Duration::from_secs(3));
+    checkers_looked_again([&api, &other], 3);
     assert!(notices.try_recv().is_err(), "a second notice arrived");
     assert_eq!(
         api.get(&format!("/v1/experiments/{healthy}")).body["status"],

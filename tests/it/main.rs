@@ -1,7 +1,9 @@
-//! End-to-end scenarios: the real `touchstone` binary on a free port, driven over HTTP.
+//! End-to-end scenarios: the real `touchstone` binary on a free port, driven over HTTP (or the
+//! same application in-process, `app::TestApp`, where a process is not the point).
 //! One test binary (links once); a module per area.
 
 mod api;
+mod app;
 mod attacks;
 mod audit;
 mod client;

@@ -6,8 +6,9 @@ use crate::client::{Api, Reply};
 use crate::journey::checkout_experiment;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use touchstone_testkit::binary::TouchstoneServer;
+pub use touchstone_testkit::eventually;
 use touchstone_testkit::redis::{RedisOptions, RedisServer};
 
 /// Defines `key` (the checkout experiment of the journey scenario) and starts it.
@@ -16,20 +17,6 @@ pub fn define_and_start(api: &Api, key: &str) {
     assert_eq!(reply.status, 201, "{}", reply.body);
     let reply = api.post(&format!("/v1/experiments/{key}/start"), &json!({}));
     assert_eq!(reply.status, 200, "{}", reply.body);
-}
-
-/// Polls `check` every 50 ms until it holds; false if it never did within `bound`.
-pub fn eventually(bound: Duration, mut check: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + bound;
-    loop {
-        if check() {
-            return true;
-        }
-        if Instant::now() > deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// Assigns `unit` at the checkout touchpoint: (variant in experiment `key`, exposures_recorded).

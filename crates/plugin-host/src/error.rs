@@ -102,3 +102,18 @@ impl PluginError {
         }
     }
 }
+
+/// An error and its causes on one line (`outer: inner: root`), for people reading a refusal or
+/// a log line: many errors' own message is only the outermost step ("error sending request"),
+/// the reason (an unknown TLS issuer, a wasm validation failure) is further down the chain.
+/// The one such helper of the workspace (the server's webhook uses it too).
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

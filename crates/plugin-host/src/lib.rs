@@ -25,7 +25,7 @@ pub mod bench;
 
 pub use cache::Compiled;
 pub use counters::FailureCount;
-pub use error::PluginError;
+pub use error::{PluginError, error_chain};
 pub use host::PluginHost;
 pub use limits::{HostConfig, Limits};
 pub use plugin::LoadedPlugin;

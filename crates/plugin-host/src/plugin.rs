@@ -308,7 +308,7 @@ impl LoadedPlugin {
                 version = %self.version,
                 hook = hook.as_str(),
                 reason,
-                error = %crate::validate::error_chain(error),
+                error = %crate::error::error_chain(error),
                 "plugin call failed; the safe default applies"
             );
         }

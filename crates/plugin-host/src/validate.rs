@@ -3,7 +3,7 @@
 //! `memory`, `touchstone_alloc` and at least one hook with the ABI's signatures.
 
 use crate::cache::{self, Compiled};
-use crate::error::PluginError;
+use crate::error::{PluginError, error_chain};
 use crate::limits::Limits;
 use serde::Serialize;
 use touchstone_plugin_sdk::abi::{EXPORT_ALLOC, EXPORT_MEMORY, Hook, IMPORT_LOG, IMPORT_MODULE};
@@ -169,16 +169,4 @@ pub(crate) fn report(engine: &Engine, bytes: &[u8], limits: &Limits) -> PluginRe
         Err(error) => report.refused = Some(error_chain(&error)),
     }
     report
-}
-
-/// The message with its sources, for people reading a refusal.
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

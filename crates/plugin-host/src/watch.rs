@@ -3,9 +3,9 @@
 //! a deploy). A file that fails to load leaves the previous version in place — a half-copied
 //! file is retried when it changes again; a removed file unloads its plugin.
 
+use crate::error::error_chain;
 use crate::host::PluginHost;
 use crate::limits::Limits;
-use crate::validate::error_chain;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

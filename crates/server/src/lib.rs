@@ -4,6 +4,8 @@
 pub mod access;
 pub mod catalog;
 pub mod cli;
+pub mod clock;
+pub mod error;
 pub mod guardrails;
 pub mod http;
 pub mod observe;

@@ -196,6 +196,17 @@ impl Settings {
         Self::load_with_env(file, Self::environment())
     }
 
+    /// Defaults, then `overrides` written as environment variables
+    /// (`("TOUCHSTONE__STORE__URL", "redis://…")`), ignoring the process environment: what an
+    /// in-process test application runs with, whatever the test process's environment says.
+    pub fn with_overrides(overrides: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let source = overrides
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+            .collect();
+        Self::load_with_env(None, Self::environment().source(Some(source)))
+    }
+
     /// Environment source that reads the list-valued keys as comma-separated values.
     fn environment() -> Environment {
         Environment::with_prefix("TOUCHSTONE")
@@ -238,7 +249,8 @@ impl Settings {
                 "must be an address with port, e.g. 127.0.0.1:8080",
             );
         }
-        if crate::snapshots::Days::new(&self.experiments.snapshot_time_zone).is_err() {
+        // The zone `snapshots::Days` will use (checked here without reaching up to it).
+        if jiff::tz::TimeZone::get(&self.experiments.snapshot_time_zone).is_err() {
             return invalid(
                 "experiments.snapshot_time_zone",
                 "must be an IANA time zone name such as UTC or Europe/Berlin",

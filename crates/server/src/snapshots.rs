@@ -58,12 +58,12 @@ pub async fn take(
 /// skipped. Several servers sharing a store write the same day: the last write wins, and all
 /// of them describe the same moment to within one check interval.
 pub async fn keep_taking(state: AppState, days: Days, check: Duration) {
-    let mut open_day = days.day_of(crate::http::now());
+    let mut open_day = days.day_of(state.clock.now());
     let mut ticker = tokio::time::interval(check);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
-        let today = days.day_of(crate::http::now());
+        let today = days.day_of(state.clock.now());
         if today == open_day {
             continue;
         }

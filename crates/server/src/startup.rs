@@ -3,6 +3,7 @@
 
 use crate::access::KeyRing;
 use crate::catalog::CatalogHandle;
+use crate::clock::SystemClock;
 use crate::http;
 use crate::http::middleware::Gate;
 use crate::observe;
@@ -71,6 +72,7 @@ impl Application {
             settings: Arc::clone(&settings),
             plugins,
             plugin_health: Arc::default(),
+            clock: Arc::new(SystemClock),
         };
         tokio::spawn(crate::plugin_health::keep_flushing(
             state.clone(),
@@ -155,6 +157,61 @@ impl Application {
         // The calls of the last second would otherwise be lost with the process.
         crate::plugin_health::flush(&self.state).await;
         served
+    }
+}
+
+/// The application serving on a thread of its own (its own actix system), for tests that need
+/// the server but not a separate process (zero2prod's `spawn_app`). Stopped when dropped.
+pub struct Background {
+    port: u16,
+    handle: actix_web::dev::ServerHandle,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Background {
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        futures::executor::block_on(self.handle.stop(false));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Application {
+    /// Builds the application (bind `127.0.0.1:0` for a free port, taken at bind time so no
+    /// other process can take it first) and serves it on a background thread.
+    pub fn spawn(settings: Settings) -> anyhow::Result<Background> {
+        let (ready, started) = std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("touchstone-app".to_owned())
+            .spawn(move || {
+                actix_web::rt::System::new().block_on(async move {
+                    match Application::build(settings).await {
+                        Ok(application) => {
+                            let handle = application.server.handle();
+                            let _ = ready.send(Ok((application.port, handle)));
+                            let _ = application.run_until_stopped().await;
+                        }
+                        Err(error) => {
+                            let _ = ready.send(Err(error));
+                        }
+                    }
+                });
+            })?;
+        let (port, handle) = started
+            .recv()
+            .map_err(|_| anyhow::anyhow!("the application thread ended before it started"))??;
+        Ok(Background {
+            port,
+            handle,
+            thread: Some(thread),
+        })
     }
 }
 

@@ -1,7 +1,8 @@
 //! What every handler shares: the store, the catalog of definitions, the settings, the
-//! plugins and the plugin-health tally.
+//! plugins, the plugin-health tally and the clock.
 
 use crate::catalog::CatalogHandle;
+use crate::clock::Clock;
 use crate::plugin_health::PluginHealthTally;
 use crate::plugins::Plugins;
 use crate::settings::Settings;
@@ -16,4 +17,6 @@ pub struct AppState {
     pub plugins: Arc<Plugins>,
     /// Plugin calls and fallbacks not yet flushed to the store.
     pub plugin_health: Arc<PluginHealthTally>,
+    /// What time it is: the services read no other clock.
+    pub clock: Arc<dyn Clock>,
 }

@@ -68,10 +68,50 @@ impl Counters {
     }
 }
 
+/// How many maps an experiment phase's units are spread over (see [`Units`]).
+const UNIT_SHARDS: usize = 256;
+
+/// An experiment phase's units, spread over [`UNIT_SHARDS`] maps by a hash of the unit id. A
+/// map grows by doubling, moving and rehashing every entry while the experiment's mutex is
+/// held: with one map, each doubling past 10⁵…10⁶ units stalled every request of the experiment
+/// (and the worker threads blocked on that mutex) for tens to hundreds of milliseconds,
+/// growing with the units held. Spread over 256 maps, one growth moves 1/256 of the units.
+#[derive(Debug)]
+struct Units {
+    shards: Vec<HashMap<String, StoredUnit>>,
+}
+
+impl Default for Units {
+    fn default() -> Self {
+        Units {
+            shards: (0..UNIT_SHARDS).map(|_| HashMap::new()).collect(),
+        }
+    }
+}
+
+impl Units {
+    fn shard(unit_id: &str) -> usize {
+        touchstone_model::assignment::fnv1a32(unit_id) as usize % UNIT_SHARDS
+    }
+
+    fn get(&self, unit_id: &str) -> Option<&StoredUnit> {
+        self.shards[Units::shard(unit_id)].get(unit_id)
+    }
+
+    fn get_mut(&mut self, unit_id: &str) -> Option<&mut StoredUnit> {
+        self.shards[Units::shard(unit_id)].get_mut(unit_id)
+    }
+
+    fn insert(&mut self, unit_id: String, unit: StoredUnit) {
+        let shard = Units::shard(&unit_id);
+        self.shards[shard].insert(unit_id, unit);
+    }
+}
+
 /// One experiment phase's units and counters; one mutex each, so experiments do not contend.
 #[derive(Debug, Default)]
 struct ExperimentState {
-    units: HashMap<String, StoredUnit>,
+    units: Units,
     counters: Counters,
     /// Attribute → the distinct values it kept (at most `max_segment_values`).
     kept_values: HashMap<String, BTreeSet<String>>,
@@ -201,6 +241,20 @@ impl Store for MemoryStore {
         lock(&self.holdouts).insert(holdout.key().to_owned(), holdout.clone());
         definitions.0 += 1;
         Ok(definitions.0)
+    }
+
+    async fn save_holdout_if(
+        &self,
+        holdout: &Holdout,
+        expected: u64,
+    ) -> Result<Option<u64>, StoreError> {
+        let mut definitions = lock(&self.definitions);
+        if definitions.0 != expected {
+            return Ok(None);
+        }
+        lock(&self.holdouts).insert(holdout.key().to_owned(), holdout.clone());
+        definitions.0 += 1;
+        Ok(Some(definitions.0))
     }
 
     async fn load_definitions(&self) -> Result<Definitions, StoreError> {

@@ -110,6 +110,15 @@ pub trait Store: Send + Sync + 'static {
     /// new definitions version (the same counter, so every server's catalog refreshes).
     async fn save_holdout(&self, holdout: &Holdout) -> Result<u64, StoreError>;
 
+    /// Saves a holdout only if the definitions version is still `expected` (the
+    /// compare-and-set of [`Store::save_definition_if`], on the same counter). Returns the new
+    /// version, or `None` (nothing saved) when the version moved.
+    async fn save_holdout_if(
+        &self,
+        holdout: &Holdout,
+        expected: u64,
+    ) -> Result<Option<u64>, StoreError>;
+
     /// Every saved definition, experiments and holdouts, read together.
     async fn load_definitions(&self) -> Result<Definitions, StoreError>;
 

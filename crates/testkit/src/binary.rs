@@ -17,7 +17,9 @@ pub fn free_port() -> u16 {
 }
 
 /// The `touchstone` binary of this build: `$TOUCHSTONE_BIN`, else next to the test executable
-/// (`target/<profile>/touchstone`). Panics with the command to build it when it is missing.
+/// (`target/<profile>/touchstone`). Panics with the command to build it when it is missing, or
+/// when it is older than the sources it is built from: a stale binary must not pass the
+/// end-to-end tests (cargo builds no binary of a dependency for a test).
 pub fn touchstone_binary() -> PathBuf {
     if let Some(path) = std::env::var_os("TOUCHSTONE_BIN") {
         return PathBuf::from(path);
@@ -29,13 +31,58 @@ pub fn touchstone_binary() -> PathBuf {
         .and_then(Path::parent)
         .expect("test executables live in target/<profile>/deps");
     let binary = profile_dir.join("touchstone");
-    assert!(
-        binary.exists(),
-        "the touchstone binary is missing at {}: run `cargo build -p touchstone-server --bin touchstone` first \
-         (scripts/test.sh does), or set TOUCHSTONE_BIN",
-        binary.display()
-    );
+    let build = "run `cargo build -p touchstone-server --bin touchstone` first (scripts/test.sh does), \
+                 or set TOUCHSTONE_BIN";
+    let built = std::fs::metadata(&binary)
+        .and_then(|metadata| metadata.modified())
+        .unwrap_or_else(|_| {
+            panic!(
+                "the touchstone binary is missing at {}: {build}",
+                binary.display()
+            )
+        });
+    if let Some((source, changed)) = newest_source()
+        && changed > built
+    {
+        panic!(
+            "the touchstone binary at {} is older than {}: {build}",
+            binary.display(),
+            source.display()
+        );
+    }
     binary
+}
+
+/// The most recently changed source file the binary is built from (the server and the crates
+/// below it, and the embedded default configuration), with its time.
+fn newest_source() -> Option<(PathBuf, std::time::SystemTime)> {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let roots = [
+        "crates/server/src",
+        "crates/model/src",
+        "crates/stats/src",
+        "crates/store/src",
+        "crates/plugin-host/src",
+        "crates/plugin-sdk/src",
+        "config",
+    ];
+    let mut newest: Option<(PathBuf, std::time::SystemTime)> = None;
+    let mut pending: Vec<PathBuf> = roots.iter().map(|root| workspace.join(root)).collect();
+    while let Some(path) = pending.pop() {
+        let Ok(metadata) = std::fs::metadata(&path) else {
+            continue;
+        };
+        if metadata.is_dir() {
+            if let Ok(entries) = std::fs::read_dir(&path) {
+                pending.extend(entries.flatten().map(|entry| entry.path()));
+            }
+        } else if let Ok(modified) = metadata.modified()
+            && newest.as_ref().is_none_or(|(_, time)| modified > *time)
+        {
+            newest = Some((path, modified));
+        }
+    }
+    newest
 }
 
 /// A running `touchstone serve` process.
@@ -48,8 +95,24 @@ pub struct TouchstoneServer {
 
 impl TouchstoneServer {
     /// Starts `touchstone serve` on a free port with the given extra environment
-    /// (`TOUCHSTONE__…` settings) and waits until `/healthz` answers.
+    /// (`TOUCHSTONE__…` settings) and waits until `/healthz` answers. A free port is only free
+    /// until someone takes it: when another process took it between [`free_port`] and the
+    /// server's bind, the start is retried on a new port.
     pub fn start(env: &[(&str, &str)]) -> TouchstoneServer {
+        const ATTEMPTS: usize = 5;
+        for _ in 1..ATTEMPTS {
+            match TouchstoneServer::try_start(env) {
+                Ok(server) => return server,
+                Err(logs) if logs.contains("binding server.bind") => continue,
+                Err(logs) => panic!("touchstone exited during start:\n{logs}"),
+            }
+        }
+        TouchstoneServer::try_start(env)
+            .unwrap_or_else(|logs| panic!("touchstone exited during start:\n{logs}"))
+    }
+
+    /// One start on a fresh free port: the server, or its logs when it exited during start.
+    fn try_start(env: &[(&str, &str)]) -> Result<TouchstoneServer, String> {
         let dir = TempDir::new("touchstone-server");
         let port = free_port();
         let log_path = dir.path().join("server.log");
@@ -75,8 +138,8 @@ impl TouchstoneServer {
             log_path,
             _dir: dir,
         };
-        server.wait_until_healthy(Duration::from_secs(30));
-        server
+        server.wait_until_healthy(Duration::from_secs(30))?;
+        Ok(server)
     }
 
     pub fn port(&self) -> u16 {
@@ -111,17 +174,15 @@ impl TouchstoneServer {
         None
     }
 
-    fn wait_until_healthy(&mut self, within: Duration) {
+    /// Waits for `/healthz`; the logs (with the exit status) when the process exited first.
+    fn wait_until_healthy(&mut self, within: Duration) -> Result<(), String> {
         let deadline = Instant::now() + within;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!(
-                    "touchstone exited during start ({status}):\n{}",
-                    self.logs()
-                );
+                return Err(format!("({status})\n{}", self.logs()));
             }
             if http_get_status(self.port, "/healthz") == Some(200) {
-                return;
+                return Ok(());
             }
             std::thread::sleep(Duration::from_millis(25));
         }

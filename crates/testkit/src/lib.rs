@@ -5,3 +5,6 @@
 pub mod binary;
 pub mod plugins;
 pub mod redis;
+pub mod wait;
+
+pub use wait::eventually;

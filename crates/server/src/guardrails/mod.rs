@@ -36,6 +36,9 @@ pub async fn keep_checking(state: AppState, webhook: Option<Webhook>) {
         for experiment in catalog.running() {
             check(&state, experiment, webhook.as_ref(), interval).await;
         }
+        // Rounds completed: what a test (or an operator) waits on to know the checker looked
+        // again, rather than waiting for time to pass.
+        metrics::counter!("touchstone_guardrail_rounds_total").increment(1);
     }
 }
 
@@ -148,7 +151,7 @@ async fn act(
     let name = action_name(action);
     let acting = Acting {
         key_id: ACTOR.to_owned(),
-        at: crate::http::now(),
+        at: state.clock.now(),
     };
     for harm in harms {
         tracing::warn!(experiment = key, variant = %harm.variant, metric = %harm.metric,
@@ -223,7 +226,7 @@ async fn alert_srm(
             interval: None,
             p_value: Some(p_value),
             action: "srm_alert".to_owned(),
-            time: crate::http::now(),
+            time: state.clock.now(),
         });
     }
 }

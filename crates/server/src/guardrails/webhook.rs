@@ -8,6 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use touchstone_model::Timestamp;
+use touchstone_plugin_host::error_chain;
 use touchstone_stats::GuardrailKind;
 
 /// Notices waiting for the receiver; past this, new ones are dropped (and counted).
@@ -110,19 +111,6 @@ fn private_roots(path: &Path) -> Result<Vec<reqwest::Certificate>, WebhookSetupE
     Ok(certificates)
 }
 
-/// The error and its causes on one line: reqwest's own message says only "error sending
-/// request"; the TLS reason (unknown issuer, …) is further down the chain.
-fn causes(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
 async fn deliver(client: reqwest::Client, url: String, mut notices: mpsc::Receiver<Notice>) {
     while let Some(notice) = notices.recv().await {
         let mut wait = Duration::from_secs(1);
@@ -131,12 +119,12 @@ async fn deliver(client: reqwest::Client, url: String, mut notices: mpsc::Receiv
                 Ok(()) => break,
                 Err(error) if attempt == ATTEMPTS => {
                     tracing::error!(experiment = %notice.experiment, action = %notice.action,
-                        error = causes(&error), attempts = ATTEMPTS,
+                        error = error_chain(&error), attempts = ATTEMPTS,
                         "guardrail webhook failed; notice lost");
                     metrics::counter!("touchstone_webhook_failed_total").increment(1);
                 }
                 Err(error) => {
-                    tracing::warn!(experiment = %notice.experiment, error = causes(&error),
+                    tracing::warn!(experiment = %notice.experiment, error = error_chain(&error),
                         attempt, "guardrail webhook failed; retrying");
                     tokio::time::sleep(wait).await;
                     wait *= 2;

@@ -21,7 +21,7 @@ pub(crate) async fn post_assign(
     Json(request): Json<AssignRequest>,
 ) -> Result<HttpResponse, ApiError> {
     check_request(&state, &request)?;
-    let response = assign::assign(&state, request, super::now()).await;
+    let response = assign::assign(&state, request, state.clock.now()).await;
     Ok(HttpResponse::Ok().json(response))
 }
 

@@ -2,6 +2,7 @@
 //! its use case can record who acted.
 
 use crate::access::Caller;
+use crate::clock::{Clock, SystemClock};
 use crate::http::error::{ApiError, Problem};
 use crate::service::audit::{self, Acting};
 use crate::state::AppState;
@@ -25,10 +26,11 @@ impl FromRequest for Acting {
             .get::<Caller>()
             .map(|caller| caller.key_id.clone())
             .unwrap_or_else(|| "open".to_owned());
-        ready(Ok(Acting {
-            key_id,
-            at: super::now(),
-        }))
+        // The request's receive time, from the application's clock.
+        let at = request
+            .app_data::<web::Data<AppState>>()
+            .map_or_else(|| SystemClock.now(), |state| state.clock.now());
+        ready(Ok(Acting { key_id, at }))
     }
 }
 

@@ -20,6 +20,6 @@ pub(crate) async fn post_events(
     state: web::Data<AppState>,
     Json(request): Json<EventsRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let response = events::record(&state, request, super::now()).await?;
+    let response = events::record(&state, request, state.clock.now()).await?;
     Ok(HttpResponse::Ok().json(response))
 }

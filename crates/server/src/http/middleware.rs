@@ -126,7 +126,11 @@ fn as_problem<B>(response: ServiceResponse<B>) -> ServiceResponse<EitherBody<B>>
         .map(|error| (error.as_response_error().status_code(), error.to_string()));
     match foreign {
         Some((status, message)) if status.is_client_error() || status.is_server_error() => {
-            let problem = ApiError::Http { status, message }.error_response();
+            let problem = ApiError::Http {
+                status: status.as_u16(),
+                message,
+            }
+            .error_response();
             response.into_response(problem).map_into_right_body()
         }
         _ => response.map_into_left_body(),

@@ -26,8 +26,6 @@ use crate::ui;
 use actix_web::guard::{self, GuardContext};
 use actix_web::middleware::from_fn;
 use actix_web::{HttpRequest, HttpResponse, web};
-use std::time::{SystemTime, UNIX_EPOCH};
-use touchstone_model::Timestamp;
 
 /// Whether a route belongs to the API (and so to `/openapi.json`) or is a dashboard page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,15 +177,6 @@ fn template_matches(template: &str, path: &str) -> bool {
             _ => return false,
         }
     }
-}
-
-/// The request's receive time: the only place the server reads the clock for domain logic.
-pub fn now() -> Timestamp {
-    let millis = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_millis() as i64)
-        .unwrap_or(0);
-    Timestamp::from_millis(millis)
 }
 
 #[cfg(test)]

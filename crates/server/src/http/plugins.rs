@@ -218,7 +218,7 @@ pub(crate) async fn delete_plugin(
     responses((status = 200, description = "Running plugins, by name, and the live servers", body = PluginList)))]
 pub(crate) async fn list_plugins(state: web::Data<AppState>) -> HttpResponse {
     let running = state.plugins.running();
-    let servers = match state.store.load_servers(crate::http::now()).await {
+    let servers = match state.store.load_servers(state.clock.now()).await {
         Ok(servers) => servers,
         Err(error) => {
             crate::observe::store_failure("load_servers", &error);

@@ -97,7 +97,7 @@ pub async fn heartbeat(plugins: &Plugins, store: &dyn Store, server: &str) -> Re
     let running = plugins.running();
     // Also after a start whose first swap came before the metrics recorder existed.
     crate::observe::plugins_running(&[], &running.versions());
-    let now = crate::http::now();
+    let now = crate::clock::Clock::now(&crate::clock::SystemClock);
     let report = ServerPlugins {
         server: server.to_owned(),
         seen_at: now,

@@ -3,7 +3,7 @@
 //! holdout keeps out of the touchpoint gets no experiment and no shipped winner; every unit in
 //! a holdout's scope is exposed to it (held out or in the program) so the holdout is analysed.
 
-use crate::catalog::Catalog;
+use crate::catalog::{Candidate, Catalog, Decision, HoldoutGroup};
 use crate::observe;
 use crate::plugins::Binding;
 use crate::service::interactions;
@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
-use touchstone_model::{Experiment, Holdout, Timestamp};
+use touchstone_model::{Experiment, Timestamp, VariantSpec};
 use touchstone_plugin_host::{
     Assignment as PluginAssignment, EligibleContext, Hook, LoadedPlugin, PayloadContext,
 };
@@ -65,34 +65,41 @@ pub struct AssignResponse {
     pub exposures_recorded: bool,
 }
 
+/// One experiment's variant for the unit, by index until the response is built.
+struct Chosen<'c> {
+    experiment: &'c Arc<Experiment>,
+    variant: usize,
+    /// A shipped winner: nothing recorded, no plugin health.
+    shipped: bool,
+}
+
 /// Assigns the unit at its touchpoint. Never fails for a store outage: assignment is a pure
 /// function of the definition, so the shop keeps rendering; the outage is reported in
 /// `exposures_recorded` and the log.
 #[tracing::instrument(skip_all, fields(touchpoint = %request.touchpoint))]
 pub async fn assign(state: &AppState, request: AssignRequest, now: Timestamp) -> AssignResponse {
     let catalog = state.catalog.load();
-    let holdouts: Vec<&Arc<Holdout>> = catalog.holdouts_at(&request.touchpoint).collect();
+    let decision = catalog.decide(&request.touchpoint, &request.unit_id, &request.attributes);
     let holdout_exposures = async {
         if request.enroll {
-            expose_to_holdouts(state, &catalog, &request, &holdouts, now).await
+            expose_to_holdouts(state, &catalog, &request, &decision.holdouts, now).await
         } else {
             true
         }
     };
-    if let Some(holdout) = holdouts.iter().find(|h| h.holds_out(&request.unit_id)) {
+    if let Some(holdout) = decision.held_out_by {
         // Held out: no experiment, no shipped winner, no plugin call — the shop's defaults.
-        let key = holdout.key().to_owned();
         let recorded = holdout_exposures.await;
         return AssignResponse {
+            holdout: Some(holdout.key().to_owned()),
             unit_id: request.unit_id,
             touchpoint: request.touchpoint,
             assignments: Vec::new(),
-            holdout: Some(key),
             exposures_recorded: recorded,
         };
     }
     let ((assignments, recorded), holdouts_recorded) = futures::join!(
-        assign_experiments(state, &catalog, &request, now),
+        assign_experiments(state, &catalog, &request, &decision, now),
         holdout_exposures
     );
     AssignResponse {
@@ -104,65 +111,85 @@ pub async fn assign(state: &AppState, request: AssignRequest, now: Timestamp) ->
     }
 }
 
-/// The experiments' and shipped winners' assignments of a unit no holdout keeps out.
+/// The experiments' and shipped winners' assignments of a unit no holdout keeps out: the
+/// decision's candidates, narrowed by the touchpoint plugin's `eligible` hook, enrolled; the
+/// winners added; payloads shaped by its `payload` hook.
 async fn assign_experiments(
     state: &AppState,
     catalog: &Catalog,
     request: &AssignRequest,
+    decision: &Decision<'_>,
     now: Timestamp,
 ) -> (Vec<Assignment>, bool) {
-    let candidates: Vec<&Arc<Experiment>> = catalog
-        .running_at(&request.touchpoint)
-        .iter()
-        .filter(|experiment| experiment.targets(&request.attributes))
-        .collect();
     let plugin = state.plugins.for_touchpoint(&request.touchpoint);
-    let (mut assignments, recorded) = if request.enroll {
+    let (mut chosen, recorded) = if request.enroll {
         let (eligible, plugin_version) = match &plugin {
             Some((plugin, binding)) if plugin.has_hook(Hook::Eligible) => {
-                let eligible = plugin_eligibility(state, plugin, binding, request, &candidates);
+                let eligible =
+                    plugin_eligibility(state, plugin, binding, request, &decision.candidates);
                 (eligible, Some(plugin.version().to_owned()))
             }
-            _ => (candidates, None),
+            _ => (decision.candidates.clone(), None),
         };
         enroll(state, catalog, request, &eligible, plugin_version, now).await
     } else {
-        existing(state, request, &candidates).await
+        existing(state, request, &decision.candidates).await
     };
-    assignments.extend(shipped(catalog, request));
+    chosen.extend(decision.shipped.iter().map(|winner| Chosen {
+        experiment: winner.experiment,
+        variant: winner.variant,
+        shipped: true,
+    }));
+    let mut payloads: Vec<Value> = chosen
+        .iter()
+        .map(|chosen| {
+            variant_of(chosen.experiment, chosen.variant)
+                .payload
+                .clone()
+        })
+        .collect();
     if let Some((plugin, binding)) = &plugin
         && plugin.has_hook(Hook::Payload)
-        && !assignments.is_empty()
+        && !chosen.is_empty()
     {
-        shape_payloads(state, catalog, plugin, binding, request, &mut assignments);
+        shape_payloads(state, plugin, binding, request, &chosen, &mut payloads);
     }
+    let assignments = chosen
+        .iter()
+        .zip(payloads)
+        .map(|(chosen, payload)| Assignment {
+            experiment: chosen.experiment.key().to_owned(),
+            variant: variant_of(chosen.experiment, chosen.variant).key.clone(),
+            payload,
+            shipped: chosen.shipped,
+        })
+        .collect();
     (assignments, recorded)
 }
 
 /// Records the unit's exposure to each holdout in scope (its synthetic experiment: `holdout`
-/// or `program`), first exposure wins. No plugin decides holdout membership, so no plugin
-/// version is kept. False when the store failed.
+/// or `program`, as decided), first exposure wins. No plugin decides holdout membership, so
+/// no plugin version is kept. False when the store failed.
 async fn expose_to_holdouts(
     state: &AppState,
     catalog: &Catalog,
     request: &AssignRequest,
-    holdouts: &[&Arc<Holdout>],
+    holdouts: &[HoldoutGroup<'_>],
     now: Timestamp,
 ) -> bool {
-    let writes = holdouts.iter().filter_map(|holdout| {
-        let experiment = holdout.experiment();
-        let variant = experiment.assign(&request.unit_id)?;
+    let writes = holdouts.iter().map(|group| {
+        let experiment = group.holdout.experiment();
         let exposure = Exposure {
             unit_id: request.unit_id.clone(),
-            variant,
+            variant: group.variant,
             at: now,
             segments: segment_values(catalog, experiment, request),
             plugin_version: None,
         };
-        Some(async move {
+        async move {
             let result = state.store.record_exposure(experiment, &exposure).await;
             (experiment, result)
-        })
+        }
     });
     let mut recorded = true;
     for (experiment, result) in join_all(writes).await {
@@ -183,39 +210,20 @@ async fn expose_to_holdouts(
     recorded
 }
 
-/// The winners of the touchpoint's shipped experiments whose targeting admits the unit,
-/// whatever its bucket or layer: nothing recorded, no plugin eligibility asked (shipping makes
-/// the variant the touchpoint's default).
-fn shipped(catalog: &Catalog, request: &AssignRequest) -> Vec<Assignment> {
-    catalog
-        .shipped_at(&request.touchpoint)
-        .iter()
-        .filter(|experiment| experiment.targets(&request.attributes))
-        .filter_map(|experiment| {
-            let mut assignment = assignment(experiment, experiment.shipped_variant()?);
-            assignment.shipped = true;
-            Some(assignment)
-        })
-        .collect()
-}
-
-async fn enroll(
+/// Records the exposure of each candidate that gives the unit a variant.
+async fn enroll<'c>(
     state: &AppState,
     catalog: &Catalog,
     request: &AssignRequest,
-    candidates: &[&Arc<Experiment>],
+    candidates: &[Candidate<'c>],
     plugin_version: Option<String>,
     now: Timestamp,
-) -> (Vec<Assignment>, bool) {
-    let chosen: Vec<(&Arc<Experiment>, usize)> = candidates
+) -> (Vec<Chosen<'c>>, bool) {
+    let assigned: Vec<(&'c Arc<Experiment>, usize)> = candidates
         .iter()
-        .filter_map(|experiment| {
-            experiment
-                .assign(&request.unit_id)
-                .map(|v| (*experiment, v))
-        })
+        .filter_map(|candidate| Some((candidate.experiment, candidate.variant?)))
         .collect();
-    let writes = chosen.iter().map(|(experiment, variant)| {
+    let writes = assigned.iter().map(|(experiment, variant)| {
         let exposure = Exposure {
             unit_id: request.unit_id.clone(),
             variant: *variant,
@@ -227,10 +235,10 @@ async fn enroll(
     });
     let results = join_all(writes).await;
     let mut recorded = true;
-    let assignments = chosen
+    let chosen = assigned
         .iter()
         .zip(results)
-        .map(|((experiment, computed), result)| {
+        .map(|((experiment, decided), result)| {
             // First exposure wins: report what the store holds (the same variant unless the
             // definition's split changed through a new phase).
             let (variant, new) = match result {
@@ -238,37 +246,51 @@ async fn enroll(
                 Err(error) => {
                     recorded = false;
                     observe::store_failure("record_exposure", &error);
-                    (*computed, false)
+                    (*decided, false)
                 }
             };
-            let assignment = assignment(experiment, variant);
-            observe::assignment(experiment.key(), &assignment.variant, new);
-            assignment
+            let variant = known_variant(experiment, variant);
+            let key = &variant_of(experiment, variant).key;
+            observe::assignment(experiment.key(), key, new);
+            Chosen {
+                experiment,
+                variant,
+                shipped: false,
+            }
         })
         .collect();
-    (assignments, recorded)
+    (chosen, recorded)
 }
 
-async fn existing(
+/// The variants the store holds for the unit in the candidates (`enroll: false`): a later
+/// journey step reports earlier assignments and enrolls no one.
+async fn existing<'c>(
     state: &AppState,
     request: &AssignRequest,
-    candidates: &[&Arc<Experiment>],
-) -> (Vec<Assignment>, bool) {
-    let experiments: Vec<Arc<Experiment>> = candidates.iter().map(|e| Arc::clone(e)).collect();
+    candidates: &[Candidate<'c>],
+) -> (Vec<Chosen<'c>>, bool) {
+    let experiments: Vec<Arc<Experiment>> = candidates
+        .iter()
+        .map(|candidate| Arc::clone(candidate.experiment))
+        .collect();
     match state
         .store
         .find_exposures(&request.unit_id, &experiments)
         .await
     {
         Ok(records) => {
-            let assignments = experiments
+            let chosen = candidates
                 .iter()
                 .zip(records)
-                .filter_map(|(experiment, record)| {
-                    record.map(|record| assignment(experiment, record.variant))
+                .filter_map(|(candidate, record)| {
+                    record.map(|record| Chosen {
+                        experiment: candidate.experiment,
+                        variant: known_variant(candidate.experiment, record.variant),
+                        shipped: false,
+                    })
                 })
                 .collect();
-            (assignments, true)
+            (chosen, true)
         }
         Err(error) => {
             observe::store_failure("find_exposures", &error);
@@ -279,63 +301,70 @@ async fn existing(
 
 /// The candidates the touchpoint's plugin finds eligible, in one call for all of them. A
 /// failing plugin makes no one eligible (the safe default: the shop shows its default). The
-/// call counts for plugin health under the variant each candidate would give the unit.
-fn plugin_eligibility<'a>(
+/// call counts for plugin health under the variant each candidate gives the unit.
+fn plugin_eligibility<'c>(
     state: &AppState,
     plugin: &LoadedPlugin,
     binding: &Binding,
     request: &AssignRequest,
-    candidates: &[&'a Arc<Experiment>],
-) -> Vec<&'a Arc<Experiment>> {
+    candidates: &[Candidate<'c>],
+) -> Vec<Candidate<'c>> {
     if candidates.is_empty() {
         return Vec::new();
     }
     let context = EligibleContext {
         unit_id: request.unit_id.clone(),
         touchpoint: request.touchpoint.clone(),
-        experiments: candidates.iter().map(|e| e.key().to_owned()).collect(),
+        experiments: candidates
+            .iter()
+            .map(|candidate| candidate.experiment.key().to_owned())
+            .collect(),
         attributes: request.attributes.clone(),
         config: &binding.config,
     };
     let started = Instant::now();
     let answer = plugin.eligible(&context);
     observe::plugin_call(plugin.name(), "eligible", answer.is_ok(), started.elapsed());
-    for experiment in candidates {
-        if let Some(variant) = experiment.assign(&request.unit_id) {
+    for candidate in candidates {
+        if let Some(variant) = candidate.variant {
             let health = &state.plugin_health;
-            health.record(experiment.key(), variant, answer.is_err());
+            health.record(candidate.experiment.key(), variant, answer.is_err());
         }
     }
     match answer {
         Ok(eligibility) => candidates
             .iter()
-            .filter(|experiment| eligibility.get(experiment.key()).copied().unwrap_or(false))
+            .filter(|candidate| {
+                let key = candidate.experiment.key();
+                eligibility.get(key).copied().unwrap_or(false)
+            })
             .copied()
             .collect(),
         Err(_) => Vec::new(),
     }
 }
 
-/// Lets the plugin shape each assigned variant's payload; on failure, or for an experiment the
+/// Lets the plugin shape each chosen variant's payload; on failure, or for an experiment the
 /// plugin leaves out, the variant's static payload stands. The call counts for plugin health
-/// under each running experiment's assigned variant (a shipped one records nothing).
+/// under each running experiment's chosen variant (a shipped one records nothing).
 fn shape_payloads(
     state: &AppState,
-    catalog: &Catalog,
     plugin: &LoadedPlugin,
     binding: &Binding,
     request: &AssignRequest,
-    assignments: &mut [Assignment],
+    chosen: &[Chosen<'_>],
+    payloads: &mut [Value],
 ) {
     let context = PayloadContext {
         unit_id: request.unit_id.clone(),
         touchpoint: request.touchpoint.clone(),
-        assignments: assignments
+        assignments: chosen
             .iter()
-            .map(|a| PluginAssignment {
-                experiment: a.experiment.clone(),
-                variant: a.variant.clone(),
-                payload: a.payload.clone(),
+            .zip(payloads.iter())
+            .map(|(chosen, payload)| PluginAssignment {
+                experiment: chosen.experiment.key().to_owned(),
+                variant: variant_of(chosen.experiment, chosen.variant).key.clone(),
+                payload: payload.clone(),
             })
             .collect(),
         attributes: request.attributes.clone(),
@@ -344,33 +373,35 @@ fn shape_payloads(
     let started = Instant::now();
     let answer = plugin.payload(&context);
     observe::plugin_call(plugin.name(), "payload", answer.is_ok(), started.elapsed());
-    for assignment in assignments.iter().filter(|a| !a.shipped) {
-        let variant = catalog
-            .get(&assignment.experiment)
-            .and_then(|experiment| experiment.variant_index(&assignment.variant));
-        if let Some(variant) = variant {
-            let health = &state.plugin_health;
-            health.record(&assignment.experiment, variant, answer.is_err());
-        }
+    for chosen in chosen.iter().filter(|chosen| !chosen.shipped) {
+        let health = &state.plugin_health;
+        health.record(chosen.experiment.key(), chosen.variant, answer.is_err());
     }
-    if let Ok(mut payloads) = answer {
-        for assignment in assignments {
-            if let Some(payload) = payloads.remove(&assignment.experiment) {
-                assignment.payload = payload;
+    if let Ok(mut shaped) = answer {
+        for (chosen, payload) in chosen.iter().zip(payloads.iter_mut()) {
+            if let Some(shaped) = shaped.remove(chosen.experiment.key()) {
+                *payload = shaped;
             }
         }
     }
 }
 
-fn assignment(experiment: &Experiment, variant: usize) -> Assignment {
-    let variants = experiment.variants();
-    let variant = variants.get(variant).unwrap_or(experiment.control());
-    Assignment {
-        experiment: experiment.key().to_owned(),
-        variant: variant.key.clone(),
-        payload: variant.payload.clone(),
-        shipped: false,
+/// `index` when the definition has that variant, else control's: an exposure recorded under
+/// an earlier definition's split is reported (and counted for plugin health) as control.
+fn known_variant(experiment: &Experiment, index: usize) -> usize {
+    if index < experiment.variants().len() {
+        index
+    } else {
+        experiment.control_index()
     }
+}
+
+/// The variant at `index` (one [`known_variant`] gave, or a decision's own).
+fn variant_of(experiment: &Experiment, index: usize) -> &VariantSpec {
+    experiment
+        .variants()
+        .get(index)
+        .unwrap_or(experiment.control())
 }
 
 /// The unit's values of the experiment's declared segment attributes, as sent at exposure,

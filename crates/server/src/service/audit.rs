@@ -1,7 +1,7 @@
 //! The audit log of admin actions: who (the short id of their API key, never the key), when,
 //! and what changed. Every admin use case takes an [`Acting`] and records through here.
 
-use crate::http::error::ApiError;
+use crate::error::ServiceError;
 use crate::observe;
 use crate::state::AppState;
 use serde_json::{Map, Value, json};
@@ -43,7 +43,7 @@ pub async fn list(
     state: &AppState,
     experiment: Option<&str>,
     limit: usize,
-) -> Result<Vec<AuditEntry>, ApiError> {
+) -> Result<Vec<AuditEntry>, ServiceError> {
     Ok(state.store.load_audit(experiment, limit).await?)
 }
 

@@ -2,7 +2,7 @@
 //! index and field while the rest are recorded), then the valid ones go to the store in one
 //! call, counted for every running experiment (and running holdout) the unit is exposed to.
 
-use crate::http::error::ApiError;
+use crate::error::ServiceError;
 use crate::observe;
 use crate::service::event_plugin;
 use crate::state::AppState;
@@ -63,10 +63,10 @@ pub async fn record(
     state: &AppState,
     request: EventsRequest,
     now: Timestamp,
-) -> Result<EventsResponse, ApiError> {
+) -> Result<EventsResponse, ServiceError> {
     let limits = &state.settings.events;
     if request.events.len() > limits.max_batch {
-        return Err(ApiError::TooLarge {
+        return Err(ServiceError::TooLarge {
             limit: "events.max_batch",
             message: format!(
                 "{} events in one request; at most {} are accepted",

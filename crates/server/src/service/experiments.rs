@@ -1,8 +1,8 @@
 //! Defining, starting and stopping experiments.
 
-use crate::http::error::ApiError;
+use crate::error::ServiceError;
 use crate::service::audit::{self, Acting};
-use crate::service::definitions::{self, Decision};
+use crate::service::definitions::{self, Change};
 use crate::service::known_experiment;
 use crate::state::AppState;
 use serde_json::{Value, json};
@@ -16,17 +16,17 @@ pub async fn define(
     state: &AppState,
     spec: ExperimentSpec,
     acting: &Acting,
-) -> Result<(Experiment, bool), ApiError> {
+) -> Result<(Experiment, bool), ServiceError> {
     let max_payload = state.settings.limits.max_payload_bytes;
     // Decided on the freshest definitions and saved only if they have not moved since: a
     // phase another server started moments ago is never rolled back by this definition.
-    let updated = definitions::update(state, &spec.key.clone(), |existing| {
+    let updated = definitions::update::<Experiment>(state, &spec.key.clone(), |existing| {
         let mut spec = spec.clone();
         if let Some(existing) = existing {
             keep_server_owned_fields(&mut spec, existing.spec());
         }
         check_payload_sizes(&spec, max_payload)?;
-        let next = Experiment::new(spec).map_err(ApiError::Validation)?;
+        let next = Experiment::new(spec).map_err(ServiceError::Validation)?;
         if let Some(existing) = existing
             && let Some(change) = existing.reshuffle_conflict(&next)
         {
@@ -37,13 +37,13 @@ pub async fn define(
                     next.key()
                 ));
             }
-            return Err(ApiError::RunningChange {
+            return Err(ServiceError::RunningChange {
                 field: change.field,
                 message,
                 new_phase: change.new_phase,
             });
         }
-        Ok(Decision::Save(next))
+        Ok(Change::Save(next))
     })
     .await?;
     let (existing, next) = (updated.before, updated.after);
@@ -72,7 +72,7 @@ fn keep_server_owned_fields(spec: &mut ExperimentSpec, existing: &ExperimentSpec
 
 /// Every variant payload within `limits.max_payload_bytes` of JSON: payloads travel with every
 /// assign response.
-fn check_payload_sizes(spec: &ExperimentSpec, max: usize) -> Result<(), ApiError> {
+fn check_payload_sizes(spec: &ExperimentSpec, max: usize) -> Result<(), ServiceError> {
     let mut errors = ValidationErrors::default();
     for (index, variant) in spec.variants.iter().enumerate() {
         let size = serde_json::to_vec(&variant.payload)
@@ -86,7 +86,7 @@ fn check_payload_sizes(spec: &ExperimentSpec, max: usize) -> Result<(), ApiError
             );
         }
     }
-    errors.into_result(()).map_err(ApiError::Validation)
+    errors.into_result(()).map_err(ServiceError::Validation)
 }
 
 /// Moves an experiment to `status` (idempotent).
@@ -95,7 +95,7 @@ pub async fn set_status(
     key: &str,
     status: Status,
     acting: &Acting,
-) -> Result<Experiment, ApiError> {
+) -> Result<Experiment, ServiceError> {
     set_status_because(state, key, status, acting, Value::Null).await
 }
 
@@ -107,18 +107,18 @@ pub async fn set_status_because(
     status: Status,
     acting: &Acting,
     reason: Value,
-) -> Result<Experiment, ApiError> {
-    let updated = definitions::update(state, key, |existing| {
-        let existing = existing.ok_or_else(|| definitions::unknown(key))?;
+) -> Result<Experiment, ServiceError> {
+    let updated = definitions::update::<Experiment>(state, key, |existing| {
+        let existing = existing.ok_or_else(|| definitions::unknown::<Experiment>(key))?;
         if existing.status() == status {
-            return Ok(Decision::Unchanged(existing.as_ref().clone()));
+            return Ok(Change::Unchanged(existing.as_ref().clone()));
         }
         if existing.status() == Status::Shipped && status == Status::Running {
-            return Err(ApiError::Conflict(format!(
+            return Err(ServiceError::Conflict(format!(
                 "`{key}` shipped: its results are frozen and it cannot run again; define a new experiment to test further"
             )));
         }
-        Ok(Decision::Save(existing.with_status(status)))
+        Ok(Change::Save(existing.with_status(status)))
     })
     .await?;
     let (Some(existing), true) = (&updated.before, updated.saved) else {
@@ -146,7 +146,7 @@ pub async fn ship(
     key: &str,
     variant: &str,
     acting: &Acting,
-) -> Result<Experiment, ApiError> {
+) -> Result<Experiment, ServiceError> {
     ship_because(state, key, variant, acting, Value::Null).await
 }
 
@@ -159,26 +159,26 @@ pub async fn ship_because(
     variant: &str,
     acting: &Acting,
     reason: Value,
-) -> Result<Experiment, ApiError> {
-    let updated = definitions::update(state, key, |existing| {
-        let existing = existing.ok_or_else(|| definitions::unknown(key))?;
+) -> Result<Experiment, ServiceError> {
+    let updated = definitions::update::<Experiment>(state, key, |existing| {
+        let existing = existing.ok_or_else(|| definitions::unknown::<Experiment>(key))?;
         let index = existing
             .variant_index(variant)
-            .ok_or_else(|| ApiError::BadRequest {
+            .ok_or_else(|| ServiceError::BadRequest {
                 field: "variant".into(),
                 message: format!("`{variant}` is not a variant of `{key}`"),
             })?;
         match (existing.status(), existing.shipped_variant()) {
             (Status::Shipped, Some(shipped)) if shipped == index => {
-                return Ok(Decision::Unchanged(existing.as_ref().clone()));
+                return Ok(Change::Unchanged(existing.as_ref().clone()));
             }
             (Status::Shipped, _) => {
-                return Err(ApiError::Conflict(format!(
+                return Err(ServiceError::Conflict(format!(
                     "`{key}` already shipped another variant; stop it first to ship another"
                 )));
             }
             (Status::Draft, _) => {
-                return Err(ApiError::Conflict(format!(
+                return Err(ServiceError::Conflict(format!(
                     "`{key}` never ran: there is no evidence to ship a winner on"
                 )));
             }
@@ -186,8 +186,8 @@ pub async fn ship_because(
         }
         existing
             .shipped_with(index, acting.at)
-            .map(Decision::Save)
-            .ok_or_else(|| ApiError::Internal("a known variant index could not ship".into()))
+            .map(Change::Save)
+            .ok_or_else(|| ServiceError::Internal("a known variant index could not ship".into()))
     })
     .await?;
     let (Some(existing), true) = (&updated.before, updated.saved) else {
@@ -203,7 +203,7 @@ pub async fn ship_because(
     Ok(updated.after)
 }
 
-pub fn get(state: &AppState, key: &str) -> Result<Experiment, ApiError> {
+pub fn get(state: &AppState, key: &str) -> Result<Experiment, ServiceError> {
     known_experiment(state, key).map(|experiment| experiment.as_ref().clone())
 }
 

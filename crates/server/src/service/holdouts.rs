@@ -1,8 +1,9 @@
 //! Holdouts: defining one (its status included), reading them, and their results — the
 //! synthetic experiment's (held out = control), so a positive effect is what the program earned.
 
-use crate::http::error::ApiError;
+use crate::error::ServiceError;
 use crate::service::audit::{self, Acting};
+use crate::service::definitions::{self, Change};
 use crate::service::results;
 use crate::state::AppState;
 use serde_json::json;
@@ -20,16 +21,20 @@ pub async fn define(
     state: &AppState,
     spec: HoldoutSpec,
     acting: &Acting,
-) -> Result<(Holdout, bool), ApiError> {
-    let existing = state.catalog.load().holdout(&spec.key).cloned();
-    let next = Holdout::new(spec).map_err(ApiError::Validation)?;
-    if let Some(existing) = &existing
-        && let Some(reason) = existing.reshuffle_conflict(&next)
-    {
-        return Err(ApiError::Conflict(reason));
-    }
-    state.store.save_holdout(&next).await?;
-    state.catalog.reload(state.store.as_ref()).await?;
+) -> Result<(Holdout, bool), ServiceError> {
+    let next = Holdout::new(spec).map_err(ServiceError::Validation)?;
+    // Decided on the freshest holdouts and saved with a compare-and-set: a stop another
+    // server saved meanwhile is decided on again, never silently overwritten.
+    let updated = definitions::update::<Holdout>(state, next.key(), |existing| {
+        if let Some(existing) = existing
+            && let Some(reason) = existing.reshuffle_conflict(&next)
+        {
+            return Err(ServiceError::Conflict(reason));
+        }
+        Ok(Change::Save(next.clone()))
+    })
+    .await?;
+    let (existing, next) = (updated.before, updated.after);
     tracing::info!(holdout = next.key(), status = ?next.status(), "holdout saved");
     let as_json = |h: &Holdout| serde_json::to_value(h.spec()).unwrap_or_default();
     let changes = match &existing {
@@ -41,7 +46,7 @@ pub async fn define(
     Ok((next, existing.is_none()))
 }
 
-pub fn get(state: &AppState, key: &str) -> Result<Holdout, ApiError> {
+pub fn get(state: &AppState, key: &str) -> Result<Holdout, ServiceError> {
     known_holdout(state, key).map(|holdout| holdout.as_ref().clone())
 }
 
@@ -57,7 +62,7 @@ pub fn list(state: &AppState) -> Vec<Holdout> {
 /// The results document of the holdout's synthetic experiment: `holdout` (control) against
 /// `program`, on the holdout's journey and metrics.
 #[tracing::instrument(skip(state))]
-pub async fn results(state: &AppState, key: &str) -> Result<Results, ApiError> {
+pub async fn results(state: &AppState, key: &str) -> Result<Results, ServiceError> {
     results::results_of(state, synthetic(state, key)?).await
 }
 
@@ -67,22 +72,22 @@ pub async fn segments(
     state: &AppState,
     key: &str,
     attribute: &str,
-) -> Result<SegmentResults, ApiError> {
+) -> Result<SegmentResults, ServiceError> {
     let what = format!("holdout `{key}`");
     results::segments_of(state, synthetic(state, key)?, &what, attribute).await
 }
 
-fn synthetic(state: &AppState, key: &str) -> Result<Arc<Experiment>, ApiError> {
+fn synthetic(state: &AppState, key: &str) -> Result<Arc<Experiment>, ServiceError> {
     Ok(Arc::new(known_holdout(state, key)?.experiment().clone()))
 }
 
-fn known_holdout(state: &AppState, key: &str) -> Result<Arc<Holdout>, ApiError> {
+fn known_holdout(state: &AppState, key: &str) -> Result<Arc<Holdout>, ServiceError> {
     state
         .catalog
         .load()
         .holdout(key)
         .cloned()
-        .ok_or_else(|| ApiError::NotFound {
+        .ok_or_else(|| ServiceError::NotFound {
             what: format!("holdout `{key}`"),
         })
 }

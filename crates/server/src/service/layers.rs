@@ -2,7 +2,7 @@
 //! same layer, and the layer map (`GET /v1/layers`).
 
 use crate::catalog::Catalog;
-use crate::http::error::ApiError;
+use crate::error::ServiceError;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use touchstone_model::{Experiment, Status};
@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 /// An error naming the first running experiment (by key) whose range in `next`'s layer
 /// overlaps `next`'s, if `next` runs.
-pub fn check_overlap(catalog: &Catalog, next: &Experiment) -> Result<(), ApiError> {
+pub fn check_overlap(catalog: &Catalog, next: &Experiment) -> Result<(), ServiceError> {
     if !next.is_running() {
         return Ok(());
     }
@@ -23,7 +23,7 @@ pub fn check_overlap(catalog: &Catalog, next: &Experiment) -> Result<(), ApiErro
         .filter(|other| other.key() != next.key())
         .find_map(|other| next.layer_overlap(other).map(|overlap| (other, overlap)));
     match clash {
-        Some((other, overlap)) => Err(ApiError::LayerOverlap {
+        Some((other, overlap)) => Err(ServiceError::LayerOverlap {
             layer: layer.name.clone(),
             other: other.key().to_owned(),
             overlap,

@@ -13,19 +13,22 @@ pub mod phases;
 pub mod plugins;
 pub mod results;
 
-use crate::http::error::ApiError;
+use crate::error::ServiceError;
 use crate::state::AppState;
 use std::sync::Arc;
 use touchstone_model::Experiment;
 
 /// The current definition of `key` from the catalog, or a 404 naming it.
-pub(crate) fn known_experiment(state: &AppState, key: &str) -> Result<Arc<Experiment>, ApiError> {
+pub(crate) fn known_experiment(
+    state: &AppState,
+    key: &str,
+) -> Result<Arc<Experiment>, ServiceError> {
     state
         .catalog
         .load()
         .get(key)
         .cloned()
-        .ok_or_else(|| ApiError::NotFound {
+        .ok_or_else(|| ServiceError::NotFound {
             what: format!("experiment `{key}`"),
         })
 }

@@ -2,20 +2,21 @@
 //! (decision 013). The new phase assigns with a fresh salt and counts from zero; the ending
 //! phase's counters stay where they are, readable with `?phase=N`.
 
-use crate::http::error::ApiError;
+use crate::error::ServiceError;
 use crate::service::audit::{self, Acting};
+use crate::service::definitions::{self, Change};
 use crate::snapshots::{self, Days};
 use crate::state::AppState;
 use serde_json::{Value, json};
+use std::sync::Arc;
 use touchstone_model::{Experiment, PhaseChange, Status};
-
-/// How often a phase start re-reads and retries after losing its compare-and-set to another
-/// writer before giving up with a conflict (each loss means some definition was saved).
-const SAVE_ATTEMPTS: usize = 8;
 
 /// Starts phase N+1 of the running experiment `key` with `change`, keeping `reason` (`null`:
 /// none given) in the audit entry. Before the switch, the ending phase's aggregates are saved
-/// as today's snapshot, so its daily results end where it ended.
+/// as today's snapshot, so its daily results end where it ended. Built on the freshest
+/// definitions and saved with a compare-and-set ([`definitions::update_with`]): two phase
+/// starts racing on two servers cannot both build on phase N, and a phase cannot overwrite a
+/// definition saved in between.
 #[tracing::instrument(skip(state, change, acting, reason))]
 pub async fn start(
     state: &AppState,
@@ -23,46 +24,35 @@ pub async fn start(
     change: PhaseChange,
     acting: &Acting,
     reason: Value,
-) -> Result<Experiment, ApiError> {
+) -> Result<Experiment, ServiceError> {
     let days = Days::new(&state.settings.experiments.snapshot_time_zone)
-        .map_err(|error| ApiError::Internal(Box::new(error)))?;
-    for _ in 0..SAVE_ATTEMPTS {
-        // Built on the freshest definitions and saved only if they have not moved since
-        // (compare-and-set): two phase starts racing on two servers cannot both build on
-        // phase N, and a phase cannot overwrite a definition saved in between.
-        state.catalog.reload(state.store.as_ref()).await?;
-        let catalog = state.catalog.load();
-        let existing = catalog
-            .get(key)
-            .cloned()
-            .ok_or_else(|| ApiError::NotFound {
-                what: format!("experiment `{key}`"),
-            })?;
+        .map_err(|error| ServiceError::Internal(Box::new(error)))?;
+    let decide = |existing: Option<&Arc<Experiment>>| {
+        let existing = existing.ok_or_else(|| definitions::unknown::<Experiment>(key))?;
         if existing.status() != Status::Running {
-            return Err(ApiError::Conflict(format!(
+            return Err(ServiceError::Conflict(format!(
                 "`{key}` is {}: only a running experiment starts a new phase (start it first, or define it anew)",
                 status_word(existing.status())
             )));
         }
         let next = existing
             .next_phase(change.clone(), acting.at)
-            .map_err(ApiError::Validation)?;
-        snapshots::take(state, &existing, days.day_of(acting.at)).await?;
-        if state
-            .store
-            .save_definition_if(&next, catalog.version)
-            .await?
-            .is_none()
-        {
-            continue;
+            .map_err(ServiceError::Validation)?;
+        Ok(Change::Save(next))
+    };
+    let snapshot = async |existing: Option<&Arc<Experiment>>, _: &Experiment| match existing {
+        Some(existing) => {
+            snapshots::take(state, existing, days.day_of(acting.at)).await?;
+            Ok(())
         }
-        state.catalog.reload(state.store.as_ref()).await?;
-        record(state, acting, &existing, &next, reason).await;
-        return Ok(next);
-    }
-    Err(ApiError::Conflict(format!(
-        "definitions kept changing while a new phase of `{key}` was being started; try again"
-    )))
+        None => Ok(()),
+    };
+    let updated = definitions::update_with(state, key, decide, snapshot).await?;
+    let Some(existing) = &updated.before else {
+        return Err(definitions::unknown::<Experiment>(key));
+    };
+    record(state, acting, existing, &updated.after, reason).await;
+    Ok(updated.after)
 }
 
 async fn record(

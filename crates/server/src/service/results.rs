@@ -1,7 +1,7 @@
 //! Results of an experiment: the store's aggregates through the statistics engine, for the
 //! current phase or an earlier one (each analysed with its own weights).
 
-use crate::http::error::ApiError;
+use crate::error::ServiceError;
 use crate::service::known_experiment;
 use crate::snapshots::{self, Days};
 use crate::state::AppState;
@@ -53,7 +53,7 @@ fn in_phase(
     state: &AppState,
     key: &str,
     phase: Option<u32>,
-) -> Result<(Arc<Experiment>, PhaseOf), ApiError> {
+) -> Result<(Arc<Experiment>, PhaseOf), ServiceError> {
     let experiment = known_experiment(state, key)?;
     let Some(number) = phase else {
         let info = PhaseOf::of(&experiment, experiment.phase());
@@ -61,7 +61,7 @@ fn in_phase(
     };
     let view = experiment
         .at_phase(number)
-        .ok_or_else(|| ApiError::NoSuchPhase {
+        .ok_or_else(|| ServiceError::NoSuchPhase {
             key: key.to_owned(),
             phase: number,
             current: experiment.phase(),
@@ -93,8 +93,8 @@ pub struct DailyResults {
 async fn analyze_all(
     experiment: Arc<Experiment>,
     aggregates: Vec<(Aggregates, Timestamp)>,
-) -> Result<Vec<Results>, ApiError> {
-    actix_web::web::block(move || {
+) -> Result<Vec<Results>, ServiceError> {
+    tokio::task::spawn_blocking(move || {
         aggregates
             .iter()
             .map(|(aggregates, as_of)| {
@@ -110,7 +110,7 @@ async fn analyze_all(
             .collect()
     })
     .await
-    .map_err(|error| ApiError::Internal(Box::new(error)))
+    .map_err(|error| ServiceError::Internal(Box::new(error)))
 }
 
 /// The analysis of one phase's counters (default: the current phase).
@@ -119,7 +119,7 @@ pub async fn results(
     state: &AppState,
     key: &str,
     phase: Option<u32>,
-) -> Result<PhaseResults, ApiError> {
+) -> Result<PhaseResults, ServiceError> {
     let (experiment, phase) = in_phase(state, key, phase)?;
     let results = results_of(state, experiment).await?;
     Ok(PhaseResults { phase, results })
@@ -131,16 +131,16 @@ pub async fn results(
 pub(crate) async fn results_of(
     state: &AppState,
     experiment: Arc<Experiment>,
-) -> Result<Results, ApiError> {
+) -> Result<Results, ServiceError> {
     let (aggregates, plugin_calls) = futures::try_join!(
         state.store.load_aggregates(&experiment),
         state.store.load_plugin_health(&experiment),
     )?;
     let plugin_health = analysis::plugin_health(&experiment, &plugin_calls);
-    let mut results = analyze_all(experiment, vec![(aggregates, crate::http::now())]).await?;
+    let mut results = analyze_all(experiment, vec![(aggregates, state.clock.now())]).await?;
     let mut results = results
         .pop()
-        .ok_or_else(|| ApiError::Internal("no results computed".into()))?;
+        .ok_or_else(|| ServiceError::Internal("no results computed".into()))?;
     results.plugin_health = plugin_health;
     Ok(results)
 }
@@ -152,12 +152,12 @@ pub async fn daily(
     state: &AppState,
     key: &str,
     phase: Option<u32>,
-) -> Result<DailyResults, ApiError> {
+) -> Result<DailyResults, ServiceError> {
     let (experiment, phase) = in_phase(state, key, phase)?;
     let snapshots = state.store.load_snapshots(&experiment).await?;
     let days = Days::new(&state.settings.experiments.snapshot_time_zone)
-        .map_err(|error| ApiError::Internal(Box::new(error)))?;
-    let now = crate::http::now();
+        .map_err(|error| ServiceError::Internal(Box::new(error)))?;
+    let now = state.clock.now();
     // Each day is mature as of its end (the moment its snapshot describes), today as of now.
     let (dates, aggregates): (Vec<String>, Vec<(Aggregates, Timestamp)>) = snapshots
         .into_iter()
@@ -179,17 +179,17 @@ pub async fn daily(
 
 /// Takes (or replaces) today's snapshot now and answers it with its results.
 #[tracing::instrument(skip(state))]
-pub async fn snapshot_now(state: &AppState, key: &str) -> Result<DayResults, ApiError> {
+pub async fn snapshot_now(state: &AppState, key: &str) -> Result<DayResults, ServiceError> {
     let experiment = known_experiment(state, key)?;
     let days = Days::new(&state.settings.experiments.snapshot_time_zone)
-        .map_err(|error| ApiError::Internal(Box::new(error)))?;
-    let now = crate::http::now();
+        .map_err(|error| ServiceError::Internal(Box::new(error)))?;
+    let now = state.clock.now();
     let today = days.day_of(now);
     let snapshot = snapshots::take(state, &experiment, today).await?;
     let mut results = analyze_all(experiment, vec![(snapshot.aggregates, now)]).await?;
     let results = results
         .pop()
-        .ok_or_else(|| ApiError::Internal("no results computed".into()))?;
+        .ok_or_else(|| ServiceError::Internal("no results computed".into()))?;
     Ok(DayResults {
         date: snapshot.day,
         results,
@@ -204,7 +204,7 @@ pub async fn segments(
     key: &str,
     attribute: &str,
     phase: Option<u32>,
-) -> Result<PhaseSegmentResults, ApiError> {
+) -> Result<PhaseSegmentResults, ServiceError> {
     let (experiment, phase) = in_phase(state, key, phase)?;
     let what = format!("experiment `{key}`");
     let results = segments_of(state, experiment, &what, attribute).await?;
@@ -218,13 +218,13 @@ pub(crate) async fn segments_of(
     experiment: Arc<Experiment>,
     what: &str,
     attribute: &str,
-) -> Result<SegmentResults, ApiError> {
+) -> Result<SegmentResults, ServiceError> {
     if !experiment
         .segment_attributes()
         .any(|known| known == attribute)
     {
         let known: Vec<&str> = experiment.segment_attributes().collect();
-        return Err(ApiError::NotFound {
+        return Err(ServiceError::NotFound {
             what: format!(
                 "segment attribute `{attribute}` of {what} (it has: {})",
                 known.join(", ")
@@ -239,7 +239,9 @@ pub(crate) async fn segments_of(
         .map(|slice| (slice.value, slice.aggregates))
         .collect();
     let attribute = attribute.to_owned();
-    actix_web::web::block(move || analysis::analyze_segments(&experiment, &attribute, &slices))
-        .await
-        .map_err(|error| ApiError::Internal(Box::new(error)))
+    tokio::task::spawn_blocking(move || {
+        analysis::analyze_segments(&experiment, &attribute, &slices)
+    })
+    .await
+    .map_err(|error| ServiceError::Internal(Box::new(error)))
 }

@@ -3,6 +3,7 @@
 //! as an HttpOnly, SameSite=Strict cookie; sign-out revokes it (decision 014).
 
 use crate::access::Role;
+use crate::error::ServiceError;
 use crate::http::error::ApiError;
 use crate::http::json::Json;
 use crate::http::middleware::Gate;
@@ -50,7 +51,7 @@ fn session(gate: &Gate) -> Session {
 }
 
 /// A page-shaped error: a person gets words and a way back, not a problem document.
-fn error_page(error: &ApiError, gate: &Gate) -> HttpResponse {
+fn error_page(error: &ServiceError, gate: &Gate) -> HttpResponse {
     use actix_web::ResponseError;
     let status = error.status_code();
     let message = if status.is_server_error() {
@@ -121,7 +122,7 @@ async fn plugin_servers(
     let (plugin, _) = state.plugins.for_touchpoint(touchpoint)?;
     let servers = state
         .store
-        .load_servers(crate::http::now())
+        .load_servers(state.clock.now())
         .await
         .unwrap_or_default();
     Some(crate::ui::pages::health::PluginServers {
@@ -230,12 +231,12 @@ pub(crate) async fn logout(request: HttpRequest, gate: web::Data<Gate>) -> HttpR
 
 /// The stylesheet and the script, compiled in. Their URLs carry a digest of the content, so
 /// they may be cached for a year.
-pub(crate) async fn asset(file: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn asset(file: web::Path<String>) -> Result<HttpResponse, ServiceError> {
     let (body, content_type) = match file.as_str() {
         "dashboard.css" => (layout::CSS, "text/css; charset=utf-8"),
         "dashboard.js" => (layout::JS, "text/javascript; charset=utf-8"),
         other => {
-            return Err(ApiError::NotFound {
+            return Err(ServiceError::NotFound {
                 what: format!("asset `{other}`"),
             });
         }

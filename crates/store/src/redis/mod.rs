@@ -146,10 +146,7 @@ impl Store for RedisStore {
     }
 
     async fn save_holdout(&self, holdout: &Holdout) -> Result<u64, StoreError> {
-        let json = serde_json::to_string(holdout.spec()).map_err(|error| StoreError::Corrupt {
-            what: format!("holdout `{}` could not be encoded", holdout.key()),
-            source: Some(Box::new(error)),
-        })?;
+        let json = holdout_json(holdout)?;
         let mut handle = self.handle().await?;
         SAVE_DEFINITION
             .key(keys::HOLDOUTS)
@@ -159,6 +156,26 @@ impl Store for RedisStore {
             .invoke_async(&mut handle)
             .await
             .map_err(store_error)
+    }
+
+    async fn save_holdout_if(
+        &self,
+        holdout: &Holdout,
+        expected: u64,
+    ) -> Result<Option<u64>, StoreError> {
+        let json = holdout_json(holdout)?;
+        let mut handle = self.handle().await?;
+        // The experiments' compare-and-set script, on the holdouts' hash: one version counter.
+        let version: i64 = SAVE_DEFINITION_IF
+            .key(keys::HOLDOUTS)
+            .key(keys::DEFINITIONS_VERSION)
+            .arg(holdout.key())
+            .arg(json)
+            .arg(expected)
+            .invoke_async(&mut handle)
+            .await
+            .map_err(store_error)?;
+        Ok(u64::try_from(version).ok())
     }
 
     async fn load_definitions(&self) -> Result<Definitions, StoreError> {
@@ -370,6 +387,13 @@ impl Store for RedisStore {
 fn definition_json(experiment: &Experiment) -> Result<String, StoreError> {
     serde_json::to_string(experiment.spec()).map_err(|error| StoreError::Corrupt {
         what: format!("definition `{}` could not be encoded", experiment.key()),
+        source: Some(Box::new(error)),
+    })
+}
+
+fn holdout_json(holdout: &Holdout) -> Result<String, StoreError> {
+    serde_json::to_string(holdout.spec()).map_err(|error| StoreError::Corrupt {
+        what: format!("holdout `{}` could not be encoded", holdout.key()),
         source: Some(Box::new(error)),
     })
 }

@@ -47,6 +47,7 @@ macro_rules! all_conformance_tests {
             a_new_phase_starts_from_zero_counters,
             an_earlier_phase_stays_readable_and_unchanged,
             holdouts_are_versioned_with_the_definitions_and_reload_as_saved,
+            a_conditional_holdout_save_refuses_a_moved_version,
             a_holdouts_synthetic_experiment_counts_like_any_experiment,
             plugin_health_adds_up_per_variant_and_reads_zeros_before_any_call,
             a_session_is_known_until_revoked_or_expired,

@@ -25,6 +25,30 @@ fn holdout(name: &str) -> Holdout {
     Holdout::new(spec).expect("holdout is valid")
 }
 
+pub async fn a_conditional_holdout_save_refuses_a_moved_version(store: &dyn Store) {
+    let first = holdout("holdout-cas");
+    let mut saved = None;
+    for _ in 0..100 {
+        // Other tests sharing the store move the version; retry until one save is unmoved.
+        let seen = store.definitions_version().await.expect("version");
+        if let Some(version) = store.save_holdout_if(&first, seen).await.expect("ran") {
+            assert!(version > seen);
+            saved = Some(seen);
+            break;
+        }
+    }
+    let seen = saved.expect("the definitions version moved 100 times in a row");
+    // A second writer that decided on the same (now stale) version loses; nothing is written.
+    let stopped = first.with_status(HoldoutStatus::Stopped);
+    assert_eq!(
+        store.save_holdout_if(&stopped, seen).await.expect("ran"),
+        None
+    );
+    let loaded = store.load_definitions().await.expect("loaded");
+    let found = loaded.holdouts.iter().find(|h| h.key() == first.key());
+    assert_eq!(found, Some(&first));
+}
+
 pub async fn holdouts_are_versioned_with_the_definitions_and_reload_as_saved(store: &dyn Store) {
     let first = holdout("holdout-defs");
     let before = store.definitions_version().await.expect("version");
