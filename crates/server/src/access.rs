@@ -28,7 +28,15 @@ pub enum Access {
 pub fn required_access(path: &str) -> Access {
     match path {
         "/healthz" | "/readyz" | "/metrics" => Access::Open,
-        "/v1/assign" | "/v1/events" => Access::Client,
+        "/v1/assign" | "/v1/events" | "/v1/exposures" => Access::Client,
+        // A beacon can set no header: the client key travels in the body and the handler
+        // checks it (`Gate::admit_body_key`).
+        "/v1/events/beacon" => Access::Open,
+        _ if path.starts_with("/ofrep/") => Access::Client,
+        // The browser client and (when `demo.enabled`) the example shop.
+        _ if path.starts_with("/sdk/") || path == "/demo" || path.starts_with("/demo/") => {
+            Access::Open
+        }
         "/ui/login" | "/ui/logout" => Access::Open,
         _ if path.starts_with("/ui/assets/") => Access::Open,
         _ if path.starts_with("/v1/") || path == "/v1" => Access::Admin,
@@ -189,6 +197,13 @@ mod tests {
     fn client_keys_reach_only_assign_and_events() {
         assert!(permits(Role::Client, required_access("/v1/assign")));
         assert!(permits(Role::Client, required_access("/v1/events")));
+        assert!(permits(Role::Client, required_access("/v1/exposures")));
+        assert_eq!(
+            required_access("/ofrep/v1/evaluate/flags/pdp-gallery"),
+            Access::Client
+        );
+        assert_eq!(required_access("/v1/events/beacon"), Access::Open);
+        assert_eq!(required_access("/sdk/touchstone.js"), Access::Open);
         assert!(!permits(
             Role::Client,
             required_access("/v1/experiments/x/start")

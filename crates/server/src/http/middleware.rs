@@ -13,11 +13,14 @@ use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, HttpResponse, ResponseError, web};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::time::Instant;
 use tracing::Instrument;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// The API-key header OFREP names beside `Authorization: Bearer`.
+pub const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
 
 /// Access control shared by the workers.
 pub struct Gate {
@@ -56,7 +59,14 @@ impl Gate {
                 .headers()
                 .get(AUTHORIZATION)
                 .and_then(|value| value.to_str().ok())
-                .and_then(|value| value.strip_prefix("Bearer "));
+                .and_then(|value| value.strip_prefix("Bearer "))
+                // OFREP providers may send the key as `X-API-Key` (the spec allows both).
+                .or_else(|| {
+                    request
+                        .headers()
+                        .get(X_API_KEY)
+                        .and_then(|value| value.to_str().ok())
+                });
             // A key in the header wins; the dashboard's cookie counts only where its script
             // and pages need it.
             let caller = match bearer {
@@ -72,13 +82,34 @@ impl Gate {
             }
             Some(caller)
         };
-        self.check_rate(request, caller.as_ref())?;
+        self.check_rate(request.peer_addr(), caller.as_ref())?;
         Ok(caller)
+    }
+
+    /// A client key carried in the body, for the beacon route (a beacon can set no header):
+    /// checked exactly like a header key on a client route, rate limit included.
+    pub fn admit_body_key(
+        &self,
+        presented: Option<&str>,
+        peer: Option<SocketAddr>,
+    ) -> Result<(), ApiError> {
+        let caller = if self.keys.is_open() {
+            None
+        } else {
+            let caller = presented
+                .and_then(|key| self.keys.identify(key.trim()))
+                .ok_or(ApiError::Unauthorized)?;
+            if !access::permits(caller.role, Access::Client) {
+                return Err(ApiError::Forbidden);
+            }
+            Some(caller)
+        };
+        self.check_rate(peer, caller.as_ref())
     }
 
     fn check_rate(
         &self,
-        request: &ServiceRequest,
+        peer: Option<SocketAddr>,
         caller: Option<&Caller>,
     ) -> Result<(), ApiError> {
         let Some(limiter) = &self.limiter else {
@@ -86,8 +117,7 @@ impl Gate {
         };
         let bucket = match caller {
             Some(caller) => caller.key_id.clone(),
-            None => request
-                .peer_addr()
+            None => peer
                 .map(|address| address.ip().to_string())
                 .unwrap_or_default(),
         };
@@ -140,6 +170,8 @@ pub async fn around(
                 HttpResponse::build(StatusCode::SEE_OTHER)
                     .insert_header((LOCATION, "/ui/login"))
                     .finish()
+            } else if crate::http::ofrep::is_ofrep_path(request.path()) {
+                crate::http::ofrep::refusal(&refusal)
             } else {
                 refusal.error_response()
             };

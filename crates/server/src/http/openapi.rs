@@ -4,8 +4,8 @@
 
 use crate::access::{self, Access};
 use crate::http::{
-    assign, audit, error::Problem, events, experiments, health, holdouts, layers, metrics, phases,
-    plugins,
+    assign, audit, error::Problem, events, experiments, exposures, health, holdouts, layers,
+    metrics, ofrep, phases, plugins,
 };
 use actix_web::HttpResponse;
 use serde::Serialize;
@@ -36,6 +36,10 @@ keys configured (development) every route is open.",
         document,
         assign::post_assign,
         events::post_events,
+        events::post_beacon,
+        exposures::post_exposures,
+        ofrep::evaluate_flag,
+        ofrep::evaluate_flags,
         experiments::list,
         experiments::put,
         experiments::get,
@@ -64,6 +68,7 @@ keys configured (development) every route is open.",
     tags(
         (name = "assignment", description = "Variants for a unit at a touchpoint"),
         (name = "events", description = "Outcome events: journey stages and metrics"),
+        (name = "openfeature", description = "OpenFeature Remote Evaluation Protocol (OFREP 0.3.0 core): a flag is an experiment, `context.targetingKey` the unit; errors in the spec's shape"),
         (name = "experiments", description = "Definitions, lifecycle and results"),
         (name = "plugins", description = "WASM touchpoint plugins and their bindings"),
         (name = "operations", description = "Health, readiness, metrics and this document"),

@@ -18,7 +18,7 @@ use touchstone_model::{Experiment, Holdout, Timestamp};
 use touchstone_plugin_host::{
     Assignment as PluginAssignment, EligibleContext, Hook, LoadedPlugin, PayloadContext,
 };
-use touchstone_store::Exposure;
+use touchstone_store::{Exposure, StoreError};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -71,37 +71,83 @@ pub struct AssignResponse {
 #[tracing::instrument(skip_all, fields(touchpoint = %request.touchpoint))]
 pub async fn assign(state: &AppState, request: AssignRequest, now: Timestamp) -> AssignResponse {
     let catalog = state.catalog.load();
+    let mode = if request.enroll {
+        Mode::Enroll
+    } else {
+        Mode::Existing
+    };
+    let decision = decide(state, &catalog, &request, None, mode, now).await;
+    AssignResponse {
+        unit_id: request.unit_id,
+        touchpoint: request.touchpoint,
+        assignments: decision.assignments,
+        holdout: decision.holdout,
+        exposures_recorded: decision.store_error.is_none(),
+    }
+}
+
+/// What a decision does with the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Decide and record the first exposure: `/v1/assign`, OFREP single evaluation,
+    /// `/v1/exposures`.
+    Enroll,
+    /// Decide only, record nothing: OFREP bulk evaluation (exposure happens on use), and the
+    /// check `/v1/exposures` makes before it records.
+    Preview,
+    /// Report only the exposures the store already holds (`enroll: false`).
+    Existing,
+}
+
+/// The one decision path every entry point shares (`/v1/assign`, OFREP, `/v1/exposures`), so
+/// they answer the same variant, the same payload and record the same exposure.
+#[derive(Debug)]
+pub struct Decision {
+    /// Variants of running experiments (and winners of shipped ones), payloads shaped by the
+    /// touchpoint's plugin.
+    pub assignments: Vec<Assignment>,
+    /// The running holdout that keeps the unit out of the touchpoint.
+    pub holdout: Option<String>,
+    /// Experiment exposures this call recorded for the first time.
+    pub new_exposures: usize,
+    /// The first store failure while recording; the decision itself stands.
+    pub store_error: Option<StoreError>,
+}
+
+/// Decides the unit's variants at `request.touchpoint` — of every running and shipped
+/// experiment there, or of `only` that one — recording per `mode`.
+pub async fn decide(
+    state: &AppState,
+    catalog: &Catalog,
+    request: &AssignRequest,
+    only: Option<&str>,
+    mode: Mode,
+    now: Timestamp,
+) -> Decision {
     let holdouts: Vec<&Arc<Holdout>> = catalog.holdouts_at(&request.touchpoint).collect();
     let holdout_exposures = async {
-        if request.enroll {
-            expose_to_holdouts(state, &catalog, &request, &holdouts, now).await
+        if mode == Mode::Enroll {
+            expose_to_holdouts(state, catalog, request, &holdouts, now).await
         } else {
-            true
+            None
         }
     };
     if let Some(holdout) = holdouts.iter().find(|h| h.holds_out(&request.unit_id)) {
         // Held out: no experiment, no shipped winner, no plugin call — the shop's defaults.
         let key = holdout.key().to_owned();
-        let recorded = holdout_exposures.await;
-        return AssignResponse {
-            unit_id: request.unit_id,
-            touchpoint: request.touchpoint,
+        return Decision {
             assignments: Vec::new(),
             holdout: Some(key),
-            exposures_recorded: recorded,
+            new_exposures: 0,
+            store_error: holdout_exposures.await,
         };
     }
-    let ((assignments, recorded), holdouts_recorded) = futures::join!(
-        assign_experiments(state, &catalog, &request, now),
+    let (mut decision, holdout_error) = futures::join!(
+        assign_experiments(state, catalog, request, only, mode, now),
         holdout_exposures
     );
-    AssignResponse {
-        unit_id: request.unit_id,
-        touchpoint: request.touchpoint,
-        assignments,
-        holdout: None,
-        exposures_recorded: recorded && holdouts_recorded,
-    }
+    decision.store_error = decision.store_error.or(holdout_error);
+    decision
 }
 
 /// The experiments' and shipped winners' assignments of a unit no holdout keeps out.
@@ -109,15 +155,21 @@ async fn assign_experiments(
     state: &AppState,
     catalog: &Catalog,
     request: &AssignRequest,
+    only: Option<&str>,
+    mode: Mode,
     now: Timestamp,
-) -> (Vec<Assignment>, bool) {
+) -> Decision {
+    let in_scope = |experiment: &&Arc<Experiment>| only.is_none_or(|key| experiment.key() == key);
     let candidates: Vec<&Arc<Experiment>> = catalog
         .running_at(&request.touchpoint)
         .iter()
+        .filter(in_scope)
         .filter(|experiment| experiment.targets(&request.attributes))
         .collect();
     let plugin = state.plugins.for_touchpoint(&request.touchpoint);
-    let (mut assignments, recorded) = if request.enroll {
+    let mut decision = if mode == Mode::Existing {
+        existing(state, request, &candidates).await
+    } else {
         let (eligible, plugin_version) = match &plugin {
             Some((plugin, binding)) if plugin.has_hook(Hook::Eligible) => {
                 let eligible = plugin_eligibility(state, plugin, binding, request, &candidates);
@@ -125,46 +177,54 @@ async fn assign_experiments(
             }
             _ => (candidates, None),
         };
-        enroll(state, catalog, request, &eligible, plugin_version, now).await
-    } else {
-        existing(state, request, &candidates).await
+        enroll(
+            state,
+            catalog,
+            request,
+            &eligible,
+            plugin_version,
+            mode,
+            now,
+        )
+        .await
     };
-    assignments.extend(shipped(catalog, request));
+    decision.assignments.extend(shipped(catalog, request, only));
     if let Some((plugin, binding)) = &plugin
         && plugin.has_hook(Hook::Payload)
-        && !assignments.is_empty()
+        && !decision.assignments.is_empty()
     {
-        shape_payloads(state, catalog, plugin, binding, request, &mut assignments);
+        shape_payloads(
+            state,
+            catalog,
+            plugin,
+            binding,
+            request,
+            &mut decision.assignments,
+        );
     }
-    (assignments, recorded)
+    decision
 }
 
 /// Records the unit's exposure to each holdout in scope (its synthetic experiment: `holdout`
 /// or `program`), first exposure wins. No plugin decides holdout membership, so no plugin
-/// version is kept. False when the store failed.
+/// version is kept. The first store failure, if any.
 async fn expose_to_holdouts(
     state: &AppState,
     catalog: &Catalog,
     request: &AssignRequest,
     holdouts: &[&Arc<Holdout>],
     now: Timestamp,
-) -> bool {
+) -> Option<StoreError> {
     let writes = holdouts.iter().filter_map(|holdout| {
         let experiment = holdout.experiment();
         let variant = experiment.assign(&request.unit_id)?;
-        let exposure = Exposure {
-            unit_id: request.unit_id.clone(),
-            variant,
-            at: now,
-            segments: segment_values(catalog, experiment, request),
-            plugin_version: None,
-        };
+        let exposure = exposure(catalog, experiment, request, variant, None, now);
         Some(async move {
             let result = state.store.record_exposure(experiment, &exposure).await;
             (experiment, result)
         })
     });
-    let mut recorded = true;
+    let mut failure = None;
     for (experiment, result) in join_all(writes).await {
         match result {
             Ok(record) => {
@@ -175,21 +235,22 @@ async fn expose_to_holdouts(
                 observe::assignment(experiment.key(), variant, record.new);
             }
             Err(error) => {
-                recorded = false;
                 observe::store_failure("record_exposure", &error);
+                failure = failure.or(Some(error));
             }
         }
     }
-    recorded
+    failure
 }
 
-/// The winners of the touchpoint's shipped experiments whose targeting admits the unit,
-/// whatever its bucket or layer: nothing recorded, no plugin eligibility asked (shipping makes
-/// the variant the touchpoint's default).
-fn shipped(catalog: &Catalog, request: &AssignRequest) -> Vec<Assignment> {
+/// The winners of the touchpoint's shipped experiments (or of `only`) whose targeting admits
+/// the unit, whatever its bucket or layer: nothing recorded, no plugin eligibility asked
+/// (shipping makes the variant the touchpoint's default).
+fn shipped(catalog: &Catalog, request: &AssignRequest, only: Option<&str>) -> Vec<Assignment> {
     catalog
         .shipped_at(&request.touchpoint)
         .iter()
+        .filter(|experiment| only.is_none_or(|key| experiment.key() == key))
         .filter(|experiment| experiment.targets(&request.attributes))
         .filter_map(|experiment| {
             let mut assignment = assignment(experiment, experiment.shipped_variant()?);
@@ -199,14 +260,34 @@ fn shipped(catalog: &Catalog, request: &AssignRequest) -> Vec<Assignment> {
         .collect()
 }
 
+/// The exposure record of a unit to an experiment, as every entry point records it: the
+/// segments as sent and the plugin version that decided eligibility.
+fn exposure(
+    catalog: &Catalog,
+    experiment: &Experiment,
+    request: &AssignRequest,
+    variant: usize,
+    plugin_version: Option<String>,
+    at: Timestamp,
+) -> Exposure {
+    Exposure {
+        unit_id: request.unit_id.clone(),
+        variant,
+        at,
+        segments: segment_values(catalog, experiment, request),
+        plugin_version,
+    }
+}
+
 async fn enroll(
     state: &AppState,
     catalog: &Catalog,
     request: &AssignRequest,
     candidates: &[&Arc<Experiment>],
     plugin_version: Option<String>,
+    mode: Mode,
     now: Timestamp,
-) -> (Vec<Assignment>, bool) {
+) -> Decision {
     let chosen: Vec<(&Arc<Experiment>, usize)> = candidates
         .iter()
         .filter_map(|experiment| {
@@ -215,18 +296,31 @@ async fn enroll(
                 .map(|v| (*experiment, v))
         })
         .collect();
-    let writes = chosen.iter().map(|(experiment, variant)| {
-        let exposure = Exposure {
-            unit_id: request.unit_id.clone(),
-            variant: *variant,
-            at: now,
-            segments: segment_values(catalog, experiment, request),
-            plugin_version: plugin_version.clone(),
+    if mode == Mode::Preview {
+        return Decision {
+            assignments: chosen
+                .iter()
+                .map(|(experiment, variant)| assignment(experiment, *variant))
+                .collect(),
+            holdout: None,
+            new_exposures: 0,
+            store_error: None,
         };
+    }
+    let writes = chosen.iter().map(|(experiment, variant)| {
+        let exposure = exposure(
+            catalog,
+            experiment,
+            request,
+            *variant,
+            plugin_version.clone(),
+            now,
+        );
         async move { state.store.record_exposure(experiment, &exposure).await }
     });
     let results = join_all(writes).await;
-    let mut recorded = true;
+    let mut store_error = None;
+    let mut new_exposures = 0;
     let assignments = chosen
         .iter()
         .zip(results)
@@ -236,26 +330,32 @@ async fn enroll(
             let (variant, new) = match result {
                 Ok(record) => (record.variant, record.new),
                 Err(error) => {
-                    recorded = false;
                     observe::store_failure("record_exposure", &error);
+                    store_error = store_error.take().or(Some(error));
                     (*computed, false)
                 }
             };
+            new_exposures += usize::from(new);
             let assignment = assignment(experiment, variant);
             observe::assignment(experiment.key(), &assignment.variant, new);
             assignment
         })
         .collect();
-    (assignments, recorded)
+    Decision {
+        assignments,
+        holdout: None,
+        new_exposures,
+        store_error,
+    }
 }
 
 async fn existing(
     state: &AppState,
     request: &AssignRequest,
     candidates: &[&Arc<Experiment>],
-) -> (Vec<Assignment>, bool) {
+) -> Decision {
     let experiments: Vec<Arc<Experiment>> = candidates.iter().map(|e| Arc::clone(e)).collect();
-    match state
+    let (assignments, store_error) = match state
         .store
         .find_exposures(&request.unit_id, &experiments)
         .await
@@ -268,12 +368,18 @@ async fn existing(
                     record.map(|record| assignment(experiment, record.variant))
                 })
                 .collect();
-            (assignments, true)
+            (assignments, None)
         }
         Err(error) => {
             observe::store_failure("find_exposures", &error);
-            (Vec::new(), false)
+            (Vec::new(), Some(error))
         }
+    };
+    Decision {
+        assignments,
+        holdout: None,
+        new_exposures: 0,
+        store_error,
     }
 }
 

@@ -6,9 +6,11 @@ pub mod definitions;
 pub mod event_plugin;
 pub mod events;
 pub mod experiments;
+pub mod exposures;
 pub mod holdouts;
 pub mod interactions;
 pub mod layers;
+pub mod ofrep;
 pub mod phases;
 pub mod results;
 
