@@ -45,6 +45,12 @@ pub fn required_access(path: &str) -> Access {
     }
 }
 
+/// Whether a route takes its client key in the body instead of a header: the beacon route
+/// (`navigator.sendBeacon` sets no header); its handler checks the key.
+pub fn key_in_body(path: &str) -> bool {
+    path == "/v1/events/beacon"
+}
+
 /// Whether the API also accepts the dashboard's session cookie on this path: the pages, and
 /// the admin API their script calls. Never the client routes, which a shop calls.
 pub fn accepts_session(path: &str) -> bool {

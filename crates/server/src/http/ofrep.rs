@@ -14,14 +14,24 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
 /// The spec's `evaluationFailure` / `flagNotFound` body (with `key`) or `bulkEvaluationFailure`.
-#[derive(utoipa::ToSchema)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 #[allow(dead_code)] // a schema only
 pub struct OfrepFailure {
     key: Option<String>,
-    /// PARSE_ERROR, TARGETING_KEY_MISSING, INVALID_CONTEXT, FLAG_NOT_FOUND or GENERAL.
+    /// PARSE_ERROR, TARGETING_KEY_MISSING, INVALID_CONTEXT or FLAG_NOT_FOUND.
     #[schema(example = "TARGETING_KEY_MISSING")]
     error_code: String,
     error_details: Option<String>,
+}
+
+/// The spec's `generalErrorResponse`: every other refusal on an OFREP path (401, 403, 413,
+/// 429, 5xx), with the usual status and headers.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)] // a schema only
+pub struct OfrepGeneralError {
+    error_details: String,
 }
 
 /// Evaluates one experiment for `context.targetingKey` and records the exposure, as an

@@ -63,7 +63,7 @@ keys configured (development) every route is open.",
         plugins::list_bindings,
         plugins::bind,
     ),
-    components(schemas(Problem, HookName, PluginLimits)),
+    components(schemas(Problem, HookName, PluginLimits, ofrep::OfrepFailure, ofrep::OfrepGeneralError)),
     modifiers(&AccessRules),
     tags(
         (name = "assignment", description = "Variants for a unit at a touchpoint"),
@@ -137,8 +137,23 @@ impl Modify for AccessRules {
                 "Set by the dashboard's login (POST /ui/login) for an admin key",
             ))),
         );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-API-Key",
+                "An admin or client API key (OFREP routes only)",
+            ))),
+        );
         for (path, item) in document.paths.paths.iter_mut() {
             let access = access::required_access(path);
+            let ofrep = ofrep::is_ofrep_path(path);
+            let refusal = |description: &str| {
+                if ofrep {
+                    ofrep_refusal(description)
+                } else {
+                    problem(description)
+                }
+            };
             let operations = [
                 &mut item.get,
                 &mut item.put,
@@ -156,6 +171,9 @@ impl Modify for AccessRules {
                             [],
                         ));
                     }
+                    if ofrep {
+                        requirements.push(SecurityRequirement::new::<_, _, &str>("api_key", []));
+                    }
                     operation.security = Some(requirements);
                     let forbidden = match access {
                         Access::Client => "Not possible with a client key here",
@@ -163,20 +181,20 @@ impl Modify for AccessRules {
                     };
                     operation.responses.responses.insert(
                         "401".into(),
-                        problem("No API key, or an unknown one").into(),
+                        refusal("No API key, or an unknown one").into(),
                     );
                     operation
                         .responses
                         .responses
-                        .insert("403".into(), problem(forbidden).into());
+                        .insert("403".into(), refusal(forbidden).into());
                     operation.responses.responses.insert(
                         "429".into(),
-                        problem("Rate limit exceeded; see Retry-After").into(),
+                        refusal("Rate limit exceeded; see Retry-After").into(),
                     );
                 }
                 operation.responses.responses.insert(
                     "500".into(),
-                    problem("Internal error (details in the server log)").into(),
+                    refusal("Internal error (details in the server log)").into(),
                 );
             }
         }
@@ -190,6 +208,19 @@ fn problem(description: &str) -> utoipa::openapi::Response {
             "application/problem+json",
             ContentBuilder::new()
                 .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build()
+}
+
+/// An OFREP refusal: the spec's `{"errorDetails"}`, not a problem document.
+fn ofrep_refusal(description: &str) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("OfrepGeneralError")))
                 .build(),
         )
         .build()
@@ -238,18 +269,33 @@ mod tests {
                 let responses = operation["responses"].as_object().expect("responses");
                 let gated = access::required_access(path) != Access::Open;
                 for status in ["401", "403", "429"] {
+                    // The beacon route checks the key in its body: 401 and 429, never 403.
+                    let expected = gated || access::key_in_body(path) && status != "403";
                     assert_eq!(
                         responses.contains_key(status),
-                        gated,
+                        expected,
                         "{method} {path}: {status}"
                     );
                 }
                 for (status, response) in responses {
                     if status.starts_with('4') || status.starts_with('5') {
-                        assert_eq!(
-                            response["content"]["application/problem+json"]["schema"]["$ref"],
-                            "#/components/schemas/Problem",
-                            "{method} {path} {status}"
+                        let schema = if ofrep::is_ofrep_path(path) {
+                            // The spec's error bodies on OFREP paths.
+                            &response["content"]["application/json"]["schema"]["$ref"]
+                        } else {
+                            &response["content"]["application/problem+json"]["schema"]["$ref"]
+                        };
+                        let allowed: &[&str] = if ofrep::is_ofrep_path(path) {
+                            &[
+                                "#/components/schemas/OfrepFailure",
+                                "#/components/schemas/OfrepGeneralError",
+                            ]
+                        } else {
+                            &["#/components/schemas/Problem"]
+                        };
+                        assert!(
+                            allowed.iter().any(|name| schema == name),
+                            "{method} {path} {status}: {schema}"
                         );
                     }
                 }
