@@ -50,7 +50,7 @@ pub(crate) async fn evaluate_flag(
     body: Result<Body, ApiError>,
 ) -> HttpResponse {
     let key = key.into_inner();
-    let context = match read_context(&state, body, false) {
+    let context = match read_context(&state, body, Some(&key)) {
         Ok(context) => context,
         Err(response) => return response,
     };
@@ -76,7 +76,7 @@ pub(crate) async fn evaluate_flags(
     request: HttpRequest,
     body: Result<Body, ApiError>,
 ) -> HttpResponse {
-    let context = match read_context(&state, body, true) {
+    let context = match read_context(&state, body, None) {
         Ok(context) => context,
         Err(response) => return response,
     };
@@ -95,10 +95,12 @@ pub(crate) async fn evaluate_flags(
     HttpResponse::Ok().insert_header((ETAG, etag)).json(answer)
 }
 
+/// The checked context; `key` is the flag of a single evaluation (its failures name it, as
+/// the spec's `evaluationFailure` requires), `None` for bulk.
 fn read_context(
     state: &AppState,
     body: Result<Body, ApiError>,
-    bulk: bool,
+    key: Option<&str>,
 ) -> Result<ofrep::Context, HttpResponse> {
     let Body(bytes) = body.map_err(|error| refusal(&error))?;
     check_depth(&bytes, state.settings.limits.max_json_depth).map_err(|error| refusal(&error))?;
@@ -106,7 +108,7 @@ fn read_context(
         max_string_bytes: state.settings.limits.max_string_bytes,
         max_attributes: state.settings.assign.max_attributes,
     };
-    ofrep::parse_context(&bytes, bounds, bulk).map_err(|error| failure(None, &error))
+    ofrep::parse_context(&bytes, bounds, key.is_none()).map_err(|error| failure(key, &error))
 }
 
 /// An evaluation failure in the spec's shape.

@@ -102,16 +102,26 @@ type Refusal = (&'static str, String);
 
 fn decode(state: &AppState, raw: Value, now: Timestamp) -> Result<ExposureInput, Refusal> {
     let exposure: ExposureInput = serde_path_to_error::deserialize(raw).map_err(|error| {
-        let field = match error.path().to_string().split('.').next() {
-            Some("id") => "id",
-            Some("unit_id") => "unit_id",
-            Some("experiment") => "experiment",
-            Some("variant") => "variant",
-            Some("attributes") => "attributes",
-            Some("timestamp") => "timestamp",
-            _ => "exposure",
-        };
-        (field, error.inner().to_string())
+        let message = error.inner().to_string();
+        // A missing field has no path: serde names it in the message.
+        let path = error.path().to_string();
+        let named = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next())
+            .unwrap_or(path.split('.').next().unwrap_or(""));
+        const FIELDS: [&str; 6] = [
+            "id",
+            "unit_id",
+            "experiment",
+            "variant",
+            "attributes",
+            "timestamp",
+        ];
+        let field = FIELDS
+            .into_iter()
+            .find(|field| *field == named)
+            .unwrap_or("exposure");
+        (field, message)
     })?;
     let max = state.settings.limits.max_string_bytes;
     for (field, value) in [
