@@ -27,6 +27,18 @@ const GALLERY = {
   metrics: [{ key: 'carts', kind: 'count', event: 'add_to_cart' }],
 };
 
+// Only tablets take part: a desktop shopper is kept out (reason DISABLED, no value).
+const BADGE = {
+  key: 'pdp-badge',
+  touchpoint: 'pdp.badge',
+  targeting: [{ attribute: 'device', op: 'equals', value: 'tablet' }],
+  variants: [
+    { key: 'none', weight: 1, payload: { badge: 'none' } },
+    { key: 'bestseller', weight: 1, payload: { badge: 'bestseller' } },
+  ],
+  journey: ['add_to_cart'],
+};
+
 let server;
 let context;
 let userDataDir;
@@ -37,6 +49,8 @@ before(async () => {
   server = await startTouchstone();
   assert.equal((await call(server.base, 'PUT', '/v1/experiments/pdp-gallery', GALLERY)).status, 201);
   assert.equal((await call(server.base, 'POST', '/v1/experiments/pdp-gallery/start')).status, 200);
+  assert.equal((await call(server.base, 'PUT', '/v1/experiments/pdp-badge', BADGE)).status, 201);
+  assert.equal((await call(server.base, 'POST', '/v1/experiments/pdp-badge/start')).status, 200);
   userDataDir = mkdtempSync(join(tmpdir(), 'touchstone-of-chromium-'));
   context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -192,14 +206,17 @@ test('OpenFeature web SDK + OFREP web provider + TouchstoneExposureHook on the d
     await OpenFeature.setContext({ targetingKey: unit, device: 'desktop' });
     await OpenFeature.setProviderAndWait(new OFREPWebProvider({
       baseUrl: location.origin,
-      headers: { Authorization: `Bearer ${key}` },
+      headers: [['Authorization', `Bearer ${key}`]],
       cacheMode: 'disabled',
     }));
     const client = OpenFeature.getClient();
     client.addHooks(new TouchstoneExposureHook(window.touchstone));
     const { value, variant, reason, flagMetadata } = client.getObjectDetails('pdp-gallery', { layout: 'default' });
-    return { value, variant, reason, flagMetadata };
+    const outside = client.getObjectDetails('pdp-badge', { badge: 'none' });
+    return { value, variant, reason, flagMetadata, outside: { value: outside.value, reason: outside.reason, errorCode: outside.errorCode } };
   }, { unit, key: CLIENT_KEY });
+  // Targeting keeps a desktop shopper out of the badge test: the code default, reason DISABLED.
+  assert.deepEqual(details.outside, { value: { badge: 'none' }, reason: 'DISABLED', errorCode: undefined });
   assert.equal(details.reason, 'SPLIT');
   assert.equal(details.flagMetadata.experiment, 'pdp-gallery');
   await until(async () => (await pendingCount(page)) === 0, 'the hook\'s exposure is sent');
