@@ -10,6 +10,9 @@ use std::time::Duration;
 use touchstone_model::{Experiment, Holdout};
 use touchstone_store::{Definitions, Store, StoreError};
 
+mod decision;
+pub use decision::{Candidate, Decision, HoldoutGroup, Placement, Winner};
+
 /// An immutable snapshot of all definitions, indexed for the hot paths.
 #[derive(Debug, Default)]
 pub struct Catalog {
@@ -127,14 +130,6 @@ impl Catalog {
             .iter()
             .filter(move |holdout| holdout.covers(touchpoint))
     }
-
-    /// The first running holdout (by key) that keeps the unit away from `touchpoint`'s
-    /// experiments, if any.
-    pub fn holding_out(&self, touchpoint: &str, unit_id: &str) -> Option<&Arc<Holdout>> {
-        self.running_holdouts
-            .iter()
-            .find(|holdout| holdout.covers(touchpoint) && holdout.holds_out(unit_id))
-    }
 }
 
 /// The shared, swappable catalog.
@@ -241,7 +236,10 @@ mod tests {
                 .into_iter()
                 .find(|key| catalog.holdout(key).is_some_and(|h| h.holds_out(&unit)));
             assert_eq!(
-                catalog.holding_out("pdp.gallery", &unit).map(|h| h.key()),
+                catalog
+                    .decide("pdp.gallery", &unit, &serde_json::Map::new())
+                    .held_out_by
+                    .map(|h| h.key()),
                 expected
             );
         }

@@ -3,7 +3,7 @@
 //! holdout keeps out of the touchpoint gets no experiment and no shipped winner; every unit in
 //! a holdout's scope is exposed to it (held out or in the program) so the holdout is analysed.
 
-use crate::catalog::Catalog;
+use crate::catalog::{Candidate, Catalog, Decision, HoldoutGroup};
 use crate::observe;
 use crate::plugins::Binding;
 use crate::service::interactions;
@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
-use touchstone_model::{Experiment, Holdout, Timestamp};
+use touchstone_model::{Experiment, Timestamp, VariantSpec};
 use touchstone_plugin_host::{
     Assignment as PluginAssignment, EligibleContext, Hook, LoadedPlugin, PayloadContext,
 };
@@ -65,6 +65,14 @@ pub struct AssignResponse {
     pub exposures_recorded: bool,
 }
 
+/// One experiment's variant for the unit, by index until the response is built.
+struct Chosen<'c> {
+    experiment: &'c Arc<Experiment>,
+    variant: usize,
+    /// A shipped winner: nothing recorded, no plugin health.
+    shipped: bool,
+}
+
 /// Assigns the unit at its touchpoint. Never fails for a store outage: assignment is a pure
 /// function of the definition, so the shop keeps rendering; the outage is reported in
 /// `exposures_recorded` and the log.
@@ -76,13 +84,13 @@ pub async fn assign(state: &AppState, request: AssignRequest, now: Timestamp) ->
     } else {
         Mode::Existing
     };
-    let decision = decide(state, &catalog, &request, None, mode, now).await;
+    let outcome = decide(state, &catalog, &request, None, mode, now).await;
     AssignResponse {
         unit_id: request.unit_id,
         touchpoint: request.touchpoint,
-        assignments: decision.assignments,
-        holdout: decision.holdout,
-        exposures_recorded: decision.store_error.is_none(),
+        assignments: outcome.assignments,
+        holdout: outcome.holdout,
+        exposures_recorded: outcome.store_error.is_none(),
     }
 }
 
@@ -99,10 +107,10 @@ pub enum Mode {
     Existing,
 }
 
-/// The one decision path every entry point shares (`/v1/assign`, OFREP, `/v1/exposures`), so
-/// they answer the same variant, the same payload and record the same exposure.
+/// What a unit got at a touchpoint, and what was recorded: the answer every entry point
+/// (`/v1/assign`, OFREP, `/v1/exposures`) builds from, so they cannot disagree.
 #[derive(Debug)]
-pub struct Decision {
+pub struct Outcome {
     /// Variants of running experiments (and winners of shipped ones), payloads shaped by the
     /// touchpoint's plugin.
     pub assignments: Vec<Assignment>,
@@ -110,12 +118,12 @@ pub struct Decision {
     pub holdout: Option<String>,
     /// Experiment exposures this call recorded for the first time.
     pub new_exposures: usize,
-    /// The first store failure while recording; the decision itself stands.
+    /// The first store failure while recording or reading; the decision itself stands.
     pub store_error: Option<StoreError>,
 }
 
-/// Decides the unit's variants at `request.touchpoint` — of every running and shipped
-/// experiment there, or of `only` that one — recording per `mode`.
+/// [`Catalog::decide`] at `request.touchpoint` — narrowed to the experiment `only` when given —
+/// then the touchpoint plugin's hooks, and the store per `mode`.
 pub async fn decide(
     state: &AppState,
     catalog: &Catalog,
@@ -123,106 +131,130 @@ pub async fn decide(
     only: Option<&str>,
     mode: Mode,
     now: Timestamp,
-) -> Decision {
-    let holdouts: Vec<&Arc<Holdout>> = catalog.holdouts_at(&request.touchpoint).collect();
+) -> Outcome {
+    let mut decision = catalog.decide(&request.touchpoint, &request.unit_id, &request.attributes);
+    if let Some(key) = only {
+        decision
+            .candidates
+            .retain(|candidate| candidate.experiment.key() == key);
+        decision
+            .shipped
+            .retain(|winner| winner.experiment.key() == key);
+    }
     let holdout_exposures = async {
         if mode == Mode::Enroll {
-            expose_to_holdouts(state, catalog, request, &holdouts, now).await
+            expose_to_holdouts(state, catalog, request, &decision.holdouts, now).await
         } else {
             None
         }
     };
-    if let Some(holdout) = holdouts.iter().find(|h| h.holds_out(&request.unit_id)) {
+    if let Some(holdout) = decision.held_out_by {
         // Held out: no experiment, no shipped winner, no plugin call — the shop's defaults.
-        let key = holdout.key().to_owned();
-        return Decision {
+        return Outcome {
             assignments: Vec::new(),
-            holdout: Some(key),
+            holdout: Some(holdout.key().to_owned()),
             new_exposures: 0,
             store_error: holdout_exposures.await,
         };
     }
-    let (mut decision, holdout_error) = futures::join!(
-        assign_experiments(state, catalog, request, only, mode, now),
+    let (mut outcome, holdout_error) = futures::join!(
+        assign_experiments(state, catalog, request, &decision, mode, now),
         holdout_exposures
     );
-    decision.store_error = decision.store_error.or(holdout_error);
-    decision
+    outcome.store_error = outcome.store_error.or(holdout_error);
+    outcome
 }
 
-/// The experiments' and shipped winners' assignments of a unit no holdout keeps out.
+/// The experiments' and shipped winners' assignments of a unit no holdout keeps out: the
+/// decision's candidates, narrowed by the touchpoint plugin's `eligible` hook, enrolled; the
+/// winners added; payloads shaped by its `payload` hook.
 async fn assign_experiments(
     state: &AppState,
     catalog: &Catalog,
     request: &AssignRequest,
-    only: Option<&str>,
+    decision: &Decision<'_>,
     mode: Mode,
     now: Timestamp,
-) -> Decision {
-    let in_scope = |experiment: &&Arc<Experiment>| only.is_none_or(|key| experiment.key() == key);
-    let candidates: Vec<&Arc<Experiment>> = catalog
-        .running_at(&request.touchpoint)
-        .iter()
-        .filter(in_scope)
-        .filter(|experiment| experiment.targets(&request.attributes))
-        .collect();
+) -> Outcome {
     let plugin = state.plugins.for_touchpoint(&request.touchpoint);
-    let mut decision = if mode == Mode::Existing {
-        existing(state, request, &candidates).await
+    let (mut chosen, new_exposures, store_error) = if mode == Mode::Existing {
+        let (chosen, store_error) = existing(state, request, &decision.candidates).await;
+        (chosen, 0, store_error)
     } else {
         let (eligible, plugin_version) = match &plugin {
             Some((plugin, binding)) if plugin.has_hook(Hook::Eligible) => {
-                let eligible = plugin_eligibility(state, plugin, binding, request, &candidates);
+                let eligible =
+                    plugin_eligibility(state, plugin, binding, request, &decision.candidates);
                 (eligible, Some(plugin.version().to_owned()))
             }
-            _ => (candidates, None),
+            _ => (decision.candidates.clone(), None),
         };
-        enroll(
-            state,
-            catalog,
-            request,
-            &eligible,
-            plugin_version,
-            mode,
-            now,
-        )
-        .await
+        if mode == Mode::Preview {
+            (preview(&eligible), 0, None)
+        } else {
+            enroll(state, catalog, request, &eligible, plugin_version, now).await
+        }
     };
-    decision.assignments.extend(shipped(catalog, request, only));
+    chosen.extend(decision.shipped.iter().map(|winner| Chosen {
+        experiment: winner.experiment,
+        variant: winner.variant,
+        shipped: true,
+    }));
+    let mut payloads: Vec<Value> = chosen
+        .iter()
+        .map(|chosen| {
+            variant_of(chosen.experiment, chosen.variant)
+                .payload
+                .clone()
+        })
+        .collect();
     if let Some((plugin, binding)) = &plugin
         && plugin.has_hook(Hook::Payload)
-        && !decision.assignments.is_empty()
+        && !chosen.is_empty()
     {
-        shape_payloads(
-            state,
-            catalog,
-            plugin,
-            binding,
-            request,
-            &mut decision.assignments,
-        );
+        shape_payloads(state, plugin, binding, request, &chosen, &mut payloads);
     }
-    decision
+    let assignments = chosen
+        .iter()
+        .zip(payloads)
+        .map(|(chosen, payload)| Assignment {
+            experiment: chosen.experiment.key().to_owned(),
+            variant: variant_of(chosen.experiment, chosen.variant).key.clone(),
+            payload,
+            shipped: chosen.shipped,
+        })
+        .collect();
+    Outcome {
+        assignments,
+        holdout: None,
+        new_exposures,
+        store_error,
+    }
 }
 
 /// Records the unit's exposure to each holdout in scope (its synthetic experiment: `holdout`
-/// or `program`), first exposure wins. No plugin decides holdout membership, so no plugin
-/// version is kept. The first store failure, if any.
+/// or `program`, as decided), first exposure wins. No plugin decides holdout membership, so
+/// no plugin version is kept. The first store failure, if any.
 async fn expose_to_holdouts(
     state: &AppState,
     catalog: &Catalog,
     request: &AssignRequest,
-    holdouts: &[&Arc<Holdout>],
+    holdouts: &[HoldoutGroup<'_>],
     now: Timestamp,
 ) -> Option<StoreError> {
-    let writes = holdouts.iter().filter_map(|holdout| {
-        let experiment = holdout.experiment();
-        let variant = experiment.assign(&request.unit_id)?;
-        let exposure = exposure(catalog, experiment, request, variant, None, now);
-        Some(async move {
+    let writes = holdouts.iter().map(|group| {
+        let experiment = group.holdout.experiment();
+        let exposure = Exposure {
+            unit_id: request.unit_id.clone(),
+            variant: group.variant,
+            at: now,
+            segments: segment_values(catalog, experiment, request),
+            plugin_version: None,
+        };
+        async move {
             let result = state.store.record_exposure(experiment, &exposure).await;
             (experiment, result)
-        })
+        }
     });
     let mut failure = None;
     for (experiment, result) in join_all(writes).await {
@@ -243,88 +275,52 @@ async fn expose_to_holdouts(
     failure
 }
 
-/// The winners of the touchpoint's shipped experiments (or of `only`) whose targeting admits
-/// the unit, whatever its bucket or layer: nothing recorded, no plugin eligibility asked
-/// (shipping makes the variant the touchpoint's default).
-fn shipped(catalog: &Catalog, request: &AssignRequest, only: Option<&str>) -> Vec<Assignment> {
-    catalog
-        .shipped_at(&request.touchpoint)
+/// The candidates that give the unit a variant, recording nothing (bulk evaluation, and the
+/// check before an exposure on use is recorded).
+fn preview<'c>(candidates: &[Candidate<'c>]) -> Vec<Chosen<'c>> {
+    candidates
         .iter()
-        .filter(|experiment| only.is_none_or(|key| experiment.key() == key))
-        .filter(|experiment| experiment.targets(&request.attributes))
-        .filter_map(|experiment| {
-            let mut assignment = assignment(experiment, experiment.shipped_variant()?);
-            assignment.shipped = true;
-            Some(assignment)
+        .filter_map(|candidate| {
+            Some(Chosen {
+                experiment: candidate.experiment,
+                variant: candidate.variant?,
+                shipped: false,
+            })
         })
         .collect()
 }
 
-/// The exposure record of a unit to an experiment, as every entry point records it: the
-/// segments as sent and the plugin version that decided eligibility.
-fn exposure(
-    catalog: &Catalog,
-    experiment: &Experiment,
-    request: &AssignRequest,
-    variant: usize,
-    plugin_version: Option<String>,
-    at: Timestamp,
-) -> Exposure {
-    Exposure {
-        unit_id: request.unit_id.clone(),
-        variant,
-        at,
-        segments: segment_values(catalog, experiment, request),
-        plugin_version,
-    }
-}
-
-async fn enroll(
+/// Records the exposure of each candidate that gives the unit a variant: the chosen variants,
+/// how many exposures were new, and the first store failure.
+async fn enroll<'c>(
     state: &AppState,
     catalog: &Catalog,
     request: &AssignRequest,
-    candidates: &[&Arc<Experiment>],
+    candidates: &[Candidate<'c>],
     plugin_version: Option<String>,
-    mode: Mode,
     now: Timestamp,
-) -> Decision {
-    let chosen: Vec<(&Arc<Experiment>, usize)> = candidates
+) -> (Vec<Chosen<'c>>, usize, Option<StoreError>) {
+    let assigned: Vec<(&'c Arc<Experiment>, usize)> = candidates
         .iter()
-        .filter_map(|experiment| {
-            experiment
-                .assign(&request.unit_id)
-                .map(|v| (*experiment, v))
-        })
+        .filter_map(|candidate| Some((candidate.experiment, candidate.variant?)))
         .collect();
-    if mode == Mode::Preview {
-        return Decision {
-            assignments: chosen
-                .iter()
-                .map(|(experiment, variant)| assignment(experiment, *variant))
-                .collect(),
-            holdout: None,
-            new_exposures: 0,
-            store_error: None,
+    let writes = assigned.iter().map(|(experiment, variant)| {
+        let exposure = Exposure {
+            unit_id: request.unit_id.clone(),
+            variant: *variant,
+            at: now,
+            segments: segment_values(catalog, experiment, request),
+            plugin_version: plugin_version.clone(),
         };
-    }
-    let writes = chosen.iter().map(|(experiment, variant)| {
-        let exposure = exposure(
-            catalog,
-            experiment,
-            request,
-            *variant,
-            plugin_version.clone(),
-            now,
-        );
         async move { state.store.record_exposure(experiment, &exposure).await }
     });
     let results = join_all(writes).await;
     let mut store_error = None;
     let mut new_exposures = 0;
-    let assignments = chosen
+    let chosen = assigned
         .iter()
         .zip(results)
-        .map(|((experiment, computed), result)| {
+        .map(|((experiment, decided), result)| {
             // First exposure wins: report what the store holds (the same variant unless the
             // definition's split changed through a new phase).
             let (variant, new) = match result {
@@ -332,116 +328,126 @@ async fn enroll(
                 Err(error) => {
                     observe::store_failure("record_exposure", &error);
                     store_error = store_error.take().or(Some(error));
-                    (*computed, false)
+                    (*decided, false)
                 }
             };
             new_exposures += usize::from(new);
-            let assignment = assignment(experiment, variant);
-            observe::assignment(experiment.key(), &assignment.variant, new);
-            assignment
+            let variant = known_variant(experiment, variant);
+            let key = &variant_of(experiment, variant).key;
+            observe::assignment(experiment.key(), key, new);
+            Chosen {
+                experiment,
+                variant,
+                shipped: false,
+            }
         })
         .collect();
-    Decision {
-        assignments,
-        holdout: None,
-        new_exposures,
-        store_error,
-    }
+    (chosen, new_exposures, store_error)
 }
 
-async fn existing(
+/// The variants the store holds for the unit in the candidates (`enroll: false`): a later
+/// journey step reports earlier assignments and enrolls no one.
+async fn existing<'c>(
     state: &AppState,
     request: &AssignRequest,
-    candidates: &[&Arc<Experiment>],
-) -> Decision {
-    let experiments: Vec<Arc<Experiment>> = candidates.iter().map(|e| Arc::clone(e)).collect();
-    let (assignments, store_error) = match state
+    candidates: &[Candidate<'c>],
+) -> (Vec<Chosen<'c>>, Option<StoreError>) {
+    let experiments: Vec<Arc<Experiment>> = candidates
+        .iter()
+        .map(|candidate| Arc::clone(candidate.experiment))
+        .collect();
+    match state
         .store
         .find_exposures(&request.unit_id, &experiments)
         .await
     {
         Ok(records) => {
-            let assignments = experiments
+            let chosen = candidates
                 .iter()
                 .zip(records)
-                .filter_map(|(experiment, record)| {
-                    record.map(|record| assignment(experiment, record.variant))
+                .filter_map(|(candidate, record)| {
+                    record.map(|record| Chosen {
+                        experiment: candidate.experiment,
+                        variant: known_variant(candidate.experiment, record.variant),
+                        shipped: false,
+                    })
                 })
                 .collect();
-            (assignments, None)
+            (chosen, None)
         }
         Err(error) => {
             observe::store_failure("find_exposures", &error);
             (Vec::new(), Some(error))
         }
-    };
-    Decision {
-        assignments,
-        holdout: None,
-        new_exposures: 0,
-        store_error,
     }
 }
 
 /// The candidates the touchpoint's plugin finds eligible, in one call for all of them. A
 /// failing plugin makes no one eligible (the safe default: the shop shows its default). The
-/// call counts for plugin health under the variant each candidate would give the unit.
-fn plugin_eligibility<'a>(
+/// call counts for plugin health under the variant each candidate gives the unit.
+fn plugin_eligibility<'c>(
     state: &AppState,
     plugin: &LoadedPlugin,
     binding: &Binding,
     request: &AssignRequest,
-    candidates: &[&'a Arc<Experiment>],
-) -> Vec<&'a Arc<Experiment>> {
+    candidates: &[Candidate<'c>],
+) -> Vec<Candidate<'c>> {
     if candidates.is_empty() {
         return Vec::new();
     }
     let context = EligibleContext {
         unit_id: request.unit_id.clone(),
         touchpoint: request.touchpoint.clone(),
-        experiments: candidates.iter().map(|e| e.key().to_owned()).collect(),
+        experiments: candidates
+            .iter()
+            .map(|candidate| candidate.experiment.key().to_owned())
+            .collect(),
         attributes: request.attributes.clone(),
         config: &binding.config,
     };
     let started = Instant::now();
     let answer = plugin.eligible(&context);
     observe::plugin_call(plugin.name(), "eligible", answer.is_ok(), started.elapsed());
-    for experiment in candidates {
-        if let Some(variant) = experiment.assign(&request.unit_id) {
+    for candidate in candidates {
+        if let Some(variant) = candidate.variant {
             let health = &state.plugin_health;
-            health.record(experiment.key(), variant, answer.is_err());
+            health.record(candidate.experiment.key(), variant, answer.is_err());
         }
     }
     match answer {
         Ok(eligibility) => candidates
             .iter()
-            .filter(|experiment| eligibility.get(experiment.key()).copied().unwrap_or(false))
+            .filter(|candidate| {
+                let key = candidate.experiment.key();
+                eligibility.get(key).copied().unwrap_or(false)
+            })
             .copied()
             .collect(),
         Err(_) => Vec::new(),
     }
 }
 
-/// Lets the plugin shape each assigned variant's payload; on failure, or for an experiment the
+/// Lets the plugin shape each chosen variant's payload; on failure, or for an experiment the
 /// plugin leaves out, the variant's static payload stands. The call counts for plugin health
-/// under each running experiment's assigned variant (a shipped one records nothing).
+/// under each running experiment's chosen variant (a shipped one records nothing).
 fn shape_payloads(
     state: &AppState,
-    catalog: &Catalog,
     plugin: &LoadedPlugin,
     binding: &Binding,
     request: &AssignRequest,
-    assignments: &mut [Assignment],
+    chosen: &[Chosen<'_>],
+    payloads: &mut [Value],
 ) {
     let context = PayloadContext {
         unit_id: request.unit_id.clone(),
         touchpoint: request.touchpoint.clone(),
-        assignments: assignments
+        assignments: chosen
             .iter()
-            .map(|a| PluginAssignment {
-                experiment: a.experiment.clone(),
-                variant: a.variant.clone(),
-                payload: a.payload.clone(),
+            .zip(payloads.iter())
+            .map(|(chosen, payload)| PluginAssignment {
+                experiment: chosen.experiment.key().to_owned(),
+                variant: variant_of(chosen.experiment, chosen.variant).key.clone(),
+                payload: payload.clone(),
             })
             .collect(),
         attributes: request.attributes.clone(),
@@ -450,33 +456,35 @@ fn shape_payloads(
     let started = Instant::now();
     let answer = plugin.payload(&context);
     observe::plugin_call(plugin.name(), "payload", answer.is_ok(), started.elapsed());
-    for assignment in assignments.iter().filter(|a| !a.shipped) {
-        let variant = catalog
-            .get(&assignment.experiment)
-            .and_then(|experiment| experiment.variant_index(&assignment.variant));
-        if let Some(variant) = variant {
-            let health = &state.plugin_health;
-            health.record(&assignment.experiment, variant, answer.is_err());
-        }
+    for chosen in chosen.iter().filter(|chosen| !chosen.shipped) {
+        let health = &state.plugin_health;
+        health.record(chosen.experiment.key(), chosen.variant, answer.is_err());
     }
-    if let Ok(mut payloads) = answer {
-        for assignment in assignments {
-            if let Some(payload) = payloads.remove(&assignment.experiment) {
-                assignment.payload = payload;
+    if let Ok(mut shaped) = answer {
+        for (chosen, payload) in chosen.iter().zip(payloads.iter_mut()) {
+            if let Some(shaped) = shaped.remove(chosen.experiment.key()) {
+                *payload = shaped;
             }
         }
     }
 }
 
-fn assignment(experiment: &Experiment, variant: usize) -> Assignment {
-    let variants = experiment.variants();
-    let variant = variants.get(variant).unwrap_or(experiment.control());
-    Assignment {
-        experiment: experiment.key().to_owned(),
-        variant: variant.key.clone(),
-        payload: variant.payload.clone(),
-        shipped: false,
+/// `index` when the definition has that variant, else control's: an exposure recorded under
+/// an earlier definition's split is reported (and counted for plugin health) as control.
+fn known_variant(experiment: &Experiment, index: usize) -> usize {
+    if index < experiment.variants().len() {
+        index
+    } else {
+        experiment.control_index()
     }
+}
+
+/// The variant at `index` (one [`known_variant`] gave, or a decision's own).
+fn variant_of(experiment: &Experiment, index: usize) -> &VariantSpec {
+    experiment
+        .variants()
+        .get(index)
+        .unwrap_or(experiment.control())
 }
 
 /// The unit's values of the experiment's declared segment attributes, as sent at exposure,

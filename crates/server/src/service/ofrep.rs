@@ -6,7 +6,7 @@
 //! evaluates every flag up front; exposure happens on use, `POST /v1/exposures`).
 
 use crate::catalog::Catalog;
-use crate::service::assign::{self, AssignRequest, Decision, Mode};
+use crate::service::assign::{self, AssignRequest, Mode, Outcome};
 use crate::state::AppState;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -274,7 +274,7 @@ fn request_at(experiment: &Experiment, context: Context) -> AssignRequest {
     }
 }
 
-fn from_decision(experiment: &Experiment, decision: &Decision) -> FlagEvaluation {
+fn from_decision(experiment: &Experiment, decision: &Outcome) -> FlagEvaluation {
     let found = decision
         .assignments
         .iter()
