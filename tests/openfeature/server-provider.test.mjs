@@ -261,3 +261,29 @@ test('exposure on use: the server decides the variant again and counts the unit 
     { unit_id: unit, touchpoint: SHIPPING.touchpoint, attributes: { country: 'DE' }, enroll: false }, { key: CLIENT_KEY });
   assert.equal(existing.body.assignments[0].variant, shown.variant, 'recorded as an enrolling assign would');
 });
+
+test('the beacon route takes a text/plain body with the client key in it, checked like a header key', async () => {
+  const beacon = (body) => fetch(`${server.base}/v1/events/beacon`, {
+    method: 'POST', headers: { 'Content-Type': 'text/plain;charset=UTF-8' }, body: JSON.stringify(body),
+  });
+  const unit = 'beacon-unit-1';
+  const events = [{ id: 'beacon-e-1', unit_id: unit, name: 'add_to_cart' }];
+  const noKey = await beacon({ events });
+  assert.equal(noKey.status, 401);
+  assert.equal((await beacon({ client_key: 'not-a-key', events })).status, 401);
+  // A key in the query string is no key: it would end up in access logs.
+  const inQuery = await fetch(`${server.base}/v1/events/beacon?client_key=${CLIENT_KEY}`, {
+    method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: JSON.stringify({ events }),
+  });
+  assert.equal(inQuery.status, 401);
+  const first = await beacon({ client_key: CLIENT_KEY, events });
+  assert.equal(first.status, 200);
+  const answer = await first.json();
+  assert.deepEqual(answer.events.errors, []);
+  assert.equal(answer.events.accepted + answer.events.duplicates, 1);
+  const again = await (await beacon({ client_key: CLIENT_KEY, events })).json();
+  assert.equal(again.events.duplicates, 1, 'a resent beacon counts once');
+  const malformed = await fetch(`${server.base}/v1/events/beacon`, { method: 'POST', body: '{"client_key":' });
+  assert.equal(malformed.status, 400);
+  assert.match(malformed.headers.get('content-type'), /problem\+json/);
+});
