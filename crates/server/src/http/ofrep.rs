@@ -52,7 +52,7 @@ pub(crate) async fn evaluate_flag(
     let key = key.into_inner();
     let context = match read_context(&state, body, Some(&key)) {
         Ok(context) => context,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     match ofrep::evaluate(&state, &key, context, super::now()).await {
         Ok(evaluation) => HttpResponse::Ok().json(evaluation),
@@ -78,7 +78,7 @@ pub(crate) async fn evaluate_flags(
 ) -> HttpResponse {
     let context = match read_context(&state, body, None) {
         Ok(context) => context,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let etag = ofrep::bulk_etag(&state, &context);
     let unchanged = request
@@ -101,14 +101,16 @@ fn read_context(
     state: &AppState,
     body: Result<Body, ApiError>,
     key: Option<&str>,
-) -> Result<ofrep::Context, HttpResponse> {
-    let Body(bytes) = body.map_err(|error| refusal(&error))?;
-    check_depth(&bytes, state.settings.limits.max_json_depth).map_err(|error| refusal(&error))?;
+) -> Result<ofrep::Context, Box<HttpResponse>> {
+    let Body(bytes) = body.map_err(|error| Box::new(refusal(&error)))?;
+    check_depth(&bytes, state.settings.limits.max_json_depth)
+        .map_err(|error| Box::new(refusal(&error)))?;
     let bounds = Bounds {
         max_string_bytes: state.settings.limits.max_string_bytes,
         max_attributes: state.settings.assign.max_attributes,
     };
-    ofrep::parse_context(&bytes, bounds, key.is_none()).map_err(|error| failure(key, &error))
+    ofrep::parse_context(&bytes, bounds, key.is_none())
+        .map_err(|error| Box::new(failure(key, &error)))
 }
 
 /// An evaluation failure in the spec's shape.
