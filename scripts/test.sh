@@ -77,3 +77,11 @@ fi
   # The debug binary built above; the test starts it itself on a free port.
   npm test
 )
+
+step "OpenFeature and browser-client tests (tests/openfeature: OpenFeature's OFREP providers from npm, chromium on the demo shop)"
+(
+  cd tests/openfeature
+  npm ci --no-audit --no-fund
+  # The same debug binary and chromium as the dashboard tests.
+  npm test
+)

@@ -45,6 +45,10 @@ pub struct Args {
     /// Which scenarios to run, in this order.
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Scenario::Bare, Scenario::Assign, Scenario::Events])]
     pub scenarios: Vec<Scenario>,
+    /// More running experiments (at touchpoints of their own) defined for ofrep-bulk, so
+    /// bulk evaluation answers 1 + this many flags.
+    #[arg(long, default_value_t = 19)]
+    pub bulk_extra: usize,
     /// Events per POST /v1/events.
     #[arg(long, default_value_t = 50)]
     pub batch: usize,
@@ -88,6 +92,12 @@ pub enum Scenario {
     Assign,
     /// POST /v1/events in batches, for units assigned in the assign scenario.
     Events,
+    /// POST /ofrep/v1/evaluate/flags/{key} (OFREP single evaluation, records the exposure), a
+    /// new unit id per request: the same work as assign, through OpenFeature's protocol.
+    Ofrep,
+    /// POST /ofrep/v1/evaluate/flags (OFREP bulk evaluation, records nothing) over the
+    /// experiment and `--bulk-extra` more, a new unit id per request.
+    OfrepBulk,
 }
 
 /// `10s`, `500ms`, `2m`, or plain seconds.

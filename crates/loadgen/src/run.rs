@@ -161,6 +161,24 @@ async fn drive_all(
                 ));
                 measure(args, target, workload, Arc::new(Sequence::default()), true).await?
             }
+            (Scenario::Ofrep, Some(target)) => {
+                let workload = Arc::new(scenario::Ofrep {
+                    path: format!("/ofrep/v1/evaluate/flags/{}", setup.key),
+                    bodies: scenario::OfrepBodies::new(&run_id, &args.attributes)?,
+                });
+                measure(args, target, workload, Arc::new(Sequence::default()), true).await?
+            }
+            (Scenario::OfrepBulk, Some(target)) => {
+                if let Some(addr) = server {
+                    let admin = Target::new(addr, args.admin_key.as_deref())?;
+                    scenario::define_bulk_extras(&admin, args.bulk_extra)
+                        .await
+                        .context("defining the bulk evaluation's experiments")?;
+                }
+                let bodies = scenario::OfrepBodies::new(&run_id, &args.attributes)?;
+                let workload = Arc::new(scenario::OfrepBulk(bodies));
+                measure(args, target, workload, Arc::new(Sequence::default()), true).await?
+            }
             (_, None) => bail!("{scenario:?} needs --server URL or --spawn"),
         };
         if let Some(run) = run {

@@ -1,4 +1,5 @@
-//! The three workloads (bare endpoint, assign, events) and the experiment they run against.
+//! The workloads (bare endpoint, assign, events, OFREP single and bulk evaluation) and the
+//! experiments they run against.
 
 use crate::client::{Connection, Target, Verdict, Workload};
 use bytes::Bytes;
@@ -137,6 +138,19 @@ impl ExperimentSetup {
     }
 }
 
+/// Defines and starts `count` copies of the built-in experiment, each at its own touchpoint,
+/// so bulk evaluation has that many more flags to answer.
+pub async fn define_bulk_extras(admin: &Target, count: usize) -> Result<(), SetupError> {
+    for index in 0..count {
+        let mut setup = ExperimentSetup::builtin()?;
+        setup.key = format!("loadgen-bulk-{index}");
+        setup.definition["key"] = Value::String(setup.key.clone());
+        setup.definition["touchpoint"] = Value::String(format!("loadgen.bulk.{index}"));
+        setup.apply(admin).await?;
+    }
+    Ok(())
+}
+
 fn refuse_unless_success(what: &str, status: StatusCode, body: &[u8]) -> Result<(), SetupError> {
     if status.is_success() {
         Ok(())
@@ -267,6 +281,89 @@ impl Workload for Assign {
     }
 }
 
+/// OFREP single evaluation of the experiment, a new unit each time: a success is a 200 with
+/// the unit randomized in (`SPLIT`) and no store failure.
+pub struct Ofrep {
+    pub path: String,
+    pub bodies: OfrepBodies,
+}
+
+impl Workload for Ofrep {
+    fn path(&self) -> &str {
+        &self.path
+    }
+
+    fn body(&self, n: u64) -> Bytes {
+        self.bodies.body(n)
+    }
+
+    fn check(&self, status: StatusCode, body: &[u8]) -> Verdict {
+        if status == StatusCode::OK
+            && contains(body, br#""reason":"SPLIT""#)
+            && !contains(body, br#""exposure_recorded":false"#)
+        {
+            Verdict::Ok { items: 1 }
+        } else {
+            Verdict::Failed
+        }
+    }
+}
+
+/// OFREP bulk evaluation of every flag, a new unit each time: a success is a 200 with flags.
+pub struct OfrepBulk(pub OfrepBodies);
+
+impl Workload for OfrepBulk {
+    fn path(&self) -> &str {
+        "/ofrep/v1/evaluate/flags"
+    }
+
+    fn body(&self, n: u64) -> Bytes {
+        self.0.body(n)
+    }
+
+    fn check(&self, status: StatusCode, body: &[u8]) -> Verdict {
+        if status == StatusCode::OK && contains(body, br#""flags":[{"#) {
+            Verdict::Ok { items: 1 }
+        } else {
+            Verdict::Failed
+        }
+    }
+}
+
+/// The OFREP body of unit `{run}-o{n}`: `{"context": {"targetingKey", ...attributes}}`.
+pub struct OfrepBodies {
+    run: String,
+    /// The attributes' members as JSON (`"device":"mobile"`), serialized once.
+    members: String,
+}
+
+impl OfrepBodies {
+    pub fn new(run: &str, attributes: &str) -> Result<OfrepBodies, SetupError> {
+        let attributes: Value =
+            serde_json::from_str(attributes).map_err(|_| SetupError::Attributes)?;
+        let object = attributes.as_object().ok_or(SetupError::Attributes)?;
+        let members = object
+            .iter()
+            .map(|(name, value)| format!(",{}:{value}", Value::String(name.clone())))
+            .collect();
+        Ok(OfrepBodies {
+            run: run.to_owned(),
+            members,
+        })
+    }
+
+    fn body(&self, n: u64) -> Bytes {
+        let mut body = String::with_capacity(64 + self.members.len());
+        // Writing to a String cannot fail.
+        let _ = write!(
+            body,
+            r#"{{"context":{{"targetingKey":"{}-o{n}"{}}}}}"#,
+            self.run, self.members
+        );
+        Bytes::from(body)
+    }
+}
+
 /// POST /v1/events: batches of events of units the assign scenario exposed, walking the
 /// journey (every unit views, then the next pass adds to cart, and so on).
 pub struct Events {
@@ -385,6 +482,18 @@ mod tests {
         assert_eq!(body["unit_id"], "r1-7");
         assert_eq!(body["touchpoint"], "pdp.\"gallery\"");
         assert_eq!(body["attributes"]["device"], "mobile");
+    }
+
+    #[test]
+    fn ofrep_bodies_carry_the_unit_as_targeting_key_beside_the_attributes() {
+        let bodies = OfrepBodies::new("r1", r#"{"device":"mobile","cart":12}"#).expect("valid");
+        let body: Value = serde_json::from_slice(&bodies.body(3)).expect("JSON");
+        assert_eq!(body["context"]["targetingKey"], "r1-o3");
+        assert_eq!(body["context"]["device"], "mobile");
+        assert_eq!(body["context"]["cart"], 12);
+        let bare = OfrepBodies::new("r1", "{}").expect("valid");
+        let body: Value = serde_json::from_slice(&bare.body(0)).expect("JSON");
+        assert_eq!(body["context"]["targetingKey"], "r1-o0");
     }
 
     #[test]

@@ -46,6 +46,13 @@ impl Access {
     }
 }
 
+/// Whether a route takes its client key in the body instead of a header: the beacon route
+/// (`navigator.sendBeacon` sets no header). Its table entry is `Open`; its handler checks the
+/// key with `Gate::admit_body_key`.
+pub fn key_in_body(path: &str) -> bool {
+    path == "/v1/events/beacon"
+}
+
 /// Whether a caller with `role` may use a route needing `access`.
 pub fn permits(role: Role, access: Access) -> bool {
     match access {

@@ -23,6 +23,7 @@ pub struct Settings {
     pub plugins: PluginSettings,
     pub guardrails: GuardrailSettings,
     pub metrics: MetricsSettings,
+    pub demo: DemoSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -174,6 +175,14 @@ pub struct ExperimentsSettings {
 pub struct EventsSettings {
     pub max_batch: usize,
     pub max_future_skew_seconds: i64,
+}
+
+/// The example storefront at `/demo`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoSettings {
+    pub enabled: bool,
+    pub client_key: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -222,9 +222,17 @@ fn cors(origins: &[String]) -> Cors {
         .allowed_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
+            header::IF_NONE_MATCH,
             HeaderName::from_static("x-request-id"),
+            // OFREP's other way to send the key.
+            HeaderName::from_static("x-api-key"),
         ])
-        .expose_headers([HeaderName::from_static("x-request-id"), header::RETRY_AFTER])
+        .expose_headers([
+            HeaderName::from_static("x-request-id"),
+            header::RETRY_AFTER,
+            // OFREP web providers send it back as If-None-Match.
+            header::ETAG,
+        ])
         .max_age(3600);
     if origins.iter().any(|origin| origin == "*") {
         cors.allow_any_origin()

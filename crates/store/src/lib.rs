@@ -18,10 +18,10 @@ pub use audit::{AuditEntry, MAX_AUDIT_READ};
 pub use error::StoreError;
 pub use exposure::{Exposure, ExposureRecord};
 pub use memory::MemoryStore;
-pub use session::Session;
 pub use plugins::{
     MAX_MODULE_BYTES, PluginChange, PluginSet, ServerPlugins, StoredBinding, sha256_hex,
 };
+pub use session::Session;
 pub use store::{Definitions, EventOutcome, EventsOutcome, Slice, Snapshot, Store};
 
 use std::sync::Arc;

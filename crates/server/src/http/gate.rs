@@ -12,7 +12,7 @@ use crate::http::error::ApiError;
 use crate::settings::Settings;
 use actix_web::HttpRequest;
 use actix_web::http::Method;
-use actix_web::http::header::{AUTHORIZATION, COOKIE, HeaderMap, ORIGIN};
+use actix_web::http::header::{AUTHORIZATION, COOKIE, HeaderMap, HeaderName, ORIGIN};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::net::{IpAddr, Ipv4Addr};
@@ -33,9 +33,23 @@ pub struct Gate {
     session_ttl: Duration,
 }
 
-/// The API key a request presents: `Authorization: Bearer KEY` (the scheme in any case). The
-/// one place keys are read from headers, so another header is one more line here.
+/// The API key a request presents: `Authorization: Bearer KEY` (the scheme in any case), or
+/// `X-API-Key: KEY` (OFREP providers may send either; the bearer wins). The one place keys are
+/// read from headers.
 pub fn presented_key(headers: &HeaderMap) -> Option<&str> {
+    bearer_key(headers).or_else(|| {
+        headers
+            .get(X_API_KEY)?
+            .to_str()
+            .ok()
+            .map(str::trim)
+            .filter(|key| !key.is_empty())
+    })
+}
+
+const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
+
+fn bearer_key(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, key) = value.trim().split_once(' ')?;
     scheme
@@ -124,6 +138,28 @@ impl Gate {
         }
         self.check_rate(request, Some(&caller))?;
         Ok(Some(caller))
+    }
+
+    /// A client key carried in the body, for the beacon route (a beacon can set no header):
+    /// checked exactly like a header key on a client route — failure throttle, role and rate
+    /// limit included.
+    pub fn admit_body_key(
+        &self,
+        presented: Option<&str>,
+        request: &HttpRequest,
+    ) -> Result<(), ApiError> {
+        if self.keys.is_open() {
+            return self.check_rate(request, None);
+        }
+        self.check_throttle(request)?;
+        let Some(caller) = presented.and_then(|key| self.keys.identify(key.trim())) else {
+            self.failed(request);
+            return Err(ApiError::Unauthorized);
+        };
+        if !access::permits(caller.role, Access::Client) {
+            return Err(ApiError::Forbidden);
+        }
+        self.check_rate(request, Some(&caller))
     }
 
     /// The admin a session token belongs to: the store knows the session and its key is still

@@ -26,6 +26,8 @@ use std::time::{Duration, Instant};
 use tracing::Instrument;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// The API-key header OFREP names beside `Authorization: Bearer`.
+pub const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
 
 /// The app-wide middleware: request id → span → body deadline → (router → gate → handler) →
 /// problem for foreign errors → metrics.
@@ -96,12 +98,16 @@ pub async fn gate(
         }
         Err(refusal) => {
             observe::rejected_request(refusal.code());
-            let page =
-                pattern.is_some_and(|pattern| pattern == "/ui" || pattern.starts_with("/ui/"));
+            let page = pattern
+                .as_deref()
+                .is_some_and(|pattern| pattern == "/ui" || pattern.starts_with("/ui/"));
             let response = if signs_in_first(&request, &refusal, page) {
                 HttpResponse::build(StatusCode::SEE_OTHER)
                     .insert_header((LOCATION, "/ui/login"))
                     .finish()
+            } else if pattern.is_some_and(|pattern| super::ofrep::is_ofrep_path(&pattern)) {
+                // OFREP clients read the spec's error bodies, not problem documents.
+                super::ofrep::refusal(&refusal)
             } else {
                 refusal.error_response()
             };

@@ -3,10 +3,10 @@
 //! (`http::ROUTES`), so the security and the 401/403/429 answers of each operation follow the
 //! entry the gate enforces.
 
-use crate::access::Access;
+use crate::access::{self, Access};
 use crate::http::{
-    assign, audit, error::Problem, events, experiments, health, holdouts, layers, metrics, phases,
-    plugins,
+    assign, audit, error::Problem, events, experiments, exposures, health, holdouts, layers,
+    metrics, ofrep, phases, plugins,
 };
 use actix_web::HttpResponse;
 use serde::Serialize;
@@ -36,6 +36,10 @@ keys configured (development) every route is open.",
         document,
         assign::post_assign,
         events::post_events,
+        events::post_beacon,
+        exposures::post_exposures,
+        ofrep::evaluate_flag,
+        ofrep::evaluate_flags,
         experiments::list,
         experiments::put,
         experiments::get,
@@ -61,11 +65,12 @@ keys configured (development) every route is open.",
         plugins::delete_plugin,
         plugins::unbind,
     ),
-    components(schemas(Problem, HookName, PluginLimits)),
+    components(schemas(Problem, HookName, PluginLimits, ofrep::OfrepFailure, ofrep::OfrepGeneralError)),
     modifiers(&AccessRules),
     tags(
         (name = "assignment", description = "Variants for a unit at a touchpoint"),
         (name = "events", description = "Outcome events: journey stages and metrics"),
+        (name = "openfeature", description = "OpenFeature Remote Evaluation Protocol (OFREP 0.3.0 core): a flag is an experiment, `context.targetingKey` the unit; errors in the spec's shape"),
         (name = "experiments", description = "Definitions, lifecycle and results"),
         (name = "plugins", description = "WASM touchpoint plugins and their bindings"),
         (name = "operations", description = "Health, readiness, metrics and this document"),
@@ -134,7 +139,22 @@ impl Modify for AccessRules {
                 "Set by the dashboard's login (POST /ui/login) for an admin key",
             ))),
         );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-API-Key",
+                "An admin or client API key (OFREP routes only)",
+            ))),
+        );
         for (path, item) in document.paths.paths.iter_mut() {
+            let ofrep = ofrep::is_ofrep_path(path);
+            let refusal = |description: &str| {
+                if ofrep {
+                    ofrep_refusal(description)
+                } else {
+                    problem(description)
+                }
+            };
             let operations = [
                 ("get", &mut item.get),
                 ("put", &mut item.put),
@@ -147,6 +167,17 @@ impl Modify for AccessRules {
                     continue;
                 };
                 let access = crate::http::route_access(path, method).unwrap_or(Access::Admin);
+                if access == Access::Open && access::key_in_body(path) {
+                    // The beacon route checks the client key in its body: 401 and 429, no 403.
+                    operation.responses.responses.insert(
+                        "401".into(),
+                        refusal("No client key in the body, or an unknown one").into(),
+                    );
+                    operation.responses.responses.insert(
+                        "429".into(),
+                        refusal("Rate limit exceeded; see Retry-After").into(),
+                    );
+                }
                 if access != Access::Open {
                     let mut requirements =
                         vec![SecurityRequirement::new::<_, _, &str>("bearer", [])];
@@ -155,6 +186,9 @@ impl Modify for AccessRules {
                             "dashboard_session",
                             [],
                         ));
+                    }
+                    if ofrep {
+                        requirements.push(SecurityRequirement::new::<_, _, &str>("api_key", []));
                     }
                     operation.security = Some(requirements);
                     let forbidden = match access {
@@ -166,20 +200,20 @@ impl Modify for AccessRules {
                     };
                     operation.responses.responses.insert(
                         "401".into(),
-                        problem("No API key, or an unknown one").into(),
+                        refusal("No API key, or an unknown one").into(),
                     );
                     operation
                         .responses
                         .responses
-                        .insert("403".into(), problem(forbidden).into());
+                        .insert("403".into(), refusal(forbidden).into());
                     operation.responses.responses.insert(
                         "429".into(),
-                        problem("Rate limit exceeded; see Retry-After").into(),
+                        refusal("Rate limit exceeded; see Retry-After").into(),
                     );
                 }
                 operation.responses.responses.insert(
                     "500".into(),
-                    problem("Internal error (details in the server log)").into(),
+                    refusal("Internal error (details in the server log)").into(),
                 );
             }
         }
@@ -193,6 +227,19 @@ fn problem(description: &str) -> utoipa::openapi::Response {
             "application/problem+json",
             ContentBuilder::new()
                 .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build()
+}
+
+/// An OFREP refusal: the spec's `{"errorDetails"}`, not a problem document.
+fn ofrep_refusal(description: &str) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("OfrepGeneralError")))
                 .build(),
         )
         .build()
@@ -241,18 +288,33 @@ mod tests {
                 let responses = operation["responses"].as_object().expect("responses");
                 let gated = crate::http::route_access(path, method) != Some(Access::Open);
                 for status in ["401", "403", "429"] {
+                    // The beacon route checks the key in its body: 401 and 429, never 403.
+                    let expected = gated || access::key_in_body(path) && status != "403";
                     assert_eq!(
                         responses.contains_key(status),
-                        gated,
+                        expected,
                         "{method} {path}: {status}"
                     );
                 }
                 for (status, response) in responses {
                     if status.starts_with('4') || status.starts_with('5') {
-                        assert_eq!(
-                            response["content"]["application/problem+json"]["schema"]["$ref"],
-                            "#/components/schemas/Problem",
-                            "{method} {path} {status}"
+                        let schema = if ofrep::is_ofrep_path(path) {
+                            // The spec's error bodies on OFREP paths.
+                            &response["content"]["application/json"]["schema"]["$ref"]
+                        } else {
+                            &response["content"]["application/problem+json"]["schema"]["$ref"]
+                        };
+                        let allowed: &[&str] = if ofrep::is_ofrep_path(path) {
+                            &[
+                                "#/components/schemas/OfrepFailure",
+                                "#/components/schemas/OfrepGeneralError",
+                            ]
+                        } else {
+                            &["#/components/schemas/Problem"]
+                        };
+                        assert!(
+                            allowed.iter().any(|name| schema == name),
+                            "{method} {path} {status}: {schema}"
                         );
                     }
                 }

@@ -18,7 +18,7 @@ use touchstone_model::{Experiment, Timestamp, VariantSpec};
 use touchstone_plugin_host::{
     Assignment as PluginAssignment, EligibleContext, Hook, LoadedPlugin, PayloadContext,
 };
-use touchstone_store::Exposure;
+use touchstone_store::{Exposure, StoreError};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -79,36 +79,90 @@ struct Chosen<'c> {
 #[tracing::instrument(skip_all, fields(touchpoint = %request.touchpoint))]
 pub async fn assign(state: &AppState, request: AssignRequest, now: Timestamp) -> AssignResponse {
     let catalog = state.catalog.load();
-    let decision = catalog.decide(&request.touchpoint, &request.unit_id, &request.attributes);
+    let mode = if request.enroll {
+        Mode::Enroll
+    } else {
+        Mode::Existing
+    };
+    let outcome = decide(state, &catalog, &request, None, mode, now).await;
+    AssignResponse {
+        unit_id: request.unit_id,
+        touchpoint: request.touchpoint,
+        assignments: outcome.assignments,
+        holdout: outcome.holdout,
+        exposures_recorded: outcome.store_error.is_none(),
+    }
+}
+
+/// What a decision does with the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Decide and record the first exposure: `/v1/assign`, OFREP single evaluation,
+    /// `/v1/exposures`.
+    Enroll,
+    /// Decide only, record nothing: OFREP bulk evaluation (exposure happens on use), and the
+    /// check `/v1/exposures` makes before it records.
+    Preview,
+    /// Report only the exposures the store already holds (`enroll: false`).
+    Existing,
+}
+
+/// What a unit got at a touchpoint, and what was recorded: the answer every entry point
+/// (`/v1/assign`, OFREP, `/v1/exposures`) builds from, so they cannot disagree.
+#[derive(Debug)]
+pub struct Outcome {
+    /// Variants of running experiments (and winners of shipped ones), payloads shaped by the
+    /// touchpoint's plugin.
+    pub assignments: Vec<Assignment>,
+    /// The running holdout that keeps the unit out of the touchpoint.
+    pub holdout: Option<String>,
+    /// Experiment exposures this call recorded for the first time.
+    pub new_exposures: usize,
+    /// The first store failure while recording or reading; the decision itself stands.
+    pub store_error: Option<StoreError>,
+}
+
+/// [`Catalog::decide`] at `request.touchpoint` — narrowed to the experiment `only` when given —
+/// then the touchpoint plugin's hooks, and the store per `mode`.
+pub async fn decide(
+    state: &AppState,
+    catalog: &Catalog,
+    request: &AssignRequest,
+    only: Option<&str>,
+    mode: Mode,
+    now: Timestamp,
+) -> Outcome {
+    let mut decision = catalog.decide(&request.touchpoint, &request.unit_id, &request.attributes);
+    if let Some(key) = only {
+        decision
+            .candidates
+            .retain(|candidate| candidate.experiment.key() == key);
+        decision
+            .shipped
+            .retain(|winner| winner.experiment.key() == key);
+    }
     let holdout_exposures = async {
-        if request.enroll {
-            expose_to_holdouts(state, &catalog, &request, &decision.holdouts, now).await
+        if mode == Mode::Enroll {
+            expose_to_holdouts(state, catalog, request, &decision.holdouts, now).await
         } else {
-            true
+            None
         }
     };
     if let Some(holdout) = decision.held_out_by {
         // Held out: no experiment, no shipped winner, no plugin call — the shop's defaults.
-        let recorded = holdout_exposures.await;
-        return AssignResponse {
-            holdout: Some(holdout.key().to_owned()),
-            unit_id: request.unit_id,
-            touchpoint: request.touchpoint,
+        return Outcome {
             assignments: Vec::new(),
-            exposures_recorded: recorded,
+            holdout: Some(holdout.key().to_owned()),
+            new_exposures: 0,
+            store_error: holdout_exposures.await,
         };
     }
-    let ((assignments, recorded), holdouts_recorded) = futures::join!(
-        assign_experiments(state, &catalog, &request, &decision, now),
+    let (mut outcome, holdout_error) = futures::join!(
+        assign_experiments(state, catalog, request, &decision, mode, now),
         holdout_exposures
     );
-    AssignResponse {
-        unit_id: request.unit_id,
-        touchpoint: request.touchpoint,
-        assignments,
-        holdout: None,
-        exposures_recorded: recorded && holdouts_recorded,
-    }
+    outcome.store_error = outcome.store_error.or(holdout_error);
+    outcome
 }
 
 /// The experiments' and shipped winners' assignments of a unit no holdout keeps out: the
@@ -119,10 +173,14 @@ async fn assign_experiments(
     catalog: &Catalog,
     request: &AssignRequest,
     decision: &Decision<'_>,
+    mode: Mode,
     now: Timestamp,
-) -> (Vec<Assignment>, bool) {
+) -> Outcome {
     let plugin = state.plugins.for_touchpoint(&request.touchpoint);
-    let (mut chosen, recorded) = if request.enroll {
+    let (mut chosen, new_exposures, store_error) = if mode == Mode::Existing {
+        let (chosen, store_error) = existing(state, request, &decision.candidates).await;
+        (chosen, 0, store_error)
+    } else {
         let (eligible, plugin_version) = match &plugin {
             Some((plugin, binding)) if plugin.has_hook(Hook::Eligible) => {
                 let eligible =
@@ -131,9 +189,11 @@ async fn assign_experiments(
             }
             _ => (decision.candidates.clone(), None),
         };
-        enroll(state, catalog, request, &eligible, plugin_version, now).await
-    } else {
-        existing(state, request, &decision.candidates).await
+        if mode == Mode::Preview {
+            (preview(&eligible), 0, None)
+        } else {
+            enroll(state, catalog, request, &eligible, plugin_version, now).await
+        }
     };
     chosen.extend(decision.shipped.iter().map(|winner| Chosen {
         experiment: winner.experiment,
@@ -164,19 +224,24 @@ async fn assign_experiments(
             shipped: chosen.shipped,
         })
         .collect();
-    (assignments, recorded)
+    Outcome {
+        assignments,
+        holdout: None,
+        new_exposures,
+        store_error,
+    }
 }
 
 /// Records the unit's exposure to each holdout in scope (its synthetic experiment: `holdout`
 /// or `program`, as decided), first exposure wins. No plugin decides holdout membership, so
-/// no plugin version is kept. False when the store failed.
+/// no plugin version is kept. The first store failure, if any.
 async fn expose_to_holdouts(
     state: &AppState,
     catalog: &Catalog,
     request: &AssignRequest,
     holdouts: &[HoldoutGroup<'_>],
     now: Timestamp,
-) -> bool {
+) -> Option<StoreError> {
     let writes = holdouts.iter().map(|group| {
         let experiment = group.holdout.experiment();
         let exposure = Exposure {
@@ -191,7 +256,7 @@ async fn expose_to_holdouts(
             (experiment, result)
         }
     });
-    let mut recorded = true;
+    let mut failure = None;
     for (experiment, result) in join_all(writes).await {
         match result {
             Ok(record) => {
@@ -202,15 +267,31 @@ async fn expose_to_holdouts(
                 observe::assignment(experiment.key(), variant, record.new);
             }
             Err(error) => {
-                recorded = false;
                 observe::store_failure("record_exposure", &error);
+                failure = failure.or(Some(error));
             }
         }
     }
-    recorded
+    failure
 }
 
-/// Records the exposure of each candidate that gives the unit a variant.
+/// The candidates that give the unit a variant, recording nothing (bulk evaluation, and the
+/// check before an exposure on use is recorded).
+fn preview<'c>(candidates: &[Candidate<'c>]) -> Vec<Chosen<'c>> {
+    candidates
+        .iter()
+        .filter_map(|candidate| {
+            Some(Chosen {
+                experiment: candidate.experiment,
+                variant: candidate.variant?,
+                shipped: false,
+            })
+        })
+        .collect()
+}
+
+/// Records the exposure of each candidate that gives the unit a variant: the chosen variants,
+/// how many exposures were new, and the first store failure.
 async fn enroll<'c>(
     state: &AppState,
     catalog: &Catalog,
@@ -218,7 +299,7 @@ async fn enroll<'c>(
     candidates: &[Candidate<'c>],
     plugin_version: Option<String>,
     now: Timestamp,
-) -> (Vec<Chosen<'c>>, bool) {
+) -> (Vec<Chosen<'c>>, usize, Option<StoreError>) {
     let assigned: Vec<(&'c Arc<Experiment>, usize)> = candidates
         .iter()
         .filter_map(|candidate| Some((candidate.experiment, candidate.variant?)))
@@ -234,7 +315,8 @@ async fn enroll<'c>(
         async move { state.store.record_exposure(experiment, &exposure).await }
     });
     let results = join_all(writes).await;
-    let mut recorded = true;
+    let mut store_error = None;
+    let mut new_exposures = 0;
     let chosen = assigned
         .iter()
         .zip(results)
@@ -244,11 +326,12 @@ async fn enroll<'c>(
             let (variant, new) = match result {
                 Ok(record) => (record.variant, record.new),
                 Err(error) => {
-                    recorded = false;
                     observe::store_failure("record_exposure", &error);
+                    store_error = store_error.take().or(Some(error));
                     (*decided, false)
                 }
             };
+            new_exposures += usize::from(new);
             let variant = known_variant(experiment, variant);
             let key = &variant_of(experiment, variant).key;
             observe::assignment(experiment.key(), key, new);
@@ -259,7 +342,7 @@ async fn enroll<'c>(
             }
         })
         .collect();
-    (chosen, recorded)
+    (chosen, new_exposures, store_error)
 }
 
 /// The variants the store holds for the unit in the candidates (`enroll: false`): a later
@@ -268,7 +351,7 @@ async fn existing<'c>(
     state: &AppState,
     request: &AssignRequest,
     candidates: &[Candidate<'c>],
-) -> (Vec<Chosen<'c>>, bool) {
+) -> (Vec<Chosen<'c>>, Option<StoreError>) {
     let experiments: Vec<Arc<Experiment>> = candidates
         .iter()
         .map(|candidate| Arc::clone(candidate.experiment))
@@ -290,11 +373,11 @@ async fn existing<'c>(
                     })
                 })
                 .collect();
-            (chosen, true)
+            (chosen, None)
         }
         Err(error) => {
             observe::store_failure("find_exposures", &error);
-            (Vec::new(), false)
+            (Vec::new(), Some(error))
         }
     }
 }

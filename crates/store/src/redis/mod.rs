@@ -7,8 +7,8 @@ mod connection;
 mod events;
 pub(crate) mod keys;
 mod plugin_health;
-mod session;
 mod plugins;
+mod session;
 
 use crate::{
     AuditEntry, Definitions, EventsOutcome, Exposure, ExposureRecord, Session, Slice, Snapshot,
