@@ -3,6 +3,7 @@
 
 mod api;
 mod audit;
+mod bounded_inputs;
 mod client;
 mod dashboard;
 mod fuzz;

@@ -2,8 +2,10 @@
 //! identical expectations. Expected moments are computed by hand in the comments beside them.
 
 mod holdouts;
+mod key_layout;
 
 pub use holdouts::*;
+pub use key_layout::*;
 
 use crate::fixtures::*;
 use std::sync::Arc;

@@ -6,6 +6,7 @@ mod conformance;
 mod fixtures;
 mod phases;
 mod redis_faults;
+mod redis_refusals;
 
 use std::sync::Arc;
 use touchstone_store::{MemoryStore, Store};
@@ -49,6 +50,8 @@ macro_rules! all_conformance_tests {
             holdouts_are_versioned_with_the_definitions_and_reload_as_saved,
             a_holdouts_synthetic_experiment_counts_like_any_experiment,
             plugin_health_adds_up_per_variant_and_reads_zeros_before_any_call,
+            segment_slices_never_share_a_key,
+            a_batch_over_several_experiments_counts_each_as_alone,
         );
     };
 }
