@@ -25,7 +25,8 @@ fn big_numbers_are_refused_per_item_and_attributes_never_make_unbounded_slices()
     let key = "bounded-inputs";
     let mut definition = checkout_experiment(key);
     definition["segments"] = json!(["device", "tags"]);
-    definition["targeting"] = json!([{"attribute": "tags", "op": "not_in", "value": [["blocked"]]}]);
+    definition["targeting"] =
+        json!([{"attribute": "tags", "op": "not_in", "value": [["blocked"]]}]);
     api.define_and_start(key, &definition);
 
     let assign = |unit: &str, attributes: Value| {
@@ -45,13 +46,24 @@ fn big_numbers_are_refused_per_item_and_attributes_never_make_unbounded_slices()
     let big_list: Vec<u32> = (0..100_000).collect();
     refused(&assign("bounded-2", json!({"a": big_list})), "attributes.a");
     refused(&assign("bounded-2", json!({"a": {"b": 1}})), "attributes.a");
-    refused(&assign("bounded-2", json!({"cart": 1e200})), "attributes.cart");
-    refused(&assign("bounded-2", json!({"device": "(none)"})), "attributes.device");
-    refused(&assign("bounded-2", json!({"device": "(other)"})), "attributes.device");
+    refused(
+        &assign("bounded-2", json!({"cart": 1e200})),
+        "attributes.cart",
+    );
+    refused(
+        &assign("bounded-2", json!({"device": "(none)"})),
+        "attributes.device",
+    );
+    refused(
+        &assign("bounded-2", json!({"device": "(other)"})),
+        "attributes.device",
+    );
     assert_eq!(assign("bounded-2", json!({"cart": 1e15})).status, 200);
 
-    let big = json!({"id": "bounded-big", "unit_id": "bounded-1", "name": "purchase", "value": 1e200});
-    let good = json!({"id": "bounded-good", "unit_id": "bounded-1", "name": "purchase", "value": 25});
+    let big =
+        json!({"id": "bounded-big", "unit_id": "bounded-1", "name": "purchase", "value": 1e200});
+    let good =
+        json!({"id": "bounded-good", "unit_id": "bounded-1", "name": "purchase", "value": 25});
     let reply = api.post("/v1/events", &json!({"events": [big, good]}));
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(reply.body["accepted"], 1, "{}", reply.body);
@@ -67,7 +79,11 @@ fn big_numbers_are_refused_per_item_and_attributes_never_make_unbounded_slices()
     let index = if variant == "control" { "0" } else { "1" };
     let counter = |field: &str| {
         redis
-            .cli(&["HGET", &format!("{{exp:{key}}}:p1:agg"), &format!("{index}:m:revenue_per_unit:{field}")])
+            .cli(&[
+                "HGET",
+                &format!("{{exp:{key}}}:p1:agg"),
+                &format!("{index}:m:revenue_per_unit:{field}"),
+            ])
             .trim()
             .to_owned()
     };

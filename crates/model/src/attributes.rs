@@ -86,7 +86,13 @@ mod tests {
 
     #[test]
     fn scalars_within_bounds_pass() {
-        for value in [json!("mobile"), json!(42), json!(-1e15), json!(true), json!(null)] {
+        for value in [
+            json!("mobile"),
+            json!(42),
+            json!(-1e15),
+            json!(true),
+            json!(null),
+        ] {
             assert_eq!(field_of("device", value.clone(), false), None, "{value}");
         }
     }
@@ -123,6 +129,9 @@ mod tests {
         assert_eq!(segment_value(Some(&json!(false)), 16), "false");
         assert_eq!(segment_value(Some(&json!([1, 2])), 16), SEGMENT_OTHER);
         assert_eq!(segment_value(Some(&json!({"a": 1})), 16), SEGMENT_OTHER);
-        assert_eq!(segment_value(Some(&json!("x".repeat(17))), 16), SEGMENT_OTHER);
+        assert_eq!(
+            segment_value(Some(&json!("x".repeat(17))), 16),
+            SEGMENT_OTHER
+        );
     }
 }

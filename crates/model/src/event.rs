@@ -204,7 +204,12 @@ mod tests {
         };
         assert_eq!(with(json!(1e15)).expect("at the bound").value, Some(1e15));
         assert_eq!(with(json!(-1e15)).expect("at the bound").value, Some(-1e15));
-        for beyond in [json!(1e200), json!(-1e200), json!(1.0000001e15), json!(u64::MAX)] {
+        for beyond in [
+            json!(1e200),
+            json!(-1e200),
+            json!(1.0000001e15),
+            json!(u64::MAX),
+        ] {
             let problem = with(beyond.clone()).expect_err("beyond the bound");
             assert_eq!(problem.field, "value", "{beyond}");
             assert!(problem.message.contains("1e15"), "{}", problem.message);

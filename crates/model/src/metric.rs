@@ -255,7 +255,10 @@ mod tests {
     #[test]
     fn each_kind_turns_events_into_the_unit_value_it_documents() {
         use MetricKind::*;
-        assert_eq!(unit_values(Conversion, &[1.0, 1.0, 1.0], 2), [0.0, 1.0, 1.0]);
+        assert_eq!(
+            unit_values(Conversion, &[1.0, 1.0, 1.0], 2),
+            [0.0, 1.0, 1.0]
+        );
         assert_eq!(unit_values(Count, &[5.0, 5.0], 1), [1.0, 2.0]);
         assert_eq!(unit_values(Sum, &[10.0, -4.0], 1), [10.0, 6.0]);
         assert_eq!(unit_values(Nps, &[10.0, 8.0, 3.0], 1), [100.0, 0.0, -100.0]);

@@ -3,8 +3,8 @@
 
 use crate::counting::{self, Delta, Target, UnitState};
 use crate::{
-    AuditEntry, CountingPlan, Definitions, EventOutcome, EventsOutcome, Exposure, ExposureRecord, Slice,
-    Snapshot, Store, StoreError,
+    AuditEntry, CountingPlan, Definitions, EventOutcome, EventsOutcome, Exposure, ExposureRecord,
+    Slice, Snapshot, Store, StoreError,
 };
 use async_trait::async_trait;
 use std::collections::{BTreeMap, BTreeSet, HashMap};

@@ -128,7 +128,10 @@ async fn count_sections(
             .encoded
             .as_deref()
             .ok_or_else(|| StoreError::Corrupt {
-                what: format!("counting plan of `{}` could not be encoded", experiment.key()),
+                what: format!(
+                    "counting plan of `{}` could not be encoded",
+                    experiment.key()
+                ),
                 source: None,
             })?;
         let keys = ExperimentKeys::of(experiment);

@@ -58,7 +58,11 @@ impl ExperimentKeys {
     /// escaped ([`attribute_in_key`]), so the first `:` after it starts the value and no two
     /// (attribute, value) pairs share a key.
     pub fn slice(&self, attribute: &str, value: &str) -> String {
-        format!("{}:seg:{}:{value}", self.prefix, attribute_in_key(attribute))
+        format!(
+            "{}:seg:{}:{value}",
+            self.prefix,
+            attribute_in_key(attribute)
+        )
     }
 
     /// Set: the distinct values an attribute has kept (at most `max_segment_values`).
@@ -164,7 +168,10 @@ mod tests {
         let distinct: std::collections::HashSet<String> =
             pairs.iter().map(|(a, v)| keys.slice(a, v)).collect();
         assert_eq!(distinct.len(), pairs.len(), "{distinct:?}");
-        assert_eq!(keys.slice("device", "mobile"), "{exp:e1}:p1:seg:device:mobile");
+        assert_eq!(
+            keys.slice("device", "mobile"),
+            "{exp:e1}:p1:seg:device:mobile"
+        );
         assert_eq!(keys.slice("exp:e2", "a"), "{exp:e1}:p1:seg:exp%3Ae2:a");
     }
 

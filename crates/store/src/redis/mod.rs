@@ -9,8 +9,8 @@ pub(crate) mod keys;
 mod plugin_health;
 
 use crate::{
-    AuditEntry, CountingPlan, Definitions, EventsOutcome, Exposure, ExposureRecord, Slice, Snapshot, Store,
-    StoreError,
+    AuditEntry, CountingPlan, Definitions, EventsOutcome, Exposure, ExposureRecord, Slice,
+    Snapshot, Store, StoreError,
 };
 use async_trait::async_trait;
 use connection::{Connection, store_error};

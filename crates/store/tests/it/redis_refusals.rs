@@ -21,7 +21,10 @@ fn everything(server: &RedisServer) -> Vec<String> {
 
 /// u1 (control) and u2 (treatment) exposed; a batch touching a stage, a value, a count, an NPS
 /// answer and a mean for both.
-async fn exposed_pair(store: &dyn Store, name: &str) -> (Arc<Experiment>, Vec<touchstone_model::OutcomeEvent>) {
+async fn exposed_pair(
+    store: &dyn Store,
+    name: &str,
+) -> (Arc<Experiment>, Vec<touchstone_model::OutcomeEvent>) {
     let exp = Arc::new(experiment(name));
     expose(store, &exp, "u1", 0, T0).await;
     expose(store, &exp, "u2", 1, T0).await;
@@ -93,7 +96,13 @@ async fn a_sum_that_would_not_be_finite_refuses_the_whole_call_before_any_write(
     let exps = std::slice::from_ref(&exp);
     // The server refuses such a value (|v| ≤ 1e15) before the store; the store must still not
     // half-write one: its square is not finite.
-    let huge = event(&format!("{}:huge", exp.key()), "u1", "purchase", Some(1e200), T0 + HOUR);
+    let huge = event(
+        &format!("{}:huge", exp.key()),
+        "u1",
+        "purchase",
+        Some(1e200),
+        T0 + HOUR,
+    );
     batch.insert(0, huge);
     let untouched = aggregates(&store, &exp).await;
     assert!(store.record_events(exps, &batch).await.is_err());

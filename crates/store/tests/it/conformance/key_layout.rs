@@ -27,7 +27,10 @@ async fn expose_in(store: &dyn Store, exp: &Experiment, unit: &str, segments: &[
             .collect::<BTreeMap<_, _>>(),
         plugin_version: None,
     };
-    store.record_exposure(exp, &exposure).await.expect("exposed");
+    store
+        .record_exposure(exp, &exposure)
+        .await
+        .expect("exposed");
 }
 
 /// (value, units in control) of every slice of `attribute`.
@@ -42,7 +45,10 @@ async fn slice_units(store: &dyn Store, exp: &Experiment, attribute: &str) -> Ve
 }
 
 fn pairs(expected: &[(&str, u64)]) -> Vec<(String, u64)> {
-    expected.iter().map(|(v, n)| ((*v).to_owned(), *n)).collect()
+    expected
+        .iter()
+        .map(|(v, n)| ((*v).to_owned(), *n))
+        .collect()
 }
 
 pub async fn segment_slices_never_share_a_key(store: &dyn Store) {
@@ -51,8 +57,20 @@ pub async fn segment_slices_never_share_a_key(store: &dyn Store) {
     expose_in(store, &exp, "u1", &[("a", "b:c"), ("a:b", "x")]).await;
     expose_in(store, &exp, "u2", &[("a", "y"), ("a:b", "c")]).await;
     let purchases = [
-        event(&format!("{}:1", exp.key()), "u1", "purchase", Some(10.0), T0 + HOUR),
-        event(&format!("{}:2", exp.key()), "u2", "purchase", Some(30.0), T0 + HOUR),
+        event(
+            &format!("{}:1", exp.key()),
+            "u1",
+            "purchase",
+            Some(10.0),
+            T0 + HOUR,
+        ),
+        event(
+            &format!("{}:2", exp.key()),
+            "u2",
+            "purchase",
+            Some(30.0),
+            T0 + HOUR,
+        ),
     ];
     store
         .record_events(std::slice::from_ref(&exp), &purchases)
