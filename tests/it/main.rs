@@ -6,6 +6,7 @@ mod api;
 mod app;
 mod attacks;
 mod audit;
+mod bounded_inputs;
 mod client;
 mod dashboard;
 mod fuzz;

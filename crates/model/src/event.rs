@@ -9,6 +9,16 @@ use serde_json::Value;
 /// Longest accepted id, unit id or event name, in bytes.
 pub const MAX_TEXT_LEN: usize = 256;
 
+/// Largest magnitude of an event value or a numeric attribute. Counters keep sums of squares,
+/// so a value must stay finite when squared and summed over many units: 1e15 squared is 1e30,
+/// far from f64's 1.8e308, and still above any revenue in any currency's smallest unit.
+pub const MAX_ABS_NUMBER: f64 = 1e15;
+
+/// Whether `value` is finite and within ±[`MAX_ABS_NUMBER`].
+pub fn is_bounded_number(value: f64) -> bool {
+    value.is_finite() && value.abs() <= MAX_ABS_NUMBER
+}
+
 /// A validated outcome event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutcomeEvent {
@@ -76,8 +86,13 @@ impl OutcomeEvent {
         let value = match object.get("value") {
             None | Some(Value::Null) => None,
             Some(Value::Number(number)) => match number.as_f64() {
-                Some(value) if value.is_finite() => Some(value),
-                _ => return Err(EventProblem::new("value", "must be a finite number")),
+                Some(value) if is_bounded_number(value) => Some(value),
+                _ => {
+                    return Err(EventProblem::new(
+                        "value",
+                        format!("must be a number from -{MAX_ABS_NUMBER:e} to {MAX_ABS_NUMBER:e}"),
+                    ));
+                }
             },
             Some(_) => return Err(EventProblem::new("value", "must be a number")),
         };
@@ -180,6 +195,25 @@ mod tests {
         assert_eq!(decode(with.clone()).expect("integer").value, Some(3.0));
         with["value"] = json!(-19.99);
         assert_eq!(decode(with).expect("refund").value, Some(-19.99));
+    }
+
+    #[test]
+    fn values_beyond_the_bound_are_refused_and_the_bound_itself_accepted() {
+        let with = |value: serde_json::Value| {
+            decode(json!({"id": "e", "unit_id": "u", "name": "purchase", "value": value}))
+        };
+        assert_eq!(with(json!(1e15)).expect("at the bound").value, Some(1e15));
+        assert_eq!(with(json!(-1e15)).expect("at the bound").value, Some(-1e15));
+        for beyond in [
+            json!(1e200),
+            json!(-1e200),
+            json!(1.0000001e15),
+            json!(u64::MAX),
+        ] {
+            let problem = with(beyond.clone()).expect_err("beyond the bound");
+            assert_eq!(problem.field, "value", "{beyond}");
+            assert!(problem.message.contains("1e15"), "{}", problem.message);
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 pub mod aggregates;
 pub mod assignment;
+pub mod attributes;
 pub mod event;
 pub mod experiment;
 pub mod holdout;
@@ -17,7 +18,7 @@ pub use aggregates::{
     Aggregates, MetricAggregates, Moments, PluginCalls, StageAggregates, VariantAggregates,
     exposure_hour,
 };
-pub use event::{EventProblem, OutcomeEvent};
+pub use event::{EventProblem, MAX_ABS_NUMBER, OutcomeEvent, is_bounded_number};
 pub use experiment::{
     Experiment, ExperimentSpec, GuardrailAction, INTERACTION_SEGMENT_PREFIX, MAX_PHASES,
     PLUGIN_VERSION_SEGMENT, Phase, PhaseChange, RunningChange, SEGMENT_NONE, SEGMENT_OTHER,

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use touchstone_model::{Experiment, Holdout};
-use touchstone_store::{Definitions, Store, StoreError};
+use touchstone_store::{CountingPlan, Definitions, Store, StoreError};
 
 mod decision;
 pub use decision::{Candidate, Decision, HoldoutGroup, Placement, Winner};
@@ -27,6 +27,8 @@ pub struct Catalog {
     /// What events count for: the running experiments, then the running holdouts' synthetic
     /// experiments.
     counted: Vec<Arc<Experiment>>,
+    /// `counted`, each compiled for counting once here rather than on every events request.
+    counting_plans: Vec<Arc<CountingPlan>>,
 }
 
 impl Catalog {
@@ -71,6 +73,11 @@ impl Catalog {
         catalog
             .running_holdouts
             .sort_by(|a, b| a.key().cmp(b.key()));
+        catalog.counting_plans = catalog
+            .counted
+            .iter()
+            .map(|experiment| Arc::new(CountingPlan::compile(Arc::clone(experiment))))
+            .collect();
         catalog
     }
 
@@ -110,6 +117,11 @@ impl Catalog {
     /// synthetic experiments.
     pub fn counted(&self) -> &[Arc<Experiment>] {
         &self.counted
+    }
+
+    /// [`Self::counted`], compiled for the store's counting (same order).
+    pub fn counting_plans(&self) -> &[Arc<CountingPlan>] {
+        &self.counting_plans
     }
 
     pub fn holdout(&self, key: &str) -> Option<&Arc<Holdout>> {

@@ -1,12 +1,16 @@
 //! How one event changes one exposed unit's running state and its variant's moments — the
 //! semantics both stores keep. `MemoryStore` runs this code; `record_events.lua` is its line
-//! by line twin for Redis, and the conformance suite pins the two to the same numbers.
+//! by line twin for Redis, and the conformance suite pins the two to the same numbers. Both
+//! execute each metric kind's `CountingRule` (model) from the compiled [`Plan`]; neither knows
+//! a kind by name.
 
+use crate::redis::keys::attribute_in_key;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use touchstone_model::metric::nps_score;
+use std::sync::Arc;
+use touchstone_model::metric::CountingRule;
 use touchstone_model::{
-    Aggregates, Experiment, MetricAggregates, MetricKind, Moments, StageAggregates, Timestamp,
+    Aggregates, Experiment, MetricAggregates, Moments, StageAggregates, Timestamp,
     VariantAggregates,
 };
 
@@ -19,15 +23,29 @@ pub(crate) fn hours_to_millis(hours: f64) -> i64 {
     Timestamp::from_millis(0).plus_hours(hours).as_millis()
 }
 
-/// One metric with its window in milliseconds from exposure.
+/// One metric with its window in milliseconds from exposure and its kind's counting rule,
+/// spelled out as flags: the Lua script and [`count_event`] read these, never the kind's name,
+/// so a new kind is a new `MetricKind::counting_rule` and nothing here. (A per-metric flag such
+/// as a CUPED covariate is one more field.)
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct MetricPlan {
     pub key: String,
-    pub kind: MetricKind,
     pub event: String,
     pub start_ms: i64,
     pub end_ms: i64,
     pub min_count: u32,
+    #[serde(flatten)]
+    pub rule: RuleFlags,
+}
+
+/// [`CountingRule`] as the Lua script reads it: its fields plus the derived flags.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct RuleFlags {
+    #[serde(flatten)]
+    pub rule: CountingRule,
+    pub needs_value: bool,
+    pub once_per_unit: bool,
+    pub keeps_value: bool,
 }
 
 /// What counting needs to know of an experiment (also sent to the Lua script as JSON).
@@ -36,32 +54,76 @@ pub(crate) struct Plan {
     pub stages: Vec<String>,
     pub window_ms: i64,
     pub metrics: Vec<MetricPlan>,
-    /// Segment attributes whose slices count the unit (declared ones, then `plugin_version`).
+    /// Segment attributes whose slices count the unit (declared ones, then `plugin_version`,
+    /// then interactions): their names, for the unit hash's `g:` fields…
     pub segments: Vec<String>,
+    /// …and as they appear inside slice keys (`keys::attribute_in_key`).
+    pub segment_keys: Vec<String>,
     pub seen_ttl_seconds: u64,
 }
 
 impl Plan {
     pub fn of(experiment: &Experiment) -> Plan {
         let longest = hours_to_millis(experiment.longest_window_hours()).max(0);
+        let segments: Vec<String> = experiment.segment_attributes().map(str::to_owned).collect();
         Plan {
             stages: experiment.journey().to_vec(),
             window_ms: hours_to_millis(experiment.conversion_window_hours()),
             metrics: experiment
                 .metrics()
                 .iter()
-                .map(|metric| MetricPlan {
-                    key: metric.key.clone(),
-                    kind: metric.kind,
-                    event: metric.event.clone(),
-                    start_ms: hours_to_millis(metric.window_start_hours),
-                    end_ms: hours_to_millis(metric.window_end_hours),
-                    min_count: metric.min_count,
+                .map(|metric| {
+                    let rule = metric.kind.counting_rule();
+                    MetricPlan {
+                        key: metric.key.clone(),
+                        event: metric.event.clone(),
+                        start_ms: hours_to_millis(metric.window_start_hours),
+                        end_ms: hours_to_millis(metric.window_end_hours),
+                        min_count: metric.min_count,
+                        rule: RuleFlags {
+                            rule,
+                            needs_value: rule.needs_value(),
+                            once_per_unit: rule.once_per_unit(),
+                            keeps_value: rule.keeps_value(),
+                        },
+                    }
                 })
                 .collect(),
-            segments: experiment.segment_attributes().map(str::to_owned).collect(),
+            segment_keys: segments
+                .iter()
+                .map(|name| attribute_in_key(name).into_owned())
+                .collect(),
+            segments,
             seen_ttl_seconds: (longest as u64).div_ceil(1000) + DEDUP_GRACE_SECONDS,
         }
+    }
+}
+
+/// An experiment compiled for counting: built once when its definition loads (the server's
+/// catalog keeps one per counted experiment), so recording events plans and encodes nothing
+/// per request.
+#[derive(Debug)]
+pub struct CountingPlan {
+    experiment: Arc<Experiment>,
+    pub(crate) plan: Plan,
+    /// The plan as JSON for `record_events.lua`; `None` only if encoding failed (reported as
+    /// `StoreError::Corrupt` when used).
+    pub(crate) encoded: Option<String>,
+}
+
+impl CountingPlan {
+    pub fn compile(experiment: Arc<Experiment>) -> CountingPlan {
+        let plan = Plan::of(&experiment);
+        let encoded = serde_json::to_string(&plan).ok();
+        CountingPlan {
+            experiment,
+            plan,
+            encoded,
+        }
+    }
+
+    pub fn experiment(&self) -> &Arc<Experiment> {
+        &self.experiment
     }
 }
 
@@ -131,69 +193,29 @@ pub(crate) fn count_event(
         if offset < metric.start_ms || offset >= metric.end_ms {
             continue;
         }
-        let state = unit.metrics.entry(metric.key.clone()).or_default();
-        let change = match (metric.kind, value) {
-            (MetricKind::Conversion, _) => {
-                state.n += 1;
-                (state.n == u64::from(metric.min_count)).then_some((0, 1.0, 1.0))
-            }
-            (MetricKind::Count, _) => {
-                let old = state.n as f64;
-                state.n += 1;
-                Some((0, 1.0, 2.0 * old + 1.0))
-            }
-            (MetricKind::Sum, Some(v)) => {
-                let old = state.x;
-                state.n += 1;
-                state.x += v;
-                Some((0, v, 2.0 * old * v + v * v))
-            }
-            (MetricKind::Nps, Some(answer)) => {
-                let score = nps_score(answer);
-                if state.n == 0 {
-                    state.n = 1;
-                    state.x = score;
-                    Some((1, score, score * score))
-                } else {
-                    let old = state.x;
-                    state.x = score;
-                    Some((0, score - old, score * score - old * old))
-                }
-            }
-            (MetricKind::Mean, Some(v)) => {
-                if state.n == 0 {
-                    state.n = 1;
-                    state.x = v;
-                    Some((1, v, v * v))
-                } else {
-                    let old = state.x / state.n as f64;
-                    state.n += 1;
-                    state.x += v;
-                    let new = state.x / state.n as f64;
-                    Some((0, new - old, new * new - old * old))
-                }
-            }
-            (MetricKind::Duration, _) => {
-                if state.n == 0 {
-                    state.n = 1;
-                    Some((1, seconds, seconds * seconds))
-                } else {
-                    Some((0, 0.0, 0.0))
-                }
-            }
-            // A value metric's event without a value changes nothing.
-            (MetricKind::Sum | MetricKind::Nps | MetricKind::Mean, None) => continue,
+        let rule = &metric.rule.rule;
+        // A value metric's event without a value changes nothing.
+        let Some(u) = rule.contribution(value, seconds) else {
+            continue;
         };
         counted = true;
-        if let Some((n, s, q)) = change
-            && (n != 0 || s != 0.0 || q != 0.0)
-        {
-            deltas.push(Delta {
-                target: Target::Metric(metric.key.clone()),
-                n,
-                s,
-                q,
-            });
+        let state = unit.metrics.entry(metric.key.clone()).or_default();
+        let Some((n, x)) = rule.advance(state.n, state.x, u) else {
+            continue;
+        };
+        let before = rule.unit_value(state.n, state.x, metric.min_count);
+        let after = rule.unit_value(n, x, metric.min_count);
+        let newly_sent = rule.counts_senders && state.n == 0;
+        (state.n, state.x) = (n, if rule.keeps_value() { x } else { 0.0 });
+        let s = after - before;
+        let delta = Delta {
+            target: Target::Metric(metric.key.clone()),
+            n: u64::from(newly_sent),
+            s,
+            q: s * (after + before),
+        };
+        if delta.n != 0 || delta.s != 0.0 || delta.q != 0.0 {
+            deltas.push(delta);
         }
     }
     counted

@@ -15,6 +15,7 @@ pub mod store;
 
 pub use self::redis::RedisStore;
 pub use audit::{AuditEntry, MAX_AUDIT_READ};
+pub use counting::CountingPlan;
 pub use error::StoreError;
 pub use exposure::{Exposure, ExposureRecord};
 pub use memory::MemoryStore;

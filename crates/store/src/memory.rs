@@ -1,10 +1,10 @@
 //! `MemoryStore`: the embedded store for development and single-process use. Same semantics
 //! as Redis (the conformance suite runs against both), nothing durable.
 
-use crate::counting::{self, Delta, Plan, Target, UnitState};
+use crate::counting::{self, Delta, Target, UnitState};
 use crate::{
-    AuditEntry, Definitions, EventOutcome, EventsOutcome, Exposure, ExposureRecord, Session, Slice,
-    Snapshot, Store, StoreError,
+    AuditEntry, CountingPlan, Definitions, EventOutcome, EventsOutcome, Exposure, ExposureRecord,
+    Session, Slice, Snapshot, Store, StoreError,
 };
 use async_trait::async_trait;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -358,15 +358,14 @@ impl Store for MemoryStore {
             .collect())
     }
 
-    async fn record_events(
+    async fn record_planned_events(
         &self,
-        experiments: &[Arc<Experiment>],
+        plans: &[Arc<CountingPlan>],
         events: &[OutcomeEvent],
     ) -> Result<EventsOutcome, StoreError> {
-        let plans: Vec<Plan> = experiments.iter().map(|e| Plan::of(e)).collect();
         let ttl_seconds = plans
             .iter()
-            .map(|plan| plan.seen_ttl_seconds)
+            .map(|plan| plan.plan.seen_ttl_seconds)
             .max()
             .unwrap_or(counting::DEDUP_GRACE_SECONDS);
         let ttl = Duration::from_secs(ttl_seconds);
@@ -379,7 +378,8 @@ impl Store for MemoryStore {
                 continue;
             }
             let mut counted = 0;
-            for (experiment, plan) in experiments.iter().zip(&plans) {
+            for compiled in plans {
+                let (experiment, plan) = (compiled.experiment(), &compiled.plan);
                 if !experiment.tracks_event(&event.name) {
                     continue;
                 }

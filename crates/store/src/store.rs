@@ -1,8 +1,8 @@
 //! The `Store` trait: Touchstone's system of record, in the product's verbs.
 
 use crate::{
-    AuditEntry, Exposure, ExposureRecord, PluginChange, PluginSet, ServerPlugins, Session,
-    StoreError,
+    AuditEntry, CountingPlan, Exposure, ExposureRecord, PluginChange, PluginSet, ServerPlugins,
+    Session, StoreError,
 };
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -139,12 +139,30 @@ pub trait Store: Send + Sync + 'static {
         experiments: &[Arc<Experiment>],
     ) -> Result<Vec<Option<ExposureRecord>>, StoreError>;
 
-    /// Records a batch of validated events against the given (running) experiments.
+    /// Records a batch of validated events against the given (running) experiments, each
+    /// compiled once ([`CountingPlan::compile`]) when its definition loaded. All or nothing per
+    /// store call: when it fails, no unit state, counter or seen id of the batch was written
+    /// by that call (a retry counts every event once); the global processed markers are
+    /// written only after every count succeeded.
+    async fn record_planned_events(
+        &self,
+        plans: &[Arc<CountingPlan>],
+        events: &[OutcomeEvent],
+    ) -> Result<EventsOutcome, StoreError>;
+
+    /// [`Self::record_planned_events`] compiling the experiments' plans for this call only —
+    /// for tools and tests; the server keeps compiled plans in its catalog.
     async fn record_events(
         &self,
         experiments: &[Arc<Experiment>],
         events: &[OutcomeEvent],
-    ) -> Result<EventsOutcome, StoreError>;
+    ) -> Result<EventsOutcome, StoreError> {
+        let plans: Vec<Arc<CountingPlan>> = experiments
+            .iter()
+            .map(|experiment| Arc::new(CountingPlan::compile(Arc::clone(experiment))))
+            .collect();
+        self.record_planned_events(&plans, events).await
+    }
 
     /// Current aggregates of one experiment, O(variants × (stages + metrics)).
     async fn load_aggregates(&self, experiment: &Experiment) -> Result<Aggregates, StoreError>;

@@ -3,6 +3,7 @@
 use crate::http::error::{ApiError, Problem};
 use crate::http::json::Json;
 use crate::service::assign::{self, AssignRequest, AssignResponse};
+use crate::service::attributes;
 use crate::state::AppState;
 use actix_web::{HttpResponse, web};
 
@@ -39,17 +40,13 @@ fn check_request(state: &AppState, request: &AssignRequest) -> Result<(), ApiErr
     };
     text("unit_id", &request.unit_id)?;
     text("touchpoint", &request.touchpoint)?;
-    for (name, value) in &request.attributes {
-        text("attributes", name)?;
-        if let Some(value) = value.as_str()
-            && value.len() > max
-        {
-            return Err(ApiError::BadRequest {
-                field: format!("attributes.{name}"),
-                message: format!("must be at most {max} bytes (limits.max_string_bytes)"),
-            });
-        }
-    }
+    let catalog = state.catalog.load();
+    attributes::check(&catalog, &request.touchpoint, &request.attributes, max).map_err(
+        |problem| ApiError::BadRequest {
+            field: problem.field,
+            message: problem.message,
+        },
+    )?;
     let max_attributes = state.settings.assign.max_attributes;
     if request.attributes.len() > max_attributes {
         return Err(ApiError::TooLarge {

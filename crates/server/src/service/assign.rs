@@ -14,6 +14,8 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
+use touchstone_model::attributes::segment_value;
+use touchstone_model::event::MAX_TEXT_LEN;
 use touchstone_model::{Experiment, Timestamp, VariantSpec};
 use touchstone_plugin_host::{
     Assignment as PluginAssignment, EligibleContext, Hook, LoadedPlugin, PayloadContext,
@@ -500,11 +502,8 @@ fn segment_values(
         .segments
         .iter()
         .map(|name| {
-            let value = match attributes.get(name) {
-                None | Some(Value::Null) => "(none)".to_owned(),
-                Some(Value::String(text)) => text.clone(),
-                Some(other) => other.to_string(),
-            };
+            // Arrays and objects (targeting inputs) and over-long texts never become slices.
+            let value = segment_value(attributes.get(name), MAX_TEXT_LEN);
             (name.clone(), value)
         })
         .collect();

@@ -31,7 +31,9 @@ pub struct EventInput {
     /// A journey stage or a metric's event.
     #[schema(example = "purchase")]
     name: String,
-    /// A finite number (revenue, an NPS answer).
+    /// A number from -1e15 to 1e15 (revenue, an NPS answer): counters keep sums of squares,
+    /// which must stay finite. Beyond the bound the event is refused by index, field `value`.
+    #[schema(minimum = -1e15, maximum = 1e15)]
     value: Option<f64>,
     /// When it happened (RFC 3339 or epoch milliseconds); default: when it was received.
     #[schema(value_type = Option<String>, example = "2026-11-23T10:15:00Z")]
@@ -102,7 +104,7 @@ pub async fn record(
     }
     let outcome = state
         .store
-        .record_events(catalog.counted(), &valid)
+        .record_planned_events(catalog.counting_plans(), &valid)
         .await
         .inspect_err(|error| observe::store_failure("record_events", error))?;
     observe::events(outcome.accepted(), outcome.duplicates(), errors.len());

@@ -1,6 +1,7 @@
 //! The server's use cases, one module per area; handlers call exactly one of these.
 
 pub mod assign;
+pub mod attributes;
 pub mod audit;
 pub mod definitions;
 pub mod event_plugin;

@@ -1,25 +1,33 @@
 //! Recording a batch of events in Redis, in three steps of a few round trips each:
 //! 1. ids already processed (the global `touchstone:ev:ID` markers) are `Duplicate`;
-//! 2. per experiment, ONE `record_events.lua` call with all of that experiment's events, the
-//!    calls sent together over the multiplexed connection; each script de-duplicates by its
-//!    own seen-id keys, so re-running it after a partial failure changes nothing;
-//! 3. only then the global markers are written — a marker never hides an uncounted event.
+//! 2. `record_events.lua` counts the rest: on a single Redis ONE call for every experiment
+//!    (up to `EVENTS_PER_CALL` events a call), on a Cluster one per experiment (its slot), the
+//!    calls sent together over the multiplexed connection. Each call is all or nothing and
+//!    de-duplicates by its own seen-id keys, so re-running it after a failure changes nothing;
+//! 3. only when every call succeeded, the global markers are written — a marker never hides an
+//!    uncounted event, and a failed batch leaves none.
 
 use super::connection::{Handle, store_error};
 use super::keys::{self, ExperimentKeys};
 use super::{RECORD_EVENTS, RedisStore};
-use crate::counting::{self, Plan};
-use crate::{EventOutcome, EventsOutcome, StoreError};
+use crate::counting;
+use crate::{CountingPlan, EventOutcome, EventsOutcome, StoreError};
 use std::collections::HashMap;
 use std::sync::Arc;
-use touchstone_model::{Experiment, OutcomeEvent};
+use touchstone_model::OutcomeEvent;
 
 /// Events per script call: bounds one script's run time (Redis is single-threaded).
 const EVENTS_PER_CALL: usize = 200;
 
+/// Some events of one experiment, counted in one section of a script call.
+struct Section<'a> {
+    plan: &'a CountingPlan,
+    indices: Vec<usize>,
+}
+
 pub(super) async fn record(
     store: &RedisStore,
-    experiments: &[Arc<Experiment>],
+    plans: &[Arc<CountingPlan>],
     events: &[OutcomeEvent],
 ) -> Result<EventsOutcome, StoreError> {
     let handle = store.handle().await?;
@@ -39,24 +47,22 @@ pub(super) async fn record(
         .filter_map(|(index, seen)| (!seen).then_some(index))
         .collect();
 
-    let plans: Vec<Plan> = experiments.iter().map(|e| Plan::of(e)).collect();
-    let mut calls = Vec::new();
-    for (experiment, plan) in experiments.iter().zip(&plans) {
-        let tracked: Vec<usize> = fresh
-            .iter()
-            .copied()
-            .filter(|&index| experiment.tracks_event(&events[index].name))
-            .collect();
-        for chunk in tracked.chunks(EVENTS_PER_CALL) {
-            calls.push(count_in_experiment(
-                handle.clone(),
-                experiment,
-                plan,
-                events,
-                chunk.to_vec(),
-            ));
-        }
-    }
+    let sections: Vec<Section> = plans
+        .iter()
+        .map(|plan| Section {
+            plan: plan.as_ref(),
+            indices: fresh
+                .iter()
+                .copied()
+                .filter(|&index| plan.experiment().tracks_event(&events[index].name))
+                .collect(),
+        })
+        .filter(|section| !section.indices.is_empty())
+        .collect();
+    let one_slot = matches!(handle, Handle::Single(_));
+    let calls = pack_calls(sections, one_slot)
+        .into_iter()
+        .map(|call| count_sections(handle.clone(), events, call));
     let mut counted = vec![0u32; events.len()];
     for results in futures::future::try_join_all(calls).await? {
         for (index, result) in results {
@@ -66,7 +72,7 @@ pub(super) async fn record(
 
     let ttl = plans
         .iter()
-        .map(|plan| plan.seen_ttl_seconds)
+        .map(|plan| plan.plan.seen_ttl_seconds)
         .max()
         .unwrap_or(counting::DEDUP_GRACE_SECONDS);
     mark_processed(&handle, events, &fresh, ttl).await?;
@@ -80,37 +86,78 @@ pub(super) async fn record(
     Ok(EventsOutcome { outcomes })
 }
 
-/// Runs the counting script for some events of one experiment; returns (event index, counted).
-async fn count_in_experiment(
+/// Groups sections into script calls of at most `EVENTS_PER_CALL` events: all experiments
+/// together when every key shares one slot (`one_slot`, a single Redis), else one experiment
+/// per call. A section too big for one call is split.
+fn pack_calls(sections: Vec<Section<'_>>, one_slot: bool) -> Vec<Vec<Section<'_>>> {
+    let mut calls: Vec<Vec<Section>> = Vec::new();
+    let mut room = 0;
+    for section in sections {
+        if !one_slot {
+            room = 0;
+        }
+        for chunk in section.indices.chunks(EVENTS_PER_CALL) {
+            if room < chunk.len() {
+                calls.push(Vec::new());
+                room = EVENTS_PER_CALL;
+            }
+            room -= chunk.len();
+            if let Some(call) = calls.last_mut() {
+                call.push(Section {
+                    plan: section.plan,
+                    indices: chunk.to_vec(),
+                });
+            }
+        }
+    }
+    calls
+}
+
+/// Runs the counting script for one call's sections; returns (event index, counted).
+async fn count_sections(
     mut handle: Handle,
-    experiment: &Experiment,
-    plan: &Plan,
     events: &[OutcomeEvent],
-    indices: Vec<usize>,
+    sections: Vec<Section<'_>>,
 ) -> Result<Vec<(usize, bool)>, StoreError> {
-    let keys = ExperimentKeys::of(experiment);
-    let plan_json = serde_json::to_string(plan).map_err(|error| StoreError::Corrupt {
-        what: format!("counting plan of `{}`", experiment.key()),
-        source: Some(Box::new(error)),
-    })?;
     let mut invocation = RECORD_EVENTS.prepare_invoke();
-    invocation
-        .key(keys.counters())
-        .arg(plan_json)
-        .arg(keys.prefix());
-    for &index in &indices {
-        let event = &events[index];
+    invocation.arg(sections.len());
+    for section in &sections {
+        let experiment = section.plan.experiment();
+        let encoded = section
+            .plan
+            .encoded
+            .as_deref()
+            .ok_or_else(|| StoreError::Corrupt {
+                what: format!(
+                    "counting plan of `{}` could not be encoded",
+                    experiment.key()
+                ),
+                source: None,
+            })?;
+        let keys = ExperimentKeys::of(experiment);
         invocation
-            .key(keys.unit(&event.unit_id))
-            .key(keys.seen_event(&event.id))
-            .arg(&event.name)
-            .arg(event.timestamp.as_millis())
-            .arg(event.value.map(|v| v.to_string()).unwrap_or_default());
+            .key(keys.counters())
+            .arg(encoded)
+            .arg(keys.prefix())
+            .arg(section.indices.len());
+        for &index in &section.indices {
+            let event = &events[index];
+            invocation
+                .key(keys.unit(&event.unit_id))
+                .key(keys.seen_event(&event.id))
+                .arg(&event.name)
+                .arg(event.timestamp.as_millis())
+                .arg(event.value.map(|v| v.to_string()).unwrap_or_default());
+        }
     }
     let results: Vec<i64> = invocation
         .invoke_async(&mut handle)
         .await
         .map_err(store_error)?;
+    let indices: Vec<usize> = sections
+        .into_iter()
+        .flat_map(|section| section.indices)
+        .collect();
     if results.len() != indices.len() {
         return Err(StoreError::Corrupt {
             what: format!(

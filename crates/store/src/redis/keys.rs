@@ -5,7 +5,20 @@
 //! experiment they are given (`{exp:KEY}:pN:…`), so a new phase starts from fresh keys and an
 //! earlier one stays readable through `Experiment::at_phase`.
 
+use std::borrow::Cow;
 use touchstone_model::Experiment;
+
+/// An attribute name as it appears inside a slice key: `%` becomes `%25` and `:` becomes
+/// `%3A`, so the name holds no `:` and a slice key `…:seg:NAME:VALUE` splits one way only
+/// (segments `a` = `b:c` and `a:b` = `c` no longer meet in `seg:a:b:c`; nor does a segment
+/// `exp` = `e2:a` meet the interaction slice `exp:e2` = `a`). Names without either character —
+/// nearly all — are unchanged, so their keys are those of the earlier layout.
+pub(crate) fn attribute_in_key(attribute: &str) -> Cow<'_, str> {
+    if !attribute.contains([':', '%']) {
+        return Cow::Borrowed(attribute);
+    }
+    Cow::Owned(attribute.replace('%', "%25").replace(':', "%3A"))
+}
 
 /// Keys of one experiment in one phase.
 #[derive(Debug, Clone)]
@@ -41,9 +54,15 @@ impl ExperimentKeys {
         format!("{}:", self.prefix)
     }
 
-    /// Hash: counters of one slice (same fields as [`Self::counters`]).
+    /// Hash: counters of one slice (same fields as [`Self::counters`]). The attribute is
+    /// escaped ([`attribute_in_key`]), so the first `:` after it starts the value and no two
+    /// (attribute, value) pairs share a key.
     pub fn slice(&self, attribute: &str, value: &str) -> String {
-        format!("{}:seg:{attribute}:{value}", self.prefix)
+        format!(
+            "{}:seg:{}:{value}",
+            self.prefix,
+            attribute_in_key(attribute)
+        )
     }
 
     /// Set: the distinct values an attribute has kept (at most `max_segment_values`).
@@ -154,6 +173,29 @@ mod tests {
         ] {
             assert!(key.starts_with("{exp:free-shipping}:p1:"), "{key}");
         }
+    }
+
+    #[test]
+    fn no_two_attribute_value_pairs_share_a_slice_key() {
+        let keys = ExperimentKeys::new("e1", 1);
+        let pairs = [
+            ("a", "b:c"),
+            ("a:b", "c"),
+            ("exp", "e2:a"),
+            ("exp:e2", "a"),
+            ("a%3Ab", "c"),
+            ("a%b", "c"),
+            ("a%25b", "c"),
+            ("a", "b%3Ac"),
+        ];
+        let distinct: std::collections::HashSet<String> =
+            pairs.iter().map(|(a, v)| keys.slice(a, v)).collect();
+        assert_eq!(distinct.len(), pairs.len(), "{distinct:?}");
+        assert_eq!(
+            keys.slice("device", "mobile"),
+            "{exp:e1}:p1:seg:device:mobile"
+        );
+        assert_eq!(keys.slice("exp:e2", "a"), "{exp:e1}:p1:seg:exp%3Ae2:a");
     }
 
     #[test]

@@ -11,8 +11,8 @@ mod plugins;
 mod session;
 
 use crate::{
-    AuditEntry, Definitions, EventsOutcome, Exposure, ExposureRecord, Session, Slice, Snapshot,
-    Store, StoreError,
+    AuditEntry, CountingPlan, Definitions, EventsOutcome, Exposure, ExposureRecord, Session, Slice,
+    Snapshot, Store, StoreError,
 };
 use async_trait::async_trait;
 use connection::{Connection, store_error};
@@ -228,7 +228,10 @@ impl Store for RedisStore {
             .arg(keys.prefix())
             .arg(touchstone_model::exposure_hour(exposure.at.as_millis()));
         for (attribute, value) in &exposure.segments {
-            invocation.arg(attribute).arg(value);
+            invocation
+                .arg(attribute)
+                .arg(keys::attribute_in_key(attribute).as_ref())
+                .arg(value);
         }
         let mut handle = self.handle().await?;
         let (variant, at, new): (usize, i64, i64) = invocation
@@ -264,12 +267,12 @@ impl Store for RedisStore {
         futures::future::try_join_all(reads).await
     }
 
-    async fn record_events(
+    async fn record_planned_events(
         &self,
-        experiments: &[Arc<Experiment>],
+        plans: &[Arc<CountingPlan>],
         events: &[OutcomeEvent],
     ) -> Result<EventsOutcome, StoreError> {
-        events::record(self, experiments, events).await
+        events::record(self, plans, events).await
     }
 
     async fn load_aggregates(&self, experiment: &Experiment) -> Result<Aggregates, StoreError> {

@@ -2,14 +2,14 @@
 //! identical expectations. Expected moments are computed by hand in the comments beside them.
 
 mod holdouts;
+mod key_layout;
+mod plugins;
 mod sessions;
 
 pub use holdouts::*;
-pub use sessions::*;
-mod plugins;
-
-pub use holdouts::*;
+pub use key_layout::*;
 pub use plugins::*;
+pub use sessions::*;
 
 use crate::fixtures::*;
 use std::sync::Arc;

@@ -6,6 +6,7 @@ mod conformance;
 mod fixtures;
 mod phases;
 mod redis_faults;
+mod redis_refusals;
 
 use std::sync::Arc;
 use touchstone_store::{MemoryStore, Store};
@@ -54,6 +55,8 @@ macro_rules! all_conformance_tests {
             a_module_and_its_binding_change_together_under_the_definitions_version,
             two_names_may_share_one_module,
             heartbeats_list_the_servers_that_have_not_expired,
+            segment_slices_never_share_a_key,
+            a_batch_over_several_experiments_counts_each_as_alone,
         );
     };
 }

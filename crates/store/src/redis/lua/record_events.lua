@@ -1,34 +1,47 @@
--- Counts a batch of events against ONE experiment, atomically; the twin of
--- crates/store/src/counting.rs (keep the two in step; the conformance suite pins them).
--- KEYS[1] counters hash; for event i: KEYS[2i] its unit hash, KEYS[2i+1] its seen-id key.
--- ARGV[1] the plan as JSON {stages, window_ms, metrics: [{key, kind, event, start_ms,
--- end_ms, min_count}], segments, seen_ttl_seconds}; ARGV[2] the phase's key prefix
--- ({exp:KEY}:p1:); for event i: ARGV[3i] name, ARGV[3i+1] ms, ARGV[3i+2] value ('' = none).
--- Returns one integer per event: 1 when this experiment counted it (now or on an earlier
--- attempt of the same id), else 0.
+-- Counts a batch of events against one or more experiments, atomically and all or nothing;
+-- the twin of crates/store/src/counting.rs (keep the two in step; the conformance suite pins
+-- them). It executes each metric's counting rule from the compiled plan's flags and never
+-- names a metric kind: a new kind is a new `MetricKind::counting_rule` in the model.
+--
+-- The batch comes in sections, one per experiment (several only where every key shares a
+-- slot: always on a single Redis, never across experiments on a Cluster).
+-- ARGV[1] the number of sections; then per section: its plan as JSON (`Plan` in counting.rs:
+-- {stages, window_ms, metrics: [{key, event, start_ms, end_ms, min_count, contribution,
+-- value_steps, keep, unit_value, counts_senders, needs_value, once_per_unit, keeps_value}],
+-- segments, segment_keys, seen_ttl_seconds}), its key prefix ({exp:KEY}:p1:), its number of
+-- events k, then k times: name, ms, value ('' = none).
+-- KEYS per section: its counters hash, then k times: the event's unit hash, its seen-id key.
+-- Returns one integer per event, sections in order: 1 when its experiment counted it (now or
+-- on an earlier attempt of the same id), else 0.
+--
+-- All or nothing: the script reads and computes everything first, checks every number it is
+-- about to write is finite, and only then writes. Redis does not roll back a script that fails
+-- half-way, so a failure (a non-finite sum here; a refused write — OOM, too few replicas —
+-- at the first write) must come before the first write: then nothing of the batch is kept.
 --
 -- Cost matters here (Redis runs one script at a time), so:
--- - each event reads everything it needs of its unit in one HMGET and writes back in one HSET
---   (the script is atomic, so read-then-write is as safe as HSETNX / HINCRBY);
--- - counter increments are summed in Lua and written once per field at the end, not per event;
--- - the seen-id key is written only for events that move a metric which is not idempotent
---   (conversion, count, sum, mean, nps). Stages and durations count a unit once by the flags
+-- - each event reads everything it needs of its unit in one HMGET, and each unit is written
+--   once, in one HSET, at the end (the script is atomic, so read-then-write is safe);
+-- - counter increments are summed in Lua and written once per field at the end;
+-- - a seen-id key is written only for events that move a metric a repeat would move again
+--   (`once_per_unit` false). Stages and once-per-unit metrics count a unit once by the flags
 --   in its hash, so running them twice changes nothing and needs no seen-id key.
-local plan = cjson.decode(ARGV[1])
-local counters, prefix = KEYS[1], ARGV[2]
 
 -- Full precision: Lua's default number formatting keeps only 14 digits.
 local function fmt(x)
   return string.format('%.17g', x)
 end
 
-local unit_fields = {'v', 't'}
-for _, attribute in ipairs(plan.segments) do
-  unit_fields[#unit_fields + 1] = 'g:' .. attribute
+local function finite(x)
+  return x == x and x ~= math.huge and x ~= -math.huge
 end
 
--- key -> field -> pending increment; counts (`…:n`) are integers, sums floats.
+-- Pending writes: key -> field -> increment (counts integers, sums floats); unit hash ->
+-- field -> new value (with the order units were first touched); seen-id keys with their TTL.
 local counts, sums = {}, {}
+local unit_writes, unit_order = {}, {}
+local seen_writes, seen_now = {}, {}
+
 local function add(into, key, field, amount)
   local fields = into[key]
   if not fields then
@@ -36,6 +49,16 @@ local function add(into, key, field, amount)
     into[key] = fields
   end
   fields[field] = (fields[field] or 0) + amount
+end
+
+local function set_unit(unit_key, field, value)
+  local fields = unit_writes[unit_key]
+  if not fields then
+    fields = {}
+    unit_writes[unit_key] = fields
+    unit_order[#unit_order + 1] = unit_key
+  end
+  fields[field] = value
 end
 
 -- The unit's counters: its variant's in the experiment and in each slice it belongs to.
@@ -48,143 +71,184 @@ local function bump(targets, variant, group, name, n, s, q)
   end
 end
 
-local function nps_score(answer)
-  if answer >= 9 then return 100 elseif answer >= 7 then return 0 else return -100 end
-end
-
--- Whether metric m takes this event at all (value metrics ignore events without a value).
-local function takes(m, name, offset, value)
-  if m.event ~= name or offset < m.start_ms or offset >= m.end_ms then return false end
-  local kind = m.kind
-  if kind == 'conversion' or kind == 'count' or kind == 'duration' then return true end
-  return value ~= nil and (kind == 'sum' or kind == 'nps' or kind == 'mean')
-end
-
--- Applies metric m to the unit's state {n, x} (read once per event) and returns the new
--- state, or nil when it did not change.
-local function apply_metric(targets, variant, m, n, x, value, seconds)
-  local kind = m.kind
-  if kind == 'conversion' then
-    if n + 1 == m.min_count then bump(targets, variant, 'm', m.key, 0, 1, 1) end
-    return n + 1, nil
-  elseif kind == 'count' then
-    bump(targets, variant, 'm', m.key, 0, 1, 2 * n + 1)
-    return n + 1, nil
-  elseif kind == 'duration' then
-    if n ~= 0 then return nil end
-    bump(targets, variant, 'm', m.key, 1, seconds, seconds * seconds)
-    return 1, nil
-  elseif kind == 'sum' then
-    bump(targets, variant, 'm', m.key, 0, value, 2 * x * value + value * value)
-    return n + 1, x + value
-  elseif kind == 'nps' then
-    local score = nps_score(value)
-    if n == 0 then
-      bump(targets, variant, 'm', m.key, 1, score, score * score)
-    else
-      bump(targets, variant, 'm', m.key, 0, score - x, score * score - x * x)
-    end
-    return 1, score
-  elseif kind == 'mean' then
-    if n == 0 then
-      bump(targets, variant, 'm', m.key, 1, value, value * value)
-      return 1, value
-    end
-    local old = x / n
-    local total = x + value
-    local new = total / (n + 1)
-    bump(targets, variant, 'm', m.key, 0, new - old, new * new - old * old)
-    return n + 1, total
+-- The rule's three steps (`CountingRule` in the model).
+local function contribution(m, value, seconds)
+  local u
+  if m.contribution == 'one' then
+    u = 1
+  elseif m.contribution == 'seconds' then
+    u = seconds
+  else
+    u = value
   end
+  for _, step in ipairs(m.value_steps) do
+    if u >= step[1] then return step[2] end
+  end
+  return u
+end
+
+local function advance(m, n, x, u)
+  if m.keep == 'total' then return n + 1, x + u end
+  if m.keep == 'last' then return 1, u end
+  if n == 0 then return 1, u end -- 'first'
   return nil
 end
 
--- Per event name: whether it is a stage, the metrics it may feed, and the unit-hash fields
--- to read for it in one HMGET (v, t, segments, the stage flag, each metric's n and x).
-local by_name = {}
-local function reading_for(name)
-  local reading = by_name[name]
-  if reading then return reading end
-  local fields = {unpack(unit_fields)}
-  local stage = false
-  for _, s in ipairs(plan.stages) do
-    if s == name then stage = true end
+local function unit_value(m, n, x)
+  local how = m.unit_value
+  if how == 'count' then return n end
+  if how == 'reached_min_count' then
+    if n >= m.min_count then return 1 end
+    return 0
   end
-  fields[#fields + 1] = 's:' .. name
-  local metrics = {}
-  for _, m in ipairs(plan.metrics) do
-    if m.event == name then
-      metrics[#metrics + 1] = m
-      fields[#fields + 1] = 'n:' .. m.key
-      fields[#fields + 1] = 'x:' .. m.key
-    end
+  if how == 'mean_per_event' then
+    if n == 0 then return 0 end
+    return x / n
   end
-  reading = {fields = fields, stage = stage, metrics = metrics}
-  by_name[name] = reading
-  return reading
+  return x -- 'kept'
 end
 
 local results = {}
-local segment_count = #plan.segments
-for i = 1, (#ARGV - 2) / 3 do
-  local unit_key, seen_key = KEYS[2 * i], KEYS[2 * i + 1]
-  local name, at, raw = ARGV[3 * i], tonumber(ARGV[3 * i + 1]), ARGV[3 * i + 2]
-  local value = nil
-  if raw ~= '' then value = tonumber(raw) end
-  local counted = 0
-  local reading = reading_for(name)
-  local unit = redis.call('HMGET', unit_key, unpack(reading.fields))
-  local offset = unit[1] and (at - tonumber(unit[2])) or -1
-  if offset >= 0 then
-    local stage_hit = reading.stage and offset < plan.window_ms
-    local taken, once_only = {}, false
-    for j, m in ipairs(reading.metrics) do
-      if takes(m, name, offset, value) then
-        taken[#taken + 1] = j
-        if m.kind ~= 'duration' then once_only = true end
+local argi, keyi = 2, 1
+for _ = 1, tonumber(ARGV[1]) do
+  local plan = cjson.decode(ARGV[argi])
+  local prefix, k = ARGV[argi + 1], tonumber(ARGV[argi + 2])
+  argi = argi + 3
+  local counters = KEYS[keyi]
+  keyi = keyi + 1
+  local segment_count = #plan.segments
+  local unit_fields = {'v', 't'}
+  for _, attribute in ipairs(plan.segments) do
+    unit_fields[#unit_fields + 1] = 'g:' .. attribute
+  end
+
+  -- Per event name: whether it is a stage, the metrics it may feed, and the unit-hash fields
+  -- to read for it in one HMGET (v, t, segments, the stage flag, each metric's n and x).
+  local by_name = {}
+  local function reading_for(name)
+    local reading = by_name[name]
+    if reading then return reading end
+    local fields = {unpack(unit_fields)}
+    local stage = false
+    for _, s in ipairs(plan.stages) do
+      if s == name then stage = true end
+    end
+    fields[#fields + 1] = 's:' .. name
+    local metrics = {}
+    for _, m in ipairs(plan.metrics) do
+      if m.event == name then
+        metrics[#metrics + 1] = m
+        fields[#fields + 1] = 'n:' .. m.key
+        fields[#fields + 1] = 'x:' .. m.key
       end
     end
-    if stage_hit or #taken > 0 then
-      counted = 1
-      -- An id this experiment already counted is a retry: count it once.
-      if not once_only or redis.call('SET', seen_key, 1, 'NX', 'EX', plan.seen_ttl_seconds) then
-        local variant = unit[1]
-        local targets = {counters}
-        for s = 1, segment_count do
-          local slice = unit[2 + s]
-          if slice then
-            targets[#targets + 1] = prefix .. 'seg:' .. plan.segments[s] .. ':' .. slice
+    reading = {fields = fields, stage = stage, metrics = metrics}
+    by_name[name] = reading
+    return reading
+  end
+
+  for _ = 1, k do
+    local unit_key, seen_key = KEYS[keyi], KEYS[keyi + 1]
+    local name, at, raw = ARGV[argi], tonumber(ARGV[argi + 1]), ARGV[argi + 2]
+    keyi, argi = keyi + 2, argi + 3
+    local value = nil
+    if raw ~= '' then value = tonumber(raw) end
+    local counted = 0
+    local reading = reading_for(name)
+    local unit = redis.call('HMGET', unit_key, unpack(reading.fields))
+    -- What this batch already changed in the unit is not in Redis yet.
+    local pending = unit_writes[unit_key]
+    if pending then
+      for index, field in ipairs(reading.fields) do
+        if pending[field] ~= nil then unit[index] = pending[field] end
+      end
+    end
+    local offset = unit[1] and (at - tonumber(unit[2])) or -1
+    if offset >= 0 then
+      local seconds = offset / 1000
+      local stage_hit = reading.stage and offset < plan.window_ms
+      local taken, repeatable = {}, false
+      for j, m in ipairs(reading.metrics) do
+        if offset >= m.start_ms and offset < m.end_ms and (value ~= nil or not m.needs_value) then
+          taken[#taken + 1] = j
+          if not m.once_per_unit then repeatable = true end
+        end
+      end
+      if stage_hit or #taken > 0 then
+        counted = 1
+        -- An id this experiment already counted is a retry: count it once.
+        local fresh = true
+        if repeatable then
+          fresh = not seen_now[seen_key] and redis.call('EXISTS', seen_key) == 0
+          if fresh then
+            seen_now[seen_key] = true
+            seen_writes[#seen_writes + 1] = {seen_key, plan.seen_ttl_seconds}
           end
         end
-        local seconds = offset / 1000
-        local writes = {}
-        local stage_flag = 3 + segment_count
-        if stage_hit and not unit[stage_flag] then
-          writes[#writes + 1] = 's:' .. name
-          writes[#writes + 1] = 1
-          bump(targets, variant, 's', name, 1, seconds, seconds * seconds)
-        end
-        for _, j in ipairs(taken) do
-          local m = reading.metrics[j]
-          local at_n = stage_flag + 2 * j - 1
-          local n, x = tonumber(unit[at_n]) or 0, tonumber(unit[at_n + 1]) or 0
-          local new_n, new_x = apply_metric(targets, variant, m, n, x, value, seconds)
-          if new_n then
-            writes[#writes + 1] = 'n:' .. m.key
-            writes[#writes + 1] = new_n
-            if new_x then
-              writes[#writes + 1] = 'x:' .. m.key
-              writes[#writes + 1] = fmt(new_x)
+        if fresh then
+          local variant = unit[1]
+          local targets = {counters}
+          for s = 1, segment_count do
+            local slice = unit[2 + s]
+            if slice then
+              targets[#targets + 1] = prefix .. 'seg:' .. plan.segment_keys[s] .. ':' .. slice
+            end
+          end
+          local stage_flag = 3 + segment_count
+          if stage_hit and not unit[stage_flag] then
+            set_unit(unit_key, 's:' .. name, 1)
+            bump(targets, variant, 's', name, 1, seconds, seconds * seconds)
+          end
+          for _, j in ipairs(taken) do
+            local m = reading.metrics[j]
+            local at_n = stage_flag + 2 * j - 1
+            local n, x = tonumber(unit[at_n]) or 0, tonumber(unit[at_n + 1]) or 0
+            local new_n, new_x = advance(m, n, x, contribution(m, value, seconds))
+            if new_n then
+              local before, after = unit_value(m, n, x), unit_value(m, new_n, new_x)
+              local s = after - before
+              local newly = 0
+              if m.counts_senders and n == 0 then newly = 1 end
+              bump(targets, variant, 'm', m.key, newly, s, s * (after + before))
+              set_unit(unit_key, 'n:' .. m.key, new_n)
+              if m.keeps_value then set_unit(unit_key, 'x:' .. m.key, new_x) end
             end
           end
         end
-        if #writes > 0 then redis.call('HSET', unit_key, unpack(writes)) end
       end
     end
+    results[#results + 1] = counted
   end
-  results[i] = counted
 end
 
+-- Nothing is written until every number is known to be finite.
+for _, unit_key in ipairs(unit_order) do
+  for field, value in pairs(unit_writes[unit_key]) do
+    if not finite(value) then
+      return redis.error_reply('ERR non-finite value for ' .. field .. ': nothing was recorded')
+    end
+  end
+end
+for _, fields in pairs(sums) do
+  for field, amount in pairs(fields) do
+    if not finite(amount) then
+      return redis.error_reply('ERR non-finite sum for ' .. field .. ': nothing was recorded')
+    end
+  end
+end
+
+for _, entry in ipairs(seen_writes) do
+  redis.call('SET', entry[1], 1, 'EX', entry[2])
+end
+for _, unit_key in ipairs(unit_order) do
+  local flat = {}
+  for field, value in pairs(unit_writes[unit_key]) do
+    flat[#flat + 1] = field
+    if type(value) == 'number' then value = fmt(value) end
+    flat[#flat + 1] = value
+  end
+  redis.call('HSET', unit_key, unpack(flat))
+end
 for key, fields in pairs(counts) do
   for field, amount in pairs(fields) do
     redis.call('HINCRBY', key, field, amount)

@@ -2,8 +2,8 @@
 -- KEYS[1] unit hash ({exp:KEY}:p1:u:UNIT), KEYS[2] counters hash ({exp:KEY}:p1:agg)
 -- ARGV[1] variant index, ARGV[2] exposure ms, ARGV[3] plugin version ('' = none),
 -- ARGV[4] max distinct values per segment attribute, ARGV[5] the phase's key prefix
--- ({exp:KEY}:p1:), ARGV[6] the exposure's hour since the epoch, ARGV[7..] segment attribute /
--- value pairs.
+-- ({exp:KEY}:p1:), ARGV[6] the exposure's hour since the epoch, ARGV[7..] segment triples:
+-- attribute, the attribute as it appears in keys (escaped: no ':'), value.
 -- Slice keys share the experiment's hash tag, so they live in the same cluster slot.
 -- Returns {variant, exposure ms, 1 if this call created the exposure else 0}.
 local existing = redis.call('HMGET', KEYS[1], 'v', 't')
@@ -26,19 +26,19 @@ local function slice_of(attribute, value)
 end
 
 local fields = {'v', variant, 't', ARGV[2]}
-local function keep_slice(attribute, value)
+local function keep_slice(attribute, in_key, value)
   local slice = slice_of(attribute, value)
   fields[#fields + 1] = 'g:' .. attribute
   fields[#fields + 1] = slice
-  redis.call('HINCRBY', prefix .. 'seg:' .. attribute .. ':' .. slice, variant .. ':u', 1)
+  redis.call('HINCRBY', prefix .. 'seg:' .. in_key .. ':' .. slice, variant .. ':u', 1)
 end
 
 -- The plugin version is kept as the built-in `plugin_version` segment.
 if ARGV[3] ~= '' then
-  keep_slice('plugin_version', ARGV[3])
+  keep_slice('plugin_version', 'plugin_version', ARGV[3])
 end
-for i = 7, #ARGV - 1, 2 do
-  keep_slice(ARGV[i], ARGV[i + 1])
+for i = 7, #ARGV - 2, 3 do
+  keep_slice(ARGV[i], ARGV[i + 1], ARGV[i + 2])
 end
 redis.call('HSET', KEYS[1], unpack(fields))
 redis.call('HINCRBY', KEYS[2], variant .. ':u', 1)

@@ -1,0 +1,123 @@
+//! All-or-nothing batches on a real Redis (issue 15): when Redis refuses the writes (too few
+//! replicas, out of memory) or a sum would not be finite, the batch leaves no trace — no
+//! seen-ids, no unit state, no counters, no processed markers — and its retry after recovery
+//! counts every event exactly once.
+
+use crate::fixtures::*;
+use std::sync::Arc;
+use touchstone_model::{Aggregates, Experiment};
+use touchstone_store::{EventOutcome, RedisStore, Store};
+use touchstone_testkit::redis::RedisServer;
+
+/// Every key with its content (`DUMP`, Redis's serialization of the value), sorted.
+fn everything(server: &RedisServer) -> Vec<String> {
+    let keys = server.cli(&["--scan"]);
+    let mut keys: Vec<&str> = keys.lines().filter(|key| !key.is_empty()).collect();
+    keys.sort_unstable();
+    keys.iter()
+        .map(|key| format!("{key} {}", server.cli(&["DUMP", key])))
+        .collect()
+}
+
+/// u1 (control) and u2 (treatment) exposed; a batch touching a stage, a value, a count, an NPS
+/// answer and a mean for both.
+async fn exposed_pair(
+    store: &dyn Store,
+    name: &str,
+) -> (Arc<Experiment>, Vec<touchstone_model::OutcomeEvent>) {
+    let exp = Arc::new(experiment(name));
+    expose(store, &exp, "u1", 0, T0).await;
+    expose(store, &exp, "u2", 1, T0).await;
+    let id = |n: u32| format!("{}:{n}", exp.key());
+    let batch = vec![
+        event(&id(1), "u1", "add_to_cart", None, T0 + HOUR),
+        event(&id(2), "u1", "purchase", Some(20.0), T0 + HOUR),
+        event(&id(3), "u2", "purchase", Some(7.5), T0 + HOUR),
+        event(&id(4), "u2", "survey", Some(10.0), T0 + HOUR),
+        event(&id(5), "u2", "effort", Some(4.0), T0 + HOUR),
+    ];
+    (exp, batch)
+}
+
+fn assert_counted_once(agg: &Aggregates) {
+    assert_eq!(stage(agg, 0, "add_to_cart").reached, 1);
+    assert_eq!(metric(agg, 0, "revenue_per_unit"), moments(1, 20.0, 400.0));
+    assert_eq!(metric(agg, 1, "revenue_per_unit"), moments(1, 7.5, 56.25));
+    assert_eq!(metric(agg, 1, "purchases"), moments(1, 1.0, 1.0));
+    assert_eq!(metric(agg, 1, "nps"), moments(1, 100.0, 10_000.0));
+    assert_eq!(metric(agg, 1, "effort"), moments(1, 4.0, 16.0));
+}
+
+#[tokio::test]
+async fn a_batch_redis_refuses_to_write_leaves_no_trace_and_its_retry_counts_once() {
+    // Its own server: the refusals are server-wide settings.
+    let server = RedisServer::start();
+    let store = RedisStore::connect(&server.url()).await.expect("url");
+    let (exp, batch) = exposed_pair(&store, "refused").await;
+    let exps = std::slice::from_ref(&exp);
+    let before = everything(&server);
+    let untouched = aggregates(&store, &exp).await;
+
+    // Too few replicas: every write is refused (reads still answer).
+    server.cli(&["CONFIG", "SET", "min-replicas-to-write", "1"]);
+    assert!(store.record_events(exps, &batch).await.is_err());
+    assert_eq!(everything(&server), before, "a refused batch left a trace");
+    server.cli(&["CONFIG", "SET", "min-replicas-to-write", "0"]);
+
+    // Out of memory: the same.
+    server.cli(&["CONFIG", "SET", "maxmemory", "1"]);
+    assert!(store.record_events(exps, &batch).await.is_err());
+    server.cli(&["CONFIG", "SET", "maxmemory", "0"]);
+    assert_eq!(everything(&server), before, "a refused batch left a trace");
+    assert_eq!(aggregates(&store, &exp).await, untouched);
+
+    let retried = store.record_events(exps, &batch).await.expect("recorded");
+    assert_eq!(
+        retried.outcomes,
+        [
+            EventOutcome::Accepted { counted: 1 },
+            EventOutcome::Accepted { counted: 1 },
+            EventOutcome::Accepted { counted: 1 },
+            EventOutcome::Accepted { counted: 1 },
+            EventOutcome::Accepted { counted: 1 },
+        ]
+    );
+    assert_counted_once(&aggregates(&store, &exp).await);
+    let again = store.record_events(exps, &batch).await.expect("recorded");
+    assert_eq!(again.duplicates(), batch.len());
+    assert_counted_once(&aggregates(&store, &exp).await);
+}
+
+#[tokio::test]
+async fn a_sum_that_would_not_be_finite_refuses_the_whole_call_before_any_write() {
+    let server = RedisServer::shared();
+    let store = RedisStore::connect(&server.url()).await.expect("url");
+    let (exp, mut batch) = exposed_pair(&store, "non-finite").await;
+    let exps = std::slice::from_ref(&exp);
+    // The server refuses such a value (|v| ≤ 1e15) before the store; the store must still not
+    // half-write one: its square is not finite.
+    let huge = event(
+        &format!("{}:huge", exp.key()),
+        "u1",
+        "purchase",
+        Some(1e200),
+        T0 + HOUR,
+    );
+    batch.insert(0, huge);
+    let untouched = aggregates(&store, &exp).await;
+    assert!(store.record_events(exps, &batch).await.is_err());
+    assert_eq!(aggregates(&store, &exp).await, untouched);
+    let marker = |id: &str| server.cli(&["EXISTS", &format!("touchstone:ev:{id}")]);
+    let seen = |id: &str| server.cli(&["EXISTS", &format!("{{exp:{}}}:p1:e:{id}", exp.key())]);
+    for event in &batch {
+        assert_eq!(marker(&event.id).trim(), "0", "{}", event.id);
+        assert_eq!(seen(&event.id).trim(), "0", "{}", event.id);
+    }
+    let unit = server.cli(&["HGETALL", &format!("{{exp:{}}}:p1:u:u1", exp.key())]);
+    assert!(!unit.contains("x:") && !unit.contains("s:"), "{unit}");
+
+    let valid = &batch[1..];
+    let recorded = store.record_events(exps, valid).await.expect("recorded");
+    assert_eq!(recorded.accepted(), valid.len());
+    assert_counted_once(&aggregates(&store, &exp).await);
+}
