@@ -18,6 +18,7 @@ mod layers;
 mod limits;
 mod operations;
 mod phases;
+mod plugin_authoring;
 mod plugins;
 mod redis_backed;
 mod ship;

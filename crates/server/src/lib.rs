@@ -7,6 +7,7 @@ pub mod cli;
 pub mod guardrails;
 pub mod http;
 pub mod observe;
+mod plugin_bounds;
 pub mod plugin_cli;
 pub mod plugin_health;
 pub mod plugins;

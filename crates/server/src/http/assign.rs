@@ -20,13 +20,17 @@ pub(crate) async fn post_assign(
     state: web::Data<AppState>,
     Json(request): Json<AssignRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    check_request(&state, &request)?;
+    check_request(&state.settings, &request)?;
     let response = assign::assign(&state, request, super::now()).await;
     Ok(HttpResponse::Ok().json(response))
 }
 
-fn check_request(state: &AppState, request: &AssignRequest) -> Result<(), ApiError> {
-    let max = state.settings.limits.max_string_bytes;
+/// The request's bounds; `touchstone plugin run --request` applies the same.
+pub(crate) fn check_request(
+    settings: &crate::settings::Settings,
+    request: &AssignRequest,
+) -> Result<(), ApiError> {
+    let max = settings.limits.max_string_bytes;
     let text = |field: &str, value: &str| {
         if value.is_empty() || value.len() > max {
             Err(ApiError::BadRequest {
@@ -50,7 +54,7 @@ fn check_request(state: &AppState, request: &AssignRequest) -> Result<(), ApiErr
             });
         }
     }
-    let max_attributes = state.settings.assign.max_attributes;
+    let max_attributes = settings.assign.max_attributes;
     if request.attributes.len() > max_attributes {
         return Err(ApiError::TooLarge {
             limit: "assign.max_attributes",

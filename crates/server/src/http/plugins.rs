@@ -33,6 +33,19 @@ pub struct PluginView {
     #[schema(value_type = PluginLimits)]
     pub limits: Limits,
     pub failures: Vec<PluginFailure>,
+    /// Fuel used per call of each hook since the server started (p50/p99 are bucket upper
+    /// bounds, within 12.5 %), against `limits.fuel`.
+    pub fuel: Vec<PluginFuel>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PluginFuel {
+    #[schema(value_type = HookName)]
+    pub hook: Hook,
+    pub calls: u64,
+    pub p50: u64,
+    pub p99: u64,
+    pub max: u64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -109,6 +122,7 @@ pub(crate) async fn upload(
 pub(crate) async fn list_plugins(state: web::Data<AppState>) -> HttpResponse {
     let host = state.plugins.host();
     let failures = host.failure_counts();
+    let fuel = host.fuel_stats();
     let mut plugins: Vec<PluginView> = host
         .plugins()
         .iter()
@@ -124,6 +138,17 @@ pub(crate) async fn list_plugins(state: web::Data<AppState>) -> HttpResponse {
                     hook: failure.hook,
                     reason: failure.reason,
                     count: failure.count,
+                })
+                .collect(),
+            fuel: fuel
+                .iter()
+                .filter(|stats| stats.plugin == plugin.name())
+                .map(|stats| PluginFuel {
+                    hook: stats.hook,
+                    calls: stats.calls,
+                    p50: stats.p50,
+                    p99: stats.p99,
+                    max: stats.max,
                 })
                 .collect(),
         })

@@ -15,9 +15,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 use touchstone_model::{Experiment, Holdout, Timestamp};
-use touchstone_plugin_host::{
-    Assignment as PluginAssignment, EligibleContext, Hook, LoadedPlugin, PayloadContext,
-};
+use crate::service::plugin_context;
+use touchstone_plugin_host::{Hook, Session};
 use touchstone_store::Exposure;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -117,11 +116,15 @@ async fn assign_experiments(
         .filter(|experiment| experiment.targets(&request.attributes))
         .collect();
     let plugin = state.plugins.for_touchpoint(&request.touchpoint);
+    // One session for both hooks of this request: one instance for a module built for ABI 1.1.
+    let mut session = plugin
+        .as_ref()
+        .map(|(plugin, binding)| (plugin.session(), &**binding));
     let (mut assignments, recorded) = if request.enroll {
-        let (eligible, plugin_version) = match &plugin {
-            Some((plugin, binding)) if plugin.has_hook(Hook::Eligible) => {
-                let eligible = plugin_eligibility(state, plugin, binding, request, &candidates);
-                (eligible, Some(plugin.version().to_owned()))
+        let (eligible, plugin_version) = match &mut session {
+            Some((session, binding)) if session.plugin().has_hook(Hook::Eligible) => {
+                let eligible = plugin_eligibility(state, session, binding, request, &candidates);
+                (eligible, Some(session.plugin().version().to_owned()))
             }
             _ => (candidates, None),
         };
@@ -130,11 +133,11 @@ async fn assign_experiments(
         existing(state, request, &candidates).await
     };
     assignments.extend(shipped(catalog, request));
-    if let Some((plugin, binding)) = &plugin
-        && plugin.has_hook(Hook::Payload)
+    if let Some((session, binding)) = &mut session
+        && session.plugin().has_hook(Hook::Payload)
         && !assignments.is_empty()
     {
-        shape_payloads(state, catalog, plugin, binding, request, &mut assignments);
+        shape_payloads(state, catalog, session, binding, request, &mut assignments);
     }
     (assignments, recorded)
 }
@@ -282,7 +285,7 @@ async fn existing(
 /// call counts for plugin health under the variant each candidate would give the unit.
 fn plugin_eligibility<'a>(
     state: &AppState,
-    plugin: &LoadedPlugin,
+    session: &mut Session<'_>,
     binding: &Binding,
     request: &AssignRequest,
     candidates: &[&'a Arc<Experiment>],
@@ -290,16 +293,13 @@ fn plugin_eligibility<'a>(
     if candidates.is_empty() {
         return Vec::new();
     }
-    let context = EligibleContext {
-        unit_id: request.unit_id.clone(),
-        touchpoint: request.touchpoint.clone(),
-        experiments: candidates.iter().map(|e| e.key().to_owned()).collect(),
-        attributes: request.attributes.clone(),
-        config: &binding.config,
-    };
+    let experiments = candidates.iter().map(|e| e.key().to_owned()).collect();
+    let context = plugin_context::eligible(request, experiments, &binding.config);
     let started = Instant::now();
-    let answer = plugin.eligible(&context);
-    observe::plugin_call(plugin.name(), "eligible", answer.is_ok(), started.elapsed());
+    let answer = session.eligible(&context);
+    let name = session.plugin().name();
+    observe::plugin_call(name, "eligible", answer.is_ok(), started.elapsed());
+    observe::plugin_fuel(name, "eligible", session.last_fuel());
     for experiment in candidates {
         if let Some(variant) = experiment.assign(&request.unit_id) {
             let health = &state.plugin_health;
@@ -322,28 +322,17 @@ fn plugin_eligibility<'a>(
 fn shape_payloads(
     state: &AppState,
     catalog: &Catalog,
-    plugin: &LoadedPlugin,
+    session: &mut Session<'_>,
     binding: &Binding,
     request: &AssignRequest,
     assignments: &mut [Assignment],
 ) {
-    let context = PayloadContext {
-        unit_id: request.unit_id.clone(),
-        touchpoint: request.touchpoint.clone(),
-        assignments: assignments
-            .iter()
-            .map(|a| PluginAssignment {
-                experiment: a.experiment.clone(),
-                variant: a.variant.clone(),
-                payload: a.payload.clone(),
-            })
-            .collect(),
-        attributes: request.attributes.clone(),
-        config: &binding.config,
-    };
+    let context = plugin_context::payload(request, assignments, &binding.config);
     let started = Instant::now();
-    let answer = plugin.payload(&context);
-    observe::plugin_call(plugin.name(), "payload", answer.is_ok(), started.elapsed());
+    let answer = session.payload(&context);
+    let name = session.plugin().name();
+    observe::plugin_call(name, "payload", answer.is_ok(), started.elapsed());
+    observe::plugin_fuel(name, "payload", session.last_fuel());
     for assignment in assignments.iter().filter(|a| !a.shipped) {
         let variant = catalog
             .get(&assignment.experiment)

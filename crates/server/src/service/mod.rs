@@ -10,6 +10,7 @@ pub mod holdouts;
 pub mod interactions;
 pub mod layers;
 pub mod phases;
+pub mod plugin_context;
 pub mod results;
 
 use crate::http::error::ApiError;

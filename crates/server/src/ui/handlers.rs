@@ -99,15 +99,32 @@ pub(crate) async fn experiment_page(
     };
     // The page renders without its history when the log cannot be read.
     let history = audit::list(&state, Some(&key), HISTORY_ENTRIES).await.ok();
+    let plugin_fuel = plugin_fuel(&state, experiment.touchpoint());
     match results::results(&state, &key, None).await {
-        Ok(document) => html(StatusCode::OK).body(experiment::experiment_page(
+        Ok(document) => html(StatusCode::OK).body(experiment::experiment_page_with_plugin(
             &experiment,
             &document.results,
             history.as_deref(),
             session(&gate),
+            &plugin_fuel,
         )),
         Err(error) => error_page(&error, &gate),
     }
+}
+
+/// The fuel section of the plugin bound to the touchpoint (empty without one or its calls).
+fn plugin_fuel(state: &AppState, touchpoint: &str) -> String {
+    let Some((plugin, _)) = state.plugins.for_touchpoint(touchpoint) else {
+        return String::new();
+    };
+    let stats: Vec<_> = state
+        .plugins
+        .host()
+        .fuel_stats()
+        .into_iter()
+        .filter(|stats| stats.plugin == plugin.name())
+        .collect();
+    crate::ui::pages::health::plugin_fuel(plugin.name(), &stats, plugin.limits().fuel)
 }
 
 /// Renders the over-time charts from the daily snapshots the page's script fetched from

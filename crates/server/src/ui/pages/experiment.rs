@@ -17,6 +17,18 @@ pub fn experiment_page(
     audit: Option<&[AuditEntry]>,
     session: Session,
 ) -> String {
+    experiment_page_with_plugin(experiment, results, audit, session, "")
+}
+
+/// [`experiment_page`] with the touchpoint plugin's fuel section
+/// ([`health::plugin_fuel`]) after plugin health.
+pub fn experiment_page_with_plugin(
+    experiment: &Experiment,
+    results: &Results,
+    audit: Option<&[AuditEntry]>,
+    session: Session,
+    plugin_fuel: &str,
+) -> String {
     let key = escape(experiment.key());
     let mut body = String::new();
     let _ = write!(
@@ -32,6 +44,7 @@ pub fn experiment_page(
     body.push_str(&effects::decision(results));
     body.push_str(&effects::metrics(results));
     body.push_str(&health::plugin_health(results));
+    body.push_str(plugin_fuel);
     body.push_str(
         r#"<section class="card" id="over-time"><h2>Over time</h2><div id="over-time-chart" aria-live="polite"><p class="hint">Loading daily snapshots…</p></div></section>"#,
     );
