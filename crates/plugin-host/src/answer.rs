@@ -78,7 +78,11 @@ mod tests {
         let error = decode::<UniqueMap<bool>>(br#"{"ok":{"a":true,"a":false}}"#)
             .err()
             .expect("refused");
-        assert!(error.to_string().contains("answered twice") || format!("{error:?}").contains("answered twice"), "{error:?}");
+        assert!(
+            error.to_string().contains("answered twice")
+                || format!("{error:?}").contains("answered twice"),
+            "{error:?}"
+        );
     }
 
     #[test]

@@ -198,7 +198,10 @@ impl LoadedPlugin {
             abi_minor: 0,
         };
         let abi_minor = plugin.trial()?;
-        Ok(LoadedPlugin { abi_minor, ..plugin })
+        Ok(LoadedPlugin {
+            abi_minor,
+            ..plugin
+        })
     }
 
     /// A trial instance proves it fits the limits and that a start function, if any, finishes

@@ -173,7 +173,11 @@ pub struct PluginReport {
 
 /// The parts of the report that need no instance; `refused` is set when the bytes are not a
 /// module the engine compiles.
-pub(crate) fn describe(engine: &Engine, bytes: &[u8], limits: &Limits) -> (PluginReport, Option<Module>) {
+pub(crate) fn describe(
+    engine: &Engine,
+    bytes: &[u8],
+    limits: &Limits,
+) -> (PluginReport, Option<Module>) {
     let mut report = PluginReport {
         size_bytes: bytes.len(),
         version: crate::plugin::version_of(bytes).0,
@@ -186,7 +190,10 @@ pub(crate) fn describe(engine: &Engine, bytes: &[u8], limits: &Limits) -> (Plugi
         limits: *limits,
         refused: None,
     };
+    // The footprint before compiling: the engine would refuse a memory over the pool's slot
+    // in its own words.
     let module = match check_header(bytes)
+        .and_then(|()| check_footprint(&report.layout, limits))
         .and_then(|()| Module::new(engine, bytes).map_err(PluginError::Compile))
     {
         Ok(module) => module,

@@ -24,7 +24,10 @@ pub(crate) fn at_bounds(settings: &Settings, request: &AssignRequest) -> Bounded
     let mut index = 0;
     while attributes.len() < max_attributes {
         let prefix = format!("_bound_{index:03}_");
-        let key = format!("{prefix}{}", "k".repeat(max_bytes.saturating_sub(prefix.len())));
+        let key = format!(
+            "{prefix}{}",
+            "k".repeat(max_bytes.saturating_sub(prefix.len()))
+        );
         attributes.insert(key, serde_json::Value::String("v".repeat(max_bytes)));
         index += 1;
     }
@@ -48,14 +51,17 @@ pub(crate) fn at_bounds(settings: &Settings, request: &AssignRequest) -> Bounded
 
 /// A warning per hook that needs more than the budget at the bounds (or on the typical
 /// request), and per hook that uses more than half of it there.
-pub(crate) fn fuel_warnings(
-    typical: &[impl FuelOf],
-    at_bounds: &[impl FuelOf],
+pub(crate) fn fuel_warnings<C: FuelOf>(
+    typical: &[C],
+    at_bounds: &[C],
     budget: u64,
     bounds: &str,
 ) -> Vec<String> {
     let mut warnings = Vec::new();
-    for (calls, which) in [(typical, "this request"), (at_bounds, "the largest legal request")] {
+    for (calls, which) in [
+        (typical, "this request"),
+        (at_bounds, "the largest legal request"),
+    ] {
         for call in calls {
             let Some(fuel) = call.fuel() else { continue };
             if fuel > budget {
@@ -63,7 +69,11 @@ pub(crate) fn fuel_warnings(
                     "on {which} the {} hook needs {fuel} fuel, more than the budget of {budget} \
                      (plugins.fuel): the server would stop it and apply the safe default{}",
                     call.hook(),
-                    if which == "this request" { String::new() } else { format!(" ({bounds})") }
+                    if which == "this request" {
+                        String::new()
+                    } else {
+                        format!(" ({bounds})")
+                    }
                 ));
             } else if fuel > budget / 2 {
                 warnings.push(format!(

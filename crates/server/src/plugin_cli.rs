@@ -153,7 +153,8 @@ fn run_plugin(
         eprintln!(
             "{}: {} fuel of {} in {} µs",
             call.hook,
-            call.fuel_used.map_or("unmetered".to_owned(), |fuel| fuel.to_string()),
+            call.fuel_used
+                .map_or("unmetered".to_owned(), |fuel| fuel.to_string()),
             call.fuel_limit,
             call.wall_time_us
         );
@@ -192,7 +193,8 @@ fn call_with_input(
     input: &Path,
 ) -> Result<CallRecord, String> {
     let text = read_input(input)?;
-    let shape = |error: serde_json::Error| format!("--input does not fit the {hook:?} context: {error}");
+    let shape =
+        |error: serde_json::Error| format!("--input does not fit the {hook:?} context: {error}");
     Ok(match hook {
         HookArg::Eligible => {
             let ctx: EligibleContext = serde_json::from_str(&text).map_err(shape)?;
@@ -308,10 +310,11 @@ fn check(file: &Path, request: Option<&Path>, binding: &BindingArgs) -> Result<E
     let typical = call_like_assign(&mut plugin.session(), &request, binding)?;
     let at_bounds = call_like_assign(&mut plugin.session(), &bounds.request, binding)?;
     let budget = settings.plugins.fuel;
-    let warnings = crate::plugin_bounds::fuel_warnings(&typical, &at_bounds, budget, &bounds.description)
-        .into_iter()
-        .inspect(|warning| eprintln!("warning: {warning}"))
-        .collect::<Vec<_>>();
+    let warnings =
+        crate::plugin_bounds::fuel_warnings(&typical, &at_bounds, budget, &bounds.description)
+            .into_iter()
+            .inspect(|warning| eprintln!("warning: {warning}"))
+            .collect::<Vec<_>>();
     let fuel = |calls: &[CallRecord]| {
         calls
             .iter()

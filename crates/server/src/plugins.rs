@@ -84,8 +84,7 @@ pub struct Plugins {
 
 impl Plugins {
     pub fn start(settings: &PluginSettings) -> Result<Plugins, PluginSetupError> {
-        let host = PluginHost::new(host_config(settings))
-        .map_err(PluginSetupError::Host)?;
+        let host = PluginHost::new(host_config(settings)).map_err(PluginSetupError::Host)?;
         let watcher = if settings.dir.is_dir() {
             let (watcher, outcomes) = DirWatcher::start(
                 host.clone(),

@@ -50,7 +50,10 @@ fn a_module_built_for_1_1_serves_one_requests_calls_from_one_instance_and_no_oth
     // A new request (session) starts from the module, not from the last request's instance.
     assert_eq!(calls_seen_by_payload(&host, "wat-counter-1-1"), json!(2));
     let plugin = load(&host, "wat-counter-1-1");
-    assert_eq!(plugin.payload(&payload_ctx()).expect("payload")["a"], json!(1));
+    assert_eq!(
+        plugin.payload(&payload_ctx()).expect("payload")["a"],
+        json!(1)
+    );
 }
 
 #[test]
@@ -93,7 +96,12 @@ fn a_wild_allocator_pointer_is_reported_as_such() {
         "{error}"
     );
     let failures = host.failure_counts();
-    assert!(failures.iter().any(|f| f.reason == "bad_alloc" && f.count == 1), "{failures:?}");
+    assert!(
+        failures
+            .iter()
+            .any(|f| f.reason == "bad_alloc" && f.count == 1),
+        "{failures:?}"
+    );
 }
 
 #[test]
@@ -109,7 +117,10 @@ fn initial_memory_over_the_limit_is_refused_in_pages_and_mib_by_upload_and_check
         "{message}"
     );
     assert!(message.contains("-Wl,-z,stack-size="), "{message}");
-    assert_eq!(host.inspect(&bytes).refused.as_deref(), Some(message.as_str()));
+    assert_eq!(
+        host.inspect(&bytes).refused.as_deref(),
+        Some(message.as_str())
+    );
 }
 
 #[test]
@@ -148,7 +159,9 @@ fn check_reports_the_declared_version_and_the_c_plugins_small_stack() {
     assert_eq!(report.abi_version.as_deref(), Some("1.1"));
     assert_eq!(report.layout.stack_bytes, Some(16384));
     assert_eq!(
-        host.inspect(&plugin_bytes("wat-all-eligible")).abi_version.as_deref(),
+        host.inspect(&plugin_bytes("wat-all-eligible"))
+            .abi_version
+            .as_deref(),
         Some("1.0")
     );
 }

@@ -97,7 +97,11 @@ fn every_example_survives_a_null_config_and_no_attributes_without_trapping() {
     for (name, config) in examples() {
         let plugin = load(&host, name);
         answered_only_what_was_asked(name, &plugin, &eligible_ctx(Map::new(), config));
-        answered_only_what_was_asked(name, &plugin, &eligible_ctx(typical_attributes(), Value::Null));
+        answered_only_what_was_asked(
+            name,
+            &plugin,
+            &eligible_ctx(typical_attributes(), Value::Null),
+        );
     }
 }
 
@@ -130,7 +134,10 @@ fn every_call_records_the_fuel_it_used_per_plugin_and_hook() {
     let [c] = stats.as_slice() else {
         panic!("one plugin and hook measured: {stats:?}")
     };
-    assert_eq!((c.plugin.as_str(), c.hook, c.calls), ("c-checkout-eligibility", Hook::Eligible, 10));
+    assert_eq!(
+        (c.plugin.as_str(), c.hook, c.calls),
+        ("c-checkout-eligibility", Hook::Eligible, 10)
+    );
     assert!(c.p50 > 100 && c.p50 <= c.p99 && c.p99 <= c.max, "{c:?}");
 }
 
@@ -163,12 +170,21 @@ fn the_c_plugin_reports_a_missing_config_as_its_own_error_and_logs_a_missing_car
     let error = plugin
         .eligible(&eligible_ctx(typical_attributes(), Value::Null))
         .expect_err("no config");
-    assert!(matches!(&error, PluginError::Guest(message) if message.contains("config")), "{error}");
+    assert!(
+        matches!(&error, PluginError::Guest(message) if message.contains("config")),
+        "{error}"
+    );
 
     let mut session = plugin.session().capture_logs();
-    let attributes = json!({"country": "DE"}).as_object().cloned().expect("object");
+    let attributes = json!({"country": "DE"})
+        .as_object()
+        .cloned()
+        .expect("object");
     session
-        .eligible(&eligible_ctx(attributes, json!({"countries": ["DE"], "min_cart": 1})))
+        .eligible(&eligible_ctx(
+            attributes,
+            json!({"countries": ["DE"], "min_cart": 1}),
+        ))
         .expect("answers");
     let logs = session.take_logs();
     assert_eq!(logs.len(), 1, "{logs:?}");
@@ -180,7 +196,11 @@ fn the_c_plugin_reports_a_missing_config_as_its_own_error_and_logs_a_missing_car
 fn the_wat_plugin_makes_every_experiment_asked_eligible_and_logs_it() {
     let host = host();
     let plugin = load(&host, "wat-all-eligible");
-    assert_eq!(plugin.abi_minor_version(), 0, "it declares no version: ABI 1.0");
+    assert_eq!(
+        plugin.abi_minor_version(),
+        0,
+        "it declares no version: ABI 1.0"
+    );
     let mut session = plugin.session().capture_logs();
     let answer = session
         .eligible(&eligible_ctx(Map::new(), Value::Null))

@@ -7,6 +7,7 @@ use crate::catalog::Catalog;
 use crate::observe;
 use crate::plugins::Binding;
 use crate::service::interactions;
+use crate::service::plugin_context;
 use crate::state::AppState;
 use futures::future::join_all;
 use serde::{Deserialize, Serialize};
@@ -15,7 +16,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 use touchstone_model::{Experiment, Holdout, Timestamp};
-use crate::service::plugin_context;
 use touchstone_plugin_host::{Hook, Session};
 use touchstone_store::Exposure;
 

@@ -50,7 +50,11 @@ pub fn plugin_health(results: &Results) -> String {
 /// The fuel the touchpoint's plugin used per call since the server started, per hook, against
 /// its budget: how close it runs to being stopped (and to the safe default). Empty without
 /// calls.
-pub fn plugin_fuel(plugin: &str, stats: &[touchstone_plugin_host::FuelStats], budget: u64) -> String {
+pub fn plugin_fuel(
+    plugin: &str,
+    stats: &[touchstone_plugin_host::FuelStats],
+    budget: u64,
+) -> String {
     if stats.is_empty() {
         return String::new();
     }
@@ -71,7 +75,7 @@ pub fn plugin_fuel(plugin: &str, stats: &[touchstone_plugin_host::FuelStats], bu
             p50_text = count(hook.p50),
             p99_text = count(hook.p99),
             max = count(hook.max),
-            share = percent(share),
+            share = percent(Some(share)),
         );
     }
     out.push_str("</tbody></table></div></section>");
