@@ -24,6 +24,8 @@ use wasmtime::{
 /// to flood the server's log.
 const MAX_LOG_LINE: usize = 1024;
 const MAX_LOG_LINES: u32 = 16;
+/// Wall-clock bound of the trial instance at load, in epoch ticks (1 ms each by default).
+const TRIAL_EPOCH_TICKS: u64 = 1000;
 
 /// One version of one plugin, ready to call. Cheap to share (`Arc`); a hot swap replaces the
 /// registry's `Arc`, so calls holding this one finish on it.
@@ -209,6 +211,9 @@ impl LoadedPlugin {
     /// failing every call. Returns the ABI minor version the module declares (0: none, 1.0).
     fn trial(&self) -> Result<u32, PluginError> {
         let mut store = self.store(false);
+        // Fuel bounds the start function as in a call; the wall-clock deadline is a second
+        // rather than a call's few ticks, so a busy machine does not refuse a good module.
+        store.set_epoch_deadline(self.limits.epoch_ticks.max(TRIAL_EPOCH_TICKS));
         let instance = self.pre.instantiate(&mut store).map_err(|error| {
             if error.downcast_ref::<Trap>().is_some() || store.data().limiter.refused {
                 PluginError::Start(Box::new(classify(error, &store)))
@@ -229,7 +234,7 @@ impl LoadedPlugin {
             .call(&mut store, ())
             .map_err(|error| {
                 PluginError::AbiVersion(format!(
-                    "an unknown version (`{EXPORT_ABI_VERSION}` failed: {})",
+                    "? (`{EXPORT_ABI_VERSION}` failed: {})",
                     classify(error, &store)
                 ))
             })?;
