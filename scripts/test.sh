@@ -39,6 +39,18 @@ fi
 step "npm ci: GrowthBook's JS SDK for the layer agreement tests (tests/growthbook)"
 (cd tests/growthbook && npm ci --no-audit --no-fund)
 
+if ! command -v clang >/dev/null 2>&1 || ! command -v wasm-ld >/dev/null 2>&1 || ! command -v wat2wasm >/dev/null 2>&1; then
+  step "installing clang, lld and wabt (the C and WAT example plugins are built from source)"
+  if command -v apt-get >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq clang lld wabt
+  else
+    echo "clang/wasm-ld/wat2wasm are missing and apt-get is not available: install clang, lld and wabt and re-run" >&2
+    exit 1
+  fi
+fi
+
 if [ -x scripts/build-plugins.sh ]; then
   step "building plugins (plugins/ -> plugins/dist/*.wasm)"
   scripts/build-plugins.sh

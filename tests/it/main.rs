@@ -22,6 +22,7 @@ mod layers;
 mod limits;
 mod operations;
 mod phases;
+mod plugin_authoring;
 mod plugins;
 mod plugins_shared;
 mod redis_backed;

@@ -11,7 +11,7 @@ use wasmtime::{
 };
 
 /// Largest function table a plugin may have; Rust plugins have a few hundred entries.
-const TABLE_ELEMENTS: usize = 10_000;
+pub(crate) const TABLE_ELEMENTS: usize = 10_000;
 
 pub(crate) fn build(config: &HostConfig) -> Result<Engine, PluginError> {
     let mut pool = PoolingAllocationConfig::new();

@@ -31,6 +31,14 @@ pub enum PluginError {
         export: &'static str,
         expected: &'static str,
     },
+    #[error("{0}")]
+    InitialMemory(String),
+    #[error("its function table starts with {initial} elements; the limit is {limit}")]
+    TableTooLarge { initial: u64, limit: u64 },
+    #[error("was built for plugin ABI {0}; this server runs modules built for 1.0 to {ours}", ours = crate::answer::supported_version())]
+    AbiVersion(String),
+    #[error("its start function failed: {0}")]
+    Start(Box<PluginError>),
     #[error("limits are invalid: {0}")]
     BadLimits(String),
     #[error("cannot be instantiated within the limits")]
@@ -67,6 +75,8 @@ pub enum PluginError {
     InvalidAnswer(String),
     #[error("the plugin reported an error: {0}")]
     Guest(String),
+    #[error("{0}")]
+    BadAlloc(String),
 }
 
 impl PluginError {
@@ -84,6 +94,10 @@ impl PluginError {
             | PluginError::NoHooks
             | PluginError::BadSignature { .. }
             | PluginError::BadLimits(_)
+            | PluginError::InitialMemory(_)
+            | PluginError::TableTooLarge { .. }
+            | PluginError::AbiVersion(_)
+            | PluginError::Start(_)
             | PluginError::Instantiate(_)
             | PluginError::Engine(_) => "refused",
             PluginError::NotLoaded(_) => "not_loaded",
@@ -99,6 +113,7 @@ impl PluginError {
             PluginError::OutputOutOfBounds { .. } => "output_out_of_bounds",
             PluginError::MalformedOutput(_) | PluginError::InvalidAnswer(_) => "malformed_output",
             PluginError::Guest(_) => "guest_error",
+            PluginError::BadAlloc(_) => "bad_alloc",
         }
     }
 }

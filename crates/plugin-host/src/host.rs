@@ -2,7 +2,7 @@
 //! an `ArcSwap` (calls take no lock; a hot swap lets calls in flight finish on the old
 //! version) and the failure counters by name.
 
-use crate::counters::{FailureCount, PluginCounters};
+use crate::counters::{FailureCount, FuelStats, PluginCounters};
 use crate::engine::{self, Ticker};
 use crate::error::PluginError;
 use crate::limits::{HostConfig, Limits};
@@ -69,6 +69,29 @@ impl PluginHost {
         bytes: &[u8],
         limits: Limits,
     ) -> Result<Arc<LoadedPlugin>, PluginError> {
+        let counters = Arc::clone(
+            self.inner
+                .counters
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(name.to_owned())
+                .or_default(),
+        );
+        let plugin = Arc::new(self.prepare(name, bytes, limits, counters)?);
+        self.update_plugins(|plugins| plugins.insert(name.to_owned(), Arc::clone(&plugin)));
+        tracing::info!(plugin = name, version = plugin.version(), hooks = ?plugin.hooks(), "plugin loaded");
+        Ok(plugin)
+    }
+
+    /// Every check a module must pass, and the trial instance: the one validation upload, the
+    /// directory watcher and `touchstone plugin check` share.
+    fn prepare(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        limits: Limits,
+        counters: Arc<PluginCounters>,
+    ) -> Result<LoadedPlugin, PluginError> {
         check_limits(&self.inner.config, &limits)?;
         let sha256 = crate::plugin::version_of(bytes).1;
         let compiled = self
@@ -85,15 +108,7 @@ impl PluginHost {
             compiled,
             self.inner.config.cache_dir.as_deref(),
         )?;
-        let counters = Arc::clone(
-            self.inner
-                .counters
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .entry(name.to_owned())
-                .or_default(),
-        );
-        let plugin = Arc::new(LoadedPlugin::new(NewPlugin {
+        LoadedPlugin::new(NewPlugin {
             name,
             bytes,
             checked,
@@ -102,10 +117,7 @@ impl PluginHost {
             engine: &self.inner.engine,
             linker: &self.inner.linker,
             counters,
-        })?);
-        self.update_plugins(|plugins| plugins.insert(name.to_owned(), Arc::clone(&plugin)));
-        tracing::info!(plugin = name, version = plugin.version(), hooks = ?plugin.hooks(), "plugin loaded");
-        Ok(plugin)
+        })
     }
 
     /// Applies `change` to a copy of the plugin map and swaps it in; writers are serialized so
@@ -158,9 +170,55 @@ impl PluginHost {
         counts
     }
 
-    /// What `touchstone plugin check` shows, without loading anything.
+    /// Fuel used per call, per plugin and hook (p50, p99, max), sorted.
+    pub fn fuel_stats(&self) -> Vec<FuelStats> {
+        let counters = self
+            .inner
+            .counters
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut stats = Vec::new();
+        for (plugin, counter) in counters.iter() {
+            counter.fuel_stats(plugin, &mut stats);
+        }
+        stats.sort_by(|a, b| (&a.plugin, a.hook).cmp(&(&b.plugin, b.hook)));
+        stats
+    }
+
+    /// What `touchstone plugin check` shows, without registering anything: the same checks
+    /// and trial instance as [`load`](Self::load), so it refuses exactly what an upload would.
     pub fn inspect(&self, bytes: &[u8]) -> PluginReport {
-        validate::report(&self.inner.engine, bytes, &self.inner.config.default_limits)
+        let limits = self.inner.config.default_limits;
+        let (mut report, module) = validate::describe(&self.inner.engine, bytes, &limits);
+        if module.is_none() {
+            return report;
+        }
+        match self.prepare("check", bytes, limits, Arc::default()) {
+            Ok(plugin) => {
+                report.hooks = plugin.hooks().to_vec();
+                report.abi_version = Some(format!(
+                    "{}.{}",
+                    touchstone_plugin_sdk::abi::ABI_VERSION,
+                    plugin.abi_minor_version()
+                ));
+            }
+            Err(error) => report.refused = Some(crate::error::error_chain(&error)),
+        }
+        report
+    }
+
+    /// Loads `bytes` like [`load`](Self::load) but keeps it out of the registry: for
+    /// `touchstone plugin run`.
+    pub fn load_unregistered(&self, name: &str, bytes: &[u8]) -> Result<LoadedPlugin, PluginError> {
+        let counters = Arc::clone(
+            self.inner
+                .counters
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(name.to_owned())
+                .or_default(),
+        );
+        self.prepare(name, bytes, self.inner.config.default_limits, counters)
     }
 }
 

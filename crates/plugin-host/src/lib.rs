@@ -10,13 +10,16 @@
 //! let eligibility = plugin.eligible(&context).unwrap_or_default(); // not eligible on failure
 //! ```
 
+mod answer;
 mod cache;
 mod counters;
 mod engine;
 mod error;
 mod host;
+mod layout;
 mod limits;
 mod plugin;
+mod session;
 mod validate;
 mod watch;
 
@@ -24,11 +27,13 @@ mod watch;
 pub mod bench;
 
 pub use cache::Compiled;
-pub use counters::FailureCount;
+pub use counters::{FailureCount, FuelStats};
 pub use error::{PluginError, error_chain};
 pub use host::PluginHost;
+pub use layout::Layout;
 pub use limits::{HostConfig, Limits};
-pub use plugin::LoadedPlugin;
+pub use plugin::{LoadedPlugin, LogLine};
+pub use session::Session;
 pub use validate::PluginReport;
 pub use watch::{DirWatcher, LoadOutcome};
 

@@ -1,19 +1,19 @@
-//! A loaded plugin version and its calls: each call instantiates the pre-linked module in a
-//! fresh store from the pool (no state survives between units), bounded in fuel, epochs and
-//! memory, writes the input JSON through `touchstone_alloc`, runs the hook and reads back
-//! the bounded, checked answer.
+//! A loaded plugin version: the pre-linked module, proven at load to instantiate within its
+//! limits (start function included) and to declare an ABI version this host runs, and the
+//! mechanics of one call — a fresh store from the pool bounded in fuel, epochs and memory, the
+//! input written through `touchstone_alloc`, the hook run, the bounded output read back.
+//! [`Session`](crate::Session) decides which calls share an instance and checks answers.
 
 use crate::counters::PluginCounters;
 use crate::error::PluginError;
 use crate::limits::Limits;
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use touchstone_plugin_sdk::abi::{
-    EXPORT_ALLOC, EXPORT_MEMORY, Eligibility, EligibleContext, EventContext, EventDecision, Hook,
-    HookOutput, LOG_DEBUG, LOG_ERROR, LOG_INFO, LOG_WARN, PayloadContext, Payloads,
+    ABI_MINOR_VERSION, ABI_VERSION, EXPORT_ABI_VERSION, EXPORT_ALLOC, EXPORT_MEMORY, Eligibility,
+    EligibleContext, EventContext, EventDecision, Hook, LOG_DEBUG, LOG_ERROR, LOG_INFO, LOG_WARN,
+    PayloadContext, Payloads,
 };
 use wasmtime::{
     Caller, Engine, InstancePre, Linker, Module, ModuleExport, PoolConcurrencyLimitError,
@@ -24,6 +24,8 @@ use wasmtime::{
 /// to flood the server's log.
 const MAX_LOG_LINE: usize = 1024;
 const MAX_LOG_LINES: u32 = 16;
+/// Wall-clock bound of the trial instance at load, in epoch ticks (1 ms each by default).
+const TRIAL_EPOCH_TICKS: u64 = 1000;
 
 /// One version of one plugin, ready to call. Cheap to share (`Arc`); a hot swap replaces the
 /// registry's `Arc`, so calls holding this one finish on it.
@@ -42,6 +44,7 @@ pub struct LoadedPlugin {
     hook_exports: [Option<ModuleExport>; 3],
     counters: Arc<PluginCounters>,
     compiled: crate::Compiled,
+    abi_minor: u32,
 }
 
 impl std::fmt::Debug for LoadedPlugin {
@@ -58,15 +61,26 @@ impl std::fmt::Debug for LoadedPlugin {
 /// Per-call store data.
 pub(crate) struct CallState {
     plugin: Arc<str>,
-    limiter: MemoryLimiter,
-    log_lines: u32,
+    pub(crate) limiter: MemoryLimiter,
+    pub(crate) log_lines: u32,
+    /// The plugin's log lines, kept for `touchstone plugin run` (the server only logs them).
+    pub(crate) captured: Option<Vec<LogLine>>,
+}
+
+/// A line a plugin wrote through `touchstone.log`, as the host read it (at most 1024 bytes,
+/// invalid UTF-8 replaced).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogLine {
+    /// 1 error, 2 warn, 3 info, 4 debug; anything else is logged at trace level.
+    pub level: u32,
+    pub message: String,
 }
 
 /// Refuses memory growth past the plugin's limit and remembers that it did, so the trap that
 /// follows (Rust aborts on allocation failure) is reported as `MemoryLimit`.
-struct MemoryLimiter {
+pub(crate) struct MemoryLimiter {
     limit: usize,
-    refused: bool,
+    pub(crate) refused: bool,
 }
 
 impl ResourceLimiter for MemoryLimiter {
@@ -128,8 +142,15 @@ fn host_log(mut caller: Caller<'_, CallState>, level: u32, ptr: u32, len: u32) {
     let Some(bytes) = data.get(start..end) else {
         return;
     };
-    let line = String::from_utf8_lossy(bytes);
-    let plugin = &*caller.data().plugin;
+    let line = String::from_utf8_lossy(bytes).into_owned();
+    let state = caller.data_mut();
+    if let Some(captured) = &mut state.captured {
+        captured.push(LogLine {
+            level,
+            message: line.clone(),
+        });
+    }
+    let plugin = &*state.plugin;
     match level {
         LOG_ERROR | LOG_WARN => tracing::warn!(plugin, message = %line, "plugin log"),
         LOG_INFO => tracing::info!(plugin, message = %line, "plugin log"),
@@ -176,15 +197,54 @@ impl LoadedPlugin {
             hook_exports: Hook::ALL.map(|hook| export(hook.as_str())),
             counters: new.counters,
             compiled: new.checked.compiled,
+            abi_minor: 0,
         };
-        // A trial instance proves it fits the limits (initial memory, table) and that a start
-        // function, if any, finishes within them: better refused now than failing every call.
-        let mut store = plugin.store();
-        plugin
-            .pre
-            .instantiate(&mut store)
-            .map_err(PluginError::Instantiate)?;
-        Ok(plugin)
+        let abi_minor = plugin.trial()?;
+        Ok(LoadedPlugin {
+            abi_minor,
+            ..plugin
+        })
+    }
+
+    /// A trial instance proves it fits the limits and that a start function, if any, finishes
+    /// within a call's budget (it runs at the start of every instance): better refused now than
+    /// failing every call. Returns the ABI minor version the module declares (0: none, 1.0).
+    fn trial(&self) -> Result<u32, PluginError> {
+        let mut store = self.store(false);
+        // Fuel bounds the start function as in a call; the wall-clock deadline is a second
+        // rather than a call's few ticks, so a busy machine does not refuse a good module.
+        store.set_epoch_deadline(self.limits.epoch_ticks.max(TRIAL_EPOCH_TICKS));
+        let instance = self.pre.instantiate(&mut store).map_err(|error| {
+            if error.downcast_ref::<Trap>().is_some() || store.data().limiter.refused {
+                PluginError::Start(Box::new(classify(error, &store)))
+            } else {
+                PluginError::Instantiate(error)
+            }
+        })?;
+        let Some(export) = instance.get_export(&mut store, EXPORT_ABI_VERSION) else {
+            return Ok(0);
+        };
+        let declared = export
+            .into_func()
+            .and_then(|func| func.typed::<(), u32>(&store).ok())
+            .ok_or(PluginError::BadSignature {
+                export: EXPORT_ABI_VERSION,
+                expected: "() -> i32",
+            })?
+            .call(&mut store, ())
+            .map_err(|error| {
+                PluginError::AbiVersion(format!(
+                    "? (`{EXPORT_ABI_VERSION}` failed: {})",
+                    classify(error, &store)
+                ))
+            })?;
+        let (major, minor) = (declared / 100, declared % 100);
+        if major != ABI_VERSION || minor > ABI_MINOR_VERSION {
+            return Err(PluginError::AbiVersion(format!(
+                "{major}.{minor} (`{EXPORT_ABI_VERSION}` returned {declared}, which is major * 100 + minor)"
+            )));
+        }
+        Ok(minor)
     }
 
     /// The plugin's name in the registry.
@@ -227,32 +287,31 @@ impl LoadedPlugin {
         &self.limits
     }
 
+    /// The ABI minor version the module declared it was built for (0 without a declaration).
+    /// From 1 on, one request's calls may share an instance ([`Session`](crate::Session)).
+    pub fn abi_minor_version(&self) -> u32 {
+        self.abi_minor
+    }
+
+    /// A session for one request: its calls share one instance when the module was built for
+    /// ABI 1.1 or later, and each gets a fresh one otherwise.
+    pub fn session(&self) -> crate::Session<'_> {
+        crate::Session::new(self)
+    }
+
     /// Decides eligibility for every experiment in `ctx.experiments` in one call. An
     /// experiment the plugin left out is not eligible. On `Err`, treat all as not eligible.
     pub fn eligible<C: Serialize>(
         &self,
         ctx: &EligibleContext<C>,
     ) -> Result<Eligibility, PluginError> {
-        self.observe(Hook::Eligible, || {
-            let answer: Eligibility = self.call_typed(Hook::Eligible, ctx)?;
-            only_asked(answer.keys(), ctx.experiments.iter())?;
-            Ok(answer)
-        })
+        self.session().eligible(ctx)
     }
 
     /// Shapes payloads for every assignment in `ctx.assignments` in one call. An experiment the
     /// plugin left out keeps its static payload. On `Err`, keep every static payload.
     pub fn payload<C: Serialize>(&self, ctx: &PayloadContext<C>) -> Result<Payloads, PluginError> {
-        self.observe(Hook::Payload, || {
-            let answer: Payloads = self.call_typed(Hook::Payload, ctx)?;
-            only_asked(
-                answer.keys(),
-                ctx.assignments
-                    .iter()
-                    .map(|assignment| &assignment.experiment),
-            )?;
-            Ok(answer)
-        })
+        self.session().payload(ctx)
     }
 
     /// One decision per event of `ctx.events`, in order. A rewrite keeps the event's `id` and
@@ -261,75 +320,18 @@ impl LoadedPlugin {
         &self,
         ctx: &EventContext<C>,
     ) -> Result<Vec<EventDecision>, PluginError> {
-        self.observe(Hook::Event, || {
-            let answer: Vec<EventDecision> = self.call_typed(Hook::Event, ctx)?;
-            if answer.len() != ctx.events.len() {
-                return Err(PluginError::InvalidAnswer(format!(
-                    "{} decisions for {} events",
-                    answer.len(),
-                    ctx.events.len()
-                )));
-            }
-            for (index, (decision, event)) in answer.iter().zip(&ctx.events).enumerate() {
-                if let EventDecision::Rewrite { event: rewritten } = decision
-                    && (rewritten.id != event.id || rewritten.unit_id != event.unit_id)
-                {
-                    return Err(PluginError::InvalidAnswer(format!(
-                        "the rewrite of event {index} changes its id or unit_id"
-                    )));
-                }
-            }
-            Ok(answer)
-        })
+        self.session().event(ctx)
     }
 
-    /// Calls a hook with raw JSON and returns the answer inside the `ok` envelope, unchecked:
-    /// for `touchstone plugin run`. Failures are logged and counted like any call.
-    pub fn call_json(
-        &self,
-        hook: Hook,
-        input: &serde_json::Value,
-    ) -> Result<serde_json::Value, PluginError> {
-        self.observe(hook, || self.call_typed(hook, input))
+    pub(crate) fn counters(&self) -> &PluginCounters {
+        &self.counters
     }
 
-    /// Logs and counts a failed call: one place for every hook.
-    fn observe<T>(
-        &self,
-        hook: Hook,
-        call: impl FnOnce() -> Result<T, PluginError>,
-    ) -> Result<T, PluginError> {
-        let result = call();
-        if let Err(error) = &result {
-            let reason = error.reason();
-            self.counters.record(hook, reason);
-            tracing::warn!(
-                plugin = &*self.name,
-                version = %self.version,
-                hook = hook.as_str(),
-                reason,
-                error = %crate::error::error_chain(error),
-                "plugin call failed; the safe default applies"
-            );
-        }
-        result
+    pub(crate) fn consume_fuel(&self) -> bool {
+        self.consume_fuel
     }
 
-    fn call_typed<I: Serialize + ?Sized, O: DeserializeOwned>(
-        &self,
-        hook: Hook,
-        input: &I,
-    ) -> Result<O, PluginError> {
-        let input = serde_json::to_vec(input).map_err(PluginError::MalformedOutput)?;
-        let output = self.call_raw(hook, &input)?;
-        match serde_json::from_slice::<HookOutput<O>>(&output) {
-            Ok(HookOutput::Ok(answer)) => Ok(answer),
-            Ok(HookOutput::Error(message)) => Err(PluginError::Guest(message)),
-            Err(error) => Err(PluginError::MalformedOutput(error)),
-        }
-    }
-
-    fn store(&self) -> Store<CallState> {
+    pub(crate) fn store(&self, capture_logs: bool) -> Store<CallState> {
         let mut store = Store::new(
             &self.engine,
             CallState {
@@ -339,6 +341,7 @@ impl LoadedPlugin {
                     refused: false,
                 },
                 log_lines: 0,
+                captured: capture_logs.then(Vec::new),
             },
         );
         store.limiter(|state| &mut state.limiter);
@@ -350,30 +353,11 @@ impl LoadedPlugin {
         store
     }
 
-    /// One isolated call: fresh instance, input in, output bytes out (bounded, in memory).
-    fn call_raw(&self, hook: Hook, input: &[u8]) -> Result<Vec<u8>, PluginError> {
-        if input.len() > self.limits.input_bytes {
-            return Err(PluginError::InputTooLarge {
-                size: input.len(),
-                limit: self.limits.input_bytes,
-            });
-        }
-        let mut store = self.store();
-        let exports = self.instantiate(&mut store, hook)?;
-        self.round_trip(&mut store, &exports, input)
-    }
-
     /// A fresh instance from the pool, with the exports a call needs.
-    fn instantiate(
+    pub(crate) fn instantiate(
         &self,
         store: &mut Store<CallState>,
-        hook: Hook,
     ) -> Result<CallExports, PluginError> {
-        let Some(export) =
-            &self.hook_exports[Hook::ALL.iter().position(|h| *h == hook).unwrap_or(0)]
-        else {
-            return Err(PluginError::HookMissing(hook));
-        };
         let instance = self
             .pre
             .instantiate(&mut *store)
@@ -388,42 +372,54 @@ impl LoadedPlugin {
             .ok_or(PluginError::MissingAlloc)?
             .typed::<u32, u32>(&*store)
             .map_err(|_| PluginError::MissingAlloc)?;
-        let hook = instance
-            .get_module_export(&mut *store, export)
-            .and_then(|export| export.into_func())
-            .ok_or(PluginError::HookMissing(hook))?
-            .typed::<(u32, u32), u64>(&*store)
-            .map_err(|_| PluginError::HookMissing(hook))?;
+        let mut hooks = [None, None, None];
+        for (slot, export) in hooks.iter_mut().zip(&self.hook_exports) {
+            if let Some(export) = export {
+                *slot = instance
+                    .get_module_export(&mut *store, export)
+                    .and_then(|export| export.into_func())
+                    .and_then(|func| func.typed::<(u32, u32), u64>(&*store).ok());
+            }
+        }
         Ok(CallExports {
             memory,
             alloc,
-            hook,
+            hooks,
         })
     }
 
     /// Input written where the guest's allocator put it, the hook run, its output copied out.
-    fn round_trip(
+    pub(crate) fn round_trip(
         &self,
         store: &mut Store<CallState>,
         exports: &CallExports,
+        hook: Hook,
         input: &[u8],
     ) -> Result<Vec<u8>, PluginError> {
+        let Some(hook_func) = &exports.hooks[hook_index(hook)] else {
+            return Err(PluginError::HookMissing(hook));
+        };
         // `limits.input_bytes` keeps the length well inside u32.
         let len = input.len() as u32;
         let ptr = exports
             .alloc
             .call(&mut *store, len)
             .map_err(|error| classify(error, store))?;
+        let memory_size = exports.memory.data_size(&*store);
+        if ptr == 0 {
+            return Err(PluginError::BadAlloc(format!(
+                "touchstone_alloc({len}) returned 0: the plugin could not reserve memory for the input"
+            )));
+        }
         exports
             .memory
             .write(&mut *store, ptr as usize, input)
             .map_err(|_| {
-                PluginError::InvalidAnswer(format!(
-                    "touchstone_alloc returned {ptr}, where {len} bytes do not fit"
+                PluginError::BadAlloc(format!(
+                    "touchstone_alloc({len}) returned {ptr}, a wild pointer: its memory is {memory_size} bytes, so {len} bytes do not fit there"
                 ))
             })?;
-        let packed = exports
-            .hook
+        let packed = hook_func
             .call(&mut *store, (ptr, len))
             .map_err(|error| classify(error, store))?;
         let (out_ptr, out_len) = ((packed >> 32) as u32, packed as u32);
@@ -446,31 +442,24 @@ impl LoadedPlugin {
     }
 }
 
-/// The exports one call uses, from one instance.
-struct CallExports {
-    memory: wasmtime::Memory,
-    alloc: wasmtime::TypedFunc<u32, u32>,
-    hook: wasmtime::TypedFunc<(u32, u32), u64>,
+pub(crate) fn hook_index(hook: Hook) -> usize {
+    match hook {
+        Hook::Eligible => 0,
+        Hook::Payload => 1,
+        Hook::Event => 2,
+    }
 }
 
-fn only_asked<'a>(
-    answered: impl Iterator<Item = &'a String>,
-    asked: impl Iterator<Item = &'a String>,
-) -> Result<(), PluginError> {
-    let asked: BTreeSet<&String> = asked.collect();
-    for key in answered {
-        if !asked.contains(key) {
-            return Err(PluginError::InvalidAnswer(format!(
-                "answered for experiment `{key}`, which was not asked"
-            )));
-        }
-    }
-    Ok(())
+/// The exports calls use, from one instance: the hooks in ABI order.
+pub(crate) struct CallExports {
+    memory: wasmtime::Memory,
+    alloc: wasmtime::TypedFunc<u32, u32>,
+    hooks: [Option<wasmtime::TypedFunc<(u32, u32), u64>>; 3],
 }
 
 /// Turns a wasmtime failure into the typed error. Memory first: a refused growth shows up as
 /// whatever the guest does next (Rust aborts with `unreachable`).
-fn classify(error: wasmtime::Error, store: &Store<CallState>) -> PluginError {
+pub(crate) fn classify(error: wasmtime::Error, store: &Store<CallState>) -> PluginError {
     if store.data().limiter.refused {
         return PluginError::MemoryLimit;
     }
@@ -490,35 +479,35 @@ impl LoadedPlugin {
     /// The floor of a call: a fresh pooled instance with the same store setup, and a call of
     /// `hook` with no input and no JSON. Only for the benchmark.
     pub(crate) fn instantiate_and_call_empty(&self, hook: Hook) -> Result<u64, PluginError> {
-        let mut store = self.store();
-        let exports = self.instantiate(&mut store, hook)?;
-        exports
-            .hook
+        let mut store = self.store(false);
+        let exports = self.instantiate(&mut store)?;
+        let Some(hook_func) = &exports.hooks[hook_index(hook)] else {
+            return Err(PluginError::HookMissing(hook));
+        };
+        hook_func
             .call(&mut store, (0, 0))
             .map_err(|error| classify(error, &store))
     }
-}
 
-impl LoadedPlugin {
     /// `calls` round trips of `hook` through ONE live instance: input JSON encoded, written,
     /// the hook run, its answer read and decoded — what a call costs apart from getting a
-    /// fresh instance. Only for the benchmark: a live instance is never reused for units.
+    /// fresh instance. Only for the benchmark.
     pub(crate) fn live_instance_calls<I: Serialize>(
         &self,
         hook: Hook,
         input: &I,
         calls: usize,
     ) -> Result<std::time::Duration, PluginError> {
-        let mut store = self.store();
+        let mut store = self.store(false);
         if self.consume_fuel {
             let _ = store.set_fuel(self.limits.fuel.saturating_mul(calls as u64));
         }
         store.set_epoch_deadline(u64::MAX / 2);
-        let exports = self.instantiate(&mut store, hook)?;
+        let exports = self.instantiate(&mut store)?;
         let started = std::time::Instant::now();
         for _ in 0..calls {
             let input = serde_json::to_vec(input).map_err(PluginError::MalformedOutput)?;
-            let output = self.round_trip(&mut store, &exports, &input)?;
+            let output = self.round_trip(&mut store, &exports, hook, &input)?;
             serde_json::from_slice::<serde_json::Value>(&output)
                 .map_err(PluginError::MalformedOutput)?;
         }

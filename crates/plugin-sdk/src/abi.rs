@@ -6,8 +6,20 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
-/// Version of this ABI. A change that breaks existing plugins gets a new number.
+/// Major version of this ABI. A change that breaks existing plugins gets a new number.
 pub const ABI_VERSION: u32 = 1;
+/// Minor version: adds only what a module built for an earlier minor version never notices
+/// (see ABI.md, "Versions"). 1.1 lets the host run one request's `eligible` and `payload`
+/// calls in the same instance.
+pub const ABI_MINOR_VERSION: u32 = 1;
+/// What a module's `touchstone_abi_version` export returns for the version it was built for:
+/// `major * 100 + minor` (101 is 1.1). A module without the export was built for 1.0.
+pub const fn declared_version(major: u32, minor: u32) -> u32 {
+    major * 100 + minor
+}
+
+/// `() -> i32`, optional: the ABI version the module was built for, `major * 100 + minor`.
+pub const EXPORT_ABI_VERSION: &str = "touchstone_abi_version";
 
 /// The linear memory every plugin must export.
 pub const EXPORT_MEMORY: &str = "memory";

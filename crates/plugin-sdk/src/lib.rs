@@ -54,6 +54,12 @@ macro_rules! export_plugin {
         pub extern "C" fn __touchstone_alloc(len: u32) -> u32 {
             $crate::guest::alloc(len)
         }
+        /// ABI: the version this plugin was built for (`major * 100 + minor`). The SDK's guest
+        /// code does not assume a fresh instance per call, so it declares 1.1.
+        #[unsafe(export_name = "touchstone_abi_version")]
+        pub extern "C" fn __touchstone_abi_version() -> u32 {
+            $crate::abi::declared_version($crate::abi::ABI_VERSION, $crate::abi::ABI_MINOR_VERSION)
+        }
         $( $crate::__export_hook!($hook, $function); )+
     };
 }

@@ -53,17 +53,55 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum PluginCommand {
-    /// Report exports, imports, hooks and limits, and whether the host would load it.
-    Check { file: PathBuf },
-    /// Call one hook with a JSON input, under the default limits, and print its answer.
+    /// Report exports, imports, hooks, footprint and limits, and whether the server would load
+    /// it (the very checks and message of an upload). With --request, also run it on that
+    /// request and on the largest one the server accepts, and warn when fuel would run out.
+    Check {
+        file: PathBuf,
+        /// A `POST /v1/assign` request body (JSON) to measure the plugin's fuel with.
+        #[arg(long)]
+        request: Option<PathBuf>,
+        #[command(flatten)]
+        binding: BindingArgs,
+    },
+    /// Call the plugin exactly as the server would, under the server's limits (config file and
+    /// TOUCHSTONE__PLUGINS__* settings): same input encoding, same answer checks and messages.
+    /// Prints the answer, the plugin's log lines, the fuel used and the wall time; exits 1
+    /// with the server's message when the server would fall back to the safe default.
     Run {
         file: PathBuf,
-        #[arg(long, value_enum)]
-        hook: HookArg,
-        /// The hook's input JSON file, or `-` for standard input.
+        /// The hook to call with --input.
+        #[arg(long, value_enum, requires = "input")]
+        hook: Option<HookArg>,
+        /// The hook's input JSON file (its context), or `-` for standard input.
+        #[arg(long, conflicts_with = "request")]
+        input: Option<PathBuf>,
+        /// A `POST /v1/assign` request body: builds the contexts the server would and calls
+        /// `eligible` then `payload` in one session, as the server does.
         #[arg(long)]
-        input: PathBuf,
+        request: Option<PathBuf>,
+        #[command(flatten)]
+        binding: BindingArgs,
     },
+}
+
+/// What the server knows besides the request: the touchpoint's binding and catalog.
+#[derive(Debug, clap::Args)]
+pub struct BindingArgs {
+    /// The binding's config (JSON file): the `config` of `PUT /v1/touchpoints/{name}`.
+    /// Without it the plugin gets `null`, as from a binding without config.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// The running experiments at the touchpoint whose targeting admits the unit: those
+    /// `eligible` is asked about.
+    #[arg(long, value_delimiter = ',', default_value = "experiment")]
+    pub experiments: Vec<String>,
+    /// The variant the unit is assigned in each of them (what `payload` sees).
+    #[arg(long, default_value = "treatment")]
+    pub variant: String,
+    /// A TOML file overriding config/default.toml, for the plugin limits.
+    #[arg(long = "server-config")]
+    pub server_config: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

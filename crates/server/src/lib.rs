@@ -9,6 +9,7 @@ pub mod error;
 pub mod guardrails;
 pub mod http;
 pub mod observe;
+mod plugin_bounds;
 pub mod plugin_cli;
 pub mod plugin_health;
 pub mod plugins;

@@ -71,6 +71,14 @@ pub fn rejected_request(reason: &'static str) {
     metrics::counter!("touchstone_rejected_requests_total", "reason" => reason).increment(1);
 }
 
+/// Fuel one plugin hook call used (instructions, about one per wasm operator), when metered.
+pub fn plugin_fuel(plugin: &str, hook: &'static str, fuel: Option<u64>) {
+    if let Some(fuel) = fuel {
+        metrics::histogram!("touchstone_plugin_fuel_used", "plugin" => plugin.to_owned(), "hook" => hook)
+            .record(fuel as f64);
+    }
+}
+
 /// One plugin hook call; failures are also logged (with the reason) by the plugin host.
 pub fn plugin_call(plugin: &str, hook: &'static str, ok: bool, elapsed: Duration) {
     let outcome = if ok { "ok" } else { "fallback" };

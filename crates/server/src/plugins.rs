@@ -86,6 +86,26 @@ impl Running {
     }
 }
 
+/// The plugin host's configuration from the `[plugins]` settings: the server's, and the one
+/// `touchstone plugin run` and `check` use, so both run plugins under the same limits.
+pub fn host_config(settings: &PluginSettings) -> HostConfig {
+    HostConfig {
+        default_limits: Limits {
+            fuel: settings.fuel,
+            epoch_ticks: settings.epoch_ticks,
+            memory_bytes: settings.memory_bytes,
+            input_bytes: settings.input_bytes,
+            output_bytes: settings.output_bytes,
+            module_bytes: settings.module_bytes,
+        },
+        consume_fuel: settings.consume_fuel,
+        max_instances: settings.max_instances,
+        max_memory_bytes: settings.memory_bytes,
+        cache_dir: (!settings.cache_dir.as_os_str().is_empty()).then(|| settings.cache_dir.clone()),
+        ..HostConfig::default()
+    }
+}
+
 pub struct Plugins {
     host: PluginHost,
     running: ArcSwap<Running>,
@@ -97,24 +117,7 @@ pub struct Plugins {
 impl Plugins {
     /// Starts the host with the limits from configuration; nothing runs until [`Self::refresh`].
     pub fn new(settings: &PluginSettings) -> Result<Plugins, PluginSetupError> {
-        let limits = Limits {
-            fuel: settings.fuel,
-            epoch_ticks: settings.epoch_ticks,
-            memory_bytes: settings.memory_bytes,
-            input_bytes: settings.input_bytes,
-            output_bytes: settings.output_bytes,
-            module_bytes: settings.module_bytes,
-        };
-        let host = PluginHost::new(HostConfig {
-            default_limits: limits,
-            consume_fuel: settings.consume_fuel,
-            max_instances: settings.max_instances,
-            max_memory_bytes: settings.memory_bytes,
-            cache_dir: (!settings.cache_dir.as_os_str().is_empty())
-                .then(|| settings.cache_dir.clone()),
-            ..HostConfig::default()
-        })
-        .map_err(PluginSetupError::Host)?;
+        let host = PluginHost::new(host_config(settings)).map_err(PluginSetupError::Host)?;
         Ok(Plugins {
             host,
             running: ArcSwap::from_pointee(Running::default()),

@@ -208,19 +208,3 @@ fn many_calls_in_a_row_each_answer_for_their_own_unit() {
         assert_eq!(answer["ugc-gallery"], photos >= 3);
     }
 }
-
-#[test]
-fn call_json_runs_a_hook_on_raw_json_for_plugin_run() {
-    let host = host();
-    let plugin = load(&host, "pdp-ugc-gallery");
-    let input = json!({
-        "unit_id": "u", "touchpoint": "pdp.gallery", "experiments": ["g"],
-        "attributes": {"photo_count": 1}, "config": gallery_config()
-    });
-    assert_eq!(
-        plugin
-            .call_json(touchstone_plugin_host::Hook::Eligible, &input)
-            .expect("runs"),
-        json!({"g": false})
-    );
-}

@@ -1,8 +1,11 @@
 //! Integration tests of the plugin host with real `.wasm` built from `plugins/` by
 //! `scripts/build-plugins.sh`: the example plugins' hooks, every hostile plugin contained,
-//! load-time refusals, hot swap and the directory watcher.
+//! load-time refusals, hot swap and the directory watcher; the C and WAT examples through the
+//! same conformance checks as the Rust ones, and the rules ABI.md decides.
 
+mod abi_rules;
 mod cache;
+mod conformance;
 mod examples;
 mod hostile;
 mod loading;

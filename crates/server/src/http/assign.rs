@@ -21,13 +21,18 @@ pub(crate) async fn post_assign(
     state: web::Data<AppState>,
     Json(request): Json<AssignRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    check_request(&state, &request)?;
+    check_request(&state.settings, &state.catalog.load(), &request)?;
     let response = assign::assign(&state, request, state.clock.now()).await;
     Ok(HttpResponse::Ok().json(response))
 }
 
-fn check_request(state: &AppState, request: &AssignRequest) -> Result<(), ApiError> {
-    let max = state.settings.limits.max_string_bytes;
+/// The request's bounds; `touchstone plugin run --request` applies the same.
+pub(crate) fn check_request(
+    settings: &crate::settings::Settings,
+    catalog: &crate::catalog::Catalog,
+    request: &AssignRequest,
+) -> Result<(), ApiError> {
+    let max = settings.limits.max_string_bytes;
     let text = |field: &str, value: &str| {
         if value.is_empty() || value.len() > max {
             Err(ApiError::BadRequest {
@@ -40,14 +45,13 @@ fn check_request(state: &AppState, request: &AssignRequest) -> Result<(), ApiErr
     };
     text("unit_id", &request.unit_id)?;
     text("touchpoint", &request.touchpoint)?;
-    let catalog = state.catalog.load();
-    attributes::check(&catalog, &request.touchpoint, &request.attributes, max).map_err(
+    attributes::check(catalog, &request.touchpoint, &request.attributes, max).map_err(
         |problem| ApiError::BadRequest {
             field: problem.field,
             message: problem.message,
         },
     )?;
-    let max_attributes = state.settings.assign.max_attributes;
+    let max_attributes = settings.assign.max_attributes;
     if request.attributes.len() > max_attributes {
         return Err(ApiError::TooLarge {
             limit: "assign.max_attributes",

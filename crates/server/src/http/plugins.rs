@@ -43,6 +43,9 @@ pub struct PluginView {
     pub failures: Vec<PluginFailure>,
     /// Every live server (by its heartbeat) and the version of this plugin it runs.
     pub servers: Vec<ServerVersion>,
+    /// Fuel used per call of each hook since the server started (p50/p99 are bucket upper
+    /// bounds, within 12.5 %), against `limits.fuel`.
+    pub fuel: Vec<PluginFuel>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -51,6 +54,16 @@ pub struct ServerVersion {
     pub server: String,
     /// `null` when that server does not run the plugin (yet).
     pub version: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PluginFuel {
+    #[schema(value_type = HookName)]
+    pub hook: Hook,
+    pub calls: u64,
+    pub p50: u64,
+    pub p99: u64,
+    pub max: u64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -225,7 +238,9 @@ pub(crate) async fn list_plugins(state: web::Data<AppState>) -> HttpResponse {
             Vec::new()
         }
     };
-    let failures = state.plugins.host().failure_counts();
+    let host = state.plugins.host();
+    let failures = host.failure_counts();
+    let fuel = host.fuel_stats();
     let plugins = running
         .plugins
         .values()
@@ -242,6 +257,17 @@ pub(crate) async fn list_plugins(state: web::Data<AppState>) -> HttpResponse {
                     hook: failure.hook,
                     reason: failure.reason,
                     count: failure.count,
+                })
+                .collect(),
+            fuel: fuel
+                .iter()
+                .filter(|stats| stats.plugin == plugin.name())
+                .map(|stats| PluginFuel {
+                    hook: stats.hook,
+                    calls: stats.calls,
+                    p50: stats.p50,
+                    p99: stats.p99,
+                    max: stats.max,
                 })
                 .collect(),
             servers: servers

@@ -7,6 +7,7 @@ use crate::catalog::{Candidate, Catalog, Decision, HoldoutGroup};
 use crate::observe;
 use crate::plugins::Binding;
 use crate::service::interactions;
+use crate::service::plugin_context;
 use crate::state::AppState;
 use futures::future::join_all;
 use serde::{Deserialize, Serialize};
@@ -17,9 +18,7 @@ use std::time::Instant;
 use touchstone_model::attributes::segment_value;
 use touchstone_model::event::MAX_TEXT_LEN;
 use touchstone_model::{Experiment, Timestamp, VariantSpec};
-use touchstone_plugin_host::{
-    Assignment as PluginAssignment, EligibleContext, Hook, LoadedPlugin, PayloadContext,
-};
+use touchstone_plugin_host::{Hook, Session};
 use touchstone_store::{Exposure, StoreError};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -179,15 +178,19 @@ async fn assign_experiments(
     now: Timestamp,
 ) -> Outcome {
     let plugin = state.plugins.for_touchpoint(&request.touchpoint);
+    // One session for both hooks of this request: one instance for a module built for ABI 1.1.
+    let mut session = plugin
+        .as_ref()
+        .map(|(plugin, binding)| (plugin.session(), &**binding));
     let (mut chosen, new_exposures, store_error) = if mode == Mode::Existing {
         let (chosen, store_error) = existing(state, request, &decision.candidates).await;
         (chosen, 0, store_error)
     } else {
-        let (eligible, plugin_version) = match &plugin {
-            Some((plugin, binding)) if plugin.has_hook(Hook::Eligible) => {
+        let (eligible, plugin_version) = match &mut session {
+            Some((session, binding)) if session.plugin().has_hook(Hook::Eligible) => {
                 let eligible =
-                    plugin_eligibility(state, plugin, binding, request, &decision.candidates);
-                (eligible, Some(plugin.version().to_owned()))
+                    plugin_eligibility(state, session, binding, request, &decision.candidates);
+                (eligible, Some(session.plugin().version().to_owned()))
             }
             _ => (decision.candidates.clone(), None),
         };
@@ -202,30 +205,25 @@ async fn assign_experiments(
         variant: winner.variant,
         shipped: true,
     }));
-    let mut payloads: Vec<Value> = chosen
+    // Each with its variant's static payload until the plugin shapes it.
+    let mut assignments: Vec<Assignment> = chosen
         .iter()
         .map(|chosen| {
-            variant_of(chosen.experiment, chosen.variant)
-                .payload
-                .clone()
+            let variant = variant_of(chosen.experiment, chosen.variant);
+            Assignment {
+                experiment: chosen.experiment.key().to_owned(),
+                variant: variant.key.clone(),
+                payload: variant.payload.clone(),
+                shipped: chosen.shipped,
+            }
         })
         .collect();
-    if let Some((plugin, binding)) = &plugin
-        && plugin.has_hook(Hook::Payload)
+    if let Some((session, binding)) = &mut session
+        && session.plugin().has_hook(Hook::Payload)
         && !chosen.is_empty()
     {
-        shape_payloads(state, plugin, binding, request, &chosen, &mut payloads);
+        shape_payloads(state, session, binding, request, &chosen, &mut assignments);
     }
-    let assignments = chosen
-        .iter()
-        .zip(payloads)
-        .map(|(chosen, payload)| Assignment {
-            experiment: chosen.experiment.key().to_owned(),
-            variant: variant_of(chosen.experiment, chosen.variant).key.clone(),
-            payload,
-            shipped: chosen.shipped,
-        })
-        .collect();
     Outcome {
         assignments,
         holdout: None,
@@ -389,7 +387,7 @@ async fn existing<'c>(
 /// call counts for plugin health under the variant each candidate gives the unit.
 fn plugin_eligibility<'c>(
     state: &AppState,
-    plugin: &LoadedPlugin,
+    session: &mut Session<'_>,
     binding: &Binding,
     request: &AssignRequest,
     candidates: &[Candidate<'c>],
@@ -397,19 +395,16 @@ fn plugin_eligibility<'c>(
     if candidates.is_empty() {
         return Vec::new();
     }
-    let context = EligibleContext {
-        unit_id: request.unit_id.clone(),
-        touchpoint: request.touchpoint.clone(),
-        experiments: candidates
-            .iter()
-            .map(|candidate| candidate.experiment.key().to_owned())
-            .collect(),
-        attributes: request.attributes.clone(),
-        config: &binding.config,
-    };
+    let experiments = candidates
+        .iter()
+        .map(|candidate| candidate.experiment.key().to_owned())
+        .collect();
+    let context = plugin_context::eligible(request, experiments, &binding.config);
     let started = Instant::now();
-    let answer = plugin.eligible(&context);
-    observe::plugin_call(plugin.name(), "eligible", answer.is_ok(), started.elapsed());
+    let answer = session.eligible(&context);
+    let name = session.plugin().name();
+    observe::plugin_call(name, "eligible", answer.is_ok(), started.elapsed());
+    observe::plugin_fuel(name, "eligible", session.last_fuel());
     for candidate in candidates {
         if let Some(variant) = candidate.variant {
             let health = &state.plugin_health;
@@ -434,38 +429,26 @@ fn plugin_eligibility<'c>(
 /// under each running experiment's chosen variant (a shipped one records nothing).
 fn shape_payloads(
     state: &AppState,
-    plugin: &LoadedPlugin,
+    session: &mut Session<'_>,
     binding: &Binding,
     request: &AssignRequest,
     chosen: &[Chosen<'_>],
-    payloads: &mut [Value],
+    assignments: &mut [Assignment],
 ) {
-    let context = PayloadContext {
-        unit_id: request.unit_id.clone(),
-        touchpoint: request.touchpoint.clone(),
-        assignments: chosen
-            .iter()
-            .zip(payloads.iter())
-            .map(|(chosen, payload)| PluginAssignment {
-                experiment: chosen.experiment.key().to_owned(),
-                variant: variant_of(chosen.experiment, chosen.variant).key.clone(),
-                payload: payload.clone(),
-            })
-            .collect(),
-        attributes: request.attributes.clone(),
-        config: &binding.config,
-    };
+    let context = plugin_context::payload(request, assignments, &binding.config);
     let started = Instant::now();
-    let answer = plugin.payload(&context);
-    observe::plugin_call(plugin.name(), "payload", answer.is_ok(), started.elapsed());
+    let answer = session.payload(&context);
+    let name = session.plugin().name();
+    observe::plugin_call(name, "payload", answer.is_ok(), started.elapsed());
+    observe::plugin_fuel(name, "payload", session.last_fuel());
     for chosen in chosen.iter().filter(|chosen| !chosen.shipped) {
         let health = &state.plugin_health;
         health.record(chosen.experiment.key(), chosen.variant, answer.is_err());
     }
     if let Ok(mut shaped) = answer {
-        for (chosen, payload) in chosen.iter().zip(payloads.iter_mut()) {
-            if let Some(shaped) = shaped.remove(chosen.experiment.key()) {
-                *payload = shaped;
+        for assignment in assignments.iter_mut() {
+            if let Some(shaped) = shaped.remove(assignment.experiment.as_str()) {
+                assignment.payload = shaped;
             }
         }
     }

@@ -68,8 +68,10 @@ fn decide(
         config: &binding.config,
     };
     let started = Instant::now();
-    let answer = plugin.event(&context);
+    let mut session = plugin.session();
+    let answer = session.event(&context);
     observe::plugin_call(plugin.name(), "event", answer.is_ok(), started.elapsed());
+    observe::plugin_fuel(plugin.name(), "event", session.last_fuel());
     answer.map_err(|_| ())
 }
 

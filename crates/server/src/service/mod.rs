@@ -13,6 +13,7 @@ pub mod interactions;
 pub mod layers;
 pub mod ofrep;
 pub mod phases;
+pub mod plugin_context;
 pub mod plugins;
 pub mod results;
 

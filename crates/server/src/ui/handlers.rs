@@ -98,6 +98,7 @@ pub(crate) async fn experiment_page(
     };
     // The page renders without its history when the log cannot be read.
     let history = audit::list(&state, Some(&key), HISTORY_ENTRIES).await.ok();
+    let plugin_fuel = plugin_fuel(&state, experiment.touchpoint());
     match results::results(&state, &key, None).await {
         Ok(document) => {
             let plugins = plugin_servers(&state, experiment.touchpoint()).await;
@@ -107,6 +108,7 @@ pub(crate) async fn experiment_page(
                 history.as_deref(),
                 session(&gate),
                 plugins.as_ref(),
+                &plugin_fuel,
             ))
         }
         Err(error) => error_page(&error, &gate),
@@ -135,6 +137,21 @@ async fn plugin_servers(
             })
             .collect(),
     })
+}
+
+/// The fuel section of the plugin bound to the touchpoint (empty without one or its calls).
+fn plugin_fuel(state: &AppState, touchpoint: &str) -> String {
+    let Some((plugin, _)) = state.plugins.for_touchpoint(touchpoint) else {
+        return String::new();
+    };
+    let stats: Vec<_> = state
+        .plugins
+        .host()
+        .fuel_stats()
+        .into_iter()
+        .filter(|stats| stats.plugin == plugin.name())
+        .collect();
+    crate::ui::pages::health::plugin_fuel(plugin.name(), &stats, plugin.limits().fuel)
 }
 
 /// Renders the over-time charts from the daily snapshots the page's script fetched from

@@ -17,17 +17,19 @@ pub fn experiment_page(
     audit: Option<&[AuditEntry]>,
     session: Session,
 ) -> String {
-    experiment_page_with_plugins(experiment, results, audit, session, None)
+    experiment_page_with_plugins(experiment, results, audit, session, None, "")
 }
 
 /// [`experiment_page`] with the version of the touchpoint's plugin per server, when one is
-/// bound there.
+/// bound there, and the touchpoint plugin's fuel section ([`health::plugin_fuel`]) after
+/// plugin health.
 pub fn experiment_page_with_plugins(
     experiment: &Experiment,
     results: &Results,
     audit: Option<&[AuditEntry]>,
     session: Session,
     plugins: Option<&health::PluginServers>,
+    plugin_fuel: &str,
 ) -> String {
     let key = escape(experiment.key());
     let mut body = String::new();
@@ -47,6 +49,7 @@ pub fn experiment_page_with_plugins(
     if let Some(plugins) = plugins {
         body.push_str(&health::plugin_versions(plugins));
     }
+    body.push_str(plugin_fuel);
     body.push_str(
         r#"<section class="card" id="over-time"><h2>Over time</h2><div id="over-time-chart" aria-live="polite"><p class="hint">Loading daily snapshots…</p></div></section>"#,
     );

@@ -1,7 +1,7 @@
 //! The experiment page's plugin-health section: per variant, the plugin calls made for it and
 //! the share that fell back to the safe default, against control's with the always-valid
-//! interval the guardrail checker acts on — and the version of the touchpoint's plugin each
-//! server runs (decision 019).
+//! interval the guardrail checker acts on — the version of the touchpoint's plugin each
+//! server runs (decision 019) and the fuel that plugin uses per call.
 
 use crate::ui::format::{count, interval, percent, points};
 use crate::ui::layout::escape;
@@ -75,6 +75,41 @@ pub fn plugin_health(results: &Results) -> String {
             calls = count(variant.calls),
             fallbacks = count(variant.fallbacks),
             percent = percent(variant.fallback_share),
+        );
+    }
+    out.push_str("</tbody></table></div></section>");
+    out
+}
+
+/// The fuel the touchpoint's plugin used per call since the server started, per hook, against
+/// its budget: how close it runs to being stopped (and to the safe default). Empty without
+/// calls.
+pub fn plugin_fuel(
+    plugin: &str,
+    stats: &[touchstone_plugin_host::FuelStats],
+    budget: u64,
+) -> String {
+    if stats.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        r#"<section class="card" id="plugin-fuel" data-plugin="{plugin}"><h2>Plugin fuel</h2><p class="hint">Fuel (about one unit per WebAssembly instruction) each call of <code>{plugin}</code> used, against its budget of {budget}; a call that needs more falls back to the safe default.</p><div class="table-wrap"><table class="numbers"><thead><tr><th scope="col">Hook</th><th scope="col">Calls</th><th scope="col">p50</th><th scope="col">p99</th><th scope="col">Max</th><th scope="col">p99 of budget</th></tr></thead><tbody>"#,
+        plugin = escape(plugin),
+        budget = count(budget),
+    );
+    for hook in stats {
+        let share = hook.p99 as f64 / budget.max(1) as f64;
+        let _ = write!(
+            out,
+            r#"<tr data-hook="{name}" data-fuel-p50="{p50}" data-fuel-p99="{p99}"><th scope="row">{name}</th><td>{calls}</td><td>{p50_text}</td><td>{p99_text}</td><td>{max}</td><td>{share}</td></tr>"#,
+            name = hook.hook.as_str(),
+            p50 = hook.p50,
+            p99 = hook.p99,
+            calls = count(hook.calls),
+            p50_text = count(hook.p50),
+            p99_text = count(hook.p99),
+            max = count(hook.max),
+            share = percent(Some(share)),
         );
     }
     out.push_str("</tbody></table></div></section>");
