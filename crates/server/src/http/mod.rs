@@ -209,15 +209,27 @@ mod tests {
         );
         assert_eq!(route_access("/v1/experiments/{key}/start", "GET"), None);
         assert_eq!(route_access("/v1/experiments/x/start", "POST"), None);
-        // Everything under /v1 but the shop's two routes is for admins; every page but sign-in
-        // and assets needs a session.
+        // Everything under /v1 but the shop's routes is for admins (the beacon is open: its
+        // client key is checked in the body); every page but sign-in, assets, the browser
+        // client and the demo needs a session.
         for route in ROUTES {
             let expected_open = matches!(
                 route.path,
-                "/healthz" | "/readyz" | "/openapi.json" | "/docs" | "/ui/assets/{file}"
+                "/healthz"
+                    | "/readyz"
+                    | "/openapi.json"
+                    | "/docs"
+                    | "/ui/assets/{file}"
+                    | "/v1/events/beacon"
+                    | "/sdk/touchstone.js"
+                    | "/demo"
+                    | "/demo/{file}"
             ) || (route.path == "/ui/login" && route.method == "get");
             assert_eq!(route.access == Access::Open, expected_open, "{route:?}");
-            if route.path.starts_with("/v1/") && route.access != Access::Client {
+            if route.path.starts_with("/v1/")
+                && route.access != Access::Client
+                && route.path != "/v1/events/beacon"
+            {
                 assert_eq!(route.access, Access::Admin, "{route:?}");
             }
         }
