@@ -78,7 +78,8 @@ pub struct RelativeEffect {
     pub estimate: f64,
     /// Delta-method standard error (kept for pooling and display; the interval is Fieller's).
     pub standard_error: f64,
-    pub ci: [f64; 2],
+    /// Fieller's interval, or why it is undefined (unbounded, zero width).
+    pub ci: Result<[f64; 2], Undefined>,
 }
 
 /// Relative effect r = m_B/m_A − 1 with Fieller's interval inverting the same t statistic
@@ -94,7 +95,7 @@ pub fn relative_effect(
     variant: &Sample,
     alpha: f64,
     df: f64,
-) -> Result<(f64, f64, Result<[f64; 2], Undefined>), Undefined> {
+) -> Result<RelativeEffect, Undefined> {
     check_alpha(alpha)?;
     let (ma, mb) = (control.mean, variant.mean);
     if ma <= 0.0 {
@@ -109,7 +110,11 @@ pub fn relative_effect(
     let q = t_quantile(df, 1.0 - alpha / 2.0)?;
     let ci =
         crate::ratio::fieller_relative(ma, control.mean_variance(), mb, variant.mean_variance(), q);
-    Ok((estimate, standard_error, ci))
+    Ok(RelativeEffect {
+        estimate,
+        standard_error,
+        ci,
+    })
 }
 
 /// The significance levels Touchstone accepts: below 1e-10 the quantiles lose their digits,

@@ -1,7 +1,7 @@
 //! One variant against control: every statistic of the `vs_control` object, each undefined
 //! one left `None` with a warning naming the comparison and the reason.
 
-use super::results::{Basis, Comparison, Effect, SequentialResult};
+use super::results::{Basis, BasisSlot, Comparison, Effect, SequentialResult};
 use crate::bayes;
 use crate::sample::{Counts, Sample, Undefined, finite};
 use crate::sequential::{confidence_sequence, rho_squared};
@@ -79,20 +79,20 @@ pub(crate) fn compare(
             };
             comparison.p_value = finite(test.p_value);
             match relative_effect(&a, &b, settings.alpha, test.df) {
-                Ok((estimate, standard_error, ci)) => {
-                    if let Err(why) = ci {
+                Ok(relative) => {
+                    if let Err(why) = relative.ci {
                         warn("the relative interval", why);
                     }
                     comparison.relative = Effect {
-                        estimate: finite(estimate),
-                        ci: ci.ok(),
-                        standard_error: finite(standard_error),
+                        estimate: finite(relative.estimate),
+                        ci: relative.ci.ok(),
+                        standard_error: finite(relative.standard_error),
                     }
                 }
                 Err(why) => warn("the relative effect", why),
             }
             let total = control.units().saturating_add(variant.units());
-            comparison.basis = Some(Basis {
+            comparison.basis = BasisSlot(Some(Basis {
                 control: a,
                 variant: b,
                 df: test.df,
@@ -100,7 +100,7 @@ pub(crate) fn compare(
                 rho2: rho_squared(settings.alpha, settings.tuning),
                 waiting: settings.waiting,
                 direction: settings.direction,
-            });
+            }));
             match confidence_sequence(
                 test.estimate,
                 test.standard_error,

@@ -51,7 +51,7 @@ fn decide(
     comparison.significant = false;
     comparison.verdict = Verdict::Inconclusive;
     comparison.verdict_interval = None;
-    let Some(basis) = comparison.basis else {
+    let Some(basis) = comparison.basis.0 else {
         return;
     };
     if basis.waiting {
@@ -107,7 +107,7 @@ type Intervals = ([f64; 2], Result<[f64; 2], Undefined>);
 /// The rule's absolute interval at level 1 − `level_alpha`, and Fieller's relative interval
 /// with the same critical value.
 fn interval_at(comparison: &Comparison, level_alpha: f64) -> Result<Intervals, Undefined> {
-    let basis = comparison.basis.ok_or(Undefined::NotFinite)?;
+    let basis = comparison.basis.0.ok_or(Undefined::NotFinite)?;
     let (a, b) = (basis.control, basis.variant);
     let estimate = b.mean - a.mean;
     let standard_error = (a.mean_variance() + b.mean_variance()).sqrt();
