@@ -1,5 +1,6 @@
 //! touchstone-stats integration tests: one binary, a module per area.
 
+mod agreement;
 mod analysis;
 mod beta_reference;
 mod calibration;
