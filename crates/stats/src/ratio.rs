@@ -31,7 +31,7 @@ pub fn fieller_relative(
     // θ is unchanged when every value is divided by k (means by k, variances by k²); this
     // keeps the products below from overflowing or underflowing.
     let k = ma.abs().max(mb.abs()).max(va.sqrt()).max(vb.sqrt());
-    if !(k > 0.0) {
+    if k.is_nan() || k <= 0.0 {
         return Err(Undefined::ZeroWidthRatio);
     }
     let (ma, mb, va, vb) = (ma / k, mb / k, va / (k * k), vb / (k * k));

@@ -211,9 +211,17 @@ fn the_example_input_matches_the_scipy_welch_test_and_holm_adjusts_across_stages
     assert!(add.adjusted_p_value.expect("defined") < 0.05);
     for comparison in [add, purchase] {
         let interval = comparison.verdict_interval.as_ref().expect("a test");
-        assert_eq!(comparison.decided_by, touchstone_model::Analysis::Sequential);
-        assert!(!comparison.significant && interval.absolute[0] < 0.0 && interval.absolute[1] > 0.0);
-        assert_eq!(comparison.verdict, touchstone_stats::analysis::Verdict::Inconclusive);
+        assert_eq!(
+            comparison.decided_by,
+            touchstone_model::Analysis::Sequential
+        );
+        assert!(
+            !comparison.significant && interval.absolute[0] < 0.0 && interval.absolute[1] > 0.0
+        );
+        assert_eq!(
+            comparison.verdict,
+            touchstone_stats::analysis::Verdict::Inconclusive
+        );
     }
     assert_eq!(results.metrics[0].metric, "revenue");
     assert!(results.metrics[0].randomized);

@@ -14,7 +14,11 @@ fn counts(value: &Value) -> Counts {
 }
 
 fn number(value: &Value) -> f64 {
-    value.as_str().expect("a decimal string").parse().expect("a number")
+    value
+        .as_str()
+        .expect("a decimal string")
+        .parse()
+        .expect("a number")
 }
 
 fn loss_close(ours: f64, reference: f64) -> bool {
@@ -28,8 +32,8 @@ fn beta_comparisons_match_mpmath_at_every_size() {
     let mut worst_chance: f64 = 0.0;
     for case in reference["pairs"].as_array().expect("pairs") {
         let why = case["why"].as_str().unwrap_or_default();
-        let ours = beta_comparison(counts(&case["control"]), counts(&case["variant"]))
-            .expect("defined");
+        let ours =
+            beta_comparison(counts(&case["control"]), counts(&case["variant"])).expect("defined");
         let chance = number(&case["chance_to_beat"]);
         worst_chance = worst_chance.max((ours.variant_higher - chance).abs());
         assert!(
@@ -42,14 +46,29 @@ fn beta_comparisons_match_mpmath_at_every_size() {
             (ours.loss_if_lower_is_better, "loss_if_lower_is_better"),
         ] {
             let reference = number(&case[key]);
-            assert!(loss_close(ours, reference), "{why}: {key} {ours} vs {reference}");
+            assert!(
+                loss_close(ours, reference),
+                "{why}: {key} {ours} vs {reference}"
+            );
         }
     }
     for case in reference["best"].as_array().expect("best") {
-        let arms: Vec<Counts> = case["arms"].as_array().expect("arms").iter().map(counts).collect();
+        let arms: Vec<Counts> = case["arms"]
+            .as_array()
+            .expect("arms")
+            .iter()
+            .map(counts)
+            .collect();
         let ours = beta_chance_to_be_best(&arms).expect("defined");
-        for (ours, reference) in ours.iter().zip(case["chance_to_be_best"].as_array().expect("best")) {
-            assert!((ours - number(reference)).abs() <= 1e-6, "{}: {ours}", case["why"]);
+        for (ours, reference) in ours
+            .iter()
+            .zip(case["chance_to_be_best"].as_array().expect("best"))
+        {
+            assert!(
+                (ours - number(reference)).abs() <= 1e-6,
+                "{}: {ours}",
+                case["why"]
+            );
         }
     }
     eprintln!("largest chance error against mpmath: {worst_chance:e}");
