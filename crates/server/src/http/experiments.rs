@@ -2,7 +2,7 @@
 //! by segment, of any phase) and snapshots. New phases: `http/phases.rs`.
 
 use crate::http::error::{ApiError, Problem};
-use crate::http::json::{Body, Json};
+use crate::http::json::{Body, Json, decode};
 use crate::http::phases::{PhaseQuery, phase_query};
 use crate::service::audit::Acting;
 use crate::service::{experiments, results};
@@ -80,9 +80,23 @@ pub(crate) async fn put(
     Ok(response.json(experiment.spec()))
 }
 
-/// Starts an experiment: it assigns and counts from now on (idempotent).
+/// Why an experiment (re)starts, kept in the audit entry. The body is optional.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartRequest {
+    /// Why, kept in the audit entry (at most 1000 characters).
+    pub reason: Option<String>,
+}
+
+/// The longest start `reason` kept in the audit log.
+const MAX_START_REASON_CHARS: usize = 1000;
+
+/// Starts an experiment: it assigns and counts from now on (idempotent). A start re-arms its
+/// guardrails at once: a claim left by the stop that came before is dropped, so a variant that
+/// still harms is stopped again at the next check.
 #[utoipa::path(post, path = "/v1/experiments/{key}/start", tag = "experiments",
     params(("key" = String, Path, description = "The experiment key")),
+    request_body(content = Option<StartRequest>, description = "Optional: `{\"reason\": \"…\"}`"),
     responses(
         (status = 200, description = "The definition, now running", body = ExperimentSpec),
         (status = 404, description = "No such experiment", body = Problem, content_type = "application/problem+json"),
@@ -92,9 +106,25 @@ pub(crate) async fn put(
 pub(crate) async fn start(
     state: web::Data<AppState>,
     key: web::Path<String>,
+    Body(body): Body,
     acting: Acting,
 ) -> Result<HttpResponse, ApiError> {
-    let experiment = experiments::set_status(&state, &key, Status::Running, &acting).await?;
+    let reason = if body.iter().all(u8::is_ascii_whitespace) {
+        Value::Null
+    } else {
+        match decode::<StartRequest>(&body)?.reason {
+            Some(reason) if reason.chars().count() > MAX_START_REASON_CHARS => {
+                return Err(ApiError::BadRequest {
+                    field: "reason".into(),
+                    message: format!("at most {MAX_START_REASON_CHARS} characters"),
+                });
+            }
+            Some(reason) => Value::String(reason),
+            None => Value::Null,
+        }
+    };
+    let experiment =
+        experiments::set_status_because(&state, &key, Status::Running, &acting, reason).await?;
     Ok(HttpResponse::Ok().json(experiment.spec()))
 }
 

@@ -89,7 +89,12 @@ routes! {
     Page post "/ui/login" => ui::handlers::login;
     Page post "/ui/logout" => ui::handlers::logout;
     Page get "/ui/assets/{file}" => ui::handlers::asset;
+    Page get "/ui/experiments/new" => ui::forms::new_experiment_page;
     Page get "/ui/experiments/{key}" => ui::handlers::experiment_page;
+    Page get "/ui/experiments/{key}/edit" => ui::forms::edit_experiment_page;
+    Page get "/ui/experiments/{key}/results.csv" => ui::export::results_csv;
+    Page get "/ui/preview/sample-size" => ui::forms::sample_size_preview;
+    Page get "/favicon.ico" => ui::handlers::favicon;
     Page post "/ui/charts/over-time" => ui::handlers::over_time_chart;
 }
 

@@ -1,12 +1,16 @@
 //! The dashboard's pages, each a function from the same data the JSON API serves to HTML.
 
+pub mod decision_card;
 pub mod effects;
 pub mod experiment;
+pub mod form;
+pub mod guardrail_banner;
 pub mod health;
 pub mod history;
 pub mod list;
 pub mod login;
 pub mod power;
+pub mod segments;
 
 use crate::ui::charts::Verdict;
 use crate::ui::format::signed_percent;
