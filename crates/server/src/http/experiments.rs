@@ -86,6 +86,11 @@ pub(crate) async fn put(
 pub struct StartRequest {
     /// Why, kept in the audit entry (at most 1000 characters).
     pub reason: Option<String>,
+    /// `true`: a stopped experiment restarts in its next phase (same weights and traffic, a
+    /// fresh salt, counting from zero) in one step — how the dashboard restarts an experiment
+    /// the guardrail stopped. Default `false`: it continues its phase.
+    #[serde(default)]
+    pub new_phase: bool,
 }
 
 /// The longest start `reason` kept in the audit log.
@@ -96,11 +101,12 @@ const MAX_START_REASON_CHARS: usize = 1000;
 /// still harms is stopped again at the next check.
 #[utoipa::path(post, path = "/v1/experiments/{key}/start", tag = "experiments",
     params(("key" = String, Path, description = "The experiment key")),
-    request_body(content = Option<StartRequest>, description = "Optional: `{\"reason\": \"…\"}`"),
+    request_body(content = Option<StartRequest>, description = "Optional: `{\"reason\": \"…\", \"new_phase\": true}`"),
     responses(
         (status = 200, description = "The definition, now running", body = ExperimentSpec),
         (status = 404, description = "No such experiment", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`layer_overlap`: its layer range overlaps a running experiment's (`conflicts_with`, `overlap`); or it shipped (`conflict`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A malformed body or a reason too long; `field` names it", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`layer_overlap`: its layer range overlaps a running experiment's (`conflicts_with`, `overlap`); or it shipped, or `new_phase` on an experiment that is not stopped (`conflict`)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The store is unavailable; nothing changed", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn start(
@@ -109,22 +115,29 @@ pub(crate) async fn start(
     Body(body): Body,
     acting: Acting,
 ) -> Result<HttpResponse, ApiError> {
-    let reason = if body.iter().all(u8::is_ascii_whitespace) {
-        Value::Null
-    } else {
-        match decode::<StartRequest>(&body)?.reason {
-            Some(reason) if reason.chars().count() > MAX_START_REASON_CHARS => {
-                return Err(ApiError::BadRequest {
-                    field: "reason".into(),
-                    message: format!("at most {MAX_START_REASON_CHARS} characters"),
-                });
-            }
-            Some(reason) => Value::String(reason),
-            None => Value::Null,
+    let request = if body.iter().all(u8::is_ascii_whitespace) {
+        StartRequest {
+            reason: None,
+            new_phase: false,
         }
+    } else {
+        decode::<StartRequest>(&body)?
     };
-    let experiment =
-        experiments::set_status_because(&state, &key, Status::Running, &acting, reason).await?;
+    let reason = match request.reason {
+        Some(reason) if reason.chars().count() > MAX_START_REASON_CHARS => {
+            return Err(ApiError::BadRequest {
+                field: "reason".into(),
+                message: format!("at most {MAX_START_REASON_CHARS} characters"),
+            });
+        }
+        Some(reason) => Value::String(reason),
+        None => Value::Null,
+    };
+    let experiment = if request.new_phase {
+        crate::service::phases::restart(&state, &key, &acting, reason).await?
+    } else {
+        experiments::set_status_because(&state, &key, Status::Running, &acting, reason).await?
+    };
     Ok(HttpResponse::Ok().json(experiment.spec()))
 }
 

@@ -65,6 +65,69 @@ pub async fn start(
     )))
 }
 
+/// Restarts the stopped experiment `key` in its next phase, in one compare-and-set save: status
+/// running and phase N+1 (same weights and traffic, a fresh salt) together, so the guardrail
+/// cannot stop it again on the old phase's counts in between. Its guardrail claims are dropped
+/// (re-armed at once). Audited as a `start` with the phase change and `reason`.
+#[tracing::instrument(skip(state, acting, reason))]
+pub async fn restart(
+    state: &AppState,
+    key: &str,
+    acting: &Acting,
+    reason: Value,
+) -> Result<Experiment, ApiError> {
+    let days = Days::new(&state.settings.experiments.snapshot_time_zone)
+        .map_err(|error| ApiError::Internal(Box::new(error)))?;
+    for _ in 0..SAVE_ATTEMPTS {
+        state.catalog.reload(state.store.as_ref()).await?;
+        let catalog = state.catalog.load();
+        let existing = catalog
+            .get(key)
+            .cloned()
+            .ok_or_else(|| ApiError::NotFound {
+                what: format!("experiment `{key}`"),
+            })?;
+        if existing.status() != Status::Stopped {
+            return Err(ApiError::Conflict(format!(
+                "`{key}` is {}: only a stopped experiment restarts in a new phase",
+                status_word(existing.status())
+            )));
+        }
+        let next = existing
+            .next_phase(PhaseChange::default(), acting.at)
+            .map_err(ApiError::Validation)?
+            .with_status(Status::Running);
+        crate::service::layers::check_overlap(&catalog, &next)?;
+        snapshots::take(state, &existing, days.day_of(acting.at)).await?;
+        if state
+            .store
+            .save_definition_if(&next, catalog.version)
+            .await?
+            .is_none()
+        {
+            continue;
+        }
+        if let Err(error) = state.store.release_guardrail(key).await {
+            crate::observe::store_failure("release_guardrail", &error);
+        }
+        state.catalog.reload(state.store.as_ref()).await?;
+        tracing::info!(experiment = key, phase = next.phase(), "experiment restarted in a new phase");
+        let mut changes = json!({
+            "status": {"from": existing.status(), "to": Status::Running},
+            "phase": {"from": existing.phase(), "to": next.phase()},
+            "salt": {"from": existing.salt(), "to": next.salt()},
+        });
+        if !reason.is_null() {
+            changes["reason"] = reason;
+        }
+        audit::record(state, acting, "start", Some(key), changes).await;
+        return Ok(next);
+    }
+    Err(ApiError::Conflict(format!(
+        "definitions kept changing while `{key}` was being restarted; try again"
+    )))
+}
+
 async fn record(
     state: &AppState,
     acting: &Acting,

@@ -35,7 +35,7 @@ pub(crate) async fn new_experiment_page(
     state: web::Data<AppState>,
     gate: web::Data<Gate>,
 ) -> HttpResponse {
-    let known = Known::from(&experiments::list(&state));
+    let known = Known::gather(&experiments::list(&state));
     html(form_page(None, &known, session(&gate)))
 }
 
@@ -44,7 +44,7 @@ pub(crate) async fn edit_experiment_page(
     gate: web::Data<Gate>,
     key: web::Path<String>,
 ) -> HttpResponse {
-    let known = Known::from(&experiments::list(&state));
+    let known = Known::gather(&experiments::list(&state));
     match experiments::get(&state, &key) {
         Ok(experiment) => html(form_page(Some(&experiment), &known, session(&gate))),
         Err(error) => {

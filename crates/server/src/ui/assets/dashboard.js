@@ -125,10 +125,9 @@
       yes: 'Restart in a new phase',
     });
     if (!answer) return;
-    await act(button, [
-      ['POST', base + '/start', { reason: answer.reason }],
-      ['POST', base + '/phases', { reason: answer.reason }],
-    ]);
+    // One request: running and the next phase together, so the guardrail cannot stop it
+    // again on the old phase's counts in between.
+    await act(button, [['POST', base + '/start', { reason: answer.reason, new_phase: true }]]);
   }
 
   document.querySelectorAll('button[data-action]').forEach(function (button) {

@@ -313,8 +313,11 @@
     }
     const path = '/v1/experiments/' + encodeURIComponent(definition.key);
     if (!editing) {
-      const existing = await api('GET', path);
-      if (existing.ok) {
+      // The list, not GET of the key: a 404 would be a console error on a normal create.
+      const list = await api('GET', '/v1/experiments');
+      const taken = list.ok && list.body && Array.isArray(list.body.experiments) &&
+        list.body.experiments.some(function (e) { return e.key === definition.key; });
+      if (taken) {
         showError('key', 'an experiment with this key exists already: pick another key, or edit that one');
         return;
       }

@@ -545,33 +545,36 @@ mod tests {
         );
         assert!(html.contains(&treatment), "{html}");
         assert!(html.contains("treatment 420"));
-        assert!(html.contains(">11-23<") && html.contains(">11-24<"));
-        assert!(html.contains("2026-11-23 to 2026-11-24"));
+        assert!(html.contains(">23 Nov 2026<") && html.contains(">24 Nov 2026<"));
+        assert!(html.contains("23 Nov 2026 to 24 Nov 2026"));
     }
 
     #[test]
-    fn the_effect_line_follows_the_headline_stage_with_its_interval_band() {
+    fn the_effect_line_has_the_always_valid_band_cut_at_the_shared_scale() {
         let daily = snapshots(vec![
             day("2026-11-23", 200, 190, 0.05),
-            day("2026-11-24", 400, 420, 0.10),
+            day("now", 400, 420, 0.10),
         ]);
         let html = over_time(&daily.days).expect("a chart");
-        // Effect axis ±0.15 × 1.1 = ±0.165 onto 176..10.
-        let y = |effect: f64| px(176.0 - (effect + 0.165) / 0.33 * 166.0);
+        // Effect axis ±2 × 0.10 onto 176..10. The always-valid interval of the difference,
+        // [−0.01, 0.03], over control's rate 0.1 is [−0.1, 0.3], cut at +0.2.
+        let y = |effect: f64| px(176.0 - (effect + 0.2) / 0.4 * 166.0);
         assert!(html.contains(&format!(
             r#"class="effect-line" points="52,{} 392,{}""#,
             y(0.05),
             y(0.10)
-        )));
+        )), "{html}");
         assert!(html.contains(&format!(
             r#"class="ci-band" points="52,{} 392,{} 392,{} 52,{}""#,
-            y(0.10),
-            y(0.15),
-            y(0.05),
-            y(0.0)
+            y(0.2),
+            y(0.2),
+            y(-0.1),
+            y(-0.1)
         )));
         assert!(html.contains("treatment +10.0\u{202f}%"));
         assert!(html.contains("Effect on purchase over time"));
+        assert!(html.contains(">now<"), "the last point is now");
+        assert!(html.contains(r#"id="effect-over-time-0""#));
     }
 
     /// The real results document, as the stats engine writes it, decodes as a day.
@@ -614,13 +617,13 @@ mod tests {
         let daily = snapshots(vec![day("2026-11-23", 200, 190, 0.05)]);
         let html = over_time(&daily.days).expect("a chart");
         assert!(html.contains("<circle"));
-        // Effect axis ±0.10 × 1.1 = ±0.11; the one day sits mid-axis at x = 222.
-        let y = |effect: f64| px(176.0 - (effect + 0.11) / 0.22 * 166.0);
+        // Effect axis ±2 × 0.05; the one day sits mid-axis at x = 222, its band cut at the axis.
+        let y = |effect: f64| px(176.0 - (effect + 0.1) / 0.2 * 166.0);
         assert!(html.contains(&format!(
             r#"class="ci-whisker" x1="222" y1="{}" x2="222" y2="{}""#,
-            y(0.0),
-            y(0.10)
-        )));
+            y(-0.1),
+            y(0.1)
+        )), "{html}");
     }
 
     #[test]

@@ -420,3 +420,96 @@ pub fn short_card(
         sentence = escape(&decision.sentence),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use touchstone_model::ExperimentSpec;
+
+    fn experiment(status: &str) -> Experiment {
+        let spec: ExperimentSpec = serde_json::from_value(json!({
+            "key": "checkout", "touchpoint": "checkout.shipping", "status": status,
+            "variants": [{"key": "control", "weight": 1}, {"key": "fast", "weight": 1}],
+            "journey": ["cart", "purchase"], "guardrail_stages": ["cart"]
+        }))
+        .expect("a definition");
+        Experiment::new(spec).expect("valid")
+    }
+
+    /// A results document as the API serves it, with the verdict contract's fields.
+    fn results(verdict: &str, estimate: f64, mismatch: bool) -> Value {
+        json!({
+            "control": "control", "alpha": 0.05,
+            "variants": [{"key": "control", "units": 2000}, {"key": "fast", "units": 2000}],
+            "srm": {"mismatch": mismatch},
+            "sample": {"planned_units": 8000, "units": 4000, "progress": 0.5},
+            "stages": [{"stage": "purchase", "variants": [
+                {"key": "control", "vs_control": null},
+                {"key": "fast", "vs_control": {
+                    "relative": {"estimate": estimate, "ci": [estimate - 0.05, estimate + 0.05]},
+                    "absolute": {"estimate": estimate / 10.0},
+                    "significant": verdict == "better" || verdict == "worse",
+                    "decided_by": "sequential", "verdict": verdict,
+                    "verdict_interval": {"absolute": [0.001, 0.02], "relative": [estimate - 0.08, estimate + 0.08],
+                                         "level": 0.95, "adjusted": true, "note": null}}}
+            ]}]
+        })
+    }
+
+    #[test]
+    fn the_three_advices_follow_the_verdict_the_results_carry() {
+        let running = experiment("running");
+        let ship = decide(&running, &results("better", 0.12, false), None);
+        assert_eq!(ship.advice, Advice::Ship);
+        assert!(ship.sentence.starts_with("Ship fast:"), "{}", ship.sentence);
+        let interval = ship.interval.expect("the interval that decided");
+        assert!(interval.contains("95\u{202f}% always-valid interval +4.00\u{202f}% to +20.0\u{202f}%"), "{interval}");
+        assert!(interval.contains("adjusted"));
+        let stop = decide(&running, &results("worse", -0.12, false), None);
+        assert_eq!(stop.advice, Advice::Stop);
+        assert!(stop.sentence.starts_with("Stop: fast"));
+        let keep = decide(&running, &results("inconclusive", 0.01, false), None);
+        assert_eq!(keep.advice, Advice::KeepRunning);
+        let waiting = decide(&running, &results("waiting", 0.3, false), None);
+        assert_eq!(waiting.advice, Advice::KeepRunning, "a fixed test before its sample decides nothing");
+        assert!(waiting.sentence.contains("planned sample"));
+    }
+
+    #[test]
+    fn a_mismatch_or_a_draft_overrides_any_effect() {
+        let srm = decide(&experiment("running"), &results("better", 0.12, true), None);
+        assert_eq!(srm.advice, Advice::Stop);
+        assert!(srm.sentence.contains("sample ratio mismatch"));
+        let draft = decide(&experiment("draft"), &results("better", 0.12, false), None);
+        assert_eq!(draft.advice, Advice::KeepRunning);
+        assert!(draft.sentence.starts_with("Not started"));
+    }
+
+    #[test]
+    fn the_card_shows_the_sample_with_its_date_and_the_guardrail_state() {
+        let html = decision_card(
+            &experiment("running"),
+            &results("inconclusive", 0.01, false),
+            None,
+            Some("2026-12-14"),
+        );
+        assert!(html.contains(r#"data-decision="keep-running""#));
+        assert!(html.contains("4,000 of 8,000 planned units (50.0\u{202f}%)"), "{html}");
+        assert!(html.contains("14 Dec 2026"));
+        assert!(html.contains("armed</span> — cart"));
+        assert!(html.contains("as configured"));
+    }
+
+    #[test]
+    fn documents_without_the_contract_read_the_rules_significance() {
+        let mut document = results("better", 0.12, false);
+        let comparison = &mut document["stages"][0]["variants"][1]["vs_control"];
+        for field in ["verdict", "verdict_interval", "decided_by"] {
+            comparison.as_object_mut().expect("an object").remove(field);
+        }
+        let decision = decide(&experiment("running"), &document, None);
+        assert_eq!(decision.advice, Advice::Ship);
+        assert!(decision.interval.expect("an interval").contains("confidence interval"));
+    }
+}

@@ -375,7 +375,10 @@ mod tests {
         let (draft, results) = analysed("draft", [0, 0]);
         let html = experiment_page(&draft, &results, Some(&[]), Session::SignedIn);
         assert!(html.contains(r#"data-action="start""#));
-        assert!(html.contains("No comparison yet."));
+        // A draft without data says what to do next, and warns about nothing.
+        assert!(html.contains(r#"id="empty-state""#));
+        assert!(!html.contains(r#"class="warnings""#), "{html}");
+        assert!(!html.contains("not enough data"));
     }
 
     #[test]

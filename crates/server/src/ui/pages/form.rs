@@ -17,7 +17,7 @@ pub struct Known {
 }
 
 impl Known {
-    pub fn from(experiments: &[Experiment]) -> Known {
+    pub fn gather(experiments: &[Experiment]) -> Known {
         let mut events = Vec::new();
         let mut touchpoints = Vec::new();
         for experiment in experiments {
