@@ -275,10 +275,16 @@ pub fn decide(
             ),
             Some(row),
         )
-    } else if sample.units == 0 {
+    } else if sample.units == 0 && experiment.is_running() {
         (
             Advice::KeepRunning,
             "Keep running: no units yet — a unit counts once the app asks POST /v1/assign for this touchpoint.".into(),
+            None,
+        )
+    } else if sample.units == 0 {
+        (
+            Advice::Stop,
+            "Stopped before any unit was exposed: start it again to collect data.".into(),
             None,
         )
     } else if rows.iter().any(|row| row.verdict == "waiting") {
