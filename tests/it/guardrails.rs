@@ -269,7 +269,11 @@ fn a_restart_in_a_new_phase_rearms_the_guardrail_at_once() {
     assert_eq!(restarted.status, 200, "{}", restarted.body);
     assert_eq!(restarted.body["status"], "running");
     assert_eq!(restarted.body["phase"], 2);
-    assert_eq!(redis.cli(&["EXISTS", &claim]).trim(), "0", "the claim is gone");
+    assert_eq!(
+        redis.cli(&["EXISTS", &claim]).trim(),
+        "0",
+        "the claim is gone"
+    );
     let start = api.get(&format!("/v1/audit?experiment={key}")).body["entries"][0].clone();
     assert_eq!(start["action"], "start");
     assert_eq!(start["changes"]["reason"], "checkout fixed, we think");
@@ -283,7 +287,10 @@ fn a_restart_in_a_new_phase_rearms_the_guardrail_at_once() {
 
     // Still broken in the new phase: stopped again by the re-armed guardrail.
     expose_and_break_checkout_as([&api, &other], key, &format!("{key}-phase-2"));
-    assert!(stopped(), "the re-armed guardrail never stopped {key} again");
+    assert!(
+        stopped(),
+        "the re-armed guardrail never stopped {key} again"
+    );
     let entries = guardrail_entries(&api, key);
     assert_eq!(entries.len(), 2, "{entries:?}");
 }

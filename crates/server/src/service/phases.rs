@@ -111,7 +111,11 @@ pub async fn restart(
             crate::observe::store_failure("release_guardrail", &error);
         }
         state.catalog.reload(state.store.as_ref()).await?;
-        tracing::info!(experiment = key, phase = next.phase(), "experiment restarted in a new phase");
+        tracing::info!(
+            experiment = key,
+            phase = next.phase(),
+            "experiment restarted in a new phase"
+        );
         let mut changes = json!({
             "status": {"from": existing.status(), "to": Status::Running},
             "phase": {"from": existing.phase(), "to": next.phase()},

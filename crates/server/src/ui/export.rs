@@ -28,12 +28,18 @@ pub(crate) async fn results_csv(
     let document = results::results(&state, &key, query.phase).await?;
     let file = format!(
         "{}-phase-{}-results.csv",
-        key.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_', "_"),
+        key.replace(
+            |c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_',
+            "_"
+        ),
         document.phase.phase
     );
     Ok(HttpResponse::Ok()
         .insert_header((CONTENT_TYPE, "text/csv; charset=utf-8"))
-        .insert_header((CONTENT_DISPOSITION, format!("attachment; filename=\"{file}\"")))
+        .insert_header((
+            CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{file}\""),
+        ))
         .insert_header((CACHE_CONTROL, "no-store"))
         .body(csv(&document.results)))
 }

@@ -24,7 +24,10 @@ fn session(gate: &Gate) -> Session {
 fn html(body: String) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
-        .insert_header(("Content-Security-Policy", crate::ui::handlers::CONTENT_SECURITY_POLICY))
+        .insert_header((
+            "Content-Security-Policy",
+            crate::ui::handlers::CONTENT_SECURITY_POLICY,
+        ))
         .insert_header(("X-Content-Type-Options", "nosniff"))
         .insert_header(("Referrer-Policy", "same-origin"))
         .insert_header((CACHE_CONTROL, "no-store"))

@@ -7,12 +7,12 @@ use crate::http::json::Json;
 use crate::http::middleware::Gate;
 use crate::http::openapi::SESSION_COOKIE;
 use crate::service::{audit, experiments, results};
+use crate::snapshots::Days;
 use crate::state::AppState;
 use crate::ui::charts::over_time::{DailySnapshots, over_time};
 use crate::ui::layout::{self, Session, escape, page};
 use crate::ui::pace;
 use crate::ui::pages::{decision_card, experiment, guardrail_banner, list, login, segments};
-use crate::snapshots::Days;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
@@ -146,7 +146,9 @@ pub(crate) async fn experiment_page(
     let segments = segments::segments_section(
         &experiment,
         segment,
-        segment_results.as_ref().map(|r| r.as_ref().map_err(Clone::clone)),
+        segment_results
+            .as_ref()
+            .map(|r| r.as_ref().map_err(Clone::clone)),
     );
     let extras = experiment::Extras {
         phase,

@@ -78,7 +78,10 @@ pub(super) async fn claim_guardrail(
 
 /// `DEL` of every subject's claim: the subjects are few and fixed, and all share the
 /// experiment's slot, so one command drops them together.
-pub(super) async fn release_guardrail(store: &RedisStore, experiment: &str) -> Result<(), StoreError> {
+pub(super) async fn release_guardrail(
+    store: &RedisStore,
+    experiment: &str,
+) -> Result<(), StoreError> {
     let mut handle = store.handle().await?;
     let _: u64 = redis::cmd("DEL")
         .arg(

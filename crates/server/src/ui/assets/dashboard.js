@@ -196,16 +196,22 @@
       window.location.assign(addressWith({ segment: segmentSelect.value, view: 'segments' }));
     });
   }
+  const requested = new URLSearchParams(window.location.search).get('view');
+  const view = requested && /^[a-z0-9-]+$/.test(requested) ? requested : null;
+  if (view) {
+    const target = document.getElementById(view);
+    if (target) target.scrollIntoView();
+  }
   const shareButton = document.getElementById('share-link');
   if (shareButton) {
     shareButton.addEventListener('click', async function () {
-      // The section at the top of the window is the view the link opens at.
+      // The view the page was opened at, else the section at the top of the window.
       const sections = Array.from(document.querySelectorAll('main section[id]'));
       const inView = sections.filter(function (section) { return section.getBoundingClientRect().top <= 80; }).pop();
       const link = addressWith({
         phase: phaseShown !== currentPhase ? phaseShown : null,
         segment: segmentSelect ? segmentSelect.value : null,
-        view: inView ? inView.id : null,
+        view: view || (inView ? inView.id : null),
       }).toString();
       const note = document.getElementById('share-note');
       note.hidden = false;
@@ -216,11 +222,6 @@
         note.textContent = 'Copied: ' + link;
       } catch (_) { /* the link stays shown to copy by hand */ }
     });
-  }
-  const view = new URLSearchParams(window.location.search).get('view');
-  if (view && /^[a-z0-9-]+$/.test(view)) {
-    const target = document.getElementById(view);
-    if (target) target.scrollIntoView();
   }
 
   // The definition editor.

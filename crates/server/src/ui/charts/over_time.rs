@@ -117,12 +117,15 @@ pub fn over_time(days: &[DailySnapshot]) -> Option<String> {
         escape(&day_label(&days[0].date)),
         escape(&day_label(&last.date))
     );
-    let mut charts: Vec<(String, String, Vec<(usize, String, Vec<EffectPoint>)>)> = Vec::new();
+    // (caption, name, series per compared variant)
+    let mut charts: Vec<(String, String, Vec<VariantSeries>)> = Vec::new();
     for stage in &last.results.stages {
         charts.push((
             format!("stage {}", stage.stage),
             stage.stage.clone(),
-            effect_series(&days, |results, variant| stage_point(results, &stage.stage, variant)),
+            effect_series(&days, |results, variant| {
+                stage_point(results, &stage.stage, variant)
+            }),
         ));
     }
     for metric in &last.results.metrics {
@@ -147,7 +150,14 @@ pub fn over_time(days: &[DailySnapshot]) -> Option<String> {
             continue;
         }
         out.push_str(r#"<figure class="over-time">"#);
-        effect_chart(&mut out, &format!("effect-over-time-{index}"), name, &days, all, half);
+        effect_chart(
+            &mut out,
+            &format!("effect-over-time-{index}"),
+            name,
+            &days,
+            all,
+            half,
+        );
         let _ = write!(
             out,
             "<figcaption>Relative effect on <strong>{}</strong> against control, cumulative from day 0, with its always-valid interval (band); all effect charts share one scale.</figcaption></figure>",
@@ -164,25 +174,43 @@ fn day_label(date: &str) -> String {
 
 /// One variant's point on one day for a stage: the relative effect and the always-valid
 /// interval of the difference divided by control's rate.
-fn stage_point(results: &DayResults, stage: &str, variant: &str) -> Option<(f64, Option<[f64; 2]>)> {
+fn stage_point(
+    results: &DayResults,
+    stage: &str,
+    variant: &str,
+) -> Option<(f64, Option<[f64; 2]>)> {
     let stage = results.stages.iter().find(|s| s.stage == stage)?;
     let base = stage
         .variants
         .iter()
         .find(|v| v.key == results.control)
         .and_then(|v| v.rate);
-    let comparison = stage.variants.iter().find(|v| v.key == variant)?.vs_control.as_ref()?;
+    let comparison = stage
+        .variants
+        .iter()
+        .find(|v| v.key == variant)?
+        .vs_control
+        .as_ref()?;
     point_of(comparison, base)
 }
 
-fn metric_point(results: &DayResults, metric: &str, variant: &str) -> Option<(f64, Option<[f64; 2]>)> {
+fn metric_point(
+    results: &DayResults,
+    metric: &str,
+    variant: &str,
+) -> Option<(f64, Option<[f64; 2]>)> {
     let metric = results.metrics.iter().find(|m| m.metric == metric)?;
     let base = metric
         .variants
         .iter()
         .find(|v| v.key == results.control)
         .and_then(|v| v.mean);
-    let comparison = metric.variants.iter().find(|v| v.key == variant)?.vs_control.as_ref()?;
+    let comparison = metric
+        .variants
+        .iter()
+        .find(|v| v.key == variant)?
+        .vs_control
+        .as_ref()?;
     point_of(comparison, base)
 }
 
@@ -201,12 +229,15 @@ fn point_of(comparison: &DayComparison, base: Option<f64>) -> Option<(f64, Optio
     Some((estimate, band))
 }
 
+/// One compared variant's points: its index (for its colour), its key, its days.
+type VariantSeries = (usize, String, Vec<EffectPoint>);
+
 type PointOf<'a> = dyn Fn(&DayResults, &str) -> Option<(f64, Option<[f64; 2]>)> + 'a;
 
 fn effect_series(
     days: &[&DailySnapshot],
     point: impl Fn(&DayResults, &str) -> Option<(f64, Option<[f64; 2]>)>,
-) -> Vec<(usize, String, Vec<EffectPoint>)> {
+) -> Vec<VariantSeries> {
     let point: &PointOf = &point;
     let last = &days[days.len() - 1].results;
     last.variants
@@ -385,7 +416,7 @@ fn effect_chart(
     id: &str,
     name: &str,
     days: &[&DailySnapshot],
-    all: &[(usize, String, Vec<EffectPoint>)],
+    all: &[VariantSeries],
     half: f64,
 ) {
     let x = x_scale(days.len());
@@ -428,9 +459,9 @@ fn effect_chart(
         let band: Vec<(f64, f64, f64)> = points
             .iter()
             .filter_map(|point| {
-                point.ci.map(|[a, b]| {
-                    (x.at(point.day as f64), y.at(clamp(a)), y.at(clamp(b)))
-                })
+                point
+                    .ci
+                    .map(|[a, b]| (x.at(point.day as f64), y.at(clamp(a)), y.at(clamp(b))))
             })
             .collect();
         if let [(px_x, low, high)] = band.as_slice() {
@@ -559,11 +590,14 @@ mod tests {
         // Effect axis ±2 × 0.10 onto 176..10. The always-valid interval of the difference,
         // [−0.01, 0.03], over control's rate 0.1 is [−0.1, 0.3], cut at +0.2.
         let y = |effect: f64| px(176.0 - (effect + 0.2) / 0.4 * 166.0);
-        assert!(html.contains(&format!(
-            r#"class="effect-line" points="52,{} 392,{}""#,
-            y(0.05),
-            y(0.10)
-        )), "{html}");
+        assert!(
+            html.contains(&format!(
+                r#"class="effect-line" points="52,{} 392,{}""#,
+                y(0.05),
+                y(0.10)
+            )),
+            "{html}"
+        );
         assert!(html.contains(&format!(
             r#"class="ci-band" points="52,{} 392,{} 392,{} 52,{}""#,
             y(0.2),
@@ -619,11 +653,14 @@ mod tests {
         assert!(html.contains("<circle"));
         // Effect axis ±2 × 0.05; the one day sits mid-axis at x = 222, its band cut at the axis.
         let y = |effect: f64| px(176.0 - (effect + 0.1) / 0.2 * 166.0);
-        assert!(html.contains(&format!(
-            r#"class="ci-whisker" x1="222" y1="{}" x2="222" y2="{}""#,
-            y(-0.1),
-            y(0.1)
-        )), "{html}");
+        assert!(
+            html.contains(&format!(
+                r#"class="ci-whisker" x1="222" y1="{}" x2="222" y2="{}""#,
+                y(-0.1),
+                y(0.1)
+            )),
+            "{html}"
+        );
     }
 
     #[test]

@@ -83,7 +83,10 @@ fn verdict_of(comparison: &Value) -> String {
 }
 
 fn headlines(results: &Value) -> (Option<&str>, Vec<Headline<'_>>) {
-    let Some(stage) = results["stages"].as_array().and_then(|stages| stages.last()) else {
+    let Some(stage) = results["stages"]
+        .as_array()
+        .and_then(|stages| stages.last())
+    else {
         return (None, Vec::new());
     };
     let rows = stage["variants"]
@@ -355,12 +358,11 @@ pub fn decision_card(
     let decision = decide(experiment, results, guardrail_stop);
     let progress = decision.sample.progress.unwrap_or(0.0).clamp(0.0, 1.0);
     let guardrails = guardrail_line(experiment, guardrail_stop);
-    let srm = match (
-        results["srm"]["mismatch"].as_bool(),
-        decision.sample.units,
-    ) {
+    let srm = match (results["srm"]["mismatch"].as_bool(), decision.sample.units) {
         (_, 0) => "no units yet".to_owned(),
-        (Some(true), _) => r#"<span class="bad">⚠ off the configured weights — see the banner</span>"#.to_owned(),
+        (Some(true), _) => {
+            r#"<span class="bad">⚠ off the configured weights — see the banner</span>"#.to_owned()
+        }
         _ => r#"<span class="ok">as configured</span>"#.to_owned(),
     };
     let interval = decision
@@ -470,7 +472,10 @@ mod tests {
         assert_eq!(ship.advice, Advice::Ship);
         assert!(ship.sentence.starts_with("Ship fast:"), "{}", ship.sentence);
         let interval = ship.interval.expect("the interval that decided");
-        assert!(interval.contains("95\u{202f}% always-valid interval +4.00\u{202f}% to +20.0\u{202f}%"), "{interval}");
+        assert!(
+            interval.contains("95\u{202f}% always-valid interval +4.00\u{202f}% to +20.0\u{202f}%"),
+            "{interval}"
+        );
         assert!(interval.contains("adjusted"));
         let stop = decide(&running, &results("worse", -0.12, false), None);
         assert_eq!(stop.advice, Advice::Stop);
@@ -478,7 +483,11 @@ mod tests {
         let keep = decide(&running, &results("inconclusive", 0.01, false), None);
         assert_eq!(keep.advice, Advice::KeepRunning);
         let waiting = decide(&running, &results("waiting", 0.3, false), None);
-        assert_eq!(waiting.advice, Advice::KeepRunning, "a fixed test before its sample decides nothing");
+        assert_eq!(
+            waiting.advice,
+            Advice::KeepRunning,
+            "a fixed test before its sample decides nothing"
+        );
         assert!(waiting.sentence.contains("planned sample"));
     }
 
@@ -501,7 +510,10 @@ mod tests {
             Some("2026-12-14"),
         );
         assert!(html.contains(r#"data-decision="keep-running""#));
-        assert!(html.contains("4,000 of 8,000 planned units (50.0\u{202f}%)"), "{html}");
+        assert!(
+            html.contains("4,000 of 8,000 planned units (50.0\u{202f}%)"),
+            "{html}"
+        );
         assert!(html.contains("14 Dec 2026"));
         assert!(html.contains("armed</span> — cart"));
         assert!(html.contains("as configured"));
@@ -516,6 +528,11 @@ mod tests {
         }
         let decision = decide(&experiment("running"), &document, None);
         assert_eq!(decision.advice, Advice::Ship);
-        assert!(decision.interval.expect("an interval").contains("confidence interval"));
+        assert!(
+            decision
+                .interval
+                .expect("an interval")
+                .contains("confidence interval")
+        );
     }
 }

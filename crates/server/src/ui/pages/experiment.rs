@@ -79,7 +79,10 @@ pub fn experiment_page_with(
         body.push_str(&effects::funnels(results));
         body.push_str(&effects::stage_effects(results));
         body.push_str(&effects::decision(results));
-        body.push_str(&effects::metrics(results, experiment.spec().currency.as_deref()));
+        body.push_str(&effects::metrics(
+            results,
+            experiment.spec().currency.as_deref(),
+        ));
         body.push_str(&health::plugin_health(results));
         body.push_str(&extras.segments);
         body.push_str(
@@ -120,19 +123,58 @@ fn empty_state(experiment: &Experiment) -> String {
 /// A short "what is this" for every term the page uses.
 fn glossary() -> String {
     let terms = [
-        ("Control", "The variant every other is compared with (the current experience)."),
-        ("Relative effect", "How much higher or lower the variant's rate is than control's, as a share of control's rate: 10 % → 11 % is +10 %."),
-        ("pp (percentage points)", "An absolute difference of two rates: 10 % → 11 % is +1 pp."),
-        ("Confidence interval", "The range of effects the data are compatible with at the stated level; an interval that excludes 0 is a clear difference."),
-        ("Always-valid interval", "An interval that stays valid however often you look (a sequential test): safe to read every day and to stop on."),
-        ("p (raw) and p (adjusted)", "How surprising the data would be if there were no effect. Adjusted: corrected because many comparisons are made at once (Holm or Benjamini–Hochberg); the verdict uses the adjusted one."),
-        ("Chance to beat control", "The Bayesian probability that the variant's rate is higher than control's, given the data."),
-        ("Expected loss", "How much rate you give up on average if you ship the variant and it is in fact worse."),
-        ("Conditional metric", "Only units that sent the event count (e.g. time to conversion): descriptive, not protected by randomization."),
-        ("SRM (sample ratio mismatch)", "Units are not split as configured: something assigns, exposes or counts unevenly, and no effect can be trusted."),
-        ("Guardrail", "A stage or metric that must not get worse: when a variant harms it with confidence the experiment is stopped (or rolled back, or an alert is raised)."),
-        ("Phase", "A period with fixed weights, traffic and salt. A new phase counts from zero; earlier phases stay readable."),
-        ("Planned sample", "Units needed to detect the smallest change worth detecting with the chosen power."),
+        (
+            "Control",
+            "The variant every other is compared with (the current experience).",
+        ),
+        (
+            "Relative effect",
+            "How much higher or lower the variant's rate is than control's, as a share of control's rate: 10 % → 11 % is +10 %.",
+        ),
+        (
+            "pp (percentage points)",
+            "An absolute difference of two rates: 10 % → 11 % is +1 pp.",
+        ),
+        (
+            "Confidence interval",
+            "The range of effects the data are compatible with at the stated level; an interval that excludes 0 is a clear difference.",
+        ),
+        (
+            "Always-valid interval",
+            "An interval that stays valid however often you look (a sequential test): safe to read every day and to stop on.",
+        ),
+        (
+            "p (raw) and p (adjusted)",
+            "How surprising the data would be if there were no effect. Adjusted: corrected because many comparisons are made at once (Holm or Benjamini–Hochberg); the verdict uses the adjusted one.",
+        ),
+        (
+            "Chance to beat control",
+            "The Bayesian probability that the variant's rate is higher than control's, given the data.",
+        ),
+        (
+            "Expected loss",
+            "How much rate you give up on average if you ship the variant and it is in fact worse.",
+        ),
+        (
+            "Conditional metric",
+            "Only units that sent the event count (e.g. time to conversion): descriptive, not protected by randomization.",
+        ),
+        (
+            "SRM (sample ratio mismatch)",
+            "Units are not split as configured: something assigns, exposes or counts unevenly, and no effect can be trusted.",
+        ),
+        (
+            "Guardrail",
+            "A stage or metric that must not get worse: when a variant harms it with confidence the experiment is stopped (or rolled back, or an alert is raised).",
+        ),
+        (
+            "Phase",
+            "A period with fixed weights, traffic and salt. A new phase counts from zero; earlier phases stay readable.",
+        ),
+        (
+            "Planned sample",
+            "Units needed to detect the smallest change worth detecting with the chosen power.",
+        ),
     ];
     let mut out = String::from(
         r#"<section class="card" id="glossary"><details><summary><h2>What the terms mean</h2></summary><dl>"#,

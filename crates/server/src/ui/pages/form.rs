@@ -97,7 +97,13 @@ pub fn form_page(existing: Option<&Experiment>, known: &Known, session: Session)
     let (title, key_input, heading) = match existing {
         Some(experiment) => (
             format!("Change {}", experiment.key()),
-            text_input("key", &format!(r#"type="text" value="{}" readonly"#, escape(experiment.key()))),
+            text_input(
+                "key",
+                &format!(
+                    r#"type="text" value="{}" readonly"#,
+                    escape(experiment.key())
+                ),
+            ),
             format!(
                 r#"<p class="crumbs"><a href="/ui">Experiments</a> / <a href="/ui/experiments/{key}">{key}</a> /</p><h1>Change {key}</h1>"#,
                 key = escape(experiment.key())
@@ -206,25 +212,37 @@ pub fn form_page(existing: Option<&Experiment>, known: &Known, session: Session)
         traffic = field(
             "traffic",
             "Traffic (% of eligible units)",
-            &text_input("traffic", r#"type="number" min="0" max="100" step="any" inputmode="decimal" data-scale="100""#),
+            &text_input(
+                "traffic",
+                r#"type="number" min="0" max="100" step="any" inputmode="decimal" data-scale="100""#
+            ),
             ""
         ),
         segments = field(
             "segments",
             "Segments",
-            &text_input("segments", r#"type="text" data-list="true" placeholder="country, device""#),
+            &text_input(
+                "segments",
+                r#"type="text" data-list="true" placeholder="country, device""#
+            ),
             "Attributes to break the results down by, separated by commas."
         ),
         value_event = field(
             "value_event",
             "Revenue event",
-            &text_input("value_event", r#"type="text" list="known-events" placeholder="purchase""#),
+            &text_input(
+                "value_event",
+                r#"type="text" list="known-events" placeholder="purchase""#
+            ),
             "Its <code>value</code> sums to revenue per visitor."
         ),
         currency = field(
             "currency",
             "Currency",
-            &text_input("currency", r#"type="text" maxlength="3" placeholder="EUR" autocapitalize="characters""#),
+            &text_input(
+                "currency",
+                r#"type="text" maxlength="3" placeholder="EUR" autocapitalize="characters""#
+            ),
             "Three capital letters (ISO 4217), shown beside every amount."
         ),
         guardrail_action = field(
@@ -248,22 +266,35 @@ pub fn form_page(existing: Option<&Experiment>, known: &Known, session: Session)
         mde = field(
             "minimum_detectable_effect",
             "Smallest change worth detecting (%)",
-            &text_input("minimum_detectable_effect", r#"type="number" step="any" min="0" inputmode="decimal" data-scale="100" placeholder="5""#),
+            &text_input(
+                "minimum_detectable_effect",
+                r#"type="number" step="any" min="0" inputmode="decimal" data-scale="100" placeholder="5""#
+            ),
             "Relative to control's rate: 5 % means 10 % → 10.5 %."
         ),
         power = field(
             "power",
             "Power (%)",
-            &text_input("power", r#"type="number" step="any" min="1" max="99" inputmode="decimal" data-scale="100" placeholder="80""#),
+            &text_input(
+                "power",
+                r#"type="number" step="any" min="1" max="99" inputmode="decimal" data-scale="100" placeholder="80""#
+            ),
             "The chance to detect that change if it is there."
         ),
         window = field(
             "conversion_window_hours",
             "Conversion window (hours)",
-            &text_input("conversion_window_hours", r#"type="number" step="any" min="0" inputmode="decimal" placeholder="168""#),
+            &text_input(
+                "conversion_window_hours",
+                r#"type="number" step="any" min="0" inputmode="decimal" placeholder="168""#
+            ),
             "Events count only this long after the unit's exposure."
         ),
-        submit = if existing.is_some() { "Save changes" } else { "Create experiment" },
+        submit = if existing.is_some() {
+            "Save changes"
+        } else {
+            "Create experiment"
+        },
         back = existing
             .map(|e| format!("/ui/experiments/{}", escape(e.key())))
             .unwrap_or_else(|| "/ui".into()),
