@@ -9,6 +9,10 @@ use serde_json::Value;
 /// Longest accepted id, unit id or event name, in bytes.
 pub const MAX_TEXT_LEN: usize = 256;
 
+/// Largest |value| an event may carry: results keep the sum of squares of values per
+/// variant, and 1e100² · 2⁶⁴ events stays far inside f64 (decision 017).
+pub const MAX_EVENT_VALUE: f64 = 1e100;
+
 /// A validated outcome event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutcomeEvent {
@@ -76,7 +80,13 @@ impl OutcomeEvent {
         let value = match object.get("value") {
             None | Some(Value::Null) => None,
             Some(Value::Number(number)) => match number.as_f64() {
-                Some(value) if value.is_finite() => Some(value),
+                Some(value) if value.is_finite() && value.abs() <= MAX_EVENT_VALUE => Some(value),
+                Some(value) if value.is_finite() => {
+                    return Err(EventProblem::new(
+                        "value",
+                        "must be at most 1e100 in magnitude: results sum its square, which must stay within f64",
+                    ));
+                }
                 _ => return Err(EventProblem::new("value", "must be a finite number")),
             },
             Some(_) => return Err(EventProblem::new("value", "must be a number")),

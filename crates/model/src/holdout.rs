@@ -276,6 +276,7 @@ fn synthetic_spec(spec: &HoldoutSpec, key: &str, share: f64) -> ExperimentSpec {
         sequential_tuning: 10_000.0,
         minimum_detectable_effect: 0.05,
         power: 0.8,
+        analysis: Default::default(),
         layer: None,
         interacts_with: Vec::new(),
         shipped: None,

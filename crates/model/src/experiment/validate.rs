@@ -62,11 +62,13 @@ pub fn validate(spec: &ExperimentSpec) -> ValidationErrors {
     validate_interactions(spec, &mut errors);
     validate_shipped(spec, &mut errors);
     super::phase::validate_phases(spec, &mut errors);
-    if !(spec.alpha > 0.0 && spec.alpha < 0.5) {
+    // Below 1e-10 the normal and t quantiles lose their digits; above 0.5 a two-sided test
+    // is meaningless (decision 017).
+    if !(spec.alpha >= 1e-10 && spec.alpha <= 0.5) {
         errors.push(
             "alpha",
             "out_of_range",
-            "must be between 0 and 0.5 (exclusive)",
+            "must be between 1e-10 and 0.5 (inclusive)",
         );
     }
     if !(spec.sequential_tuning.is_finite() && spec.sequential_tuning >= 1.0) {
