@@ -502,7 +502,7 @@ test('the decision card says ship, keep running or stop, with the interval that 
     assert.equal(await card.getAttribute('data-decision'), advice, key);
     assert.match(await card.locator('.sentence').textContent(), sentence);
     assert.match(await card.locator('[data-verdict-interval]').textContent(), /95\s?% (always-valid|confidence) interval/);
-    assert.match(await card.textContent(), /Sample: [\d,]+ of [\d,]+ planned units/);
+    assert.match(await card.textContent(), /Sample: [\d,]+ of [\d,]+ planned units per variant/);
     // The card comes before any other number, and the chance never claims certainty.
     assert.ok(await page.evaluate(() => document.querySelector('#decision-card').compareDocumentPosition(document.querySelector('#funnels')) & Node.DOCUMENT_POSITION_FOLLOWING));
     for (const text of await page.locator('#decision td.with-bar span').allTextContents()) assert.doesNotMatch(text, /100\.0/);

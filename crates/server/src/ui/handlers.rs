@@ -179,7 +179,17 @@ async fn estimated_day(
     let planned = sample.planned_units?;
     let aggregates = state.store.load_aggregates(experiment).await.ok()?;
     let by_hour = pace::exposures_by_hour(&aggregates);
-    let at = pace::planned_sample_in(&by_hour, sample.units, planned, crate::http::now())?;
+    // The plan is per variant (the smallest arm): scale all exposures to that arm's share.
+    let total: u64 = aggregates.variants.iter().map(|v| v.units).sum();
+    if total == 0 {
+        return None;
+    }
+    let share = sample.units as f64 / total as f64;
+    let arm: std::collections::BTreeMap<i64, u64> = by_hour
+        .into_iter()
+        .map(|(hour, units)| (hour, (units as f64 * share).round() as u64))
+        .collect();
+    let at = pace::planned_sample_in(&arm, sample.units, planned, crate::http::now())?;
     let days = Days::new(&state.settings.experiments.snapshot_time_zone).ok()?;
     Some(days.day_of(at))
 }

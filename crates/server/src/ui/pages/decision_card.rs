@@ -51,7 +51,8 @@ pub struct Decision {
     pub sample: SampleProgress,
 }
 
-/// The planned sample and how much of it is in, as the results document states it.
+/// The planned sample per variant and how much of it is in (the smallest arm), as the results
+/// document states it.
 #[derive(Debug, Clone, Default)]
 pub struct SampleProgress {
     pub units: u64,
@@ -108,29 +109,28 @@ fn headlines(results: &Value) -> (Option<&str>, Vec<Headline<'_>>) {
     (stage["stage"].as_str(), rows)
 }
 
+/// The sample per variant (the smallest arm's units against the plan), as the results'
+/// `sample` states it; before that field, the power panel's same numbers.
 pub fn sample_progress(results: &Value) -> SampleProgress {
     let sample = &results["sample"];
-    let summed: u64 = results["variants"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v["units"].as_u64())
-        .sum();
-    if sample.is_object() {
-        return SampleProgress {
-            units: sample["units"].as_u64().unwrap_or(summed),
-            planned_units: sample["planned_units"].as_u64(),
-            progress: sample["progress"].as_f64(),
-        };
-    }
-    // Before the contract: the power analysis' plan per variant, for every variant.
-    let variants = results["variants"].as_array().map_or(0, Vec::len) as u64;
+    let source = if sample.is_object() {
+        (
+            sample["units"].as_u64(),
+            sample["planned_units"].as_u64(),
+            sample["progress"].as_f64(),
+        )
+    } else {
+        let power = &results["power"];
+        (
+            power["units_per_variant"].as_u64(),
+            power["n_per_variant"].as_u64(),
+            power["progress"].as_f64(),
+        )
+    };
     SampleProgress {
-        units: summed,
-        planned_units: results["power"]["n_per_variant"]
-            .as_u64()
-            .map(|n| n * variants),
-        progress: results["power"]["progress"].as_f64(),
+        units: source.0.unwrap_or(0),
+        planned_units: source.1,
+        progress: source.2,
     }
 }
 
@@ -323,17 +323,17 @@ pub fn decide(
     }
 }
 
-/// The card's sample line: `2,400 of 10,000 planned units (24.0 %), in around 14 Dec 2026`.
+/// The card's sample line: `2,400 of 10,000 planned units per variant (24.0 %); … around 14 Dec 2026`.
 fn sample_line(sample: &SampleProgress, eta: Option<&str>) -> String {
     let planned = match sample.planned_units {
         Some(planned) => format!(
-            "{} of {} planned units ({})",
+            "{} of {} planned units per variant ({})",
             count(sample.units),
             count(planned),
             percent(sample.progress)
         ),
         None => format!(
-            "{} units (the plan needs a baseline rate first)",
+            "{} units per variant (the plan needs a baseline rate first)",
             count(sample.units)
         ),
     };
@@ -511,7 +511,7 @@ mod tests {
         );
         assert!(html.contains(r#"data-decision="keep-running""#));
         assert!(
-            html.contains("4,000 of 8,000 planned units (50.0\u{202f}%)"),
+            html.contains("4,000 of 8,000 planned units per variant (50.0\u{202f}%)"),
             "{html}"
         );
         assert!(html.contains("14 Dec 2026"));
