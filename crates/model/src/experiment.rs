@@ -130,6 +130,11 @@ pub struct ExperimentSpec {
     /// The event whose `value` is summed as revenue per exposed unit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value_event: Option<String>,
+    /// The currency of every money value (`value` of events, revenue, CLV): three upper-case
+    /// letters as in ISO 4217 (`EUR`, `USD`), shown beside each amount. `None`: amounts show
+    /// without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
     /// Events count only this long after the unit's exposure.
     #[serde(default = "default_window_hours")]
     pub conversion_window_hours: f64,

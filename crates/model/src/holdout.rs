@@ -264,6 +264,7 @@ fn synthetic_spec(spec: &HoldoutSpec, key: &str, share: f64) -> ExperimentSpec {
         control: Some(HOLDOUT_VARIANT.into()),
         journey: spec.journey.clone(),
         value_event: spec.value_event.clone(),
+        currency: None,
         conversion_window_hours: spec.conversion_window_hours,
         targeting: Vec::new(),
         status: experiment_status(spec.status),

@@ -35,6 +35,15 @@ pub fn validate(spec: &ExperimentSpec) -> ValidationErrors {
             errors.push("value_event", "invalid", problem);
         }
     }
+    if let Some(currency) = &spec.currency
+        && !is_currency_code(currency)
+    {
+        errors.push(
+            "currency",
+            "invalid",
+            format!("`{currency}` is not a currency code: three capital letters as in ISO 4217, such as EUR or USD"),
+        );
+    }
     for (index, condition) in spec.targeting.iter().enumerate() {
         for (field, message) in condition.problems() {
             errors.push(format!("targeting[{index}].{field}"), "invalid", message);
@@ -329,4 +338,10 @@ fn validate_shipped(spec: &ExperimentSpec, errors: &mut ValidationErrors) {
         }
         _ => {}
     }
+}
+
+/// An ISO-4217-like code: exactly three ASCII capital letters. The list of codes changes (and
+/// includes testing and fund codes), so the shape is checked, not membership.
+fn is_currency_code(code: &str) -> bool {
+    code.len() == 3 && code.bytes().all(|byte| byte.is_ascii_uppercase())
 }

@@ -121,7 +121,12 @@ routes! {
     Page post "/ui/login" SignIn => ui::handlers::login;
     Page post "/ui/logout" SignIn => ui::handlers::logout;
     Page get "/ui/assets/{file}" Open => ui::handlers::asset;
+    Page get "/ui/experiments/new" Admin => ui::forms::new_experiment_page;
     Page get "/ui/experiments/{key}" Admin => ui::handlers::experiment_page;
+    Page get "/ui/experiments/{key}/edit" Admin => ui::forms::edit_experiment_page;
+    Page get "/ui/experiments/{key}/results.csv" Admin => ui::export::results_csv;
+    Page get "/ui/preview/sample-size" Admin => ui::forms::sample_size_preview;
+    Page get "/favicon.ico" Open => ui::handlers::favicon;
     Page post "/ui/charts/over-time" Admin => ui::handlers::over_time_chart;
 }
 
@@ -212,12 +217,27 @@ mod tests {
         // Everything under /v1 but the shop's two routes is for admins; every page but sign-in
         // and assets needs a session.
         for route in ROUTES {
+            // Also open: the beacon (its client key travels in the body, checked by its
+            // handler), the browser client, the demo shop (off unless `demo.enabled`) and the
+            // favicon.
             let expected_open = matches!(
                 route.path,
-                "/healthz" | "/readyz" | "/openapi.json" | "/docs" | "/ui/assets/{file}"
-            ) || (route.path == "/ui/login" && route.method == "get");
+                "/healthz"
+                    | "/readyz"
+                    | "/openapi.json"
+                    | "/docs"
+                    | "/ui/assets/{file}"
+                    | "/sdk/touchstone.js"
+                    | "/demo"
+                    | "/demo/{file}"
+                    | "/favicon.ico"
+            ) || (route.path == "/ui/login" && route.method == "get")
+                || crate::access::key_in_body(route.path);
             assert_eq!(route.access == Access::Open, expected_open, "{route:?}");
-            if route.path.starts_with("/v1/") && route.access != Access::Client {
+            if route.path.starts_with("/v1/")
+                && route.access != Access::Client
+                && !crate::access::key_in_body(route.path)
+            {
                 assert_eq!(route.access, Access::Admin, "{route:?}");
             }
         }
