@@ -64,14 +64,16 @@ fn decide(
     };
     let significant = adjusted < alpha;
     // α' = α·p/p_adj: the raw test rejects at α' exactly when p_adj < α.
+    // The ratio first: p-values near f64's smallest (4e-323) would make α·p underflow to 0.
     let (level_alpha, lowered) = if adjusted > raw && raw > 0.0 {
-        (alpha * raw / adjusted, true)
+        (alpha * (raw / adjusted), true)
     } else {
         (alpha, false)
     };
     let interval = interval_at(comparison, level_alpha);
     let Ok((absolute, relative)) = interval else {
-        comparison.significant = significant;
+        // No interval to show beside it, so no verdict either: never "significant" without
+        // the interval that says so.
         return;
     };
     comparison.significant = significant;
