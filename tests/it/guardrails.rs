@@ -75,6 +75,15 @@ pub(crate) fn guarded_experiment(key: &str, action: &str) -> Value {
 /// 400 units assigned through both servers; every treatment unit then errs three times, one
 /// control unit in ten once. Returns the units by variant.
 pub(crate) fn expose_and_break_checkout(apis: [&Api; 2], key: &str) -> (Vec<String>, Vec<String>) {
+    expose_and_break_checkout_as(apis, key, &format!("{key}-unit"))
+}
+
+/// [`expose_and_break_checkout`] with units named `{prefix}-{index}`.
+fn expose_and_break_checkout_as(
+    apis: [&Api; 2],
+    key: &str,
+    prefix: &str,
+) -> (Vec<String>, Vec<String>) {
     let running = eventually(Duration::from_secs(10), || {
         apis[1].get(&format!("/v1/experiments/{key}")).body["status"] == "running"
     });
@@ -82,7 +91,7 @@ pub(crate) fn expose_and_break_checkout(apis: [&Api; 2], key: &str) -> (Vec<Stri
     let (mut control, mut treatment) = (Vec::new(), Vec::new());
     let mut events = Vec::new();
     for index in 0..400 {
-        let unit = format!("{key}-unit-{index}");
+        let unit = format!("{prefix}-{index}");
         let reply = apis[index % 2].post(
             "/v1/assign",
             &json!({"unit_id": unit, "touchpoint": touchpoint(key)}),
@@ -256,4 +265,55 @@ fn a_rollback_serves_controls_payload_to_every_unit_and_an_alert_only_notifies()
         "running"
     );
     assert!(guardrail_entries(&api, alerted).is_empty());
+}
+
+#[test]
+fn a_restart_in_a_new_phase_rearms_the_guardrail_at_once() {
+    let (url, _notices) = webhook_receiver();
+    let redis = RedisServer::start();
+    let (a, b) = two_servers(&redis, &url);
+    let (api, other) = (Api::new(a.base_url()), Api::new(b.base_url()));
+    let key = "guardrail-restart";
+    api.define_and_start(key, &guarded_experiment(key, "stop"));
+    expose_and_break_checkout([&api, &other], key);
+    let stopped = || {
+        eventually(Duration::from_secs(60), || {
+            other.get(&format!("/v1/experiments/{key}")).body["status"] == "stopped"
+        })
+    };
+    assert!(stopped(), "the guardrail never stopped {key}");
+    // The stop holds its claim for ten check intervals; a restart drops it.
+    let claim = format!("{{exp:{key}}}:guard:harm");
+    assert_eq!(redis.cli(&["EXISTS", &claim]).trim(), "1");
+    let restarted = api.post(
+        &format!("/v1/experiments/{key}/start"),
+        &json!({"reason": "checkout fixed, we think", "new_phase": true}),
+    );
+    assert_eq!(restarted.status, 200, "{}", restarted.body);
+    assert_eq!(restarted.body["status"], "running");
+    assert_eq!(restarted.body["phase"], 2);
+    assert_eq!(
+        redis.cli(&["EXISTS", &claim]).trim(),
+        "0",
+        "the claim is gone"
+    );
+    let start = api.get(&format!("/v1/audit?experiment={key}")).body["entries"][0].clone();
+    assert_eq!(start["action"], "start");
+    assert_eq!(start["changes"]["reason"], "checkout fixed, we think");
+    assert_eq!(start["changes"]["phase"], json!({"from": 1, "to": 2}));
+    // Restarting again is refused: it runs.
+    let again = api.post(
+        &format!("/v1/experiments/{key}/start"),
+        &json!({"new_phase": true}),
+    );
+    assert_eq!(again.status, 409, "{}", again.body);
+
+    // Still broken in the new phase: stopped again by the re-armed guardrail.
+    expose_and_break_checkout_as([&api, &other], key, &format!("{key}-phase-2"));
+    assert!(
+        stopped(),
+        "the re-armed guardrail never stopped {key} again"
+    );
+    let entries = guardrail_entries(&api, key);
+    assert_eq!(entries.len(), 2, "{entries:?}");
 }

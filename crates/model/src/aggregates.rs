@@ -60,8 +60,7 @@ impl VariantAggregates {
         self.exposures_by_hour
             .iter()
             .take_while(|(hour, _)| (**hour + 1).saturating_mul(HOUR_MS) <= cutoff_ms)
-            .map(|(_, units)| *units)
-            .sum()
+            .fold(0_u64, |total, (_, units)| total.saturating_add(*units))
     }
 }
 

@@ -52,6 +52,19 @@ impl GuardrailAction {
     }
 }
 
+/// Which test gives a comparison its verdict (`better` / `worse` / `inconclusive`).
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Analysis {
+    /// The always-valid (sequential) test decides at every look: safe to read every day.
+    #[default]
+    Sequential,
+    /// No verdict before the planned sample (`minimum_detectable_effect`, `power`) is in;
+    /// then the fixed-horizon Welch test decides.
+    Fixed,
+}
+
 /// The winner of a shipped experiment and when it shipped (results are frozen from then).
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -117,6 +130,11 @@ pub struct ExperimentSpec {
     /// The event whose `value` is summed as revenue per exposed unit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value_event: Option<String>,
+    /// The currency of every money value (`value` of events, revenue, CLV): three upper-case
+    /// letters as in ISO 4217 (`EUR`, `USD`), shown beside each amount. `None`: amounts show
+    /// without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
     /// Events count only this long after the unit's exposure.
     #[serde(default = "default_window_hours")]
     pub conversion_window_hours: f64,
@@ -148,6 +166,9 @@ pub struct ExperimentSpec {
     pub minimum_detectable_effect: f64,
     #[serde(default = "default_power")]
     pub power: f64,
+    /// Which test gives the verdict: `sequential` (default) or `fixed` (decision 017).
+    #[serde(default)]
+    pub analysis: Analysis,
     /// The range of a layer this experiment owns; units outside it take no part. Running
     /// experiments of one layer never overlap, so they never share a unit.
     #[serde(default, skip_serializing_if = "Option::is_none")]

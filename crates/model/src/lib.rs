@@ -20,7 +20,7 @@ pub use aggregates::{
 };
 pub use event::{EventProblem, MAX_ABS_NUMBER, OutcomeEvent, is_bounded_number};
 pub use experiment::{
-    Experiment, ExperimentSpec, GuardrailAction, INTERACTION_SEGMENT_PREFIX, MAX_PHASES,
+    Analysis, Experiment, ExperimentSpec, GuardrailAction, INTERACTION_SEGMENT_PREFIX, MAX_PHASES,
     PLUGIN_VERSION_SEGMENT, Phase, PhaseChange, RunningChange, SEGMENT_NONE, SEGMENT_OTHER,
     Shipped, Status, VariantSpec,
 };

@@ -54,6 +54,7 @@ pub mod correction;
 pub mod fallbacks;
 pub mod heterogeneity;
 pub mod power;
+pub mod ratio;
 pub mod sample;
 pub mod sequential;
 pub mod srm;

@@ -17,6 +17,16 @@ pub enum Undefined {
     ZeroVariance,
     #[error("the control mean is 0, so a relative effect is undefined")]
     ControlMeanZero,
+    #[error("the control mean is not positive, so a relative effect is undefined")]
+    ControlMeanNotPositive,
+    #[error(
+        "the control mean is not distinguishable from 0 at this level, so the interval of the ratio (Fieller) is unbounded"
+    )]
+    UnboundedRatio,
+    #[error(
+        "the ratio has no variance left (e.g. a variant without any event), so its interval would have zero width"
+    )]
+    ZeroWidthRatio,
     #[error("the effect is not reachable with this sample")]
     NotReachable,
     #[error("invalid parameter: {0}")]

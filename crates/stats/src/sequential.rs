@@ -54,8 +54,42 @@ pub fn confidence_sequence(
     if standard_error <= 0.0 {
         return Err(Undefined::ZeroVariance);
     }
+    confidence_sequence_at(
+        estimate,
+        standard_error,
+        total_units,
+        alpha,
+        rho_squared(alpha, tuning),
+    )
+}
+
+/// The same sequence at another level `alpha` with the mixing variance `rho2` kept (the one
+/// tuned for the experiment's alpha): its p-value does not depend on the level, so the
+/// interval at level α' excludes 0 exactly when that p-value is below α'. This is the
+/// interval shown beside a verdict a multiple-testing correction decided (level α·p/p_adj).
+pub fn confidence_sequence_at(
+    estimate: f64,
+    standard_error: f64,
+    total_units: u64,
+    alpha: f64,
+    rho2: f64,
+) -> Result<SequentialTest, Undefined> {
+    check_alpha(alpha)?;
+    if total_units == 0 {
+        return Err(Undefined::NoUnits);
+    }
+    if !(estimate.is_finite() && standard_error.is_finite()) {
+        return Err(Undefined::NotFinite);
+    }
+    if standard_error <= 0.0 {
+        return Err(Undefined::ZeroVariance);
+    }
+    if !(rho2.is_finite() && rho2 > 0.0) {
+        return Err(Undefined::InvalidParameter(
+            "sequential mixing variance must be positive",
+        ));
+    }
     let n = total_units as f64;
-    let rho2 = rho_squared(alpha, tuning);
     let s2 = n * standard_error * standard_error;
     let nr1 = n * rho2 + 1.0;
     let half_width = (s2 * 2.0 * nr1 / (n * n * rho2) * (nr1.sqrt() / alpha).ln()).sqrt();

@@ -1,5 +1,5 @@
 //! Welch's two-sample t-test on the absolute difference of means, its confidence interval, and
-//! the relative effect (B/A − 1) with a delta-method interval.
+//! the relative effect (B/A − 1) with Fieller's interval inverting the same test.
 
 use crate::sample::{Sample, Undefined};
 use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
@@ -39,7 +39,10 @@ pub fn welch(control: &Sample, variant: &Sample, alpha: f64) -> Result<WelchTest
         return Err(Undefined::ZeroVariance);
     }
     let standard_error = se2.sqrt();
-    let df = se2 * se2 / (va * va / (control.n as f64 - 1.0) + vb * vb / (variant.n as f64 - 1.0));
+    // Scale-free form of the Welch–Satterthwaite df: squares of huge variances would overflow.
+    let (ra, rb) = (va / va.max(vb), vb / va.max(vb));
+    let df = (ra + rb) * (ra + rb)
+        / (ra * ra / (control.n as f64 - 1.0) + rb * rb / (variant.n as f64 - 1.0));
     let estimate = variant.mean - control.mean;
     let t = estimate / standard_error;
     let p_value = t_two_sided_p(df, t)?;
@@ -73,16 +76,20 @@ pub fn welch(control: &Sample, variant: &Sample, alpha: f64) -> Result<WelchTest
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RelativeEffect {
     pub estimate: f64,
+    /// Delta-method standard error (kept for pooling and display; the interval is Fieller's).
     pub standard_error: f64,
-    pub ci: [f64; 2],
+    /// Fieller's interval, or why it is undefined (unbounded, zero width).
+    pub ci: Result<[f64; 2], Undefined>,
 }
 
-/// Relative effect r = m_B/m_A − 1 with a delta-method interval.
+/// Relative effect r = m_B/m_A − 1 with Fieller's interval inverting the same t statistic
+/// (Welch's, `df` its Welch–Satterthwaite degrees of freedom), so the interval excludes 0
+/// exactly when the Welch test rejects at `alpha` ([`crate::ratio::fieller_relative`]).
 ///
-/// Formula (delta method for a ratio of independent means, e.g. Deng et al. 2018, "Applying
-/// the Delta Method in Metric Analytics"; the form GrowthBook's gbstats uses):
-/// Var(r) ≈ s_B²/(n_B·m_A²) + m_B²·s_A²/(n_A·m_A⁴), CI = r ± t_{1−α/2, df}·sqrt(Var(r)) with the
-/// Welch–Satterthwaite df of the absolute test (`df`). Undefined when m_A = 0.
+/// The standard error is the delta method's (Deng et al. 2018, "Applying the Delta Method in
+/// Metric Analytics"; gbstats' form): Var(r) ≈ s_B²/(n_B·m_A²) + m_B²·s_A²/(n_A·m_A⁴).
+/// Undefined when m_A ≤ 0; the interval alone is undefined (the estimate kept) when Fieller's
+/// set is unbounded or of zero width — the caller warns.
 pub fn relative_effect(
     control: &Sample,
     variant: &Sample,
@@ -91,28 +98,31 @@ pub fn relative_effect(
 ) -> Result<RelativeEffect, Undefined> {
     check_alpha(alpha)?;
     let (ma, mb) = (control.mean, variant.mean);
-    if ma == 0.0 {
-        return Err(Undefined::ControlMeanZero);
+    if ma <= 0.0 {
+        return Err(Undefined::ControlMeanNotPositive);
     }
     let estimate = mb / ma - 1.0;
     let var = variant.mean_variance() / (ma * ma) + mb * mb * control.mean_variance() / ma.powi(4);
     let standard_error = var.sqrt();
-    let half = t_quantile(df, 1.0 - alpha / 2.0)? * standard_error;
-    let ci = [estimate - half, estimate + half];
-    if [estimate, standard_error, ci[0], ci[1]]
-        .iter()
-        .all(|x| x.is_finite())
-    {
-        Ok(RelativeEffect {
-            estimate,
-            standard_error,
-            ci,
-        })
-    } else {
-        Err(Undefined::NotFinite)
+    if !(estimate.is_finite() && standard_error.is_finite()) {
+        return Err(Undefined::NotFinite);
     }
+    let q = t_quantile(df, 1.0 - alpha / 2.0)?;
+    let ci =
+        crate::ratio::fieller_relative(ma, control.mean_variance(), mb, variant.mean_variance(), q);
+    Ok(RelativeEffect {
+        estimate,
+        standard_error,
+        ci,
+    })
 }
 
+/// The significance levels Touchstone accepts: below 1e-10 the quantiles lose their digits,
+/// above 0.5 a two-sided test means nothing (decision 017).
+pub const ALPHA_RANGE: (f64, f64) = (1e-10, 0.5);
+
+/// Alphas inside (0, 1): adjusted levels (α·p/p_adj) may go below [`ALPHA_RANGE`]; the
+/// range itself is enforced where alpha enters (definitions, `analyze` input).
 pub(crate) fn check_alpha(alpha: f64) -> Result<(), Undefined> {
     if alpha > 0.0 && alpha < 1.0 {
         Ok(())
@@ -236,7 +246,7 @@ mod tests {
         let c = Sample::from_counts(Counts::new(100, 5)).expect("defined");
         assert_eq!(
             relative_effect(&a, &c, 0.05, 100.0),
-            Err(Undefined::ControlMeanZero)
+            Err(Undefined::ControlMeanNotPositive)
         );
     }
 

@@ -492,6 +492,11 @@ impl Store for MemoryStore {
         Ok(true)
     }
 
+    async fn release_guardrail(&self, experiment: &str) -> Result<(), StoreError> {
+        lock(&self.guard_claims).retain(|(claimed, _), _| claimed != experiment);
+        Ok(())
+    }
+
     async fn add_plugin_health(
         &self,
         experiment: &Experiment,

@@ -208,6 +208,11 @@ pub trait Store: Send + Sync + 'static {
         ttl: std::time::Duration,
     ) -> Result<bool, StoreError>;
 
+    /// Drops every guardrail claim of `experiment` (each subject), so the next check may act at
+    /// once: a person restarting an experiment the guardrail stopped re-arms it (a held claim
+    /// would otherwise keep a harmful variant running until it expired). Idempotent.
+    async fn release_guardrail(&self, experiment: &str) -> Result<(), StoreError>;
+
     /// Adds plugin calls and fallbacks per variant (`calls[i]` for variant `i`; entries past
     /// the experiment's variants are ignored) to the experiment's plugin-health counters, in
     /// one atomic step. Servers batch a second of calls into one such step.

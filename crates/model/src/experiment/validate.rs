@@ -35,6 +35,15 @@ pub fn validate(spec: &ExperimentSpec) -> ValidationErrors {
             errors.push("value_event", "invalid", problem);
         }
     }
+    if let Some(currency) = &spec.currency
+        && !is_currency_code(currency)
+    {
+        errors.push(
+            "currency",
+            "invalid",
+            format!("`{currency}` is not a currency code: three capital letters as in ISO 4217, such as EUR or USD"),
+        );
+    }
     for (index, condition) in spec.targeting.iter().enumerate() {
         for (field, message) in condition.problems() {
             errors.push(format!("targeting[{index}].{field}"), "invalid", message);
@@ -53,11 +62,13 @@ pub fn validate(spec: &ExperimentSpec) -> ValidationErrors {
     validate_interactions(spec, &mut errors);
     validate_shipped(spec, &mut errors);
     super::phase::validate_phases(spec, &mut errors);
-    if !(spec.alpha > 0.0 && spec.alpha < 0.5) {
+    // Below 1e-10 the normal and t quantiles lose their digits; above 0.5 a two-sided test
+    // is meaningless (decision 017).
+    if !(spec.alpha >= 1e-10 && spec.alpha <= 0.5) {
         errors.push(
             "alpha",
             "out_of_range",
-            "must be between 0 and 0.5 (exclusive)",
+            "must be between 1e-10 and 0.5 (inclusive)",
         );
     }
     if !(spec.sequential_tuning.is_finite() && spec.sequential_tuning >= 1.0) {
@@ -327,4 +338,10 @@ fn validate_shipped(spec: &ExperimentSpec, errors: &mut ValidationErrors) {
         }
         _ => {}
     }
+}
+
+/// An ISO-4217-like code: exactly three ASCII capital letters. The list of codes changes (and
+/// includes testing and fund codes), so the shape is checked, not membership.
+fn is_currency_code(code: &str) -> bool {
+    code.len() == 3 && code.bytes().all(|byte| byte.is_ascii_uppercase())
 }

@@ -112,7 +112,7 @@ pub fn reason(harms: &[Harm]) -> Value {
         .map(|harm| {
             json!({"variant": harm.variant, "metric": harm.metric, "kind": harm.kind,
                    "estimate": harm.estimate, "interval": harm.interval,
-                   "message": explain(harm)})
+                   "decided_by": harm.decided_by, "message": explain(harm)})
         })
         .collect();
     json!({"guardrail": harms})
@@ -155,7 +155,8 @@ async fn act(
     };
     for harm in harms {
         tracing::warn!(experiment = key, variant = %harm.variant, metric = %harm.metric,
-            kind = ?harm.kind, estimate = harm.estimate, interval = ?harm.interval, action = name,
+            kind = ?harm.kind, estimate = harm.estimate, interval = ?harm.interval,
+            decided_by = ?harm.decided_by, action = name,
             "guardrail harmed with confidence");
         metrics::counter!("touchstone_guardrail_actions_total",
             "experiment" => key.to_owned(), "action" => name)

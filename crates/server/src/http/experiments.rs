@@ -2,7 +2,7 @@
 //! by segment, of any phase) and snapshots. New phases: `http/phases.rs`.
 
 use crate::http::error::{ApiError, Problem};
-use crate::http::json::{Body, Json};
+use crate::http::json::{Body, Json, decode};
 use crate::http::phases::{PhaseQuery, phase_query};
 use crate::service::audit::Acting;
 use crate::service::{experiments, results};
@@ -80,21 +80,64 @@ pub(crate) async fn put(
     Ok(response.json(experiment.spec()))
 }
 
-/// Starts an experiment: it assigns and counts from now on (idempotent).
+/// Why an experiment (re)starts, kept in the audit entry. The body is optional.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartRequest {
+    /// Why, kept in the audit entry (at most 1000 characters).
+    pub reason: Option<String>,
+    /// `true`: a stopped experiment restarts in its next phase (same weights and traffic, a
+    /// fresh salt, counting from zero) in one step — how the dashboard restarts an experiment
+    /// the guardrail stopped. Default `false`: it continues its phase.
+    #[serde(default)]
+    pub new_phase: bool,
+}
+
+/// The longest start `reason` kept in the audit log.
+const MAX_START_REASON_CHARS: usize = 1000;
+
+/// Starts an experiment: it assigns and counts from now on (idempotent). A start re-arms its
+/// guardrails at once: a claim left by the stop that came before is dropped, so a variant that
+/// still harms is stopped again at the next check.
 #[utoipa::path(post, path = "/v1/experiments/{key}/start", tag = "experiments",
     params(("key" = String, Path, description = "The experiment key")),
+    request_body(content = Option<StartRequest>, description = "Optional: `{\"reason\": \"…\", \"new_phase\": true}`"),
     responses(
         (status = 200, description = "The definition, now running", body = ExperimentSpec),
         (status = 404, description = "No such experiment", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`layer_overlap`: its layer range overlaps a running experiment's (`conflicts_with`, `overlap`); or it shipped (`conflict`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A malformed body or a reason too long; `field` names it", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`layer_overlap`: its layer range overlaps a running experiment's (`conflicts_with`, `overlap`); or it shipped, or `new_phase` on an experiment that is not stopped (`conflict`)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The store is unavailable; nothing changed", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn start(
     state: web::Data<AppState>,
     key: web::Path<String>,
+    Body(body): Body,
     acting: Acting,
 ) -> Result<HttpResponse, ApiError> {
-    let experiment = experiments::set_status(&state, &key, Status::Running, &acting).await?;
+    let request = if body.iter().all(u8::is_ascii_whitespace) {
+        StartRequest {
+            reason: None,
+            new_phase: false,
+        }
+    } else {
+        decode::<StartRequest>(&body)?
+    };
+    let reason = match request.reason {
+        Some(reason) if reason.chars().count() > MAX_START_REASON_CHARS => {
+            return Err(ApiError::BadRequest {
+                field: "reason".into(),
+                message: format!("at most {MAX_START_REASON_CHARS} characters"),
+            });
+        }
+        Some(reason) => Value::String(reason),
+        None => Value::Null,
+    };
+    let experiment = if request.new_phase {
+        crate::service::phases::restart(&state, &key, &acting, reason).await?
+    } else {
+        experiments::set_status_because(&state, &key, Status::Running, &acting, reason).await?
+    };
     Ok(HttpResponse::Ok().json(experiment.spec()))
 }
 

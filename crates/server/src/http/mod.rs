@@ -121,7 +121,12 @@ routes! {
     Page post "/ui/login" SignIn => ui::handlers::login;
     Page post "/ui/logout" SignIn => ui::handlers::logout;
     Page get "/ui/assets/{file}" Open => ui::handlers::asset;
+    Page get "/ui/experiments/new" Admin => ui::forms::new_experiment_page;
     Page get "/ui/experiments/{key}" Admin => ui::handlers::experiment_page;
+    Page get "/ui/experiments/{key}/edit" Admin => ui::forms::edit_experiment_page;
+    Page get "/ui/experiments/{key}/results.csv" Admin => ui::export::results_csv;
+    Page get "/ui/preview/sample-size" Admin => ui::forms::sample_size_preview;
+    Page get "/favicon.ico" Open => ui::handlers::favicon;
     Page post "/ui/charts/over-time" Admin => ui::handlers::over_time_chart;
 }
 
@@ -213,6 +218,9 @@ mod tests {
         // client key is checked in the body); every page but sign-in, assets, the browser
         // client and the demo needs a session.
         for route in ROUTES {
+            // Also open: the beacon (its client key travels in the body, checked by its
+            // handler), the browser client, the demo shop (off unless `demo.enabled`) and the
+            // favicon.
             let expected_open = matches!(
                 route.path,
                 "/healthz"
@@ -220,15 +228,16 @@ mod tests {
                     | "/openapi.json"
                     | "/docs"
                     | "/ui/assets/{file}"
-                    | "/v1/events/beacon"
                     | "/sdk/touchstone.js"
                     | "/demo"
                     | "/demo/{file}"
-            ) || (route.path == "/ui/login" && route.method == "get");
+                    | "/favicon.ico"
+            ) || (route.path == "/ui/login" && route.method == "get")
+                || crate::access::key_in_body(route.path);
             assert_eq!(route.access == Access::Open, expected_open, "{route:?}");
             if route.path.starts_with("/v1/")
                 && route.access != Access::Client
-                && route.path != "/v1/events/beacon"
+                && !crate::access::key_in_body(route.path)
             {
                 assert_eq!(route.access, Access::Admin, "{route:?}");
             }

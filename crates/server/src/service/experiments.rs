@@ -125,6 +125,13 @@ pub async fn set_status_because(
         return Ok(updated.after);
     };
     tracing::info!(experiment = key, status = ?status, "experiment status changed");
+    if status == Status::Running {
+        // Re-arm the guardrails: the claim of the stop before this start would otherwise hold
+        // for up to ten check intervals while a still-harmful variant runs again.
+        if let Err(error) = state.store.release_guardrail(key).await {
+            crate::observe::store_failure("release_guardrail", &error);
+        }
+    }
     let action = if status == Status::Running {
         "start"
     } else {

@@ -55,6 +55,67 @@ pub async fn start(
     Ok(updated.after)
 }
 
+/// Restarts the stopped experiment `key` in its next phase, in one compare-and-set save: status
+/// running and phase N+1 (same weights and traffic, a fresh salt) together, so the guardrail
+/// cannot stop it again on the old phase's counts in between. Its guardrail claims are dropped
+/// (re-armed at once). Audited as a `start` with the phase change and `reason`.
+#[tracing::instrument(skip(state, acting, reason))]
+pub async fn restart(
+    state: &AppState,
+    key: &str,
+    acting: &Acting,
+    reason: Value,
+) -> Result<Experiment, ServiceError> {
+    let days = Days::new(&state.settings.experiments.snapshot_time_zone)
+        .map_err(|error| ServiceError::Internal(Box::new(error)))?;
+    let decide = |existing: Option<&Arc<Experiment>>| {
+        let existing = existing.ok_or_else(|| definitions::unknown::<Experiment>(key))?;
+        if existing.status() != Status::Stopped {
+            return Err(ServiceError::Conflict(format!(
+                "`{key}` is {}: only a stopped experiment restarts in a new phase",
+                status_word(existing.status())
+            )));
+        }
+        let next = existing
+            .next_phase(PhaseChange::default(), acting.at)
+            .map_err(ServiceError::Validation)?
+            .with_status(Status::Running);
+        Ok(Change::Save(next))
+    };
+    let snapshot = async |existing: Option<&Arc<Experiment>>, _: &Experiment| match existing {
+        Some(existing) => {
+            snapshots::take(state, existing, days.day_of(acting.at)).await?;
+            Ok(())
+        }
+        None => Ok(()),
+    };
+    let updated = definitions::update_with(state, key, decide, snapshot).await?;
+    let Some(existing) = &updated.before else {
+        return Err(definitions::unknown::<Experiment>(key));
+    };
+    let next = updated.after;
+    // Re-armed at once: the claim of the stop that ended the last phase must not hold the
+    // guardrail back from stopping the restarted one.
+    if let Err(error) = state.store.release_guardrail(key).await {
+        crate::observe::store_failure("release_guardrail", &error);
+    }
+    tracing::info!(
+        experiment = key,
+        phase = next.phase(),
+        "experiment restarted in a new phase"
+    );
+    let mut changes = json!({
+        "status": {"from": existing.status(), "to": Status::Running},
+        "phase": {"from": existing.phase(), "to": next.phase()},
+        "salt": {"from": existing.salt(), "to": next.salt()},
+    });
+    if !reason.is_null() {
+        changes["reason"] = reason;
+    }
+    audit::record(state, acting, "start", Some(key), changes).await;
+    Ok(next)
+}
+
 async fn record(
     state: &AppState,
     acting: &Acting,

@@ -116,6 +116,81 @@ pub fn number(value: Option<f64>) -> String {
     }
 }
 
+/// A probability such as the chance to beat control: like [`percent`], but never `100 %` or
+/// `0 %`, which would claim certainty: `> 99.9 %`, `< 0.1 %`.
+pub fn chance(share: Option<f64>) -> String {
+    match share.filter(|value| value.is_finite()) {
+        Some(share) if share > 0.999 => format!(">{THIN}99.9{THIN}%"),
+        Some(share) if share < 0.001 => format!("<{THIN}0.1{THIN}%"),
+        Some(share) => format!("{}{THIN}%", plain(share * 100.0, 1)),
+        None => "–".into(),
+    }
+}
+
+/// A duration in seconds as people say it: `45 s`, `12 min 5 s`, `3 h 20 min`, `2 d 4 h`.
+pub fn duration(seconds: Option<f64>) -> String {
+    let Some(seconds) = seconds.filter(|value| value.is_finite()) else {
+        return "–".into();
+    };
+    let sign = if seconds < 0.0 { MINUS } else { "" };
+    let total = seconds.abs().round() as u64;
+    let (days, hours, minutes, secs) = (
+        total / 86_400,
+        total % 86_400 / 3_600,
+        total % 3_600 / 60,
+        total % 60,
+    );
+    let text = if days > 0 {
+        format!("{days}{THIN}d {hours}{THIN}h")
+    } else if hours > 0 {
+        format!("{hours}{THIN}h {minutes}{THIN}min")
+    } else if minutes > 0 {
+        format!("{minutes}{THIN}min {secs}{THIN}s")
+    } else {
+        format!("{secs}{THIN}s")
+    };
+    format!("{sign}{text}")
+}
+
+/// An amount of money with its currency code: `12.3456`, `EUR` → `12.35 EUR`; without a
+/// currency, the number alone.
+pub fn money(value: Option<f64>, currency: Option<&str>) -> String {
+    match (value.filter(|value| value.is_finite()), currency) {
+        (None, _) => "–".into(),
+        (Some(value), Some(code)) => format!("{}{THIN}{code}", plain(value, 2)),
+        (Some(value), None) => number(Some(value)),
+    }
+}
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// `2026-12-14` → `14 Dec 2026` (a day with its year); anything else as it came.
+pub fn long_date(day: &str) -> String {
+    let mut parts = day.splitn(3, '-');
+    let (Some(year), Some(month), Some(date)) = (parts.next(), parts.next(), parts.next()) else {
+        return day.to_owned();
+    };
+    let month = month
+        .parse::<usize>()
+        .ok()
+        .and_then(|m| MONTHS.get(m.wrapping_sub(1)));
+    match (month, date.get(..2).and_then(|d| d.parse::<u32>().ok())) {
+        (Some(month), Some(date)) => format!("{date} {month} {year}"),
+        _ => day.to_owned(),
+    }
+}
+
+/// A moment as `1 Dec 2026, 10:00 UTC`.
+pub fn long_timestamp(at: touchstone_model::Timestamp) -> String {
+    let text = at.to_rfc3339();
+    match (text.get(..10), text.get(11..16)) {
+        (Some(day), Some(time)) => format!("{}, {time} UTC", long_date(day)),
+        _ => text,
+    }
+}
+
 fn with_sign(value: f64, decimals: usize, unit: &str) -> String {
     let text = format!("{:.*}", decimals, value.abs());
     // A value that rounds to zero gets no sign: "+0.00 %" would claim a direction.
@@ -181,6 +256,25 @@ mod tests {
             spaced(&interval(Some([-0.012, 0.05]), signed_percent)),
             "[-1.20 %, +5.00 %]"
         );
+    }
+
+    #[test]
+    fn chances_durations_money_and_dates_read_as_words() {
+        assert_eq!(spaced(&chance(Some(1.0))), "> 99.9 %");
+        assert_eq!(spaced(&chance(Some(0.9995))), "> 99.9 %");
+        assert_eq!(spaced(&chance(Some(0.0))), "< 0.1 %");
+        assert_eq!(spaced(&chance(Some(0.5))), "50.0 %");
+        assert_eq!(spaced(&duration(Some(45.0))), "45 s");
+        assert_eq!(spaced(&duration(Some(725.0))), "12 min 5 s");
+        assert_eq!(spaced(&duration(Some(12_000.0))), "3 h 20 min");
+        assert_eq!(spaced(&duration(Some(187_200.0))), "2 d 4 h");
+        assert_eq!(spaced(&money(Some(12.3456), Some("EUR"))), "12.35 EUR");
+        assert_eq!(money(Some(12.3456), None), "12.3");
+        assert_eq!(long_date("2026-12-14"), "14 Dec 2026");
+        assert_eq!(long_date("2026-01-05"), "5 Jan 2026");
+        assert_eq!(long_date("soon"), "soon");
+        let at = touchstone_model::Timestamp::parse_rfc3339("2026-12-01T10:00:00Z").expect("time");
+        assert_eq!(long_timestamp(at), "1 Dec 2026, 10:00 UTC");
     }
 
     #[test]

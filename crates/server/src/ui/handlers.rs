@@ -9,10 +9,12 @@ use crate::http::json::Json;
 use crate::http::middleware::Gate;
 use crate::http::openapi::SESSION_COOKIE;
 use crate::service::{audit, experiments, results};
+use crate::snapshots::Days;
 use crate::state::AppState;
 use crate::ui::charts::over_time::{DailySnapshots, over_time};
 use crate::ui::layout::{self, Session, escape, page};
-use crate::ui::pages::{experiment, list, login};
+use crate::ui::pace;
+use crate::ui::pages::{decision_card, experiment, guardrail_banner, list, login, segments};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, RETRY_AFTER, SET_COOKIE};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
@@ -23,7 +25,7 @@ const HISTORY_ENTRIES: usize = 50;
 
 /// What the pages may load: only this server's own script, styles and API; no inline script,
 /// no framing.
-const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 fn html(status: StatusCode) -> HttpResponseBuilder {
     let mut response = HttpResponse::build(status);
@@ -79,40 +81,120 @@ pub(crate) async fn experiments_page(
             .await
             .ok()
             .map(|document| document.results);
+        let guardrail_stop = audit::list(&state, Some(experiment.key()), HISTORY_ENTRIES)
+            .await
+            .ok()
+            .and_then(|entries| guardrail_banner::guardrail_stop(&experiment, &entries));
         rows.push(list::Row {
             experiment,
             results,
+            guardrail_stop,
         });
     }
     html(StatusCode::OK).body(list::list_page(&rows, session(&gate)))
+}
+
+/// What the experiment page's address may carry: `?phase=N&segment=ATTRIBUTE&view=SECTION`
+/// (the view is the script's; it is kept in shared links).
+#[derive(Debug, Deserialize)]
+pub(crate) struct PageQuery {
+    phase: Option<String>,
+    segment: Option<String>,
 }
 
 pub(crate) async fn experiment_page(
     state: web::Data<AppState>,
     gate: web::Data<Gate>,
     key: web::Path<String>,
+    query: web::Query<PageQuery>,
 ) -> HttpResponse {
     let experiment = match experiments::get(&state, &key) {
         Ok(experiment) => experiment,
         Err(error) => return error_page(&error, &gate),
     };
+    let phase = match query.phase.as_deref().filter(|p| !p.is_empty()) {
+        None => None,
+        Some(text) => match text.parse::<u32>() {
+            Ok(number) => Some(number),
+            Err(_) => {
+                let error = ApiError::BadRequest {
+                    field: "phase".into(),
+                    message: format!("`{text}` is not a phase number"),
+                };
+                return error_page(&error, &gate);
+            }
+        },
+    };
     // The page renders without its history when the log cannot be read.
     let history = audit::list(&state, Some(&key), HISTORY_ENTRIES).await.ok();
+    let document = match results::results(&state, &key, phase).await {
+        Ok(document) => document,
+        Err(error) => return error_page(&error, &gate),
+    };
+    let eta = estimated_day(&state, &experiment, &document.results).await;
+    let segment = query.segment.as_deref().filter(|s| !s.is_empty());
+    let segment_results = match segment {
+        None => None,
+        Some(attribute) => Some(
+            results::segments(&state, &key, attribute, phase)
+                .await
+                .map(|document| document.results)
+                .map_err(|error| error.to_string()),
+        ),
+    };
+    let segments = segments::segments_section(
+        &experiment,
+        segment,
+        segment_results
+            .as_ref()
+            .map(|r| r.as_ref().map_err(Clone::clone)),
+    );
+    let plugins = plugin_servers(&state, experiment.touchpoint()).await;
     let plugin_fuel = plugin_fuel(&state, experiment.touchpoint());
-    match results::results(&state, &key, None).await {
-        Ok(document) => {
-            let plugins = plugin_servers(&state, experiment.touchpoint()).await;
-            html(StatusCode::OK).body(experiment::experiment_page_with_plugins(
-                &experiment,
-                &document.results,
-                history.as_deref(),
-                session(&gate),
-                plugins.as_ref(),
-                &plugin_fuel,
-            ))
-        }
-        Err(error) => error_page(&error, &gate),
+    let extras = experiment::Extras {
+        phase,
+        eta,
+        segments,
+        plugins,
+        plugin_fuel,
+    };
+    html(StatusCode::OK).body(experiment::experiment_page_with(
+        &experiment,
+        &document.results,
+        history.as_deref(),
+        session(&gate),
+        &extras,
+    ))
+}
+
+/// The day (`YYYY-MM-DD`, in the snapshot time zone) the planned sample is in at the recent
+/// exposure rate; `None` when there is no plan, no recent exposure, or a store problem.
+async fn estimated_day(
+    state: &AppState,
+    experiment: &touchstone_model::Experiment,
+    results: &touchstone_stats::analysis::Results,
+) -> Option<String> {
+    if !experiment.is_running() {
+        return None;
     }
+    let document = serde_json::to_value(results).ok()?;
+    let sample = decision_card::sample_progress(&document);
+    let planned = sample.planned_units?;
+    let aggregates = state.store.load_aggregates(experiment).await.ok()?;
+    let by_hour = pace::exposures_by_hour(&aggregates);
+    // The plan is per variant (the smallest arm): scale all exposures to that arm's share.
+    let total: u64 = aggregates.variants.iter().map(|v| v.units).sum();
+    if total == 0 {
+        return None;
+    }
+    let share = sample.units as f64 / total as f64;
+    let arm: std::collections::BTreeMap<i64, u64> = by_hour
+        .into_iter()
+        .map(|(hour, units)| (hour, (units as f64 * share).round() as u64))
+        .collect();
+    let at = pace::planned_sample_in(&arm, sample.units, planned, state.clock.now())?;
+    let days = Days::new(&state.settings.experiments.snapshot_time_zone).ok()?;
+    Some(days.day_of(at))
 }
 
 /// The plugin bound at `touchpoint` (if any) and the version of it each live server runs; no
@@ -252,6 +334,7 @@ pub(crate) async fn asset(file: web::Path<String>) -> Result<HttpResponse, Servi
     let (body, content_type) = match file.as_str() {
         "dashboard.css" => (layout::CSS, "text/css; charset=utf-8"),
         "dashboard.js" => (layout::JS, "text/javascript; charset=utf-8"),
+        "form.js" => (layout::FORM_JS, "text/javascript; charset=utf-8"),
         other => {
             return Err(ServiceError::NotFound {
                 what: format!("asset `{other}`"),
@@ -263,4 +346,13 @@ pub(crate) async fn asset(file: web::Path<String>) -> Result<HttpResponse, Servi
         .insert_header((CACHE_CONTROL, "public, max-age=31536000, immutable"))
         .insert_header(("X-Content-Type-Options", "nosniff"))
         .body(body))
+}
+
+/// The favicon: a small SVG touchstone, for `/favicon.ico` (browsers ask for it on every page).
+pub(crate) async fn favicon() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, "image/svg+xml"))
+        .insert_header((CACHE_CONTROL, "public, max-age=86400"))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .body(layout::FAVICON)
 }

@@ -6,6 +6,8 @@ use std::sync::LazyLock;
 
 pub const CSS: &str = include_str!("assets/dashboard.css");
 pub const JS: &str = include_str!("assets/dashboard.js");
+pub const FORM_JS: &str = include_str!("assets/form.js");
+pub const FAVICON: &str = include_str!("assets/favicon.svg");
 
 /// A short digest of both assets: part of their URLs, so a browser may cache them for ever and
 /// still sees a new build at once.
@@ -13,6 +15,7 @@ pub static ASSET_VERSION: LazyLock<String> = LazyLock::new(|| {
     let digest = Sha256::new()
         .chain_update(CSS.as_bytes())
         .chain_update(JS.as_bytes())
+        .chain_update(FORM_JS.as_bytes())
         .finalize();
     digest[..6]
         .iter()
@@ -64,6 +67,7 @@ pub fn page(title: &str, body: &str, session: Session) -> String {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title} · Touchstone</title>
+<link rel="icon" href="/favicon.ico" type="image/svg+xml">
 <link rel="stylesheet" href="/ui/assets/dashboard.css?v={version}">
 <script src="/ui/assets/dashboard.js?v={version}" defer></script>
 </head>

@@ -3,7 +3,10 @@
 //! API, so they show the same numbers; actions go through the admin API from the page's script.
 
 pub mod charts;
+pub mod export;
 pub mod format;
+pub mod forms;
 pub mod handlers;
 pub mod layout;
+pub mod pace;
 pub mod pages;

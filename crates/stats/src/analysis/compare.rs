@@ -1,12 +1,12 @@
 //! One variant against control: every statistic of the `vs_control` object, each undefined
 //! one left `None` with a warning naming the comparison and the reason.
 
-use super::results::{Comparison, Effect, SequentialResult};
+use super::results::{Basis, BasisSlot, Comparison, Effect, SequentialResult};
 use crate::bayes;
 use crate::sample::{Counts, Sample, Undefined, finite};
-use crate::sequential::confidence_sequence;
+use crate::sequential::{confidence_sequence, rho_squared};
 use crate::welch::{relative_effect, welch};
-use touchstone_model::{Direction, Moments};
+use touchstone_model::{Analysis, Direction, Moments};
 
 /// What one arm contributes to a comparison.
 #[derive(Debug, Clone, Copy)]
@@ -38,9 +38,14 @@ pub(crate) struct Settings {
     pub alpha: f64,
     pub tuning: f64,
     pub direction: Direction,
+    /// The experiment's verdict rule.
+    pub analysis: Analysis,
+    /// `fixed` before the planned sample is in.
+    pub waiting: bool,
 }
 
-/// Everything but the adjusted p-value and significance, which need the whole family.
+/// Everything but the adjusted p-value, significance and verdict, which need the whole
+/// family ([`super::verdict::decide_family`]).
 pub(crate) fn compare(
     control: Outcome,
     variant: Outcome,
@@ -48,7 +53,10 @@ pub(crate) fn compare(
     label: &str,
     warnings: &mut Vec<String>,
 ) -> Comparison {
-    let mut comparison = Comparison::default();
+    let mut comparison = Comparison {
+        decided_by: settings.analysis,
+        ..Comparison::default()
+    };
     let mut warn =
         |what: &str, why: Undefined| warnings.push(format!("{label}: {what} is undefined: {why}"));
     let (a, b) = match (control.sample(), variant.sample()) {
@@ -72,15 +80,27 @@ pub(crate) fn compare(
             comparison.p_value = finite(test.p_value);
             match relative_effect(&a, &b, settings.alpha, test.df) {
                 Ok(relative) => {
+                    if let Err(why) = relative.ci {
+                        warn("the relative interval", why);
+                    }
                     comparison.relative = Effect {
                         estimate: finite(relative.estimate),
-                        ci: Some(relative.ci),
+                        ci: relative.ci.ok(),
                         standard_error: finite(relative.standard_error),
                     }
                 }
                 Err(why) => warn("the relative effect", why),
             }
-            let total = control.units() + variant.units();
+            let total = control.units().saturating_add(variant.units());
+            comparison.basis = BasisSlot(Some(Basis {
+                control: a,
+                variant: b,
+                df: test.df,
+                total_units: total,
+                rho2: rho_squared(settings.alpha, settings.tuning),
+                waiting: settings.waiting,
+                direction: settings.direction,
+            }));
             match confidence_sequence(
                 test.estimate,
                 test.standard_error,
@@ -99,7 +119,7 @@ pub(crate) fn compare(
         }
         Err(why) => {
             // With no difference test, the relative estimate alone still describes the data.
-            if a.mean != 0.0 {
+            if a.mean > 0.0 {
                 comparison.relative.estimate = finite(b.mean / a.mean - 1.0);
             }
             comparison.absolute.estimate = finite(b.mean - a.mean);
@@ -125,14 +145,14 @@ fn bayesian(
     direction: Direction,
 ) -> Result<(f64, f64), Undefined> {
     match (control, variant, direction) {
-        (Outcome::Rate(ca), Outcome::Rate(cb), Direction::Increase) => Ok((
-            bayes::beta_chance_to_beat(ca, cb)?,
-            bayes::beta_expected_loss(ca, cb)?,
-        )),
-        (Outcome::Rate(ca), Outcome::Rate(cb), Direction::Decrease) => Ok((
-            1.0 - bayes::beta_chance_to_beat(ca, cb)?,
-            bayes::beta_expected_loss(cb, ca)?,
-        )),
+        (Outcome::Rate(ca), Outcome::Rate(cb), Direction::Increase) => {
+            let both = bayes::beta_comparison(ca, cb)?;
+            Ok((both.variant_higher, both.loss_if_higher_is_better))
+        }
+        (Outcome::Rate(ca), Outcome::Rate(cb), Direction::Decrease) => {
+            let both = bayes::beta_comparison(ca, cb)?;
+            Ok((1.0 - both.variant_higher, both.loss_if_lower_is_better))
+        }
         (_, _, Direction::Increase) => Ok((
             bayes::normal_chance_to_beat(a, b)?,
             bayes::normal_expected_loss(a, b)?,

@@ -8,7 +8,7 @@
 
 use super::results::{Comparison, Results};
 use serde::Serialize;
-use touchstone_model::{Direction, MetricRole};
+use touchstone_model::{Analysis, Direction, MetricRole};
 
 /// What kind of guardrail a harm is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -33,6 +33,10 @@ pub struct Harm {
     pub estimate: f64,
     /// The always-valid interval of the absolute effect.
     pub interval: [f64; 2],
+    /// The rule that decided the harm: always `sequential` — a guardrail is checked every
+    /// minute, so only the always-valid interval may stop an experiment, whatever the
+    /// experiment's `analysis` rule for its verdicts (decision 017).
+    pub decided_by: Analysis,
 }
 
 /// Whether an interval of (variant − control) lies wholly where `direction` says is worse.
@@ -116,6 +120,7 @@ fn harm(
         kind,
         estimate,
         interval,
+        decided_by: Analysis::Sequential,
     })
 }
 

@@ -6,10 +6,11 @@ use super::{Arm, Design, MetricDesign, Results, run};
 use crate::correction::Correction;
 use crate::power::sample_size_per_variant;
 use crate::sequential::DEFAULT_TUNING;
+use crate::welch::ALPHA_RANGE;
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeSet, HashSet};
 use thiserror::Error;
-use touchstone_model::{Direction, MetricRole, Moments};
+use touchstone_model::{Analysis, Direction, MetricRole, Moments};
 
 /// What is wrong with an input, and where (`variants[1].stages.purchase`).
 #[derive(Debug, Clone, PartialEq, Error)]
@@ -137,10 +138,32 @@ fn optional_in(
     }
 }
 
+/// `alpha` (default 0.05) inside [`ALPHA_RANGE`], inclusive.
+pub(super) fn alpha_in(map: &Map<String, Value>) -> Result<f64, InputError> {
+    match map.get("alpha").filter(|v| !v.is_null()) {
+        None => Ok(0.05),
+        Some(value) => {
+            let alpha = number(value, "alpha")?;
+            if (ALPHA_RANGE.0..=ALPHA_RANGE.1).contains(&alpha) {
+                Ok(alpha)
+            } else {
+                Err(invalid(
+                    "alpha",
+                    format!(
+                        "must be between {:e} and {} (inclusive)",
+                        ALPHA_RANGE.0, ALPHA_RANGE.1
+                    ),
+                ))
+            }
+        }
+    }
+}
+
 /// Results from aggregates given as JSON, the input of `touchstone analyze` (issue 4):
 /// `{"control", "alpha", "journey": [...], "variants": [{"key", "weight", "units",
 /// "stages": {STAGE: reached}, "metrics": {NAME: {"count", "sum", "sum_squares"}}}]}`, with
-/// optional `"experiment"`, `"sequential_tuning"` (default 10 000), `"correction"`
+/// optional `"experiment"`, `"analysis"` (`"sequential"` default, or `"fixed"`),
+/// `"sequential_tuning"` (default 10 000), `"correction"`
 /// (`"holm"` default, or `"bh"`), `"mde"` (0.05) and `"power"` (0.8), and `"segments":
 /// {ATTRIBUTE: {VALUE: {"variants": [...the same per-variant aggregates...]}}}` for results by
 /// segment (the output's `segments` block, see [`super::segments`]).
@@ -150,8 +173,16 @@ pub fn analyze_input(json: &Value) -> Result<Results, InputError> {
         Some(value) => Some(string(value, "experiment")?),
         None => None,
     };
-    let alpha = optional_in(root, "alpha", 0.05, (0.0, 1.0))?;
+    let alpha = alpha_in(root)?;
     let power = optional_in(root, "power", 0.8, (0.0, 1.0))?;
+    let analysis = match root.get("analysis").filter(|v| !v.is_null()) {
+        None => Analysis::Sequential,
+        Some(value) => match string(value, "analysis")?.as_str() {
+            "sequential" => Analysis::Sequential,
+            "fixed" => Analysis::Fixed,
+            _ => return Err(invalid("analysis", "must be \"sequential\" or \"fixed\"")),
+        },
+    };
     let mde = optional_in(root, "mde", 0.05, (0.0, f64::INFINITY))?;
     let tuning = optional_in(
         root,
@@ -198,6 +229,7 @@ pub fn analyze_input(json: &Value) -> Result<Results, InputError> {
         }
         arms.push(arm);
     }
+    check_total_units(&arms, "variants")?;
     let control = match root.get("control").filter(|v| !v.is_null()) {
         None => 0,
         Some(value) => {
@@ -230,6 +262,7 @@ pub fn analyze_input(json: &Value) -> Result<Results, InputError> {
         mde,
         power,
         correction,
+        analysis,
         journey,
         arms,
         metrics,
@@ -335,7 +368,17 @@ pub(super) fn arm(
         .iter()
         .map(|name| {
             let field = at(&format!("metrics.{name}"));
-            moments(required(metrics_map, name, &field)?, &field)
+            let moments = moments(required(metrics_map, name, &field)?, &field)?;
+            if moments.count > units {
+                return Err(invalid(
+                    format!("{field}.count"),
+                    format!(
+                        "{} units counted for the metric but only {units} were exposed",
+                        moments.count
+                    ),
+                ));
+            }
+            Ok(moments)
         })
         .collect::<Result<Vec<Moments>, InputError>>()?;
     Ok(Arm {
@@ -345,6 +388,27 @@ pub(super) fn arm(
         reached,
         metrics,
     })
+}
+
+/// Largest |sum| of a metric's values the tests accept.
+const MAX_SUM: f64 = 1e140;
+/// Largest sum of squares the tests accept.
+const MAX_SUM_SQUARES: f64 = 1e280;
+
+/// The exposed units of all `arms` together must fit in 64 bits: totals are taken (SRM,
+/// the sequence's N), and an overflow is refused naming the variant that made it, in release
+/// builds too.
+pub(super) fn check_total_units(arms: &[Arm], path: &str) -> Result<(), InputError> {
+    let mut total: u64 = 0;
+    for (index, arm) in arms.iter().enumerate() {
+        total = total.checked_add(arm.units).ok_or_else(|| {
+            invalid(
+                format!("{path}[{index}].units"),
+                "the units of all variants together exceed 2^64 − 1",
+            )
+        })?;
+    }
+    Ok(())
 }
 
 fn moments(value: &Value, field: &str) -> Result<Moments, InputError> {
@@ -360,6 +424,24 @@ fn moments(value: &Value, field: &str) -> Result<Moments, InputError> {
         return Err(InputError::Negative {
             field: part("sum_squares"),
         });
+    }
+    // The tests square these (variances, Welch's degrees of freedom, the sequence's N·se²):
+    // beyond these bounds f64 overflows, so refuse rather than print nulls (decision 017).
+    if sum.abs() > MAX_SUM {
+        return Err(invalid(
+            part("sum"),
+            format!(
+                "must be at most {MAX_SUM:e} in magnitude: the tests square it and f64 would overflow"
+            ),
+        ));
+    }
+    if sum_squares > MAX_SUM_SQUARES {
+        return Err(invalid(
+            part("sum_squares"),
+            format!(
+                "must be at most {MAX_SUM_SQUARES:e}: the tests square it and f64 would overflow"
+            ),
+        ));
     }
     // Cauchy–Schwarz: Σx² ≥ (Σx)²/n, else the variance would be negative.
     if count > 0 && sum_squares * (count as f64) < sum * sum * (1.0 - 1e-9) {
@@ -397,7 +479,7 @@ pub fn plan(input: &Value) -> Result<Value, InputError> {
             "must be a non-zero relative change keeping the rate in (0, 1)",
         ));
     }
-    let alpha = optional_in(map, "alpha", 0.05, (0.0, 1.0))?;
+    let alpha = alpha_in(map)?;
     let power = optional_in(map, "power", 0.8, (0.0, 1.0))?;
     let variants = match map.get("variants").filter(|v| !v.is_null()) {
         None => 2,

@@ -14,14 +14,15 @@ mod segment_table;
 mod segments;
 mod summary;
 mod table;
+mod verdict;
 
 pub use guardrail::{GuardrailKind, Harm, guardrail_harms, srm_alert, wholly_harmful};
 pub use input::{InputError, analyze_input, plan};
 pub use plugin_health::{PLUGIN_FALLBACKS, plugin_health, plugin_health_harms};
 pub use results::{
     Comparison, Effect, FallbackComparison, MetricResult, MetricVariant, PluginHealthVariant,
-    PowerResult, Results, SequentialResult, SrmResult, StagePower, StageResult, StageVariant,
-    VariantResult,
+    PowerResult, Results, SampleProgress, SequentialResult, SrmResult, StagePower, StageResult,
+    StageVariant, VariantResult, Verdict, VerdictInterval,
 };
 pub use segments::{Heterogeneity, SegmentResults, SegmentValue, analyze_segments, combine_slices};
 pub use table::render_table;
@@ -32,7 +33,7 @@ use crate::sample::{Counts, finite};
 use crate::srm::srm;
 use compare::{Outcome, Settings, compare, conversion_counts};
 use touchstone_model::{
-    Aggregates, Direction, Experiment, MetricKind, MetricRole, Moments, VariantAggregates,
+    Aggregates, Analysis, Direction, Experiment, MetricKind, MetricRole, Moments, VariantAggregates,
 };
 
 /// Statistics of an experiment from the store's aggregates: the body of
@@ -111,6 +112,7 @@ pub fn analyze(experiment: &Experiment, aggregates: &Aggregates) -> Results {
             mde: spec.minimum_detectable_effect,
             power: spec.power,
             correction: Correction::Holm,
+            analysis: spec.analysis,
             journey: experiment.journey().to_vec(),
             arms,
             metrics,
@@ -132,6 +134,7 @@ pub(crate) struct Design {
     pub mde: f64,
     pub power: f64,
     pub correction: Correction,
+    pub analysis: Analysis,
     pub journey: Vec<String>,
     pub arms: Vec<Arm>,
     pub metrics: Vec<MetricDesign>,
@@ -158,10 +161,21 @@ pub(crate) struct MetricDesign {
 
 pub(crate) fn run(design: Design, mut warnings: Vec<String>) -> Results {
     let control = &design.arms[design.control.min(design.arms.len().saturating_sub(1))];
+    let power = power_result(&design, &mut warnings);
+    let waiting = design.analysis == Analysis::Fixed && !power.progress.is_some_and(|p| p >= 1.0);
+    if design.analysis == Analysis::Fixed && power.n_per_variant.is_none() {
+        warnings.push(
+            "analysis is fixed but the planned sample is undefined (no baseline rate yet): \
+             no verdict until it is"
+                .to_string(),
+        );
+    }
     let settings = |direction| Settings {
         alpha: design.alpha,
         tuning: design.tuning,
         direction,
+        analysis: design.analysis,
+        waiting,
     };
     for arm in design.arms.iter().filter(|arm| arm.units == 0) {
         warnings.push(format!("variant {}: no exposed units yet", arm.key));
@@ -250,30 +264,38 @@ pub(crate) fn run(design: Design, mut warnings: Vec<String>) -> Results {
             }
         })
         .collect();
-    adjust(
+    verdict::decide_family(
         design.correction,
-        design.alpha,
         stages
             .iter_mut()
             .flat_map(|s| s.variants.iter_mut())
-            .filter_map(|v| v.vs_control.as_mut()),
+            .filter_map(|v| v.vs_control.as_mut())
+            .map(|c| (design.alpha, c))
+            .collect(),
     );
-    adjust(
+    verdict::decide_family(
         design.correction,
-        design.alpha,
         metrics
             .iter_mut()
             .flat_map(|m| m.variants.iter_mut())
-            .filter_map(|v| v.vs_control.as_mut()),
+            .filter_map(|v| v.vs_control.as_mut())
+            .map(|c| (design.alpha, c))
+            .collect(),
     );
     let srm = srm_result(&design, &mut warnings);
-    let power = power_result(&design, &mut warnings);
+    let sample = SampleProgress {
+        planned_units: power.n_per_variant,
+        units: power.units_per_variant,
+        progress: power.progress,
+    };
     let mut results = Results {
         experiment: design.experiment.clone(),
         control: control.key.clone(),
         alpha: design.alpha,
         correction: design.correction,
         sequential_tuning: design.tuning,
+        analysis: design.analysis,
+        sample,
         variants: variant_results(&design),
         stages,
         metrics,
@@ -289,20 +311,6 @@ pub(crate) fn run(design: Design, mut warnings: Vec<String>) -> Results {
     warnings.retain(|w| seen.insert(w.clone()));
     results.warnings = warnings;
     results
-}
-
-/// One family: adjusted p-values and significance at alpha.
-fn adjust<'a>(
-    correction: Correction,
-    alpha: f64,
-    family: impl Iterator<Item = &'a mut Comparison>,
-) {
-    let mut family: Vec<&mut Comparison> = family.collect();
-    let raw: Vec<Option<f64>> = family.iter().map(|c| c.p_value).collect();
-    for (comparison, adjusted) in family.iter_mut().zip(correction.adjust(&raw)) {
-        comparison.adjusted_p_value = adjusted.and_then(finite);
-        comparison.significant = adjusted.is_some_and(|p| p < alpha);
-    }
 }
 
 fn variant_results(design: &Design) -> Vec<VariantResult> {

@@ -78,6 +78,7 @@ pub fn plugin_health_harms(
                 kind: GuardrailKind::PluginHealth,
                 estimate: comparison.estimate,
                 interval,
+                decided_by: touchstone_model::Analysis::Sequential,
             })
         })
         .collect()

@@ -4,8 +4,9 @@
 
 use super::segments::SegmentResults;
 use crate::correction::Correction;
+use crate::sample::Sample;
 use serde::{Deserialize, Serialize};
-use touchstone_model::{Direction, MetricKind, MetricRole};
+use touchstone_model::{Analysis, Direction, MetricKind, MetricRole};
 
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -17,6 +18,13 @@ pub struct Results {
     pub correction: Correction,
     /// M of the always-valid intervals.
     pub sequential_tuning: f64,
+    /// Which test gives every comparison its verdict: `sequential` (the always-valid test, at
+    /// every look) or `fixed` (nothing before the planned sample, then Welch's test).
+    #[serde(default)]
+    pub analysis: Analysis,
+    /// How much of the planned sample is in (the power panel's headline numbers).
+    #[serde(default)]
+    pub sample: SampleProgress,
     pub variants: Vec<VariantResult>,
     /// In journey order.
     pub stages: Vec<StageResult>,
@@ -136,20 +144,103 @@ pub struct MetricVariant {
 pub struct Comparison {
     /// Variant − control, Welch interval.
     pub absolute: Effect,
-    /// Variant / control − 1, delta-method interval.
+    /// Variant / control − 1, Fieller's interval inverting Welch's test (so it excludes 0
+    /// exactly when `p_value` < alpha); `null` when control's mean is ≤ 0, and the interval
+    /// alone `null` when it would be unbounded or of zero width, each with a warning.
     pub relative: Effect,
     /// Welch, two-sided, unadjusted.
     pub p_value: Option<f64>,
     /// After the experiment's correction across its comparisons.
     pub adjusted_p_value: Option<f64>,
-    /// adjusted_p_value < alpha.
+    /// The verdict rule's significance: under `sequential` the always-valid p-value, under
+    /// `fixed` Welch's, each after the experiment's correction, below alpha (false while
+    /// `waiting`). `verdict_interval` excludes 0 exactly when this is true.
     pub significant: bool,
+    /// The rule that produced `verdict` and `significant`.
+    #[serde(default)]
+    pub decided_by: Analysis,
+    /// From `significant`, the absolute difference and the metric's direction.
+    #[serde(default)]
+    pub verdict: Verdict,
+    /// The interval that produced the verdict; `null` when the comparison has no test.
+    #[serde(default)]
+    pub verdict_interval: Option<VerdictInterval>,
     /// Always-valid interval and p-value of the absolute difference.
     pub sequential: SequentialResult,
     /// Chance that the variant is better, respecting the metric's direction.
     pub chance_to_beat_control: Option<f64>,
     /// Expected loss of choosing the variant, in the metric's units (≥ 0).
     pub expected_loss: Option<f64>,
+    /// What the verdict interval is recomputed from at the corrected level; not serialized.
+    #[serde(skip)]
+    #[cfg_attr(feature = "utoipa", schema(ignore))]
+    pub(crate) basis: BasisSlot,
+}
+
+/// Where a comparison keeps its [`Basis`]: derived from the serialized numbers, not part of
+/// the value, so it always compares equal and a results document equals its JSON round trip.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct BasisSlot(pub Option<Basis>);
+
+impl PartialEq for BasisSlot {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+/// The data of a comparison's tests, kept to recompute an interval at another level (the
+/// segments' re-adjustment).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Basis {
+    pub control: Sample,
+    pub variant: Sample,
+    /// Welch–Satterthwaite df of the fixed-horizon test.
+    pub df: f64,
+    /// Units of the two arms (N of the confidence sequence).
+    pub total_units: u64,
+    /// The sequence's mixing variance, tuned for the experiment's alpha.
+    pub rho2: f64,
+    /// Under `fixed`, the planned sample is not in yet.
+    pub waiting: bool,
+    /// The metric's good direction (stages: increase).
+    pub direction: Direction,
+}
+
+/// A comparison's verdict, read with the metric's direction from the absolute difference.
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Significant, and the difference goes the metric's good way.
+    Better,
+    /// Significant, and the difference goes the metric's bad way.
+    Worse,
+    /// Not significant (or no test).
+    #[default]
+    Inconclusive,
+    /// `fixed` analysis before the planned sample is in: no verdict yet.
+    Waiting,
+}
+
+/// The interval beside a verdict: the always-valid one (`sequential`) or Welch's (`fixed`),
+/// at the level the multiple-testing correction used for this comparison.
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerdictInterval {
+    /// Variant − control.
+    pub absolute: [f64; 2],
+    /// Variant / control − 1 by Fieller's inversion of the same test; `null` when control's
+    /// mean is ≤ 0, not distinguishable from 0 (unbounded), or the ratio has no variance.
+    pub relative: Option<[f64; 2]>,
+    /// Confidence level, 1 − α·p/p_adjusted: the level at which the raw test decides exactly
+    /// as the corrected p-value does (1 − α when the correction changed nothing).
+    pub level: f64,
+    /// Whether the level was lowered by the multiple-testing correction.
+    pub adjusted: bool,
+    /// Why the interval reads as it does (adjustment, waiting, missing relative interval).
+    pub note: Option<String>,
+    /// The rule's p-value after the correction (always-valid or Welch's).
+    pub p_value: Option<f64>,
 }
 
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
@@ -166,6 +257,19 @@ pub struct Effect {
 pub struct SequentialResult {
     pub ci: Option<[f64; 2]>,
     pub p_value: Option<f64>,
+}
+
+/// How much of the planned sample is in: the power panel's headline stage.
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct SampleProgress {
+    /// Units per variant the test is planned for (`power.n_per_variant`); `null` when the
+    /// plan is undefined (e.g. control has not converted yet).
+    pub planned_units: Option<u64>,
+    /// Units of the smallest arm (`power.units_per_variant`).
+    pub units: u64,
+    /// units / planned_units, may exceed 1.
+    pub progress: Option<f64>,
 }
 
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]

@@ -72,12 +72,15 @@ fn slice_arms(slice: &Value, path: &str, design: &Design) -> Result<Vec<Arm>, In
         }
         arms[position] = Some(parsed);
     }
-    arms.into_iter()
+    let arms = arms
+        .into_iter()
         .zip(&design.arms)
         .map(|(arm, top)| {
             arm.ok_or_else(|| invalid(field.clone(), format!("misses variant `{}`", top.key)))
         })
-        .collect()
+        .collect::<Result<Vec<Arm>, InputError>>()?;
+    super::input::check_total_units(&arms, &field)?;
+    Ok(arms)
 }
 
 fn slice_design(design: &Design, arms: Vec<Arm>) -> Design {
@@ -89,6 +92,7 @@ fn slice_design(design: &Design, arms: Vec<Arm>) -> Design {
         mde: design.mde,
         power: design.power,
         correction: design.correction,
+        analysis: design.analysis,
         journey: design.journey.clone(),
         arms,
         metrics: design.metrics.clone(),

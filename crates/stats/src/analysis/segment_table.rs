@@ -30,7 +30,11 @@ fn render_segment(out: &mut String, segment: &SegmentResults) {
         "sample ratio p".to_string(),
     ]];
     for slice in &segment.values {
-        let units: u64 = slice.results.variants.iter().map(|v| v.units).sum();
+        let units = slice
+            .results
+            .variants
+            .iter()
+            .fold(0_u64, |total, v| total.saturating_add(v.units));
         split.push(vec![
             slice.value.clone(),
             units.to_string(),

@@ -124,7 +124,7 @@ pub fn combine_slices(attribute: &str, slices: Vec<(String, Results)>) -> Segmen
 /// One family over every slice: adjusted p-values, significance at each slice's alpha, and the
 /// summary sentences that read them. Returns m.
 fn readjust(values: &mut [SegmentValue]) -> usize {
-    let mut family: Vec<(f64, &mut Comparison)> = values
+    let family: Vec<(f64, &mut Comparison)> = values
         .iter_mut()
         .flat_map(|slice| {
             let alpha = slice.results.alpha;
@@ -144,15 +144,11 @@ fn readjust(values: &mut [SegmentValue]) -> usize {
                 .map(move |c| (alpha, c))
         })
         .collect();
-    let raw: Vec<Option<f64>> = family.iter().map(|(_, c)| c.p_value).collect();
-    let m = raw.iter().flatten().filter(|p| p.is_finite()).count();
-    for ((alpha, comparison), adjusted) in family
-        .iter_mut()
-        .zip(Correction::BenjaminiHochberg.adjust(&raw))
-    {
-        comparison.adjusted_p_value = adjusted.and_then(finite);
-        comparison.significant = adjusted.is_some_and(|p| p < *alpha);
-    }
+    let m = family
+        .iter()
+        .filter(|(_, c)| c.p_value.is_some_and(f64::is_finite))
+        .count();
+    super::verdict::decide_family(Correction::BenjaminiHochberg, family);
     for slice in values.iter_mut() {
         slice.results.correction = Correction::BenjaminiHochberg;
         slice.results.summary = summary::sentences(&slice.results);

@@ -1,12 +1,12 @@
 //! Plain-language sentences for the results page: one per comparison, in the words a product
-//! team reads ("B raises add_to_cart by 4.1% (+1.6 points, 95% CI +0.5 to +2.7 points);
-//! significant"). The interval quoted is the absolute one — the interval of the very test
-//! whose p-value decides "significant" — so a sentence never calls an effect significant next
-//! to an interval that includes zero. (The relative interval, which also carries the control's
-//! uncertainty, is in the results object and on the dashboard.)
+//! team reads ("B raises add_to_cart by 4.1% (+1.6 points, 95% always-valid CI +0.5 to +2.7
+//! points); significant (always-valid), better"). The sentence reads the comparison's verdict
+//! (decision 017) and quotes the verdict's own interval, labelled with its kind and level, so
+//! it never calls an effect significant next to an interval that includes zero. The verb
+//! follows the absolute difference, never the sign of a ratio.
 
-use super::results::{Comparison, Results};
-use touchstone_model::Direction;
+use super::results::{Comparison, Results, Verdict, VerdictInterval};
+use touchstone_model::{Analysis, Direction};
 
 pub(crate) fn sentences(results: &Results) -> Vec<String> {
     let mut out = Vec::new();
@@ -26,7 +26,6 @@ pub(crate) fn sentences(results: &Results) -> Vec<String> {
                     &variant.key,
                     &stage.stage,
                     comparison,
-                    Direction::Increase,
                     &level,
                     Scale::Points,
                     Status::Planned(progress),
@@ -41,7 +40,6 @@ pub(crate) fn sentences(results: &Results) -> Vec<String> {
                     &variant.key,
                     &metric.metric,
                     comparison,
-                    metric.direction,
                     &level,
                     Scale::Units,
                     Status::Unplanned,
@@ -96,63 +94,104 @@ fn sentence(
     variant: &str,
     what: &str,
     comparison: &Comparison,
-    direction: Direction,
     level: &str,
     scale: Scale,
     status: Status,
 ) -> String {
+    let unit = scale.suffix();
+    // The interval quoted is the verdict's own (always-valid or Welch's, at the corrected
+    // level), labelled as such; before any verdict, Welch's interval at alpha.
+    let interval = match &comparison.verdict_interval {
+        Some(interval) => Some((
+            interval.absolute,
+            interval_label(comparison, interval, level),
+        )),
+        None => comparison.absolute.ci.map(|ci| (ci, format!("{level} CI"))),
+    };
     let absolute = comparison.absolute.estimate.map(|estimate| {
-        let unit = scale.suffix();
-        let ci = comparison
-            .absolute
-            .ci
-            .map(|[lo, hi]| {
+        let ci = interval
+            .map(|([lo, hi], label)| {
                 format!(
-                    ", {level} CI {} to {}{unit}",
+                    ", {label} {} to {}{unit}",
                     scale.signed(lo),
                     scale.signed(hi)
                 )
             })
             .unwrap_or_default();
-        format!("{}{unit}{ci}", scale.signed(estimate))
+        (estimate, format!("{}{unit}{ci}", scale.signed(estimate)))
     });
+    // The verb follows the absolute difference, never the sign of a ratio: with a negative
+    // control mean (profit −2.0 → −1.5) the ratio's sign is the opposite of the change.
     let effect = match (comparison.relative.estimate, absolute) {
-        (Some(relative), Some(absolute)) => {
-            let verb = if relative >= 0.0 { "raises" } else { "lowers" };
-            format!(
-                "{variant} {verb} {what} by {} ({absolute})",
-                percent(relative.abs())
-            )
+        (Some(relative), Some((estimate, absolute))) => format!(
+            "{variant} {} {what} by {} ({absolute})",
+            verb(estimate),
+            percent(relative.abs())
+        ),
+        (None, Some((estimate, absolute))) => {
+            format!("{variant} {} {what} by {absolute}", verb(estimate))
         }
-        (None, Some(absolute)) => format!("{variant} changes {what} by {absolute}"),
-        (Some(relative), None) => {
-            let verb = if relative >= 0.0 { "raises" } else { "lowers" };
-            format!("{variant} {verb} {what} by {}", percent(relative.abs()))
-        }
-        (None, None) => return format!("{variant}: not enough data on {what} yet"),
+        (_, None) => return format!("{variant}: not enough data on {what} yet"),
     };
-    let verdict = if comparison.significant {
-        let better = match (comparison.absolute.estimate, direction) {
-            (Some(d), Direction::Increase) => d > 0.0,
-            (Some(d), Direction::Decrease) => d < 0.0,
-            (None, _) => false,
-        };
-        format!(
-            "significant, {} (adjusted p = {})",
-            if better { "better" } else { "worse" },
-            p_text(comparison.adjusted_p_value)
-        )
-    } else {
-        match status {
-            Status::Planned(Some(progress)) if progress < 1.0 => format!(
-                "not yet significant, {:.0}% of the planned sample",
+    let rule = match comparison.decided_by {
+        Analysis::Sequential => "always-valid",
+        Analysis::Fixed => "fixed-horizon",
+    };
+    let p = comparison
+        .verdict_interval
+        .as_ref()
+        .and_then(|interval| interval.p_value);
+    let verdict = match comparison.verdict {
+        Verdict::Better | Verdict::Worse => format!(
+            "significant ({rule}), {} (adjusted p = {})",
+            if comparison.verdict == Verdict::Better {
+                "better"
+            } else {
+                "worse"
+            },
+            p_text(p)
+        ),
+        Verdict::Waiting => match status {
+            Status::Planned(Some(progress)) => format!(
+                "no verdict yet (fixed-horizon analysis): {:.0}% of the planned sample",
                 progress * 100.0
             ),
-            Status::Planned(Some(_)) => "not significant with the planned sample".to_string(),
-            _ => "not significant".to_string(),
-        }
+            _ => {
+                "no verdict yet (fixed-horizon analysis): the planned sample is not in".to_string()
+            }
+        },
+        Verdict::Inconclusive => match (comparison.decided_by, status) {
+            (Analysis::Fixed, _) => "not significant with the planned sample".to_string(),
+            (Analysis::Sequential, Status::Planned(Some(progress))) if progress < 1.0 => {
+                format!(
+                    "not significant yet ({rule}), {:.0}% of the planned sample",
+                    progress * 100.0
+                )
+            }
+            (Analysis::Sequential, _) => format!("not significant ({rule})"),
+        },
     };
     format!("{effect}; {verdict}")
+}
+
+fn verb(estimate: f64) -> &'static str {
+    if estimate >= 0.0 { "raises" } else { "lowers" }
+}
+
+/// "95% always-valid CI", "Holm-adjusted 98.3% CI".
+fn interval_label(comparison: &Comparison, interval: &VerdictInterval, level: &str) -> String {
+    let kind = match comparison.decided_by {
+        Analysis::Sequential => " always-valid",
+        Analysis::Fixed => "",
+    };
+    if interval.adjusted {
+        format!(
+            "adjusted {}{kind} CI",
+            super::verdict::level_text(interval.level)
+        )
+    } else {
+        format!("{level}{kind} CI")
+    }
 }
 
 /// "95%" for alpha 0.05, "90%" for 0.1, "97.5%" for 0.025.

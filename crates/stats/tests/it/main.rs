@@ -1,6 +1,8 @@
 //! touchstone-stats integration tests: one binary, a module per area.
 
+mod agreement;
 mod analysis;
+mod beta_reference;
 mod calibration;
 mod guardrail_simulation;
 mod guardrails;

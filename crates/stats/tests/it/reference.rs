@@ -33,7 +33,8 @@ pub enum Case {
         alpha: f64,
         estimate: f64,
         standard_error: f64,
-        ci: [f64; 2],
+        /// Fieller's interval; `None` where the relative effect is undefined (control mean ≤ 0).
+        ci: Option<[f64; 2]>,
     },
     Sequential {
         estimate: f64,
@@ -141,6 +142,12 @@ fn check(case: &Case) {
         } => {
             let (a, b) = (sample(*a), sample(*b));
             let df = welch(&a, &b, *alpha).expect("defined").df;
+            let Some(ci) = ci else {
+                // Issue 17: a control mean ≤ 0 has no relative effect (the ratio's sign would
+                // contradict the direction of the change).
+                assert!(relative_effect(&a, &b, *alpha, df).is_err(), "{case:?}");
+                return;
+            };
             let relative = relative_effect(&a, &b, *alpha, df).expect("defined");
             close("estimate", relative.estimate, *estimate, case);
             close(
@@ -149,8 +156,9 @@ fn check(case: &Case) {
                 *standard_error,
                 case,
             );
-            close("ci low", relative.ci[0], ci[0], case);
-            close("ci high", relative.ci[1], ci[1], case);
+            let fieller = relative.ci.expect("bounded");
+            close("ci low", fieller[0], ci[0], case);
+            close("ci high", fieller[1], ci[1], case);
         }
         Case::Sequential {
             estimate,

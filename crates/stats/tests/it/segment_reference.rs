@@ -297,7 +297,17 @@ pub(crate) fn check_segment(results: &SegmentResults, case: &SegmentCase) {
                     reference,
                     source,
                 );
-                assert_eq!(actual.significant, adjusted < 0.05, "{what}");
+                // Issue 17: `significant` is the analysis rule's (sequential by default),
+                // after the same Benjamini–Hochberg adjustment, and the verdict interval
+                // excludes 0 exactly then.
+                let verdict = actual
+                    .verdict_interval
+                    .as_ref()
+                    .expect("a verdict interval");
+                let rule_p = verdict.p_value.expect("the rule's adjusted p");
+                assert_eq!(actual.significant, rule_p < 0.05, "{what}");
+                let [lo, hi] = verdict.absolute;
+                assert_eq!(actual.significant, lo > 0.0 || hi < 0.0, "{what}");
             }
             (None, None) => assert!(actual.adjusted_p_value.is_none(), "{what}"),
             (expected, actual) => panic!("{what}: p {actual:?} vs reference {expected:?}"),

@@ -59,7 +59,8 @@ fn segment_results_serialize_in_the_shape_of_the_issue_and_say_the_slices_are_ex
         mobile
             .summary
             .iter()
-            .any(|s| s.starts_with("v1 raises purchase") && s.contains("significant, better")),
+            .any(|s| s.starts_with("v1 raises purchase")
+                && s.contains("significant (always-valid), better")),
         "{:?}",
         mobile.summary
     );

@@ -68,13 +68,22 @@ for (na, sa, ssa, nb, sb, ssb, alpha) in [
         f"estimate: {f(mb - ma)}, standard_error: {f(se)}, df: {f(df)}, p_value: {f(r.pvalue)}, "
         f"ci: [{f(mb - ma - q * se)}, {f(mb - ma + q * se)}] }}",
     )
-    # Relative effect, delta method (Deng et al. 2018), t quantile with the Welch df.
+    # Relative effect: delta-method standard error (Deng et al. 2018); since issue 17 the interval
+    # is Fieller's, inverting Welch's t with the Welch df, and undefined for a control mean <= 0.
     rel = mb / ma - 1
     rse = math.sqrt(vb / nb / ma**2 + mb**2 * va / na / ma**4)
+    if ma <= 0:
+        ci = "None"
+    else:
+        mva, mvb = va / na, vb / nb
+        lead = ma**2 - q**2 * mva
+        half = q * math.sqrt(ma**2 * mvb + mb**2 * mva - q**2 * mva * mvb)
+        ci = f"Some([{f((ma * mb - half) / lead - 1)}, {f((ma * mb + half) / lead - 1)}])"
     add(
-        "delta method: var = vb/(nb*ma**2) + mb**2*va/(na*ma**4); ci = rel +- stats.t.ppf(1-alpha/2, welch_df)*sqrt(var)",
+        "relative effect: delta-method se; Fieller ci inverting Welch's t: "
+        "theta = (ma*mb +- q*sqrt(ma**2*vb + mb**2*va - q**2*va*vb)) / (ma**2 - q**2*va) - 1",
         f"Case::Relative {{ a: [{f(na)}, {f(sa)}, {f(ssa)}], b: [{f(nb)}, {f(sb)}, {f(ssb)}], alpha: {f(alpha)}, "
-        f"estimate: {f(rel)}, standard_error: {f(rse)}, ci: [{f(rel - q * rse)}, {f(rel + q * rse)}] }}",
+        f"estimate: {f(rel)}, standard_error: {f(rse)}, ci: {ci} }}",
     )
 
 # --- Asymptotic confidence sequence (Waudby-Smith et al. 2023, issue 4 formula) --------------

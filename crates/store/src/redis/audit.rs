@@ -75,3 +75,23 @@ pub(super) async fn claim_guardrail(
         .map_err(store_error)?;
     Ok(set.is_some())
 }
+
+/// `DEL` of every subject's claim: the subjects are few and fixed, and all share the
+/// experiment's slot, so one command drops them together.
+pub(super) async fn release_guardrail(
+    store: &RedisStore,
+    experiment: &str,
+) -> Result<(), StoreError> {
+    let mut handle = store.handle().await?;
+    let _: u64 = redis::cmd("DEL")
+        .arg(
+            keys::GUARDRAIL_SUBJECTS
+                .iter()
+                .map(|subject| keys::guardrail_claim(experiment, subject))
+                .collect::<Vec<_>>(),
+        )
+        .query_async(&mut handle)
+        .await
+        .map_err(store_error)?;
+    Ok(())
+}

@@ -101,6 +101,9 @@ pub(crate) fn experiment_audit(experiment: &str) -> String {
 
 /// String with a TTL: the guardrail claim of one subject (`harm`, `srm`) of an experiment;
 /// whoever sets it acts (decision 010).
+/// Every guardrail claim subject the checker uses (`release_guardrail` drops them all).
+pub(crate) const GUARDRAIL_SUBJECTS: [&str; 2] = ["harm", "srm"];
+
 pub(crate) fn guardrail_claim(experiment: &str, subject: &str) -> String {
     format!("{{exp:{experiment}}}:guard:{subject}")
 }

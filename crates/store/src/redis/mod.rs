@@ -330,6 +330,10 @@ impl Store for RedisStore {
         audit::claim_guardrail(self, experiment, subject, ttl).await
     }
 
+    async fn release_guardrail(&self, experiment: &str) -> Result<(), StoreError> {
+        audit::release_guardrail(self, experiment).await
+    }
+
     async fn add_plugin_health(
         &self,
         experiment: &Experiment,

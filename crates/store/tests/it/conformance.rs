@@ -615,6 +615,50 @@ pub async fn one_of_many_racing_guardrail_claims_wins_until_it_expires(store: &d
     );
 }
 
+pub async fn a_released_guardrail_claim_can_be_taken_again_at_once(store: &dyn Store) {
+    let hour = std::time::Duration::from_secs(3600);
+    for subject in ["harm", "srm"] {
+        assert!(
+            store
+                .claim_guardrail("guard-r", subject, hour)
+                .await
+                .expect("claimed")
+        );
+        assert!(
+            !store
+                .claim_guardrail("guard-r", subject, hour)
+                .await
+                .expect("claimed")
+        );
+    }
+    assert!(
+        store
+            .claim_guardrail("guard-s", "harm", hour)
+            .await
+            .expect("claimed")
+    );
+    // A restart re-arms the guardrail: every subject of that experiment, no other experiment.
+    store.release_guardrail("guard-r").await.expect("released");
+    store
+        .release_guardrail("guard-r")
+        .await
+        .expect("released twice");
+    for subject in ["harm", "srm"] {
+        assert!(
+            store
+                .claim_guardrail("guard-r", subject, hour)
+                .await
+                .expect("claimed")
+        );
+    }
+    assert!(
+        !store
+            .claim_guardrail("guard-s", "harm", hour)
+            .await
+            .expect("claimed")
+    );
+}
+
 pub async fn plugin_health_adds_up_per_variant_and_reads_zeros_before_any_call(store: &dyn Store) {
     let other = experiment("plugin-health-other");
     let experiment = experiment("plugin-health");

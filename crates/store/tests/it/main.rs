@@ -45,6 +45,7 @@ macro_rules! all_conformance_tests {
             a_days_snapshot_is_replaced_and_days_load_oldest_first,
             audit_logs_read_newest_first_per_experiment_and_globally,
             one_of_many_racing_guardrail_claims_wins_until_it_expires,
+            a_released_guardrail_claim_can_be_taken_again_at_once,
             a_new_phase_starts_from_zero_counters,
             an_earlier_phase_stays_readable_and_unchanged,
             holdouts_are_versioned_with_the_definitions_and_reload_as_saved,

@@ -157,6 +157,26 @@ pub(super) const CASES: &[Case] = &[
         expected: &[],
     },
     Case {
+        name: "a currency code",
+        change: |v| v["currency"] = json!("EUR"),
+        expected: &[],
+    },
+    Case {
+        name: "a lower-case currency",
+        change: |v| v["currency"] = json!("eur"),
+        expected: &[("currency", "invalid")],
+    },
+    Case {
+        name: "a currency symbol",
+        change: |v| v["currency"] = json!("€"),
+        expected: &[("currency", "invalid")],
+    },
+    Case {
+        name: "a four-letter currency",
+        change: |v| v["currency"] = json!("EURO"),
+        expected: &[("currency", "invalid")],
+    },
+    Case {
         name: "targeting without attribute",
         change: |v| v["targeting"] = json!([{"attribute": " ", "op": "equals", "value": "DE"}]),
         expected: &[("targeting[0].attribute", "invalid")],

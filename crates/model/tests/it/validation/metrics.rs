@@ -98,8 +98,9 @@ pub(super) const CASES: &[Case] = &[
         expected: &[("alpha", "out_of_range")],
     },
     Case {
-        name: "alpha of one half",
-        change: |v| v["alpha"] = json!(0.5),
+        // Issue 17: the allowed range is [1e-10, 0.5], inclusive.
+        name: "alpha above one half",
+        change: |v| v["alpha"] = json!(0.51),
         expected: &[("alpha", "out_of_range")],
     },
     Case {

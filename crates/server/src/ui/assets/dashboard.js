@@ -1,13 +1,16 @@
-// Touchstone dashboard script: start and stop through the admin API (with confirmation for a
-// running experiment), the definition editor (errors placed beside their field by path), the
-// over-time charts from the daily snapshots, and every problem+json error shown as it came.
-// Plain JavaScript, no build step; the session cookie rides along on same-origin requests.
+// Touchstone dashboard script: the actions through the admin API (start, stop, ship, a new
+// phase, a restart after a guardrail stop), each with a confirmation that says what it does;
+// the definition editor (errors placed beside their field by path); the over-time charts from
+// the daily snapshots plus now; phase and segment pickers and share links that keep them; and
+// every problem+json error shown as it came. Plain JavaScript, no build step; every request is
+// same-origin with the session cookie, and every body is JSON with its content type.
 (function () {
   'use strict';
 
   async function api(method, path, body, contentType) {
     const headers = { Accept: 'application/json' };
     if (body !== undefined) headers['Content-Type'] = contentType || 'application/json';
+    if (body !== undefined && typeof body !== 'string') body = JSON.stringify(body);
     let response;
     try {
       response = await fetch(path, { method, headers, body, credentials: 'same-origin' });
@@ -58,28 +61,168 @@
   const running = page ? page.dataset.status === 'running' : false;
   const base = key ? '/v1/experiments/' + encodeURIComponent(key) : null;
 
-  // Start and stop.
+  const phaseShown = page ? page.dataset.phase : null;
+  const currentPhase = page ? page.dataset.currentPhase : null;
+  const guardrailStopped = page ? page.dataset.guardrailStopped === 'true' : false;
+
+  // The dialog for actions that need more than a yes. Resolves to null (cancelled) or the
+  // chosen variant, weights and reason.
+  function askAction(options) {
+    const dialog = document.getElementById('act');
+    document.getElementById('act-title').textContent = options.title;
+    document.getElementById('act-text').textContent = options.text;
+    document.getElementById('act-yes').textContent = options.yes;
+    document.getElementById('act-variant-field').hidden = !options.variant;
+    document.getElementById('act-weights').hidden = !options.weights;
+    document.getElementById('act-reason-field').hidden = !options.reason;
+    const reason = document.getElementById('act-reason');
+    const reasonError = document.getElementById('act-reason-error');
+    reason.value = '';
+    reasonError.hidden = true;
+    document.getElementById('act-problem').hidden = true;
+    const yes = document.getElementById('act-yes');
+    const check = function (event) {
+      if (options.reason && !reason.value.trim()) {
+        event.preventDefault();
+        reasonError.hidden = false;
+        reason.setAttribute('aria-invalid', 'true');
+        reason.focus();
+      }
+    };
+    yes.addEventListener('click', check);
+    dialog.returnValue = '';
+    dialog.showModal();
+    return new Promise(function (resolve) {
+      dialog.addEventListener('close', function () {
+        yes.removeEventListener('click', check);
+        if (dialog.returnValue !== 'confirm') { resolve(null); return; }
+        const weights = Array.from(document.querySelectorAll('#act-weights input')).map(function (input) { return Number(input.value); });
+        resolve({ variant: document.getElementById('act-variant').value, weights, reason: reason.value.trim() });
+      }, { once: true });
+    });
+  }
+
+  async function act(button, steps) {
+    const problem = document.getElementById('action-problem');
+    problem.hidden = true;
+    button.disabled = true;
+    for (const [method, path, body] of steps) {
+      const reply = await api(method, path, body);
+      if (!reply.ok) {
+        button.disabled = false;
+        showProblem(problem, reply);
+        return;
+      }
+    }
+    window.location.assign(window.location.pathname);
+  }
+
+  async function restart(button) {
+    const answer = await askAction({
+      title: 'Restart ' + key + ' after the guardrail stop?',
+      text: 'It starts again in a new phase (phase ' + (Number(currentPhase) + 1) + ') that counts from zero, and the guardrail watches it again at once: if the variant still harms, it is stopped again within a few checks. Restart only once the cause is fixed.',
+      reason: true,
+      yes: 'Restart in a new phase',
+    });
+    if (!answer) return;
+    // One request: running and the next phase together, so the guardrail cannot stop it
+    // again on the old phase's counts in between.
+    await act(button, [['POST', base + '/start', { reason: answer.reason, new_phase: true }]]);
+  }
+
   document.querySelectorAll('button[data-action]').forEach(function (button) {
     button.addEventListener('click', async function () {
       const action = button.dataset.action;
-      const problem = document.getElementById('action-problem');
-      problem.hidden = true;
-      if (action === 'stop') {
-        const sure = await confirmAction(
-          'Stop ' + key + '? It stops assigning units and counting events now. Its results stay.',
-          'Stop experiment');
-        if (!sure) return;
-      }
-      button.disabled = true;
-      const reply = await api('POST', base + '/' + action);
-      if (reply.ok) {
-        window.location.reload();
+      if (action === 'restart' || (action === 'start' && guardrailStopped)) { await restart(button); return; }
+      if (action === 'start') {
+        const again = page.dataset.status === 'stopped';
+        const sure = await confirmAction(again
+          ? 'Start ' + key + ' again? It continues phase ' + currentPhase + ': units keep their variants and their events count again from now.'
+          : 'Start ' + key + '? From now on it assigns units at its touchpoint and counts their events.',
+        again ? 'Start again' : 'Start experiment');
+        if (sure) await act(button, [['POST', base + '/start']]);
         return;
       }
-      button.disabled = false;
-      showProblem(problem, reply);
+      if (action === 'stop') {
+        const shipped = page.dataset.status === 'shipped';
+        const sure = await confirmAction(shipped
+          ? 'Withdraw the shipped variant of ' + key + '? Units get the default experience again; the experiment cannot run again.'
+          : 'Stop ' + key + '? It stops assigning units and counting events now. Its results stay.',
+        shipped ? 'Withdraw' : 'Stop experiment');
+        if (sure) await act(button, [['POST', base + '/stop']]);
+        return;
+      }
+      if (action === 'ship') {
+        const answer = await askAction({
+          title: 'Ship a variant of ' + key,
+          text: 'Every unit the targeting admits gets the chosen variant\'s payload from now on; nothing more is counted and the results freeze as they are.',
+          variant: true,
+          yes: 'Ship it',
+        });
+        if (answer) await act(button, [['POST', base + '/ship', { variant: answer.variant }]]);
+        return;
+      }
+      if (action === 'phase') {
+        const answer = await askAction({
+          title: 'Start phase ' + (Number(currentPhase) + 1) + ' of ' + key,
+          text: 'The new phase re-randomizes every unit with a fresh salt and counts from zero; this phase stays readable. Set the weights of the new phase and say why.',
+          weights: true,
+          reason: true,
+          yes: 'Start the new phase',
+        });
+        if (answer) await act(button, [['POST', base + '/phases', { weights: answer.weights, reason: answer.reason }]]);
+      }
     });
   });
+
+  // Phase and segment pickers, and links that keep them and the section in view.
+  function addressWith(changes) {
+    const url = new URL(window.location.href);
+    Object.entries(changes).forEach(function ([name, value]) {
+      if (value) url.searchParams.set(name, value); else url.searchParams.delete(name);
+    });
+    url.hash = '';
+    return url;
+  }
+  const phaseSelect = document.getElementById('phase-select');
+  if (phaseSelect) {
+    phaseSelect.addEventListener('change', function () {
+      window.location.assign(addressWith({ phase: phaseSelect.value === currentPhase ? null : phaseSelect.value, view: null }));
+    });
+  }
+  const segmentSelect = document.getElementById('segment-select');
+  if (segmentSelect) {
+    segmentSelect.addEventListener('change', function () {
+      window.location.assign(addressWith({ segment: segmentSelect.value, view: 'segments' }));
+    });
+  }
+  const requested = new URLSearchParams(window.location.search).get('view');
+  const view = requested && /^[a-z0-9-]+$/.test(requested) ? requested : null;
+  if (view) {
+    const target = document.getElementById(view);
+    if (target) target.scrollIntoView();
+  }
+  const shareButton = document.getElementById('share-link');
+  if (shareButton) {
+    shareButton.addEventListener('click', async function () {
+      // The view the page was opened at, else the section at the top of the window.
+      const sections = Array.from(document.querySelectorAll('main section[id]'));
+      const inView = sections.filter(function (section) { return section.getBoundingClientRect().top <= 80; }).pop();
+      const link = addressWith({
+        phase: phaseShown !== currentPhase ? phaseShown : null,
+        segment: segmentSelect ? segmentSelect.value : null,
+        view: view || (inView ? inView.id : null),
+      }).toString();
+      const note = document.getElementById('share-note');
+      note.hidden = false;
+      note.textContent = 'Link: ' + link;
+      note.dataset.link = link;
+      try {
+        await navigator.clipboard.writeText(link);
+        note.textContent = 'Copied: ' + link;
+      } catch (_) { /* the link stays shown to copy by hand */ }
+    });
+  }
 
   // The definition editor.
   const form = document.getElementById('definition-form');
@@ -261,7 +404,8 @@
     });
   }
 
-  // Effects over time, from the daily snapshots (404 or none: not yet).
+  // Effects over time: the phase's daily snapshots plus the results now (so day one already
+  // shows a point), drawn by the server's chart code.
   const overTime = document.getElementById('over-time-chart');
   if (overTime && base) {
     (async function () {
@@ -272,12 +416,16 @@
         p.textContent = text;
         overTime.appendChild(p);
       };
-      const daily = await api('GET', base + '/results/daily');
+      const query = phaseShown && phaseShown !== currentPhase ? '?phase=' + encodeURIComponent(phaseShown) : '';
+      const [daily, now] = await Promise.all([api('GET', base + '/results/daily' + query), api('GET', base + '/results' + query)]);
+      if (!daily.ok && daily.status !== 404) { hint('Daily snapshots could not be read: ' + problemText(daily)); return; }
+      if (!now.ok) { hint('Results could not be read: ' + problemText(now)); return; }
       const days = daily.ok && daily.body && Array.isArray(daily.body.days) ? daily.body.days : [];
-      if (daily.status === 404 || (daily.ok && days.length === 0)) { hint('No daily snapshots yet.'); return; }
-      if (!daily.ok) { hint('Daily snapshots could not be read: ' + problemText(daily)); return; }
+      const comparison = function (c) {
+        return c ? { relative: c.relative, sequential: c.sequential ? { ci: c.sequential.ci } : null } : null;
+      };
       // Only what the charts draw travels back, to stay far below the body limit.
-      const slim = days.map(function (day) {
+      const slim = days.concat([Object.assign({ date: 'now' }, now.body)]).map(function (day) {
         return {
           date: day.date,
           control: day.control,
@@ -285,15 +433,18 @@
           stages: (day.stages || []).map(function (s) {
             return {
               stage: s.stage,
-              variants: (s.variants || []).map(function (v) {
-                return { key: v.key, vs_control: v.vs_control ? { relative: v.vs_control.relative } : null };
-              }),
+              variants: (s.variants || []).map(function (v) { return { key: v.key, rate: v.rate, vs_control: comparison(v.vs_control) }; }),
             };
           }),
-          power: { stage: day.power ? day.power.stage : null },
+          metrics: (day.metrics || []).map(function (m) {
+            return {
+              metric: m.metric,
+              variants: (m.variants || []).map(function (v) { return { key: v.key, mean: v.mean, vs_control: comparison(v.vs_control) }; }),
+            };
+          }),
         };
       });
-      const chart = await api('POST', '/ui/charts/over-time', JSON.stringify({ days: slim }));
+      const chart = await api('POST', '/ui/charts/over-time', { days: slim });
       if (!chart.ok) { hint('The chart could not be drawn: ' + problemText(chart)); return; }
       overTime.innerHTML = chart.body; // rendered and escaped by the server
     })();

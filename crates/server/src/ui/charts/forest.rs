@@ -51,9 +51,19 @@ fn half_width(rows: &[ForestRow]) -> f64 {
     (widest.max(always_valid.min(2.0 * widest)) * 1.1).max(0.01)
 }
 
+/// One half-width for several plots, so plots shown together share a scale: a ±5 % effect
+/// is as long on every stage.
+pub fn shared_half_width<'a>(plots: impl IntoIterator<Item = &'a [ForestRow<'a>]>) -> f64 {
+    plots.into_iter().map(half_width).fold(0.01, f64::max)
+}
+
 pub fn forest(id: &str, title: &str, rows: &[ForestRow]) -> String {
+    forest_on(id, title, rows, half_width(rows))
+}
+
+/// [`forest`] on an axis of ±`half` (see [`shared_half_width`]).
+pub fn forest_on(id: &str, title: &str, rows: &[ForestRow], half: f64) -> String {
     let height = TOP + ROW * rows.len() as f64 + AXIS;
-    let half = half_width(rows);
     let scale = Scale {
         domain: (-half, half),
         range: (LEFT, RIGHT),

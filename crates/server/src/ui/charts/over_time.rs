@@ -30,6 +30,8 @@ pub struct DayResults {
     pub variants: Vec<DayVariant>,
     pub stages: Vec<DayStage>,
     #[serde(default)]
+    pub metrics: Vec<DayMetric>,
+    #[serde(default)]
     pub power: Option<DayPower>,
 }
 
@@ -48,6 +50,25 @@ pub struct DayStage {
 #[derive(Debug, Clone, Deserialize)]
 pub struct DayStageVariant {
     pub key: String,
+    /// The stage's conversion rate: scales control's always-valid interval of the difference
+    /// onto the relative axis.
+    #[serde(default)]
+    pub rate: Option<f64>,
+    #[serde(default)]
+    pub vs_control: Option<DayComparison>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DayMetric {
+    pub metric: String,
+    pub variants: Vec<DayMetricVariant>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DayMetricVariant {
+    pub key: String,
+    #[serde(default)]
+    pub mean: Option<f64>,
     #[serde(default)]
     pub vs_control: Option<DayComparison>,
 }
@@ -55,6 +76,15 @@ pub struct DayStageVariant {
 #[derive(Debug, Clone, Deserialize)]
 pub struct DayComparison {
     pub relative: Effect,
+    /// The always-valid interval of the absolute difference.
+    #[serde(default)]
+    pub sequential: Option<DaySequential>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DaySequential {
+    #[serde(default)]
+    pub ci: Option<[f64; 2]>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -63,16 +93,19 @@ pub struct DayPower {
     pub stage: Option<String>,
 }
 
-const WIDTH: f64 = 480.0;
+/// Wide enough right of the plot for end labels such as `threshold_35 +12.3 %`.
+const WIDTH: f64 = 560.0;
 const HEIGHT: f64 = 200.0;
 const LEFT: f64 = 52.0;
 const RIGHT: f64 = 392.0;
 const TOP: f64 = 10.0;
 const BOTTOM: f64 = 176.0;
 
-/// Both charts, or `None` when there is no day to show.
+/// The units chart and one effect chart per stage and metric (all on one scale), or `None`
+/// when there is no day to show. The last day may be `now`: the results as they stand.
 pub fn over_time(days: &[DailySnapshot]) -> Option<String> {
     let mut days: Vec<&DailySnapshot> = days.iter().collect();
+    // `now` sorts after every date.
     days.sort_by(|a, b| a.date.cmp(&b.date));
     let last = days.last()?;
     let mut out = String::new();
@@ -81,28 +114,148 @@ pub fn over_time(days: &[DailySnapshot]) -> Option<String> {
     let _ = write!(
         out,
         "<figcaption>Cumulative exposed units per variant, {} to {}.</figcaption></figure>",
-        escape(&days[0].date),
-        escape(&last.date)
+        escape(&day_label(&days[0].date)),
+        escape(&day_label(&last.date))
     );
-    if let Some(stage) = headline_stage(&last.results) {
+    // (caption, name, series per compared variant)
+    let mut charts: Vec<(String, String, Vec<VariantSeries>)> = Vec::new();
+    for stage in &last.results.stages {
+        charts.push((
+            format!("stage {}", stage.stage),
+            stage.stage.clone(),
+            effect_series(&days, |results, variant| {
+                stage_point(results, &stage.stage, variant)
+            }),
+        ));
+    }
+    for metric in &last.results.metrics {
+        charts.push((
+            format!("metric {}", metric.metric),
+            metric.metric.clone(),
+            effect_series(&days, |results, variant| {
+                metric_point(results, &metric.metric, variant)
+            }),
+        ));
+    }
+    // One scale for every effect chart, as for the forest plots.
+    let half = charts
+        .iter()
+        .flat_map(|(_, _, all)| all.iter().flat_map(|(_, _, points)| points.iter()))
+        .map(|point| point.estimate.abs())
+        .fold(0.0, f64::max)
+        .max(0.01)
+        * 2.0;
+    for (index, (what, name, all)) in charts.iter().enumerate() {
+        if all.iter().all(|(_, _, points)| points.is_empty()) {
+            continue;
+        }
         out.push_str(r#"<figure class="over-time">"#);
-        effect_chart(&mut out, &days, &stage);
+        effect_chart(
+            &mut out,
+            &format!("effect-over-time-{index}"),
+            name,
+            &days,
+            all,
+            half,
+        );
         let _ = write!(
             out,
-            "<figcaption>Relative effect on <strong>{}</strong> against control as it stood each day, with its 95&#8239;% confidence interval (band).</figcaption></figure>",
-            escape(&stage)
+            "<figcaption>Relative effect on <strong>{}</strong> against control, cumulative from day 0, with its always-valid interval (band); all effect charts share one scale.</figcaption></figure>",
+            escape(what)
         );
     }
     Some(out)
 }
 
-/// The stage the power panel leads with (the journey's last), else the last stage listed.
-fn headline_stage(results: &DayResults) -> Option<String> {
-    results
-        .power
+/// `2026-11-23` → `23 Nov 2026`; `now` stays `now`.
+fn day_label(date: &str) -> String {
+    crate::ui::format::long_date(date)
+}
+
+/// One variant's point on one day for a stage: the relative effect and the always-valid
+/// interval of the difference divided by control's rate.
+fn stage_point(
+    results: &DayResults,
+    stage: &str,
+    variant: &str,
+) -> Option<(f64, Option<[f64; 2]>)> {
+    let stage = results.stages.iter().find(|s| s.stage == stage)?;
+    let base = stage
+        .variants
+        .iter()
+        .find(|v| v.key == results.control)
+        .and_then(|v| v.rate);
+    let comparison = stage
+        .variants
+        .iter()
+        .find(|v| v.key == variant)?
+        .vs_control
+        .as_ref()?;
+    point_of(comparison, base)
+}
+
+fn metric_point(
+    results: &DayResults,
+    metric: &str,
+    variant: &str,
+) -> Option<(f64, Option<[f64; 2]>)> {
+    let metric = results.metrics.iter().find(|m| m.metric == metric)?;
+    let base = metric
+        .variants
+        .iter()
+        .find(|v| v.key == results.control)
+        .and_then(|v| v.mean);
+    let comparison = metric
+        .variants
+        .iter()
+        .find(|v| v.key == variant)?
+        .vs_control
+        .as_ref()?;
+    point_of(comparison, base)
+}
+
+fn point_of(comparison: &DayComparison, base: Option<f64>) -> Option<(f64, Option<[f64; 2]>)> {
+    let estimate = comparison.relative.estimate.filter(|e| e.is_finite())?;
+    let band = comparison
+        .sequential
         .as_ref()
-        .and_then(|power| power.stage.clone())
-        .or_else(|| results.stages.last().map(|stage| stage.stage.clone()))
+        .and_then(|s| s.ci)
+        .zip(base.filter(|b| b.is_finite() && *b != 0.0))
+        .map(|([low, high], base)| {
+            let (a, b) = (low / base.abs(), high / base.abs());
+            [a.min(b), a.max(b)]
+        })
+        .filter(|[a, b]| a.is_finite() && b.is_finite());
+    Some((estimate, band))
+}
+
+/// One compared variant's points: its index (for its colour), its key, its days.
+type VariantSeries = (usize, String, Vec<EffectPoint>);
+
+type PointOf<'a> = dyn Fn(&DayResults, &str) -> Option<(f64, Option<[f64; 2]>)> + 'a;
+
+fn effect_series(
+    days: &[&DailySnapshot],
+    point: impl Fn(&DayResults, &str) -> Option<(f64, Option<[f64; 2]>)>,
+) -> Vec<VariantSeries> {
+    let point: &PointOf = &point;
+    let last = &days[days.len() - 1].results;
+    last.variants
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| v.key != last.control)
+        .map(|(index, v)| {
+            let points = days
+                .iter()
+                .enumerate()
+                .filter_map(|(day, snapshot)| {
+                    let (estimate, ci) = point(&snapshot.results, &v.key)?;
+                    Some(EffectPoint { day, estimate, ci })
+                })
+                .collect();
+            (index, v.key.clone(), points)
+        })
+        .collect()
 }
 
 fn x_scale(days: usize) -> Scale {
@@ -124,7 +277,7 @@ fn date_ticks(out: &mut String, days: &[&DailySnapshot], x: &Scale) {
             r#"<text x="{}" y="{}" class="tick" text-anchor="middle">{}</text>"#,
             px(x.at(index as f64)),
             px(BOTTOM + 16.0),
-            escape(days[index].date.get(5..).unwrap_or(&days[index].date)),
+            escape(&day_label(&days[index].date)),
         );
     }
 }
@@ -258,52 +411,14 @@ struct EffectPoint {
     ci: Option<[f64; 2]>,
 }
 
-fn effect_chart(out: &mut String, days: &[&DailySnapshot], stage: &str) {
-    let last = &days[days.len() - 1].results;
-    let compared: Vec<(usize, &str)> = last
-        .variants
-        .iter()
-        .enumerate()
-        .filter(|(_, v)| v.key != last.control)
-        .map(|(index, v)| (index, v.key.as_str()))
-        .collect();
-    let series_of = |variant: &str| -> Vec<EffectPoint> {
-        days.iter()
-            .enumerate()
-            .filter_map(|(day, snapshot)| {
-                let comparison = snapshot
-                    .results
-                    .stages
-                    .iter()
-                    .find(|s| s.stage == stage)?
-                    .variants
-                    .iter()
-                    .find(|v| v.key == variant)?
-                    .vs_control
-                    .as_ref()?;
-                let estimate = comparison.relative.estimate.filter(|e| e.is_finite())?;
-                let ci = comparison
-                    .relative
-                    .ci
-                    .filter(|[a, b]| a.is_finite() && b.is_finite());
-                Some(EffectPoint { day, estimate, ci })
-            })
-            .collect()
-    };
-    let all: Vec<(usize, &str, Vec<EffectPoint>)> = compared
-        .iter()
-        .map(|(index, key)| (*index, *key, series_of(key)))
-        .collect();
-    let half = all
-        .iter()
-        .flat_map(|(_, _, points)| points.iter())
-        .flat_map(|point| {
-            let [a, b] = point.ci.unwrap_or([point.estimate, point.estimate]);
-            [point.estimate.abs(), a.abs(), b.abs()]
-        })
-        .fold(0.0, f64::max)
-        .max(0.01)
-        * 1.1;
+fn effect_chart(
+    out: &mut String,
+    id: &str,
+    name: &str,
+    days: &[&DailySnapshot],
+    all: &[VariantSeries],
+    half: f64,
+) {
     let x = x_scale(days.len());
     let y = Scale {
         domain: (-half, half),
@@ -323,10 +438,10 @@ fn effect_chart(out: &mut String, days: &[&DailySnapshot], stage: &str) {
         .join("; ");
     open_svg(
         out,
-        "effect-over-time",
+        id,
         WIDTH,
         HEIGHT,
-        &format!("Effect on {stage} over time"),
+        &format!("Effect on {name} over time"),
         &description,
     );
     y_grid(out, &y, &ticks(-half, half, 4), tick_percent);
@@ -337,13 +452,16 @@ fn effect_chart(out: &mut String, days: &[&DailySnapshot], stage: &str) {
         r##"<line x1="{LEFT}" y1="{zero}" x2="{RIGHT}" y2="{zero}" stroke="#333" stroke-width="1.5"/>"##
     );
     let mut labels = Vec::new();
-    for (index, key, points) in &all {
+    for (index, key, points) in all {
+        // An early always-valid interval is far wider than the effects: it is cut at the
+        // chart's edge rather than squeezing every line flat.
+        let clamp = |value: f64| value.clamp(-half, half);
         let band: Vec<(f64, f64, f64)> = points
             .iter()
             .filter_map(|point| {
                 point
                     .ci
-                    .map(|[a, b]| (x.at(point.day as f64), y.at(a), y.at(b)))
+                    .map(|[a, b]| (x.at(point.day as f64), y.at(clamp(a)), y.at(clamp(b))))
             })
             .collect();
         if let [(px_x, low, high)] = band.as_slice() {
@@ -458,33 +576,39 @@ mod tests {
         );
         assert!(html.contains(&treatment), "{html}");
         assert!(html.contains("treatment 420"));
-        assert!(html.contains(">11-23<") && html.contains(">11-24<"));
-        assert!(html.contains("2026-11-23 to 2026-11-24"));
+        assert!(html.contains(">23 Nov 2026<") && html.contains(">24 Nov 2026<"));
+        assert!(html.contains("23 Nov 2026 to 24 Nov 2026"));
     }
 
     #[test]
-    fn the_effect_line_follows_the_headline_stage_with_its_interval_band() {
+    fn the_effect_line_has_the_always_valid_band_cut_at_the_shared_scale() {
         let daily = snapshots(vec![
             day("2026-11-23", 200, 190, 0.05),
-            day("2026-11-24", 400, 420, 0.10),
+            day("now", 400, 420, 0.10),
         ]);
         let html = over_time(&daily.days).expect("a chart");
-        // Effect axis ±0.15 × 1.1 = ±0.165 onto 176..10.
-        let y = |effect: f64| px(176.0 - (effect + 0.165) / 0.33 * 166.0);
-        assert!(html.contains(&format!(
-            r#"class="effect-line" points="52,{} 392,{}""#,
-            y(0.05),
-            y(0.10)
-        )));
+        // Effect axis ±2 × 0.10 onto 176..10. The always-valid interval of the difference,
+        // [−0.01, 0.03], over control's rate 0.1 is [−0.1, 0.3], cut at +0.2.
+        let y = |effect: f64| px(176.0 - (effect + 0.2) / 0.4 * 166.0);
+        assert!(
+            html.contains(&format!(
+                r#"class="effect-line" points="52,{} 392,{}""#,
+                y(0.05),
+                y(0.10)
+            )),
+            "{html}"
+        );
         assert!(html.contains(&format!(
             r#"class="ci-band" points="52,{} 392,{} 392,{} 52,{}""#,
-            y(0.10),
-            y(0.15),
-            y(0.05),
-            y(0.0)
+            y(0.2),
+            y(0.2),
+            y(-0.1),
+            y(-0.1)
         )));
         assert!(html.contains("treatment +10.0\u{202f}%"));
         assert!(html.contains("Effect on purchase over time"));
+        assert!(html.contains(">now<"), "the last point is now");
+        assert!(html.contains(r#"id="effect-over-time-0""#));
     }
 
     /// The real results document, as the stats engine writes it, decodes as a day.
@@ -527,13 +651,16 @@ mod tests {
         let daily = snapshots(vec![day("2026-11-23", 200, 190, 0.05)]);
         let html = over_time(&daily.days).expect("a chart");
         assert!(html.contains("<circle"));
-        // Effect axis ±0.10 × 1.1 = ±0.11; the one day sits mid-axis at x = 222.
-        let y = |effect: f64| px(176.0 - (effect + 0.11) / 0.22 * 166.0);
-        assert!(html.contains(&format!(
-            r#"class="ci-whisker" x1="222" y1="{}" x2="222" y2="{}""#,
-            y(0.0),
-            y(0.10)
-        )));
+        // Effect axis ±2 × 0.05; the one day sits mid-axis at x = 222, its band cut at the axis.
+        let y = |effect: f64| px(176.0 - (effect + 0.1) / 0.2 * 166.0);
+        assert!(
+            html.contains(&format!(
+                r#"class="ci-whisker" x1="222" y1="{}" x2="222" y2="{}""#,
+                y(-0.1),
+                y(0.1)
+            )),
+            "{html}"
+        );
     }
 
     #[test]

@@ -3,12 +3,14 @@
 
 use super::{data_number, verdict, verdict_chip};
 use crate::ui::charts::bars::share_bar;
-use crate::ui::charts::forest::{ForestRow, forest};
+use crate::ui::charts::forest::{ForestRow, forest_on, shared_half_width};
 use crate::ui::charts::funnel::{FunnelStage, funnel};
-use crate::ui::format::{count, interval, number, p_value, percent, points, signed_percent};
+use crate::ui::format::{
+    chance, count, duration, interval, money, number, p_value, percent, points, signed_percent,
+};
 use crate::ui::layout::escape;
 use std::fmt::Write;
-use touchstone_model::Direction;
+use touchstone_model::{Direction, MetricKind};
 use touchstone_stats::analysis::{Results, StageResult};
 use touchstone_stats::correction::Correction;
 
@@ -110,36 +112,46 @@ fn control_rate(results: &Results, stage: &StageResult) -> Option<f64> {
         .filter(|rate| *rate > 0.0)
 }
 
+fn forest_rows<'a>(results: &'a Results, stage: &'a StageResult) -> Vec<ForestRow<'a>> {
+    let base = control_rate(results, stage);
+    stage
+        .variants
+        .iter()
+        .filter_map(|cell| {
+            let comparison = cell.vs_control.as_ref()?;
+            Some(ForestRow {
+                variant: &cell.key,
+                estimate: comparison.relative.estimate,
+                ci: comparison.relative.ci,
+                always_valid: comparison
+                    .sequential
+                    .ci
+                    .zip(base)
+                    .map(|([low, high], base)| [low / base, high / base]),
+                verdict: verdict(comparison, true),
+            })
+        })
+        .collect()
+}
+
 /// Per stage: the forest plot of relative effects and a table of every number behind it.
 pub fn stage_effects(results: &Results) -> String {
     let mut out = String::new();
     let _ = write!(
         out,
-        r#"<section class="card" id="effects"><h2>Effect per stage</h2><p class="hint">Relative effect against <strong>{control}</strong>. Thick bar: {confidence}&#8239;% confidence interval. Dashed line: always-valid interval, safe to read every day (the difference's interval divided by the control's rate). Colour and symbol give the verdict after the {correction} correction across all comparisons: <span class="verdict verdict-better">▲ better</span> <span class="verdict verdict-worse">▼ worse</span> <span class="verdict verdict-inconclusive">● inconclusive</span>.</p>"#,
+        r#"<section class="card" id="effects"><h2>Effect per stage</h2><p class="hint">Relative effect against <strong>{control}</strong>. Thick bar: {confidence}&#8239;% confidence interval. Dashed line: always-valid interval, safe to read every day (the difference's interval divided by the control's rate). Colour and symbol give the verdict after the {correction} correction across all comparisons (see <a href='#glossary'>what the terms mean</a>); every stage shares one scale: <span class="verdict verdict-better">▲ better</span> <span class="verdict verdict-worse">▼ worse</span> <span class="verdict verdict-inconclusive">● inconclusive</span>.</p>"#,
         control = escape(&results.control),
         confidence = ((1.0 - results.alpha) * 1000.0).round() / 10.0,
         correction = correction_name(results.correction),
     );
-    for (stage_index, stage) in results.stages.iter().enumerate() {
-        let base = control_rate(results, stage);
-        let rows: Vec<ForestRow> = stage
-            .variants
-            .iter()
-            .filter_map(|cell| {
-                let comparison = cell.vs_control.as_ref()?;
-                Some(ForestRow {
-                    variant: &cell.key,
-                    estimate: comparison.relative.estimate,
-                    ci: comparison.relative.ci,
-                    always_valid: comparison
-                        .sequential
-                        .ci
-                        .zip(base)
-                        .map(|([low, high], base)| [low / base, high / base]),
-                    verdict: verdict(comparison, true),
-                })
-            })
-            .collect();
+    let plots: Vec<Vec<ForestRow>> = results
+        .stages
+        .iter()
+        .map(|stage| forest_rows(results, stage))
+        .collect();
+    // One scale for every stage's plot: the same effect is the same length everywhere.
+    let half = shared_half_width(plots.iter().map(Vec::as_slice));
+    for ((stage_index, stage), rows) in results.stages.iter().enumerate().zip(&plots) {
         let _ = write!(
             out,
             r#"<div class="stage" data-stage="{name}"><h3>{name}{tag}</h3>"#,
@@ -154,12 +166,13 @@ pub fn stage_effects(results: &Results) -> String {
             out.push_str(r#"<p class="hint">No comparison yet.</p></div>"#);
             continue;
         }
-        out.push_str(&forest(
+        out.push_str(&forest_on(
             &format!("forest-{stage_index}"),
             &format!("Relative effect on {}", stage.stage),
-            &rows,
+            rows,
+            half,
         ));
-        out.push_str(r#"<div class="table-wrap"><table class="numbers effects"><thead><tr><th scope="col">Variant</th><th scope="col">Rate</th><th scope="col">Relative effect</th><th scope="col">Confidence interval</th><th scope="col">Absolute (always-valid interval)</th><th scope="col">p (adjusted)</th><th scope="col">Verdict</th></tr></thead><tbody>"#);
+        out.push_str(r#"<div class="table-wrap"><table class="numbers effects"><thead><tr><th scope="col">Variant</th><th scope="col">Rate</th><th scope="col">Relative effect</th><th scope="col">Confidence interval</th><th scope="col">Absolute, <abbr title="percentage points">pp</abbr> (always-valid interval)</th><th scope="col">p adjusted <small>(raw)</small></th><th scope="col">Verdict</th></tr></thead><tbody>"#);
         for cell in &stage.variants {
             let Some(comparison) = &cell.vs_control else {
                 let _ = write!(
@@ -172,7 +185,7 @@ pub fn stage_effects(results: &Results) -> String {
             };
             let _ = write!(
                 out,
-                r#"<tr data-variant="{key}" data-estimate="{estimate}" data-ci-low="{low}" data-ci-high="{high}" data-significant="{significant}"><th scope="row">{key}</th><td>{rate}</td><td class="estimate">{relative}</td><td>{ci}</td><td>{absolute} {sequential}</td><td>{p} <small>({adjusted})</small></td><td>{chip}</td></tr>"#,
+                r#"<tr data-variant="{key}" data-estimate="{estimate}" data-ci-low="{low}" data-ci-high="{high}" data-significant="{significant}"><th scope="row">{key}</th><td>{rate}</td><td class="estimate">{relative}</td><td>{ci}</td><td>{absolute} {sequential}</td><td>{adjusted} <small>(raw {p})</small></td><td>{chip}</td></tr>"#,
                 key = escape(&cell.key),
                 estimate = data_number(comparison.relative.estimate),
                 low = data_number(comparison.relative.ci.map(|ci| ci[0])),
@@ -204,8 +217,8 @@ pub fn decision(results: &Results) -> String {
             let Some(comparison) = &cell.vs_control else {
                 continue;
             };
-            let chance = comparison.chance_to_beat_control;
-            let colour = match chance {
+            let share = comparison.chance_to_beat_control;
+            let colour = match share {
                 Some(c) if c >= 0.95 => "#0072b2",
                 Some(c) if c <= 0.05 => "#d55e00",
                 _ => "#6b6b6b",
@@ -215,9 +228,9 @@ pub fn decision(results: &Results) -> String {
                 r#"<tr data-stage="{stage}" data-variant="{key}" data-chance="{chance_raw}"><th scope="row">{stage}</th><td>{key}</td><td class="with-bar">{bar} <span>{chance}</span></td><td>{loss}</td></tr>"#,
                 stage = escape(&stage.stage),
                 key = escape(&cell.key),
-                chance_raw = data_number(chance),
-                bar = share_bar("chance to beat control", chance, colour),
-                chance = percent(chance),
+                chance_raw = data_number(share),
+                bar = share_bar("chance to beat control", share, colour),
+                chance = chance(share),
                 loss = points(comparison.expected_loss).replace('+', ""),
             );
         }
@@ -226,41 +239,73 @@ pub fn decision(results: &Results) -> String {
     out
 }
 
-/// Metrics beside the journey (revenue per unit, time to conversion, declared ones).
-pub fn metrics(results: &Results) -> String {
+/// A metric's mean in its unit: money in the experiment's currency, durations as `h min`,
+/// conversions as a share, NPS as a score.
+fn metric_value(kind: Option<MetricKind>, value: Option<f64>, currency: Option<&str>) -> String {
+    match kind {
+        Some(MetricKind::Sum) => money(value, currency),
+        Some(MetricKind::Duration) => duration(value),
+        Some(MetricKind::Conversion) => percent(value),
+        Some(MetricKind::Nps) => format!("{} <small>(score)</small>", number(value)),
+        Some(MetricKind::Count) => format!("{} <small>per unit</small>", number(value)),
+        _ => number(value),
+    }
+}
+
+/// What a metric is, in words: `revenue per unit (EUR)`.
+fn metric_unit(kind: Option<MetricKind>, currency: Option<&str>) -> String {
+    match kind {
+        Some(MetricKind::Sum) => match currency {
+            Some(code) => format!("total value per unit, {}", escape(code)),
+            None => "total value per unit".into(),
+        },
+        Some(MetricKind::Duration) => "time to the event, units that sent it".into(),
+        Some(MetricKind::Conversion) => "share of units".into(),
+        Some(MetricKind::Nps) => "net promoter score, −100 to +100".into(),
+        Some(MetricKind::Count) => "events per unit".into(),
+        Some(MetricKind::Mean) => "mean value, units that sent it".into(),
+        None => String::new(),
+    }
+}
+
+/// Metrics beside the journey (revenue per unit, time to conversion, declared ones), each in
+/// its unit; amounts in the experiment's `currency`.
+pub fn metrics(results: &Results, currency: Option<&str>) -> String {
     if results.metrics.is_empty() {
         return String::new();
     }
     let mut out = String::from(
-        r#"<section class="card" id="metrics"><h2>Metrics</h2><div class="table-wrap"><table class="numbers"><thead><tr><th scope="col">Metric</th><th scope="col">Variant</th><th scope="col">Units</th><th scope="col">Mean</th><th scope="col">Relative effect</th><th scope="col">Confidence interval</th><th scope="col">p (adjusted)</th><th scope="col">Chance to beat control</th><th scope="col">Verdict</th></tr></thead><tbody>"#,
+        r#"<section class="card" id="metrics"><h2>Metrics</h2><div class="table-wrap"><table class="numbers"><thead><tr><th scope="col">Metric</th><th scope="col">Variant</th><th scope="col">Units</th><th scope="col">Mean</th><th scope="col">Relative effect</th><th scope="col">Confidence interval</th><th scope="col">p adjusted <small>(raw)</small></th><th scope="col">Chance to beat control</th><th scope="col">Verdict</th></tr></thead><tbody>"#,
     );
     for metric in &results.metrics {
         let higher_is_better = metric.direction == Direction::Increase;
         let note = if metric.randomized {
             ""
         } else {
-            r#" <small title="Only units that sent the event count: a descriptive comparison, not protected by randomization">(conditional)</small>"#
+            r#" <small><a href='#glossary' class="term" title="Only units that sent the event count: a descriptive comparison, not protected by randomization">(conditional)</a></small>"#
         };
+        let unit = metric_unit(metric.kind, currency);
         for cell in &metric.variants {
             let _ = write!(
                 out,
-                r#"<tr data-metric="{m}" data-variant="{k}"><th scope="row">{m}{note}</th><td>{k}</td><td>{units}</td><td>{mean}</td>"#,
+                r#"<tr data-metric="{m}" data-variant="{k}"><th scope="row">{m}{note}<br><small class="unit">{unit}</small></th><td>{k}</td><td>{units}</td><td data-mean="{raw}">{mean}</td>"#,
                 m = escape(&metric.metric),
                 k = escape(&cell.key),
                 units = count(cell.units),
-                mean = number(cell.mean),
+                raw = data_number(cell.mean),
+                mean = metric_value(metric.kind, cell.mean, currency),
             );
             match &cell.vs_control {
                 None => out.push_str(r#"<td colspan="5"><small>control</small></td></tr>"#),
                 Some(comparison) => {
                     let _ = write!(
                         out,
-                        "<td>{}</td><td>{}</td><td>{} <small>({})</small></td><td>{}</td><td>{}</td></tr>",
+                        "<td>{}</td><td>{}</td><td>{} <small>(raw {})</small></td><td>{}</td><td>{}</td></tr>",
                         signed_percent(comparison.relative.estimate),
                         interval(comparison.relative.ci, signed_percent),
-                        p_value(comparison.p_value),
                         p_value(comparison.adjusted_p_value),
-                        percent(comparison.chance_to_beat_control),
+                        p_value(comparison.p_value),
+                        chance(comparison.chance_to_beat_control),
                         verdict_chip(comparison, higher_is_better),
                     );
                 }

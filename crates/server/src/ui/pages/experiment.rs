@@ -2,13 +2,30 @@
 //! effects, the decision panel, metrics, plugin health, effects over time, power, the
 //! definition editor and the history of admin actions.
 
-use super::{effects, health, history, power, status_badge, status_word};
-use crate::ui::format::{count, p_value, percent};
+use super::decision_card::decision_card;
+use super::guardrail_banner::{guardrail_banner, guardrail_stop};
+use super::{effects, form, health, history, power, status_badge, status_word};
+use crate::ui::format::{count, long_timestamp, p_value, percent};
 use crate::ui::layout::{Session, escape, page};
 use std::fmt::Write;
 use touchstone_model::{Experiment, Status};
 use touchstone_stats::analysis::Results;
 use touchstone_store::AuditEntry;
+
+/// What the page shows beyond the experiment and its results: which phase, and the estimated
+/// date the planned sample is in (`YYYY-MM-DD`).
+#[derive(Debug, Clone, Default)]
+pub struct Extras {
+    /// The phase shown (`None`: the current one).
+    pub phase: Option<u32>,
+    pub eta: Option<String>,
+    /// The segment section, rendered (empty: the experiment has no segment attributes).
+    pub segments: String,
+    /// The plugin bound at the touchpoint and the version each live server runs.
+    pub plugins: Option<health::PluginServers>,
+    /// The touchpoint plugin's fuel section ([`health::plugin_fuel`]), rendered; empty without one.
+    pub plugin_fuel: String,
+}
 
 /// `audit`: the experiment's history, newest first (`None`: the log could not be read).
 pub fn experiment_page(
@@ -17,52 +34,194 @@ pub fn experiment_page(
     audit: Option<&[AuditEntry]>,
     session: Session,
 ) -> String {
-    experiment_page_with_plugins(experiment, results, audit, session, None, "")
+    experiment_page_with(experiment, results, audit, session, &Extras::default())
 }
 
-/// [`experiment_page`] with the version of the touchpoint's plugin per server, when one is
-/// bound there, and the touchpoint plugin's fuel section ([`health::plugin_fuel`]) after
-/// plugin health.
-pub fn experiment_page_with_plugins(
+/// [`experiment_page`] for a chosen phase and with the sample's estimated date.
+pub fn experiment_page_with(
     experiment: &Experiment,
     results: &Results,
     audit: Option<&[AuditEntry]>,
     session: Session,
-    plugins: Option<&health::PluginServers>,
-    plugin_fuel: &str,
+    extras: &Extras,
 ) -> String {
     let key = escape(experiment.key());
+    // The card and the banner read the results as the API serves them (decision 021).
+    let document = serde_json::to_value(results).unwrap_or_default();
+    let stop = audit.and_then(|entries| guardrail_stop(experiment, entries));
+    let units: u64 = results.variants.iter().map(|v| v.units).sum();
+    let shown_phase = extras.phase.unwrap_or(experiment.phase());
     let mut body = String::new();
     let _ = write!(
         body,
-        r#"<div class="experiment" data-experiment="{key}" data-status="{status}">"#,
+        r#"<div class="experiment" data-experiment="{key}" data-status="{status}" data-phase="{shown_phase}" data-current-phase="{current}" data-guardrail-stopped="{stopped}">"#,
         status = status_word(experiment.status()),
+        current = experiment.phase(),
+        stopped = stop.is_some(),
     );
-    body.push_str(&header(experiment));
+    body.push_str(&header(experiment, shown_phase));
+    body.push_str(&guardrail_banner(stop.as_ref()));
     body.push_str(&srm_banner(results));
-    body.push_str(&summary(results));
-    body.push_str(&effects::funnels(results));
-    body.push_str(&effects::stage_effects(results));
-    body.push_str(&effects::decision(results));
-    body.push_str(&effects::metrics(results));
-    body.push_str(&health::plugin_health(results));
-    if let Some(plugins) = plugins {
-        body.push_str(&health::plugin_versions(plugins));
+    if shown_phase == experiment.phase() {
+        body.push_str(&decision_card(
+            experiment,
+            &document,
+            stop.as_ref(),
+            extras.eta.as_deref(),
+        ));
+    } else {
+        let _ = write!(
+            body,
+            r#"<section class="card" id="earlier-phase"><p>These are the results of <strong>phase {shown_phase}</strong>, an earlier phase: the decision is made on the current one, <a href="/ui/experiments/{key}">phase {current}</a>.</p></section>"#,
+            current = experiment.phase(),
+        );
     }
-    body.push_str(plugin_fuel);
-    body.push_str(
-        r#"<section class="card" id="over-time"><h2>Over time</h2><div id="over-time-chart" aria-live="polite"><p class="hint">Loading daily snapshots…</p></div></section>"#,
-    );
-    body.push_str(&power::power_panel(&results.power));
+    if units == 0 {
+        body.push_str(&empty_state(experiment));
+    } else {
+        body.push_str(&summary(results));
+        body.push_str(&effects::funnels(results));
+        body.push_str(&effects::stage_effects(results));
+        body.push_str(&effects::decision(results));
+        body.push_str(&effects::metrics(
+            results,
+            experiment.spec().currency.as_deref(),
+        ));
+        body.push_str(&health::plugin_health(results));
+        if let Some(plugins) = &extras.plugins {
+            body.push_str(&health::plugin_versions(plugins));
+        }
+        body.push_str(&extras.plugin_fuel);
+        body.push_str(&extras.segments);
+        body.push_str(
+            r#"<section class="card" id="over-time"><h2>Effect over time</h2><p class="hint">Cumulative from day 0 of this phase: each point is everything counted up to the end of that day, the last one is now. The band is the always-valid interval, safe to read every day.</p><div id="over-time-chart" aria-live="polite"><p class="hint">Loading daily snapshots…</p></div></section>"#,
+        );
+        body.push_str(&power::power_panel(&results.power));
+    }
+    body.push_str(&glossary());
     body.push_str(&editor(experiment));
     body.push_str(&history::history(audit));
     body.push_str(CONFIRM_DIALOG);
+    body.push_str(&action_dialog(experiment));
     body.push_str("</div>");
     page(experiment.key(), &body, session)
 }
 
-fn header(experiment: &Experiment) -> String {
+/// What to do next when nothing has been counted yet — no chart, no warning.
+fn empty_state(experiment: &Experiment) -> String {
+    let first = experiment
+        .journey()
+        .first()
+        .map(String::as_str)
+        .unwrap_or("purchase");
+    let what_first = if experiment.is_running() {
+        format!(
+            "Your app asks <code>POST /v1/assign</code> with <code>{{\"unit_id\": …, \"touchpoint\": \"{touchpoint}\"}}</code> to expose a unit",
+            touchpoint = escape(experiment.touchpoint())
+        )
+    } else {
+        "Start the experiment; then your app asks <code>POST /v1/assign</code> for its touchpoint to expose a unit".to_owned()
+    };
+    format!(
+        r#"<section class="card empty" id="empty-state"><h2>No data yet</h2><p>No unit has been exposed in this phase. {what_first}, then sends events such as <code>{{"events": [{{"id": …, "unit_id": …, "name": "{first}"}}]}}</code> to <code>POST /v1/events</code>. Results, funnels and charts appear here with the first units; <code>docs/simulate.py</code> sends a simulated crowd.</p></section>"#,
+        first = escape(first),
+    )
+}
+
+/// A short "what is this" for every term the page uses.
+fn glossary() -> String {
+    let terms = [
+        (
+            "Control",
+            "The variant every other is compared with (the current experience).",
+        ),
+        (
+            "Relative effect",
+            "How much higher or lower the variant's rate is than control's, as a share of control's rate: 10 % → 11 % is +10 %.",
+        ),
+        (
+            "pp (percentage points)",
+            "An absolute difference of two rates: 10 % → 11 % is +1 pp.",
+        ),
+        (
+            "Confidence interval",
+            "The range of effects the data are compatible with at the stated level; an interval that excludes 0 is a clear difference.",
+        ),
+        (
+            "Always-valid interval",
+            "An interval that stays valid however often you look (a sequential test): safe to read every day and to stop on.",
+        ),
+        (
+            "p (raw) and p (adjusted)",
+            "How surprising the data would be if there were no effect. Adjusted: corrected because many comparisons are made at once (Holm or Benjamini–Hochberg); the verdict uses the adjusted one.",
+        ),
+        (
+            "Chance to beat control",
+            "The Bayesian probability that the variant's rate is higher than control's, given the data.",
+        ),
+        (
+            "Expected loss",
+            "How much rate you give up on average if you ship the variant and it is in fact worse.",
+        ),
+        (
+            "Conditional metric",
+            "Only units that sent the event count (e.g. time to conversion): descriptive, not protected by randomization.",
+        ),
+        (
+            "SRM (sample ratio mismatch)",
+            "Units are not split as configured: something assigns, exposes or counts unevenly, and no effect can be trusted.",
+        ),
+        (
+            "Guardrail",
+            "A stage or metric that must not get worse: when a variant harms it with confidence the experiment is stopped (or rolled back, or an alert is raised).",
+        ),
+        (
+            "Phase",
+            "A period with fixed weights, traffic and salt. A new phase counts from zero; earlier phases stay readable.",
+        ),
+        (
+            "Planned sample",
+            "Units needed to detect the smallest change worth detecting with the chosen power.",
+        ),
+    ];
+    let mut out = String::from(
+        r#"<section class="card" id="glossary"><details><summary><h2>What the terms mean</h2></summary><dl>"#,
+    );
+    for (term, meaning) in terms {
+        let _ = write!(out, "<dt>{term}</dt><dd>{meaning}</dd>");
+    }
+    out.push_str("</dl></details></section>");
+    out
+}
+
+/// The dialog for actions that need more than a yes: ship (which variant), a new phase
+/// (reason, weights) and a restart after a guardrail stop (reason).
+fn action_dialog(experiment: &Experiment) -> String {
+    let variants: String = experiment
+        .variants()
+        .iter()
+        .map(|v| format!(r#"<option value="{k}">{k}</option>"#, k = escape(&v.key)))
+        .collect();
+    let weights: String = experiment
+        .variants()
+        .iter()
+        .enumerate()
+        .map(|(index, v)| {
+            format!(
+                r#"<div class="field"><label for="act-weight-{index}">Weight of {k}</label><input id="act-weight-{index}" type="number" min="0" step="any" inputmode="decimal" value="{w}" data-weight="{index}"></div>"#,
+                k = escape(&v.key),
+                w = v.weight,
+            )
+        })
+        .collect();
+    format!(
+        r#"<dialog id="act" aria-labelledby="act-title"><form method="dialog" id="act-form"><h2 id="act-title"></h2><p id="act-text"></p><div class="field" id="act-variant-field"><label for="act-variant">Variant</label><select id="act-variant">{variants}</select></div><div id="act-weights">{weights}</div><div class="field" id="act-reason-field"><label for="act-reason">Reason (kept in the history)</label><textarea id="act-reason" rows="3" maxlength="1000"></textarea><p class="field-error" id="act-reason-error" role="alert" hidden>Say why: the reason is kept in the history.</p></div><p id="act-problem" class="problem" role="alert" hidden></p><div class="actions"><button value="cancel" class="secondary" formnovalidate>Cancel</button><button value="confirm" class="danger" id="act-yes">Confirm</button></div></form></dialog>"#
+    )
+}
+
+fn header(experiment: &Experiment, shown_phase: u32) -> String {
     let spec = experiment.spec();
+    let key = escape(experiment.key());
     let description = if spec.description.is_empty() {
         String::new()
     } else {
@@ -71,21 +230,46 @@ fn header(experiment: &Experiment) -> String {
             escape(&spec.description)
         )
     };
-    let action = match experiment.status() {
-        Status::Running => {
-            r#"<button type="button" class="danger" data-action="stop">Stop experiment</button>"#
-        }
-        Status::Draft | Status::Stopped => {
-            r#"<button type="button" class="primary" data-action="start">Start experiment</button>"#
-        }
+    let mut actions = String::new();
+    match experiment.status() {
+        Status::Draft => actions.push_str(
+            r#"<button type="button" class="primary" data-action="start">Start experiment</button>"#,
+        ),
+        Status::Running => actions.push_str(
+            r#"<button type="button" class="primary" data-action="ship">Ship a variant…</button><button type="button" class="secondary" data-action="phase">New phase…</button><button type="button" class="danger" data-action="stop">Stop experiment</button>"#,
+        ),
+        Status::Stopped => actions.push_str(
+            r#"<button type="button" class="primary" data-action="ship">Ship a variant…</button><button type="button" class="secondary" data-action="start">Start again…</button>"#,
+        ),
         // Stopping a shipped experiment withdraws its winner; it cannot run again.
-        Status::Shipped => {
-            r#"<button type="button" class="danger" data-action="stop">Withdraw shipped variant</button>"#
-        }
+        Status::Shipped => actions.push_str(
+            r#"<button type="button" class="danger" data-action="stop">Withdraw shipped variant</button>"#,
+        ),
+    }
+    if experiment.status() != Status::Shipped {
+        let _ = write!(
+            actions,
+            r#"<a class="button secondary" href="/ui/experiments/{key}/edit">Edit</a>"#
+        );
+    }
+    let phases: String = (1..=experiment.phase())
+        .map(|n| {
+            let selected = if n == shown_phase { " selected" } else { "" };
+            let current = if n == experiment.phase() {
+                " (current)"
+            } else {
+                ""
+            };
+            format!(r#"<option value="{n}"{selected}>phase {n}{current}</option>"#)
+        })
+        .collect();
+    let phase_query = if shown_phase == experiment.phase() {
+        String::new()
+    } else {
+        format!("?phase={shown_phase}")
     };
     format!(
-        r#"<section class="headline"><p class="crumbs"><a href="/ui">Experiments</a> /</p><h1>{key} {badge}</h1><p class="meta">Touchpoint <code>{touchpoint}</code> · journey {journey} · {variants} variants, control <strong>{control}</strong> · traffic {traffic} · <span id="phase" data-phase="{phase}">phase {phase}{since}</span></p>{description}<div class="actions">{action}</div><p id="action-problem" class="problem" role="alert" hidden></p></section>"#,
-        key = escape(experiment.key()),
+        r#"<section class="headline"><p class="crumbs"><a href="/ui">Experiments</a> /</p><h1>{key} {badge}</h1><p class="meta">Touchpoint <code>{touchpoint}</code> · journey {journey} · {variants} variants, control <strong>{control}</strong> · traffic {traffic} · <span id="phase" data-phase="{phase}">phase {phase}{since}</span></p>{description}<div class="actions">{actions}</div><div class="tools"><label for="phase-select">Show</label><select id="phase-select">{phases}</select><button type="button" class="secondary" id="share-link">Copy link</button><a class="button secondary" id="export-csv" href="/ui/experiments/{key}/results.csv{phase_query}" download>CSV</a><a class="button secondary" id="export-json" href="/v1/experiments/{key}/results{phase_query}" download="{key}-results.json">JSON</a></div><p id="action-problem" class="problem" role="alert" hidden></p><p id="share-note" class="hint" aria-live="polite" hidden></p></section>"#,
         badge = status_badge(experiment.status()),
         touchpoint = escape(experiment.touchpoint()),
         journey = experiment
@@ -100,7 +284,7 @@ fn header(experiment: &Experiment) -> String {
         phase = experiment.phase(),
         since = spec
             .phase_started_at
-            .map(|at| format!(" since {}", escape(&at.to_rfc3339())))
+            .map(|at| format!(" since {}", escape(&long_timestamp(at))))
             .unwrap_or_default(),
     )
 }
@@ -163,14 +347,14 @@ fn summary(results: &Results) -> String {
 
 /// The definition as JSON, saved through `PUT /v1/experiments/{key}` by the page's script.
 fn editor(experiment: &Experiment) -> String {
-    let json = serde_json::to_string_pretty(experiment.spec()).unwrap_or_default();
+    let json = serde_json::to_string_pretty(&form::editable(experiment.spec())).unwrap_or_default();
     let running_note = if experiment.is_running() {
         "<p class=\"hint\">This experiment is <strong>running</strong>: payloads, journey, metrics and targeting may change; variants, weights and salt may not (that would reshuffle exposed units), and traffic may only grow. You will be asked to confirm.</p>"
     } else {
         ""
     };
     format!(
-        r#"<section class="card" id="definition"><h2>Definition</h2>{running_note}<form id="definition-form" novalidate><label for="definition-text">Experiment definition (JSON)</label><div class="editor"><textarea id="definition-text" name="definition" spellcheck="false" rows="{rows}" aria-describedby="definition-errors">{json}</textarea><div class="gutter" aria-hidden="true"></div></div><div id="definition-errors" class="field-errors" role="alert" aria-live="assertive"></div><div class="actions"><button type="submit" class="primary">Save definition</button><button type="reset" class="secondary">Undo changes</button></div></form></section>"#,
+        r#"<section class="card" id="definition"><details><summary><h2>Definition as JSON (for engineers)</h2></summary><p class="hint">Status, phases and the shipped variant are kept by the server and change only through the buttons above.</p>{running_note}<form id="definition-form" novalidate><label for="definition-text">Experiment definition (JSON)</label><div class="editor"><textarea id="definition-text" name="definition" spellcheck="false" rows="{rows}" aria-describedby="definition-errors">{json}</textarea><div class="gutter" aria-hidden="true"></div></div><div id="definition-errors" class="field-errors" role="alert" aria-live="assertive"></div><div class="actions"><button type="submit" class="primary">Save definition</button><button type="reset" class="secondary">Undo changes</button></div></form></details></section>"#,
         rows = json.lines().count().clamp(8, 30),
         json = escape(&json),
     )
@@ -241,7 +425,10 @@ mod tests {
         let (draft, results) = analysed("draft", [0, 0]);
         let html = experiment_page(&draft, &results, Some(&[]), Session::SignedIn);
         assert!(html.contains(r#"data-action="start""#));
-        assert!(html.contains("No comparison yet."));
+        // A draft without data says what to do next, and warns about nothing.
+        assert!(html.contains(r#"id="empty-state""#));
+        assert!(!html.contains(r#"class="warnings""#), "{html}");
+        assert!(!html.contains("not enough data"));
     }
 
     #[test]

@@ -1,5 +1,8 @@
-//! The experiments list: status, touchpoint, days running, units, SRM and the headline result.
+//! The experiments list: status, touchpoint, days running, units, SRM, the decision in short and
+//! the headline result. Below ~600 px each row is a card (CSS), so nothing hides off-screen.
 
+use super::decision_card::short_card;
+use super::guardrail_banner::GuardrailStop;
 use super::{status_badge, verdict_chip};
 use crate::ui::format::count;
 use crate::ui::layout::{Session, escape, page};
@@ -11,26 +14,30 @@ use touchstone_stats::analysis::Results;
 pub struct Row {
     pub experiment: Experiment,
     pub results: Option<Results>,
+    /// The guardrail's stop that left it stopped, if one did.
+    pub guardrail_stop: Option<GuardrailStop>,
 }
 
 pub fn list_page(rows: &[Row], session: Session) -> String {
-    let mut body = String::from(r#"<h1>Experiments</h1>"#);
+    let mut body = String::from(
+        r#"<div class="title-row"><h1>Experiments</h1><a class="button primary" href="/ui/experiments/new">+ New experiment</a></div>"#,
+    );
     if rows.is_empty() {
-        body.push_str(r#"<section class="card"><p>No experiments yet. Define one with <code>PUT /v1/experiments/{key}</code> (see the <a href="/docs">API</a>); it appears here.</p></section>"#);
+        body.push_str(r#"<section class="card empty"><p>No experiments yet. <a href="/ui/experiments/new">Create one with the form</a>, or define one with <code>PUT /v1/experiments/{key}</code> (see the <a href="/docs">API</a>); it appears here.</p></section>"#);
         return page("Experiments", &body, session);
     }
-    body.push_str(r#"<div class="table-wrap"><table class="numbers" id="experiments"><thead><tr><th scope="col">Experiment</th><th scope="col">Status</th><th scope="col">Touchpoint</th><th scope="col">Days running</th><th scope="col">Units</th><th scope="col">Split</th><th scope="col">Headline result</th></tr></thead><tbody>"#);
+    body.push_str(r#"<div class="table-wrap"><table class="numbers cards" id="experiments"><thead><tr><th scope="col">Experiment</th><th scope="col">Status</th><th scope="col">Touchpoint</th><th scope="col">Days running</th><th scope="col">Units</th><th scope="col">Split</th><th scope="col">Decision</th><th scope="col">Headline result</th></tr></thead><tbody>"#);
     for row in rows {
         let key = escape(row.experiment.key());
         let _ = write!(
             body,
-            r#"<tr data-experiment="{key}"><th scope="row"><a href="/ui/experiments/{key}">{key}</a></th><td>{badge}</td><td><code>{touchpoint}</code></td><td class="days" data-days-for="{key}">–</td>"#,
+            r#"<tr data-experiment="{key}"><th scope="row"><a href="/ui/experiments/{key}">{key}</a></th><td data-label="Status">{badge}</td><td data-label="Touchpoint"><code>{touchpoint}</code></td><td class="days" data-label="Days running" data-days-for="{key}">–</td>"#,
             badge = status_badge(row.experiment.status()),
             touchpoint = escape(row.experiment.touchpoint()),
         );
         match &row.results {
             None => {
-                body.push_str(r#"<td colspan="3" class="hint">results unavailable right now</td>"#)
+                body.push_str(r#"<td colspan="4" class="hint">results unavailable right now</td>"#)
             }
             Some(results) => {
                 let units: u64 = results.variants.iter().map(|v| v.units).sum();
@@ -41,10 +48,12 @@ pub fn list_page(rows: &[Row], session: Session) -> String {
                 } else {
                     r#"<span class="ok">as configured</span>"#
                 };
+                let document = serde_json::to_value(results).unwrap_or_default();
                 let _ = write!(
                     body,
-                    r#"<td data-units="{units}">{}</td><td>{split}</td><td>{}</td>"#,
+                    r#"<td data-label="Units" data-units="{units}">{}</td><td data-label="Split">{split}</td><td data-label="Decision">{}</td><td data-label="Headline">{}</td>"#,
                     count(units),
+                    short_card(&row.experiment, &document, row.guardrail_stop.as_ref()),
                     headline(results),
                 );
             }

@@ -1,18 +1,22 @@
 //! The dashboard's pages, each a function from the same data the JSON API serves to HTML.
 
+pub mod decision_card;
 pub mod effects;
 pub mod experiment;
+pub mod form;
+pub mod guardrail_banner;
 pub mod health;
 pub mod history;
 pub mod list;
 pub mod login;
 pub mod power;
+pub mod segments;
 
 use crate::ui::charts::Verdict;
 use crate::ui::format::signed_percent;
 use crate::ui::layout::escape;
 use touchstone_model::Status;
-use touchstone_stats::analysis::Comparison;
+use touchstone_stats::analysis::{Comparison, Verdict as StatsVerdict};
 
 /// The status as a badge: text first, colour only as a second cue.
 pub fn status_badge(status: Status) -> String {
@@ -37,13 +41,15 @@ pub fn status_word(status: Status) -> &'static str {
     }
 }
 
-/// The verdict of a comparison, read with the direction that counts as better.
-pub fn verdict(comparison: &Comparison, higher_is_better: bool) -> Verdict {
-    Verdict::of(
-        comparison.significant,
-        comparison.relative.estimate,
-        higher_is_better,
-    )
+/// The verdict of a comparison as the statistics rule gave it (`verdict`, already read with
+/// the metric's direction); `waiting` (a fixed-horizon test before its sample) shows as
+/// inconclusive. `_higher_is_better` stays for callers that read a direction themselves.
+pub fn verdict(comparison: &Comparison, _higher_is_better: bool) -> Verdict {
+    match comparison.verdict {
+        StatsVerdict::Better => Verdict::Better,
+        StatsVerdict::Worse => Verdict::Worse,
+        StatsVerdict::Inconclusive | StatsVerdict::Waiting => Verdict::Inconclusive,
+    }
 }
 
 /// `▲ +5.20 % better` with the verdict's class: symbol and word carry it without colour.

@@ -17,14 +17,14 @@ pub fn power_panel(power: &PowerResult) -> String {
     };
     let _ = write!(
         out,
-        r#"<p>Planned to detect a <strong>{mde}</strong> relative change on <strong>{stage}</strong> (baseline {baseline}) with {power_pct} power at α = {alpha}: {planned}.</p>
+        r#"<p>Planned to detect a <strong>{mde}</strong> relative change on <strong>{stage}</strong> (baseline {baseline}) with {power_pct} power at a {alpha} false-positive rate: {planned}.</p>
 <div class="progress" data-progress="{progress_raw}"><span class="progress-label">Sample in: {have} of {planned_short} per variant</span>{bar} <strong>{progress}</strong></div>
 <p>Smallest relative change detectable with the units in now: <strong data-mde-reachable="{reachable_raw}">{reachable}</strong>.{advice}</p>"#,
         mde = percent(Some(power.mde)),
         stage = escape(stage),
         baseline = percent(power.baseline),
         power_pct = percent(Some(power.power)),
-        alpha = power.alpha,
+        alpha = percent(Some(power.alpha)),
         have = count(power.units_per_variant),
         planned_short = power.n_per_variant.map(count).unwrap_or_else(|| "–".into()),
         progress_raw = data_number(power.progress),
@@ -34,8 +34,7 @@ pub fn power_panel(power: &PowerResult) -> String {
         reachable = percent(power.mde_reachable),
         advice = match power.progress {
             Some(progress) if progress >= 1.0 => " The planned sample is in.",
-            Some(_) =>
-                " Effects smaller than this can still hide in the noise: keep the test running until the sample is in.",
+            Some(_) => " Effects smaller than this can still hide in the noise.",
             None => "",
         },
     );
