@@ -2,6 +2,7 @@
 
 mod analysis;
 mod calibration;
+mod cuped_reference;
 mod guardrail_simulation;
 mod guardrails;
 mod properties;
