@@ -2,7 +2,9 @@
 
 mod analysis;
 mod calibration;
+mod cuped_calibration;
 mod cuped_reference;
+mod cuped_simulation;
 mod guardrail_simulation;
 mod guardrails;
 mod properties;
