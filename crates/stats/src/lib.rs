@@ -51,6 +51,7 @@
 pub mod analysis;
 pub mod bayes;
 pub mod correction;
+pub mod cuped;
 pub mod fallbacks;
 pub mod heterogeneity;
 pub mod power;
