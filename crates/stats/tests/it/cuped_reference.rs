@@ -149,16 +149,17 @@ fn regression_adjustment_agrees_with_gbstats() {
                 ours.standard_error,
                 number(&relative["standard_error"], "se"),
             );
+            let ci = ours.ci.expect("a bounded interval");
             close(
                 &label,
                 "relative ci low",
-                ours.ci[0],
+                ci[0],
                 number(&relative["ci"][0], "ci"),
             );
             close(
                 &label,
                 "relative ci high",
-                ours.ci[1],
+                ci[1],
                 number(&relative["ci"][1], "ci"),
             );
             let p = cuped::relative_p_value(&ours, result.absolute.df).expect("defined");
