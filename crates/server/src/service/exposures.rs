@@ -5,7 +5,7 @@
 //! An exposure is recorded once per unit and phase (first exposure wins), so a retried id —
 //! or the same unit shown the variant again — is a duplicate.
 
-use crate::http::error::ApiError;
+use crate::error::ServiceError;
 use crate::service::assign::{self, AssignRequest, Mode};
 use crate::service::events::EventError;
 use crate::state::AppState;
@@ -60,10 +60,10 @@ pub async fn record(
     state: &AppState,
     request: ExposuresRequest,
     now: Timestamp,
-) -> Result<ExposuresResponse, ApiError> {
+) -> Result<ExposuresResponse, ServiceError> {
     let max_batch = state.settings.events.max_batch;
     if request.exposures.len() > max_batch {
-        return Err(ApiError::TooLarge {
+        return Err(ServiceError::TooLarge {
             limit: "events.max_batch",
             message: format!(
                 "{} exposures in one request; at most {max_batch} are accepted",
@@ -169,7 +169,7 @@ async fn record_one(
     state: &AppState,
     exposure: ExposureInput,
     now: Timestamp,
-) -> Result<Result<bool, Refusal>, ApiError> {
+) -> Result<Result<bool, Refusal>, ServiceError> {
     let catalog = state.catalog.load();
     let Some(experiment) = catalog.get(&exposure.experiment).cloned() else {
         return Ok(Err((
