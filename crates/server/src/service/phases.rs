@@ -25,8 +25,6 @@ pub async fn start(
     acting: &Acting,
     reason: Value,
 ) -> Result<Experiment, ServiceError> {
-    let days = Days::new(&state.settings.experiments.snapshot_time_zone)
-        .map_err(|error| ServiceError::Internal(Box::new(error)))?;
     let decide = |existing: Option<&Arc<Experiment>>| {
         let existing = existing.ok_or_else(|| definitions::unknown::<Experiment>(key))?;
         if existing.status() != Status::Running {
@@ -40,19 +38,9 @@ pub async fn start(
             .map_err(ServiceError::Validation)?;
         Ok(Change::Save(next))
     };
-    let snapshot = async |existing: Option<&Arc<Experiment>>, _: &Experiment| match existing {
-        Some(existing) => {
-            snapshots::take(state, existing, days.day_of(acting.at)).await?;
-            Ok(())
-        }
-        None => Ok(()),
-    };
-    let updated = definitions::update_with(state, key, decide, snapshot).await?;
-    let Some(existing) = &updated.before else {
-        return Err(definitions::unknown::<Experiment>(key));
-    };
-    record(state, acting, existing, &updated.after, reason).await;
-    Ok(updated.after)
+    let (existing, after) = save_next_phase(state, key, acting, decide).await?;
+    record(state, acting, &existing, &after, reason).await;
+    Ok(after)
 }
 
 /// Restarts the stopped experiment `key` in its next phase, in one compare-and-set save: status
@@ -66,8 +54,6 @@ pub async fn restart(
     acting: &Acting,
     reason: Value,
 ) -> Result<Experiment, ServiceError> {
-    let days = Days::new(&state.settings.experiments.snapshot_time_zone)
-        .map_err(|error| ServiceError::Internal(Box::new(error)))?;
     let decide = |existing: Option<&Arc<Experiment>>| {
         let existing = existing.ok_or_else(|| definitions::unknown::<Experiment>(key))?;
         if existing.status() != Status::Stopped {
@@ -82,18 +68,8 @@ pub async fn restart(
             .with_status(Status::Running);
         Ok(Change::Save(next))
     };
-    let snapshot = async |existing: Option<&Arc<Experiment>>, _: &Experiment| match existing {
-        Some(existing) => {
-            snapshots::take(state, existing, days.day_of(acting.at)).await?;
-            Ok(())
-        }
-        None => Ok(()),
-    };
-    let updated = definitions::update_with(state, key, decide, snapshot).await?;
-    let Some(existing) = &updated.before else {
-        return Err(definitions::unknown::<Experiment>(key));
-    };
-    let next = updated.after;
+    let (existing, after) = save_next_phase(state, key, acting, decide).await?;
+    let next = after;
     // Re-armed at once: the claim of the stop that ended the last phase must not hold the
     // guardrail back from stopping the restarted one.
     if let Err(error) = state.store.release_guardrail(key).await {
@@ -114,6 +90,31 @@ pub async fn restart(
     }
     audit::record(state, acting, "start", Some(key), changes).await;
     Ok(next)
+}
+
+/// Saves the phase `decide` builds through the one definition-update primitive, the ending
+/// phase's aggregates saved as today's snapshot before each compare-and-set: the experiment
+/// before and after.
+async fn save_next_phase(
+    state: &AppState,
+    key: &str,
+    acting: &Acting,
+    decide: impl FnMut(Option<&Arc<Experiment>>) -> Result<Change<Experiment>, ServiceError>,
+) -> Result<(Arc<Experiment>, Experiment), ServiceError> {
+    let days = Days::new(&state.settings.experiments.snapshot_time_zone)
+        .map_err(|error| ServiceError::Internal(Box::new(error)))?;
+    let snapshot = async |existing: Option<&Arc<Experiment>>, _: &Experiment| match existing {
+        Some(existing) => {
+            snapshots::take(state, existing, days.day_of(acting.at)).await?;
+            Ok(())
+        }
+        None => Ok(()),
+    };
+    let updated = definitions::update_with(state, key, decide, snapshot).await?;
+    match updated.before {
+        Some(existing) => Ok((existing, updated.after)),
+        None => Err(definitions::unknown::<Experiment>(key)),
+    }
 }
 
 async fn record(
