@@ -20,6 +20,18 @@ impl Moments {
     }
 }
 
+/// What CUPED needs beside an outcome's moments (decision 022): over the same units, the sum
+/// and sum of squares of the covariate x (taken at exposure) and the sum of products x·y (kept
+/// exactly at every event: y changes by v, so x·y changes by x·v).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct CovariateSums {
+    /// Units whose covariate was missing or not a number (counted with x = 0).
+    pub missing: u64,
+    pub sum: f64,
+    pub sum_squares: f64,
+    pub sum_of_products: f64,
+}
+
 /// One journey stage of one variant.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct StageAggregates {
@@ -28,6 +40,9 @@ pub struct StageAggregates {
     pub reached: u64,
     /// Seconds from exposure to the unit's first arrival at the stage, over reaching units.
     pub seconds: Moments,
+    /// Set when the stage declares a covariate: over exposed units, y = reached (0/1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub covariate: Option<CovariateSums>,
 }
 
 /// One metric of one variant: moments of per-unit values over the metric's denominator
@@ -36,6 +51,9 @@ pub struct StageAggregates {
 pub struct MetricAggregates {
     pub metric: String,
     pub moments: Moments,
+    /// Set when the metric declares a covariate (its units are the exposed units).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub covariate: Option<CovariateSums>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

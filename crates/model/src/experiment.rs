@@ -4,12 +4,13 @@
 
 use crate::assignment::{self, BucketRange};
 use crate::layer::LayerSpec;
-use crate::metric::{Direction, MetricKind, MetricRole, MetricSpec};
+use crate::metric::{Covariate, Direction, MetricKind, MetricRole, MetricSpec};
 use crate::targeting::{self, Condition};
 use crate::timestamp::Timestamp;
 use crate::validation::ValidationErrors;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 
 mod phase;
 mod running_change;
@@ -204,6 +205,10 @@ pub struct ExperimentSpec {
     /// than control, with confidence, triggers `guardrail_action` like a guardrail metric.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub guardrail_stages: Vec<String>,
+    /// CUPED covariates of journey stages and built-in metrics (`revenue_per_unit`), by stage
+    /// name or metric key; a declared metric names its own (`metrics[].covariate`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub covariates: BTreeMap<String, Covariate>,
 }
 
 /// Built-in segment attribute: the version of the touchpoint plugin that decided eligibility.
@@ -233,6 +238,9 @@ pub struct ResolvedMetric {
     pub min_count: u32,
     /// Derived from the journey rather than declared.
     pub built_in: bool,
+    /// The CUPED covariate's attribute (`metrics[].covariate`, or `covariates` for a
+    /// built-in metric).
+    pub covariate: Option<String>,
 }
 
 /// A validated experiment. Invariants: keys are safe and unique, weights positive, control
@@ -389,6 +397,29 @@ impl Experiment {
         self.spec.guardrail_action
     }
 
+    /// The CUPED covariate attribute of a journey stage (`covariates`), if any.
+    pub fn stage_covariate(&self, stage: &str) -> Option<&str> {
+        self.spec
+            .covariates
+            .get(stage)
+            .map(|c| c.attribute.as_str())
+    }
+
+    /// Every attribute some stage or metric adjusts for, each once, sorted: what the store
+    /// keeps of a unit at its exposure.
+    pub fn covariate_attributes(&self) -> Vec<&str> {
+        let stages = self
+            .spec
+            .journey
+            .iter()
+            .filter_map(|stage| self.stage_covariate(stage));
+        let metrics = self.metrics.iter().filter_map(|m| m.covariate.as_deref());
+        let mut all: Vec<&str> = stages.chain(metrics).collect();
+        all.sort_unstable();
+        all.dedup();
+        all
+    }
+
     /// Whether the journey stage is marked as a guardrail (`guardrail_stages`).
     pub fn is_guardrail_stage(&self, stage: &str) -> bool {
         self.spec.guardrail_stages.iter().any(|s| s == stage)
@@ -471,6 +502,7 @@ fn resolve_metrics(spec: &ExperimentSpec) -> Vec<ResolvedMetric> {
             window_end_hours: metric.window_end_hours.unwrap_or(window),
             min_count: metric.min_count(),
             built_in: false,
+            covariate: metric.covariate.as_ref().map(|c| c.attribute.clone()),
         })
         .collect();
     if let Some(value_event) = &spec.value_event {
@@ -484,6 +516,10 @@ fn resolve_metrics(spec: &ExperimentSpec) -> Vec<ResolvedMetric> {
             window_end_hours: window,
             min_count: 1,
             built_in: true,
+            covariate: spec
+                .covariates
+                .get(REVENUE_METRIC)
+                .map(|c| c.attribute.clone()),
         });
     }
     if let Some(last_stage) = spec.journey.last() {
@@ -497,6 +533,10 @@ fn resolve_metrics(spec: &ExperimentSpec) -> Vec<ResolvedMetric> {
             window_end_hours: window,
             min_count: 1,
             built_in: true,
+            covariate: spec
+                .covariates
+                .get(TIME_TO_CONVERSION_METRIC)
+                .map(|c| c.attribute.clone()),
         });
     }
     metrics

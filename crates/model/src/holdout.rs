@@ -248,6 +248,7 @@ fn synthetic_spec(spec: &HoldoutSpec, key: &str, share: f64) -> ExperimentSpec {
         payload: Value::Null,
     };
     ExperimentSpec {
+        covariates: Default::default(),
         key: key.into(),
         description: spec.description.clone(),
         touchpoint: spec

@@ -15,8 +15,8 @@ pub mod timestamp;
 pub mod validation;
 
 pub use aggregates::{
-    Aggregates, MetricAggregates, Moments, PluginCalls, StageAggregates, VariantAggregates,
-    exposure_hour,
+    Aggregates, CovariateSums, MetricAggregates, Moments, PluginCalls, StageAggregates,
+    VariantAggregates, exposure_hour,
 };
 pub use event::{EventProblem, MAX_ABS_NUMBER, OutcomeEvent, is_bounded_number};
 pub use experiment::{
@@ -26,7 +26,7 @@ pub use experiment::{
 };
 pub use holdout::{Holdout, HoldoutSpec, HoldoutStatus};
 pub use layer::LayerSpec;
-pub use metric::{Direction, MetricKind, MetricRole, MetricSpec};
+pub use metric::{Covariate, Direction, MetricKind, MetricRole, MetricSpec};
 pub use targeting::{Condition, Operator};
 pub use timestamp::Timestamp;
 pub use validation::{FieldError, ValidationErrors};

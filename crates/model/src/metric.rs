@@ -216,6 +216,20 @@ pub struct MetricSpec {
     /// For `conversion`: how many events make a unit count (default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_count: Option<u32>,
+    /// A pre-exposure attribute whose value predicts this metric: results adjust for it
+    /// (CUPED, decision 022). Only for metrics over every exposed unit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub covariate: Option<Covariate>,
+}
+
+/// A CUPED covariate: a numeric attribute of the unit, taken once at its exposure (the
+/// enrolling assign or exposure) and never changed afterwards — a later value could already
+/// be moved by the treatment. Missing or non-numeric counts as 0 (and as `missing`).
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Covariate {
+    pub attribute: String,
 }
 
 impl MetricSpec {

@@ -242,6 +242,7 @@ pub(crate) fn build_aggregates(
                 .map(|stage| {
                     let seconds = moments(index, &Target::Stage(stage.clone()));
                     StageAggregates {
+                        covariate: None,
                         stage: stage.clone(),
                         reached: seconds.count,
                         seconds,
@@ -257,6 +258,7 @@ pub(crate) fn build_aggregates(
                         stored.count = exposed;
                     }
                     MetricAggregates {
+                        covariate: None,
                         metric: metric.key.clone(),
                         moments: stored,
                     }

@@ -40,6 +40,7 @@ fn variant(key: &str, units: u64, reached: [u64; 2], metrics: [Moments; 4]) -> V
             .iter()
             .zip(reached)
             .map(|(stage, reached)| StageAggregates {
+                covariate: None,
                 stage: (*stage).into(),
                 reached,
                 seconds: Moments::default(),
@@ -49,6 +50,7 @@ fn variant(key: &str, units: u64, reached: [u64; 2], metrics: [Moments; 4]) -> V
             .iter()
             .zip(metrics)
             .map(|(name, moments)| MetricAggregates {
+                covariate: None,
                 metric: (*name).into(),
                 moments,
             })

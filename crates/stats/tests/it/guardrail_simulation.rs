@@ -50,6 +50,7 @@ pub fn arm(experiment: &Experiment, key: &str, units: u64, errors: Moments) -> V
         key: key.into(),
         units,
         stages: vec![StageAggregates {
+            covariate: None,
             stage: "purchase".into(),
             reached: 0,
             seconds: Moments::default(),
@@ -58,6 +59,7 @@ pub fn arm(experiment: &Experiment, key: &str, units: u64, errors: Moments) -> V
             .metrics()
             .iter()
             .map(|metric| MetricAggregates {
+                covariate: None,
                 metric: metric.key.clone(),
                 moments: if metric.key == "checkout_error" {
                     errors
@@ -140,6 +142,7 @@ pub fn stage_arm(
             .journey()
             .iter()
             .map(|stage| StageAggregates {
+                covariate: None,
                 stage: stage.clone(),
                 reached: purchased,
                 seconds: Moments::default(),

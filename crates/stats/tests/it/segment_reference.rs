@@ -207,6 +207,7 @@ pub(crate) fn aggregates(slice: &Slice) -> Aggregates {
                 stages: ["add_to_cart", "purchase"]
                     .iter()
                     .map(|stage| StageAggregates {
+                        covariate: None,
                         stage: (*stage).into(),
                         reached: v.stages[*stage],
                         seconds: Moments::default(),
@@ -216,6 +217,7 @@ pub(crate) fn aggregates(slice: &Slice) -> Aggregates {
                     .metrics
                     .iter()
                     .map(|(name, moments)| MetricAggregates {
+                        covariate: None,
                         metric: name.clone(),
                         moments: *moments,
                     })
@@ -438,6 +440,7 @@ fn nps_is_welch_on_the_mapped_per_unit_scores_as_scipy_computes_it() {
             units: answers.len() as u64 * 4,
             stages: vec![],
             metrics: vec![MetricAggregates {
+                covariate: None,
                 metric: "nps".into(),
                 moments: nps_moments(answers),
             }],

@@ -41,6 +41,7 @@ fn arm(key: &str, units: u64, purchased: u64) -> VariantAggregates {
         key: key.into(),
         units,
         stages: vec![StageAggregates {
+            covariate: None,
             stage: "purchase".into(),
             reached: purchased,
             ..StageAggregates::default()
