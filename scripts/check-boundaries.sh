@@ -24,5 +24,23 @@ if hits=$(grep -rnE '\bactix_web\b|\bactix_[a-z]+::|crate::http\b|super::http\b|
   echo "$hits" >&2
   status=1
 fi
-[ "$status" -eq 0 ] && echo "boundaries ok: model and stats depend on no I/O crate; the server's services know no HTTP"
+# The API (http/) and the dashboard (ui/) are siblings: what they share lives below both
+# (request_body, access::gate, error); only routes/ — the route table — names both.
+if hits=$(grep -rnE 'crate::(ui|routes)\b|super::(ui|routes)\b' crates/server/src/http); then
+  echo "boundary violated: http/ reaches the dashboard or the route table:" >&2
+  echo "$hits" >&2
+  status=1
+fi
+if hits=$(grep -rnE 'crate::(http|routes)\b|super::(http|routes)\b' crates/server/src/ui); then
+  echo "boundary violated: ui/ reaches the API handlers or the route table:" >&2
+  echo "$hits" >&2
+  status=1
+fi
+# No module circles between the server's top-level modules (scripts/import-circles.py).
+if ! circles=$(python3 scripts/import-circles.py crates/server/src --rooms) || ! grep -q '^0 circle' <<<"$circles"; then
+  echo "boundary violated: the server's top-level modules import each other:" >&2
+  echo "$circles" >&2
+  status=1
+fi
+[ "$status" -eq 0 ] && echo "boundaries ok: model and stats depend on no I/O crate; the server's services know no HTTP; http/ and ui/ know only what lies below them; no module circles"
 exit "$status"

@@ -8,7 +8,7 @@ use reqwest::Method;
 use reqwest::blocking::{Client, RequestBuilder};
 use serde_json::{Value, json};
 use touchstone_server::access::Access;
-use touchstone_server::http::ROUTES;
+use touchstone_server::routes::ROUTES;
 use touchstone_testkit::binary::TouchstoneServer;
 use touchstone_testkit::plugins::plugin_bytes;
 use touchstone_testkit::redis::RedisServer;

@@ -319,7 +319,7 @@ fn header_noise() -> impl Strategy<Value = String> {
 #[test]
 fn mangled_paths_and_headers_never_open_a_protected_route() {
     use touchstone_server::access::Access;
-    use touchstone_server::http::ROUTES;
+    use touchstone_server::routes::ROUTES;
     let redis = RedisServer::shared();
     let url = redis.url();
     let server = TouchstoneServer::start(&[

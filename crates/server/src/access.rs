@@ -3,6 +3,7 @@
 //! `http/mod.rs`); the dashboard's sessions, the same-origin rule for cookie-authenticated
 //! writes and the throttle on failed authentications (decision 014).
 
+pub mod gate;
 pub mod origin;
 pub mod session;
 pub mod throttle;

@@ -1,5 +1,8 @@
 //! Command-line interface: `touchstone serve`, `touchstone analyze`, `touchstone validate`.
 
+mod plugin;
+mod plugin_bounds;
+
 use crate::settings::Settings;
 use crate::startup::{Application, redacted};
 use crate::telemetry;
@@ -125,7 +128,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Serve { config } => serve(config),
         Command::Analyze { file, format, plan } => analyze(file, format, plan),
         Command::Validate { files } => validate(&files),
-        Command::Plugin { command } => crate::plugin_cli::run(command),
+        Command::Plugin { command } => plugin::run(command),
         Command::Probe { url } => match crate::probe::probe(&url) {
             Ok(()) => ExitCode::SUCCESS,
             Err(message) => {

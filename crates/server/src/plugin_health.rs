@@ -4,12 +4,14 @@
 //! tally into the store about once a second (`Store::add_plugin_health`, one atomic step per
 //! experiment). The guardrail checker reads the store, so every server's calls count.
 
-use crate::state::AppState;
+use crate::catalog::CatalogHandle;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
+use std::sync::Arc;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 use touchstone_model::PluginCalls;
+use touchstone_store::Store;
 
 /// Independent locks, so request threads calling plugins for different experiments rarely
 /// meet on one.
@@ -68,31 +70,40 @@ impl PluginHealthTally {
     }
 }
 
+/// Where a flush moves the tally: the parts of the application state it needs (not the state
+/// itself, which holds the tally — that would make the two modules import each other).
+#[derive(Clone)]
+pub struct Flush {
+    pub tally: Arc<PluginHealthTally>,
+    pub catalog: Arc<CatalogHandle>,
+    pub store: Arc<dyn Store>,
+}
+
 /// Runs for the server's life: a flush every `every`.
-pub async fn keep_flushing(state: AppState, every: Duration) {
+pub async fn keep_flushing(target: Flush, every: Duration) {
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
-        flush(&state).await;
+        flush(&target).await;
     }
 }
 
 /// Moves the tally into the store. A failed write loses that second's counts (logged and
 /// counted) rather than risk adding them twice when the failure hid a success: both arms
 /// lose alike, so the comparison stays fair.
-pub async fn flush(state: &AppState) {
-    let drained = state.plugin_health.drain();
+pub async fn flush(target: &Flush) {
+    let drained = target.tally.drain();
     if drained.is_empty() {
         return;
     }
-    let catalog = state.catalog.load();
+    let catalog = target.catalog.load();
     for (key, calls) in drained {
         // A definition deleted meanwhile has nowhere to count.
         let Some(experiment) = catalog.get(&key) else {
             continue;
         };
-        if let Err(error) = state.store.add_plugin_health(experiment, &calls).await {
+        if let Err(error) = target.store.add_plugin_health(experiment, &calls).await {
             crate::observe::store_failure("add_plugin_health", &error);
         }
     }

@@ -300,7 +300,7 @@ impl Settings {
             return invalid("server.body_timeout_seconds", "must be at least 1");
         }
         let public_url = self.server.public_url.as_str();
-        if !public_url.is_empty() && crate::access::origin::normalised(public_url).is_none() {
+        if !public_url.is_empty() && normalised_origin(public_url).is_none() {
             return invalid(
                 "server.public_url",
                 "must be empty or an http:// or https:// URL such as https://touchstone.example",
@@ -357,6 +357,24 @@ impl Settings {
     pub fn is_embedded_store(&self) -> bool {
         self.store.url.starts_with("memory://")
     }
+}
+
+/// `server.public_url` as an origin — `scheme://host[:port]` in lower case, the default port of the scheme dropped, a trailing
+/// slash or path dropped; `None` for anything that is not an http(s) origin (`null` included).
+pub fn normalised_origin(url: &str) -> Option<String> {
+    let url = url.trim().to_ascii_lowercase();
+    let (scheme, rest) = url.split_once("://")?;
+    let default_port = match scheme {
+        "http" => ":80",
+        "https" => ":443",
+        _ => return None,
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    let authority = authority.strip_suffix(default_port).unwrap_or(authority);
+    Some(format!("{scheme}://{authority}"))
 }
 
 #[cfg(test)]

@@ -2,15 +2,15 @@
 //! the HTTP server. `main` and the tests both go through `Application::build`.
 
 use crate::access::KeyRing;
+use crate::access::gate::Gate;
 use crate::catalog::CatalogHandle;
 use crate::clock::SystemClock;
-use crate::http;
-use crate::http::middleware::Gate;
 use crate::observe;
 use crate::plugins::Plugins;
 use crate::plugins::files::FileImport;
 use crate::settings::Settings;
 use crate::state::AppState;
+use crate::{http, routes};
 use actix_cors::Cors;
 use actix_web::dev::Server;
 use actix_web::http::header::{self, HeaderName};
@@ -75,7 +75,7 @@ impl Application {
             clock: Arc::new(SystemClock),
         };
         tokio::spawn(crate::plugin_health::keep_flushing(
-            state.clone(),
+            plugin_health_flush(&state),
             PLUGIN_HEALTH_FLUSH,
         ));
         tokio::spawn(crate::snapshots::keep_taking(
@@ -130,10 +130,10 @@ impl Application {
                 .app_data(http::extractors::query_config())
                 .app_data(gate.clone())
                 .app_data(metrics.clone())
-                .wrap(actix_web::middleware::from_fn(http::middleware::around))
+                .wrap(actix_web::middleware::from_fn(routes::middleware::around))
                 .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
                 .wrap(actix_web::middleware::Compress::default())
-                .configure(http::configure)
+                .configure(routes::configure)
         })
         .shutdown_timeout(settings.server.shutdown_timeout_seconds)
         .listen(listener)?;
@@ -155,8 +155,16 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
         // The calls of the last second would otherwise be lost with the process.
-        crate::plugin_health::flush(&self.state).await;
+        crate::plugin_health::flush(&plugin_health_flush(&self.state)).await;
         served
+    }
+}
+
+fn plugin_health_flush(state: &AppState) -> crate::plugin_health::Flush {
+    crate::plugin_health::Flush {
+        tally: Arc::clone(&state.plugin_health),
+        catalog: Arc::clone(&state.catalog),
+        store: Arc::clone(&state.store),
     }
 }
 

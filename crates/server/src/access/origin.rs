@@ -2,6 +2,8 @@
 //! sign-in and sign-out forms): the browser must say the request comes from this server's own
 //! pages. `SameSite=Strict` does not cover it: another port of the same host is the same site.
 
+pub use crate::settings::normalised_origin as normalised;
+
 /// Whether a request's `Sec-Fetch-Site` and `Origin` headers say it comes from `own_origin`
 /// (`scheme://host[:port]`). A browser that sends `Sec-Fetch-Site` is believed on it alone
 /// (only `same-origin` passes); without it, `Origin` must equal the server's own. A request
@@ -20,24 +22,6 @@ pub fn is_same_origin(
         }
         None => false,
     }
-}
-
-/// `scheme://host[:port]` in lower case, the default port of the scheme dropped, a trailing
-/// slash or path dropped; `None` for anything that is not an http(s) origin (`null` included).
-pub fn normalised(url: &str) -> Option<String> {
-    let url = url.trim().to_ascii_lowercase();
-    let (scheme, rest) = url.split_once("://")?;
-    let default_port = match scheme {
-        "http" => ":80",
-        "https" => ":443",
-        _ => return None,
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if authority.is_empty() || authority.contains('@') {
-        return None;
-    }
-    let authority = authority.strip_suffix(default_port).unwrap_or(authority);
-    Some(format!("{scheme}://{authority}"))
 }
 
 #[cfg(test)]

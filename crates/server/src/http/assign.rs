@@ -1,7 +1,7 @@
 //! `POST /v1/assign`.
 
 use crate::http::error::{ApiError, Problem};
-use crate::http::json::Json;
+use crate::request_body::Json;
 use crate::service::assign::{self, AssignRequest, AssignResponse};
 use crate::service::attributes;
 use crate::state::AppState;

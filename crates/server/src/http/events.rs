@@ -1,8 +1,8 @@
 //! `POST /v1/events` and `POST /v1/events/beacon`.
 
+use crate::access::gate::Gate;
 use crate::http::error::{ApiError, Problem};
-use crate::http::json::{Body, Json, check_depth, decode};
-use crate::http::middleware::Gate;
+use crate::request_body::{Body, Json, check_depth, decode};
 use crate::service::events::{self, EventInput, EventsRequest, EventsResponse};
 use crate::service::exposures::{self, ExposureInput, ExposuresRequest, ExposuresResponse};
 use crate::state::AppState;

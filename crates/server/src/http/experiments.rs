@@ -2,8 +2,8 @@
 //! by segment, of any phase) and snapshots. New phases: `http/phases.rs`.
 
 use crate::http::error::{ApiError, Problem};
-use crate::http::json::{Body, Json, decode};
 use crate::http::phases::{PhaseQuery, phase_query};
+use crate::request_body::{Body, Json, decode};
 use crate::service::audit::Acting;
 use crate::service::{experiments, results};
 use crate::state::AppState;
@@ -285,7 +285,7 @@ pub(crate) fn decode_definition<T: serde::de::DeserializeOwned>(
         .split(';')
         .next()
         .is_some_and(|essence| essence.trim().to_ascii_lowercase().ends_with("toml"));
-    if !toml && !crate::http::json::is_json_media_type(content_type) {
+    if !toml && !crate::request_body::is_json_media_type(content_type) {
         return Err(ApiError::UnsupportedMediaType {
             expected: "`Content-Type: application/json` or `application/toml`",
         });
@@ -300,7 +300,7 @@ pub(crate) fn decode_definition<T: serde::de::DeserializeOwned>(
             message: error.to_string(),
         })?
     } else {
-        crate::http::json::decode(body)?
+        crate::request_body::decode(body)?
     };
     let object = document
         .as_object_mut()
@@ -323,6 +323,6 @@ pub(crate) fn decode_definition<T: serde::de::DeserializeOwned>(
     let bytes =
         serde_json::to_vec(&document).map_err(|error| ApiError::Internal(Box::new(error)))?;
     // Checked on the JSON form, so TOML definitions meet the same bounds.
-    crate::http::json::check_depth(&bytes, max_depth)?;
-    crate::http::json::decode(&bytes)
+    crate::request_body::check_depth(&bytes, max_depth)?;
+    crate::request_body::decode(&bytes)
 }

@@ -1,7 +1,7 @@
 //! `POST /v1/exposures`: exposure on use.
 
 use crate::http::error::{ApiError, Problem};
-use crate::http::json::Json;
+use crate::request_body::Json;
 use crate::service::exposures::{self, ExposuresRequest, ExposuresResponse};
 use crate::state::AppState;
 use actix_web::{HttpResponse, web};

@@ -2,7 +2,7 @@
 //! documents naming what was wrong, like the API's own decoders.
 
 use crate::http::error::ApiError;
-use crate::http::json::payload_problem;
+use crate::request_body::payload_problem;
 use actix_web::error::UrlencodedError;
 use actix_web::web;
 

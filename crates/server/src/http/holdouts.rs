@@ -2,7 +2,7 @@
 
 use crate::http::error::{ApiError, Problem};
 use crate::http::experiments::decode_definition;
-use crate::http::json::Body;
+use crate::request_body::Body;
 use crate::service::audit::Acting;
 use crate::service::holdouts;
 use crate::state::AppState;

@@ -5,7 +5,7 @@
 //! (and only other) place where errors become HTTP, because the spec fixes their shape.
 
 use crate::http::error::ApiError;
-use crate::http::json::{Body, check_depth};
+use crate::request_body::{Body, check_depth};
 use crate::service::ofrep::{self, Bounds, BulkEvaluation, FlagEvaluation, OfrepError};
 use crate::state::AppState;
 use actix_web::http::StatusCode;

@@ -2,7 +2,7 @@
 //! results routes take.
 
 use crate::http::error::{ApiError, Problem};
-use crate::http::json::Json;
+use crate::request_body::Json;
 use crate::service::audit::Acting;
 use crate::service::phases;
 use crate::state::AppState;

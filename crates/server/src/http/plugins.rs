@@ -2,9 +2,8 @@
 //! list, unbind). Every change is stored before it answers (decision 019).
 
 use crate::http::error::{ApiError, Problem};
-use crate::http::json::{Body, Json};
-use crate::http::openapi::{HookName, PluginLimits};
 use crate::plugins::Binding;
+use crate::request_body::{Body, Json};
 use crate::service::audit::Acting;
 use crate::service::plugins::{self as use_case, PluginChangeError};
 use crate::state::AppState;
@@ -390,4 +389,27 @@ pub(crate) async fn list_bindings(state: web::Data<AppState>) -> HttpResponse {
         })
         .collect();
     HttpResponse::Ok().json(TouchpointList { touchpoints })
+}
+
+/// A plugin hook, as the plugin-host crate names it (`touchstone_plugin_host::Hook`).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HookName {
+    Eligible,
+    Payload,
+    Event,
+}
+
+/// A plugin's limits per call (`touchstone_plugin_host::Limits`); a test checks the fields match.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)] // a schema only
+pub struct PluginLimits {
+    /// Fuel per call (about one unit per wasm instruction).
+    fuel: u64,
+    /// Wall-clock deadline per call, in epoch ticks.
+    epoch_ticks: u64,
+    memory_bytes: u64,
+    input_bytes: u64,
+    output_bytes: u64,
+    module_bytes: u64,
 }

@@ -2,7 +2,7 @@
 //! row per stage or metric and variant, for a spreadsheet. The JSON export is the API's own
 //! document (`GET /v1/experiments/{key}/results`), linked from the page.
 
-use crate::http::error::ApiError;
+use crate::error::ServiceError;
 use crate::service::results;
 use crate::state::AppState;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
@@ -20,8 +20,8 @@ pub(crate) async fn results_csv(
     state: web::Data<AppState>,
     key: web::Path<String>,
     query: Result<web::Query<ExportQuery>, actix_web::Error>,
-) -> Result<HttpResponse, ApiError> {
-    let web::Query(query) = query.map_err(|error| ApiError::BadRequest {
+) -> Result<HttpResponse, ServiceError> {
+    let web::Query(query) = query.map_err(|error| ServiceError::BadRequest {
         field: "phase".into(),
         message: error.to_string(),
     })?;

@@ -2,8 +2,8 @@
 //! preview they show as a person types (`/ui/preview/sample-size`), computed by the statistics
 //! crate's power formula, the same one the results' power panel uses.
 
-use crate::http::error::ApiError;
-use crate::http::middleware::Gate;
+use crate::access::gate::Gate;
+use crate::error::ServiceError;
 use crate::service::experiments;
 use crate::state::AppState;
 use crate::ui::layout::{Session, escape, page};
@@ -88,8 +88,8 @@ fn default_variants() -> u64 {
 /// `{"per_variant": n, "total": n·variants}`, or a problem naming what is out of range.
 pub(crate) async fn sample_size_preview(
     query: Result<web::Query<PreviewQuery>, actix_web::Error>,
-) -> Result<HttpResponse, ApiError> {
-    let web::Query(query) = query.map_err(|error| ApiError::BadRequest {
+) -> Result<HttpResponse, ServiceError> {
+    let web::Query(query) = query.map_err(|error| ServiceError::BadRequest {
         field: "query".into(),
         message: error.to_string(),
     })?;
@@ -99,7 +99,7 @@ pub(crate) async fn sample_size_preview(
         query.alpha,
         query.power,
     )
-    .map_err(|error| ApiError::BadRequest {
+    .map_err(|error| ServiceError::BadRequest {
         field: "mde".into(),
         message: error.to_string(),
     })?;

@@ -3,11 +3,10 @@
 //! as an HttpOnly, SameSite=Strict cookie; sign-out revokes it (decision 014).
 
 use crate::access::Role;
+use crate::access::gate::Gate;
+use crate::access::session::SESSION_COOKIE;
 use crate::error::ServiceError;
-use crate::http::error::ApiError;
-use crate::http::json::Json;
-use crate::http::middleware::Gate;
-use crate::http::openapi::SESSION_COOKIE;
+use crate::request_body::Json;
 use crate::service::{audit, experiments, results};
 use crate::snapshots::Days;
 use crate::state::AppState;
@@ -117,7 +116,7 @@ pub(crate) async fn experiment_page(
         Some(text) => match text.parse::<u32>() {
             Ok(number) => Some(number),
             Err(_) => {
-                let error = ApiError::BadRequest {
+                let error = ServiceError::BadRequest {
                     field: "phase".into(),
                     message: format!("`{text}` is not a phase number"),
                 };
@@ -268,7 +267,7 @@ pub(crate) async fn login(
     if gate.is_open() {
         return see_other("/ui");
     }
-    if let Err(ApiError::RateLimited {
+    if let Err(ServiceError::RateLimited {
         retry_after_seconds,
     }) = gate.check_throttle(&request)
     {

@@ -4,6 +4,7 @@
 //! answer checks — plus what the server does not print: the plugin's log lines, the fuel each
 //! call used and its wall time.
 
+use super::plugin_bounds::FuelOf;
 use crate::cli::{BindingArgs, HookArg, PluginCommand, fail, print_json, read_input};
 use crate::service::assign::{AssignRequest, Assignment};
 use crate::service::plugin_context;
@@ -304,7 +305,7 @@ fn check(file: &Path, request: Option<&Path>, binding: &BindingArgs) -> Result<E
         return Err(format!("plugin refused: {refused}"));
     }
     let request = read_request(&settings, request)?;
-    let bounds = crate::plugin_bounds::at_bounds(&settings, &request);
+    let bounds = super::plugin_bounds::at_bounds(&settings, &request);
     // Measured with a budget far above the real one, to say how much a call would need.
     let measuring = host(&settings, 1000)?;
     let plugin = load(&measuring, file, &bytes)?;
@@ -312,7 +313,7 @@ fn check(file: &Path, request: Option<&Path>, binding: &BindingArgs) -> Result<E
     let at_bounds = call_like_assign(&mut plugin.session(), &bounds.request, binding)?;
     let budget = settings.plugins.fuel;
     let warnings =
-        crate::plugin_bounds::fuel_warnings(&typical, &at_bounds, budget, &bounds.description)
+        super::plugin_bounds::fuel_warnings(&typical, &at_bounds, budget, &bounds.description)
             .into_iter()
             .inspect(|warning| eprintln!("warning: {warning}"))
             .collect::<Vec<_>>();
@@ -330,11 +331,6 @@ fn check(file: &Path, request: Option<&Path>, binding: &BindingArgs) -> Result<E
         "bounds": bounds.description,
         "warnings": warnings,
     })))
-}
-
-pub(crate) trait FuelOf {
-    fn hook(&self) -> Hook;
-    fn fuel(&self) -> Option<u64>;
 }
 
 impl FuelOf for CallRecord {

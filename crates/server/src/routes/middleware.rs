@@ -4,7 +4,7 @@
 //! has matched it: the [`Gate`] (keys, sessions, throttles, rate limits), deciding from the
 //! matched route's entry in the table — never from the raw path (decision 014).
 
-pub use crate::http::gate::Gate;
+pub use crate::access::gate::Gate;
 
 use crate::access::Access;
 use crate::http::error::ApiError;

@@ -1,7 +1,7 @@
 //! `GET /docs`: a browsable view of `/openapi.json`, rendered on the server from the same
 //! document (no script, nothing fetched from elsewhere).
 
-use crate::http::openapi::ApiDoc;
+use crate::routes::openapi::ApiDoc;
 use crate::ui::layout::{self, Session, escape};
 use actix_web::HttpResponse;
 use serde_json::Value;

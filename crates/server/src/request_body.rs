@@ -1,7 +1,7 @@
 //! Request bodies decoded with the path of the offending field, so a client learns that
 //! `attributes.cart_value` was wrong, not just "invalid type at line 1 column 57".
 
-use crate::http::error::ApiError;
+use crate::error::ServiceError;
 use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::error::PayloadError;
@@ -17,7 +17,7 @@ use std::pin::Pin;
 pub struct Json<T>(pub T);
 
 impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
-    type Error = ApiError;
+    type Error = ServiceError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
@@ -42,7 +42,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 pub struct Body(pub web::Bytes);
 
 impl FromRequest for Body {
-    type Error = ApiError;
+    type Error = ServiceError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
@@ -56,7 +56,7 @@ impl FromRequest for Body {
                 .map(Body)
                 .map_err(|error| match error.as_error::<PayloadError>() {
                     Some(error) => payload_problem(error, timeout_seconds),
-                    None => ApiError::TooLarge {
+                    None => ServiceError::TooLarge {
                         limit: "server.max_body_bytes",
                         message: error.to_string(),
                     },
@@ -66,19 +66,19 @@ impl FromRequest for Body {
 }
 
 /// The problem a body that could not be read becomes: too large (413), too slow (408, see
-/// `http::middleware::timed_body`) or broken off (400).
-pub fn payload_problem(error: &PayloadError, timeout_seconds: u64) -> ApiError {
+/// `routes::middleware::timed_body`) or broken off (400).
+pub fn payload_problem(error: &PayloadError, timeout_seconds: u64) -> ServiceError {
     match error {
-        PayloadError::Overflow => ApiError::TooLarge {
+        PayloadError::Overflow => ServiceError::TooLarge {
             limit: "server.max_body_bytes",
             message: error.to_string(),
         },
         PayloadError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
-            ApiError::BodyTimeout {
+            ServiceError::BodyTimeout {
                 seconds: timeout_seconds,
             }
         }
-        other => ApiError::BadRequest {
+        other => ServiceError::BadRequest {
             field: "body".into(),
             message: other.to_string(),
         },
@@ -87,7 +87,7 @@ pub fn payload_problem(error: &PayloadError, timeout_seconds: u64) -> ApiError {
 
 /// Refuses a request whose `Content-Type` is not JSON (`application/json` or
 /// `application/*+json`, parameters such as `charset` allowed) with 415.
-pub fn require_json(request: &HttpRequest) -> Result<(), ApiError> {
+pub fn require_json(request: &HttpRequest) -> Result<(), ServiceError> {
     let content_type = request
         .headers()
         .get(CONTENT_TYPE)
@@ -95,7 +95,7 @@ pub fn require_json(request: &HttpRequest) -> Result<(), ApiError> {
     if content_type.is_some_and(is_json_media_type) {
         Ok(())
     } else {
-        Err(ApiError::UnsupportedMediaType {
+        Err(ServiceError::UnsupportedMediaType {
             expected: "`Content-Type: application/json`",
         })
     }
@@ -116,12 +116,12 @@ pub fn is_json_media_type(content_type: &str) -> bool {
 }
 
 /// Decodes JSON, naming the field that failed.
-pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ServiceError> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
         let field = if path == "." { "body".to_owned() } else { path };
-        ApiError::BadRequest {
+        ServiceError::BadRequest {
             field,
             message: error.inner().to_string(),
         }
@@ -130,10 +130,10 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 
 /// Refuses JSON nested deeper than `max` (`limits.max_json_depth`), before any parser
 /// recurses into it.
-pub fn check_depth(bytes: &[u8], max: usize) -> Result<(), ApiError> {
+pub fn check_depth(bytes: &[u8], max: usize) -> Result<(), ServiceError> {
     let depth = nesting_depth(bytes);
     if depth > max {
-        return Err(ApiError::TooLarge {
+        return Err(ServiceError::TooLarge {
             limit: "limits.max_json_depth",
             message: format!("JSON nested {depth} levels deep; at most {max} are accepted"),
         });

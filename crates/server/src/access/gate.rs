@@ -8,7 +8,7 @@ use crate::access::origin::{is_same_origin, normalised};
 use crate::access::session;
 use crate::access::throttle::{FailureThrottle, retry_after_seconds};
 use crate::access::{self, Access, Caller, KeyRing};
-use crate::http::error::ApiError;
+use crate::error::ServiceError;
 use crate::settings::Settings;
 use actix_web::HttpRequest;
 use actix_web::http::Method;
@@ -101,7 +101,7 @@ impl Gate {
         &self,
         request: &HttpRequest,
         access: Access,
-    ) -> Result<Option<Caller>, ApiError> {
+    ) -> Result<Option<Caller>, ServiceError> {
         match access {
             Access::Open => return Ok(None),
             Access::Metrics if self.metrics_public => return Ok(None),
@@ -128,10 +128,10 @@ impl Gate {
         };
         let Some(caller) = caller else {
             self.failed(request);
-            return Err(ApiError::Unauthorized);
+            return Err(ServiceError::Unauthorized);
         };
         if !access::permits(caller.role, access) {
-            return Err(ApiError::Forbidden);
+            return Err(ServiceError::Forbidden);
         }
         if by_session && writes(request) {
             self.check_same_origin(request)?;
@@ -147,31 +147,31 @@ impl Gate {
         &self,
         presented: Option<&str>,
         request: &HttpRequest,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), ServiceError> {
         if self.keys.is_open() {
             return self.check_rate(request, None);
         }
         self.check_throttle(request)?;
         let Some(caller) = presented.and_then(|key| self.keys.identify(key.trim())) else {
             self.failed(request);
-            return Err(ApiError::Unauthorized);
+            return Err(ServiceError::Unauthorized);
         };
         if !access::permits(caller.role, Access::Client) {
-            return Err(ApiError::Forbidden);
+            return Err(ServiceError::Forbidden);
         }
         self.check_rate(request, Some(&caller))
     }
 
     /// The admin a session token belongs to: the store knows the session and its key is still
     /// configured.
-    async fn session_caller(&self, token: &str) -> Result<Option<Caller>, ApiError> {
+    async fn session_caller(&self, token: &str) -> Result<Option<Caller>, ServiceError> {
         let session = self.store.session(&session::token_digest(token)).await?;
         Ok(session.and_then(|session| self.keys.admin_by_fingerprint(&session.key_fingerprint)))
     }
 
     /// Signs an admin key in: a new session in the store, and its token for the cookie.
     /// `None` when the key is not a configured admin key.
-    pub async fn sign_in(&self, key: &str) -> Result<Option<(Caller, String)>, ApiError> {
+    pub async fn sign_in(&self, key: &str) -> Result<Option<(Caller, String)>, ServiceError> {
         let (Some(caller), Some(key_fingerprint)) =
             (self.keys.identify(key), self.keys.fingerprint(key))
         else {
@@ -195,7 +195,7 @@ impl Gate {
     }
 
     /// Ends the request's session, if it has one, on every server.
-    pub async fn sign_out(&self, request: &HttpRequest) -> Result<(), ApiError> {
+    pub async fn sign_out(&self, request: &HttpRequest) -> Result<(), ServiceError> {
         if let Some(token) = session_token(request) {
             self.store
                 .revoke_session(&session::token_digest(token))
@@ -209,12 +209,12 @@ impl Gate {
     }
 
     /// Refuses an address that failed to authenticate too often, before its attempt is heard.
-    pub fn check_throttle(&self, request: &HttpRequest) -> Result<(), ApiError> {
+    pub fn check_throttle(&self, request: &HttpRequest) -> Result<(), ServiceError> {
         let Some(failures) = &self.failures else {
             return Ok(());
         };
         match failures.blocked_for(client_address(request), Instant::now()) {
-            Some(wait) => Err(ApiError::RateLimited {
+            Some(wait) => Err(ServiceError::RateLimited {
                 retry_after_seconds: retry_after_seconds(wait),
             }),
             None => Ok(()),
@@ -240,7 +240,7 @@ impl Gate {
     }
 
     /// Refuses a request its browser did not send from this server's own pages.
-    pub fn check_same_origin(&self, request: &HttpRequest) -> Result<(), ApiError> {
+    pub fn check_same_origin(&self, request: &HttpRequest) -> Result<(), ServiceError> {
         let header = |name: &str| {
             request
                 .headers()
@@ -255,11 +255,15 @@ impl Gate {
         ) {
             Ok(())
         } else {
-            Err(ApiError::CrossOrigin { own_origin })
+            Err(ServiceError::CrossOrigin { own_origin })
         }
     }
 
-    fn check_rate(&self, request: &HttpRequest, caller: Option<&Caller>) -> Result<(), ApiError> {
+    fn check_rate(
+        &self,
+        request: &HttpRequest,
+        caller: Option<&Caller>,
+    ) -> Result<(), ServiceError> {
         let Some(limiter) = &self.limiter else {
             return Ok(());
         };
@@ -269,7 +273,7 @@ impl Gate {
         };
         limiter.check_key(&bucket).map_err(|not_until| {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
-            ApiError::RateLimited {
+            ServiceError::RateLimited {
                 retry_after_seconds: retry_after_seconds(wait),
             }
         })

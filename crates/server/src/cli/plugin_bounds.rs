@@ -3,9 +3,9 @@
 //! input may pass every typical request and still run out at the bounds, where the server
 //! silently applies the safe default.
 
-use crate::plugin_cli::FuelOf;
 use crate::service::assign::AssignRequest;
 use crate::settings::Settings;
+use touchstone_plugin_host::Hook;
 
 pub(crate) struct Bounded {
     pub(crate) request: AssignRequest,
@@ -85,4 +85,11 @@ pub(crate) fn fuel_warnings<C: FuelOf>(
         }
     }
     warnings
+}
+
+/// The fuel a recorded call used, for the warnings below (a trait so tests can feed records
+/// without running a plugin).
+pub(crate) trait FuelOf {
+    fn hook(&self) -> Hook;
+    fn fuel(&self) -> Option<u64>;
 }

@@ -1,6 +1,6 @@
 //! `GET /openapi.json`: the API description, generated from the handlers' `#[utoipa::path]`
 //! attributes and the request and response types. Access rules come from the route table
-//! (`http::ROUTES`), so the security and the 401/403/429 answers of each operation follow the
+//! (`routes::ROUTES`), so the security and the 401/403/429 answers of each operation follow the
 //! entry the gate enforces.
 
 use crate::access::{self, Access};
@@ -9,15 +9,14 @@ use crate::http::{
     metrics, ofrep, phases, plugins,
 };
 use actix_web::HttpResponse;
-use serde::Serialize;
 use std::sync::LazyLock;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{
     ContentBuilder, OpenApi as Document, Ref, ResponseBuilder, SecurityRequirement,
 };
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi};
 
-pub use crate::access::session::SESSION_COOKIE;
+use crate::access::session::SESSION_COOKIE;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -65,7 +64,7 @@ keys configured (development) every route is open.",
         plugins::delete_plugin,
         plugins::unbind,
     ),
-    components(schemas(Problem, HookName, PluginLimits, ofrep::OfrepFailure, ofrep::OfrepGeneralError)),
+    components(schemas(Problem, plugins::HookName, plugins::PluginLimits, ofrep::OfrepFailure, ofrep::OfrepGeneralError)),
     modifiers(&AccessRules),
     tags(
         (name = "assignment", description = "Variants for a unit at a touchpoint"),
@@ -91,29 +90,6 @@ pub(crate) async fn document() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
         .body(DOCUMENT.as_str())
-}
-
-/// A plugin hook, as the plugin-host crate names it (`touchstone_plugin_host::Hook`).
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum HookName {
-    Eligible,
-    Payload,
-    Event,
-}
-
-/// A plugin's limits per call (`touchstone_plugin_host::Limits`); a test checks the fields match.
-#[derive(Serialize, ToSchema)]
-#[allow(dead_code)] // a schema only
-pub struct PluginLimits {
-    /// Fuel per call (about one unit per wasm instruction).
-    fuel: u64,
-    /// Wall-clock deadline per call, in epoch ticks.
-    epoch_ticks: u64,
-    memory_bytes: u64,
-    input_bytes: u64,
-    output_bytes: u64,
-    module_bytes: u64,
 }
 
 /// Adds, per operation, what `access::required_access` enforces: the security requirement and
@@ -166,7 +142,7 @@ impl Modify for AccessRules {
                 let Some(operation) = operation else {
                     continue;
                 };
-                let access = crate::http::route_access(path, method).unwrap_or(Access::Admin);
+                let access = crate::routes::route_access(path, method).unwrap_or(Access::Admin);
                 if access == Access::Open && access::key_in_body(path) {
                     // The beacon route checks the client key in its body: 401 and 429, no 403.
                     operation.responses.responses.insert(
@@ -248,7 +224,7 @@ fn ofrep_refusal(description: &str) -> utoipa::openapi::Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::{ROUTES, RouteKind};
+    use crate::routes::{ROUTES, RouteKind};
     use serde_json::Value;
     use std::collections::BTreeSet;
 
@@ -286,7 +262,7 @@ mod tests {
         for (path, item) in document["paths"].as_object().expect("paths") {
             for (method, operation) in item.as_object().expect("item") {
                 let responses = operation["responses"].as_object().expect("responses");
-                let gated = crate::http::route_access(path, method) != Some(Access::Open);
+                let gated = crate::routes::route_access(path, method) != Some(Access::Open);
                 for status in ["401", "403", "429"] {
                     // The beacon route checks the key in its body: 401 and 429, never 403.
                     let expected = gated || access::key_in_body(path) && status != "403";
