@@ -350,6 +350,8 @@ mod tests {
             "Results",
             "StageVariant",
             "Comparison",
+            "CupedResult",
+            "UnadjustedComparison",
             "ExperimentSpec",
             "FieldError",
         ] {

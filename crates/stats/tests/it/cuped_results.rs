@@ -344,3 +344,29 @@ fn the_plan_takes_an_expected_correlation_and_names_it() {
         assert_eq!(plan(&with_rho).expect_err("bad rho").field(), "correlation");
     }
 }
+
+#[test]
+fn the_readme_example_input_is_adjusted_on_its_metric_and_its_stage() {
+    let input: Value =
+        serde_json::from_str(include_str!("../../examples/analyze-cuped.json")).expect("parses");
+    let results = analyze_input(&input).expect("valid example");
+    let stage = results.stages[0].variants[1]
+        .vs_control
+        .as_ref()
+        .expect("vs");
+    let metric = results.metrics[0].variants[1]
+        .vs_control
+        .as_ref()
+        .expect("vs");
+    for (comparison, attribute) in [(stage, "revenue_90d"), (metric, "revenue_90d")] {
+        let cuped = comparison.cuped.as_ref().expect("cuped");
+        assert!(cuped.applied, "{cuped:?}");
+        assert_eq!(cuped.attribute.as_deref(), Some(attribute));
+        assert!(comparison.unadjusted.is_some());
+    }
+    assert!(
+        results.warnings.iter().all(|w| !w.contains("CUPED")),
+        "{:?}",
+        results.warnings
+    );
+}

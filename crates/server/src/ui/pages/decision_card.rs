@@ -7,6 +7,7 @@
 //! statistic. It reads the document as JSON, the shape the API serves, so it shows exactly what
 //! a client of `GET /v1/experiments/{key}/results` sees (decision 021).
 
+use touchstone_stats::analysis::{CupedResult, cuped_words};
 use super::guardrail_banner::GuardrailStop;
 use crate::ui::format::{count, long_date, percent, points, signed_percent};
 use crate::ui::layout::escape;
@@ -184,6 +185,12 @@ fn interval_words(comparison: &Value, alpha: f64) -> Option<String> {
     words.push(')');
     if let Some(note) = note.filter(|n| !n.is_empty()) {
         let _ = write!(words, " — {note}");
+    }
+    // The verdict is the adjusted test's when a covariate adjusts it: say so in the results'
+    // own words (decision 023).
+    let cuped = serde_json::from_value::<CupedResult>(comparison["cuped"].clone()).ok();
+    if let Some(cuped) = cuped.as_ref().and_then(cuped_words) {
+        let _ = write!(words, " — {cuped}");
     }
     Some(words)
 }

@@ -11,7 +11,7 @@ use crate::ui::format::{
 use crate::ui::layout::escape;
 use std::fmt::Write;
 use touchstone_model::{Direction, MetricKind};
-use touchstone_stats::analysis::{Results, StageResult};
+use touchstone_stats::analysis::{Comparison, Results, StageResult};
 use touchstone_stats::correction::Correction;
 
 fn correction_name(correction: Correction) -> &'static str {
@@ -162,6 +162,14 @@ pub fn stage_effects(results: &Results) -> String {
                 ""
             },
         );
+        out.push_str(&cuped_note(
+            "stage",
+            &stage.stage,
+            stage
+                .variants
+                .iter()
+                .filter_map(|v| Some((v.key.as_str(), v.vs_control.as_ref()?))),
+        ));
         if rows.iter().all(|row| row.estimate.is_none()) {
             out.push_str(r#"<p class="hint">No comparison yet.</p></div>"#);
             continue;
@@ -205,6 +213,24 @@ pub fn stage_effects(results: &Results) -> String {
     }
     out.push_str("</section>");
     out
+}
+
+/// "CUPED on orders_90d: −38 % variance" under a stage or metric that adjusts for a covariate
+/// (the results' own words, [`touchstone_stats::analysis::cuped_note`]); empty otherwise.
+fn cuped_note<'a>(
+    what: &str,
+    name: &str,
+    comparisons: impl Iterator<Item = (&'a str, &'a Comparison)>,
+) -> String {
+    let comparisons: Vec<(&str, &Comparison)> = comparisons.collect();
+    match touchstone_stats::analysis::cuped_note(&comparisons) {
+        Some(note) => format!(
+            r#"<p class="cuped-note" data-{what}="{name}" title="Regression adjustment on a pre-exposure attribute (CUPED): the effects, intervals and verdict are adjusted; the unadjusted figures are in the JSON">{note}</p>"#,
+            name = escape(name),
+            note = escape(&note),
+        ),
+        None => String::new(),
+    }
 }
 
 /// Chance to beat control and expected loss for every stage: what a decision weighs.
@@ -285,10 +311,19 @@ pub fn metrics(results: &Results, currency: Option<&str>) -> String {
             r#" <small><a href='#glossary' class="term" title="Only units that sent the event count: a descriptive comparison, not protected by randomization">(conditional)</a></small>"#
         };
         let unit = metric_unit(metric.kind, currency);
-        for cell in &metric.variants {
+        let cuped = cuped_note(
+            "metric",
+            &metric.metric,
+            metric
+                .variants
+                .iter()
+                .filter_map(|v| Some((v.key.as_str(), v.vs_control.as_ref()?))),
+        );
+        for (row, cell) in metric.variants.iter().enumerate() {
             let _ = write!(
                 out,
-                r#"<tr data-metric="{m}" data-variant="{k}"><th scope="row">{m}{note}<br><small class="unit">{unit}</small></th><td>{k}</td><td>{units}</td><td data-mean="{raw}">{mean}</td>"#,
+                r#"<tr data-metric="{m}" data-variant="{k}"><th scope="row">{m}{note}<br><small class="unit">{unit}</small>{cuped}</th><td>{k}</td><td>{units}</td><td data-mean="{raw}">{mean}</td>"#,
+                cuped = if row == 0 { cuped.as_str() } else { "" },
                 m = escape(&metric.metric),
                 k = escape(&cell.key),
                 units = count(cell.units),
