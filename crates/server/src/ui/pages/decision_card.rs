@@ -7,13 +7,13 @@
 //! statistic. It reads the document as JSON, the shape the API serves, so it shows exactly what
 //! a client of `GET /v1/experiments/{key}/results` sees (decision 021).
 
-use touchstone_stats::analysis::{CupedResult, cuped_words};
 use super::guardrail_banner::GuardrailStop;
 use crate::ui::format::{count, long_date, percent, points, signed_percent};
 use crate::ui::layout::escape;
 use serde_json::Value;
 use std::fmt::Write;
 use touchstone_model::{Experiment, Status};
+use touchstone_stats::analysis::{CupedResult, cuped_words};
 
 /// What the card advises; also its `data-decision` and CSS class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
