@@ -351,3 +351,33 @@ fn the_guardrail_check_reads_the_adjusted_always_valid_interval() {
         "{harms:?}"
     );
 }
+
+#[test]
+fn a_holdout_adjusts_its_stages_and_revenue_like_an_experiment() {
+    let spec: touchstone_model::HoldoutSpec = serde_json::from_value(json!({
+        "key": "program-2026", "share": 0.1, "touchpoints": ["*"],
+        "journey": ["purchase"], "value_event": "purchase",
+        "covariates": {"purchase": {"attribute": "orders_90d"},
+                       "revenue_per_unit": {"attribute": "revenue_90d"}}
+    }))
+    .expect("holdout parses");
+    let holdout = touchstone_model::Holdout::new(spec).expect("valid holdout");
+    let (held, program) = (arm(1_000, 0.0, 12), arm(1_000, 0.1, 13));
+    let mut aggregates = aggregates(&[("holdout", &held), ("program", &program)]);
+    for variant in &mut aggregates.variants {
+        variant.metrics.retain(|m| m.metric == "revenue_per_unit");
+    }
+    let results = analyze(holdout.experiment(), &aggregates);
+    let revenue = vs(&results.metrics[0].variants[1].vs_control);
+    assert_eq!(
+        revenue
+            .cuped
+            .as_ref()
+            .map(|c| (c.applied, c.attribute.as_deref())),
+        Some((true, Some("revenue_90d")))
+    );
+    let core = cuped::compare(&held.y, &program.y, 0.05).expect("defined");
+    assert_eq!(revenue.absolute.estimate, Some(core.absolute.estimate));
+    let stage = vs(&results.stages[0].variants[1].vs_control);
+    assert!(stage.cuped.as_ref().is_some_and(|c| c.applied));
+}
