@@ -104,12 +104,15 @@ function definition(key, touchpoint) {
 
 // `units` shoppers of `key` at `touchpoint`; `rates[variant]` is each stage's chance to go on.
 // `rates` may instead be a function (variant, unit index) → whether the unit purchases.
-async function shoppers(touchpoint, prefix, units, rates, seedNumber, stages) {
+// `attributes(unit index)`, when given, is sent with each shopper's assign.
+async function shoppers(touchpoint, prefix, units, rates, seedNumber, stages, attributes) {
   const random = seeded(seedNumber);
   const events = [];
   for (let unit = 0; unit < units; unit++) {
     const unitId = `${prefix}-${unit}`;
-    const reply = await api('POST', '/v1/assign', { unit_id: unitId, touchpoint });
+    const request = { unit_id: unitId, touchpoint };
+    if (attributes) request.attributes = attributes(unit);
+    const reply = await api('POST', '/v1/assign', request);
     assert.equal(reply.status, 200, JSON.stringify(reply.body));
     const variant = reply.body.assignments[0].variant;
     for (const [index, stage] of stages.entries()) {
@@ -177,14 +180,15 @@ async function seed() {
   // The decision card's states: a clear winner, no difference, and a harmful variant the
   // guardrail stops.
   for (const [key, touchpoint, extra] of [
-    [WINNER, 'checkout.steps', { currency: 'EUR', value_event: 'purchase' }],
+    // Revenue per unit adjusted for what the shopper spent before (CUPED, decision 023).
+    [WINNER, 'checkout.steps', { currency: 'EUR', value_event: 'purchase', covariates: { revenue_per_unit: { attribute: 'revenue_90d' } } }],
     [FLAT, 'pdp.button'],
     [HARMFUL, 'checkout.payment', { guardrail_stages: ['purchase'] }],
   ]) {
     assert.equal((await api('PUT', `/v1/experiments/${key}`, simple(key, touchpoint, extra))).status, 201);
     assert.equal((await api('POST', `/v1/experiments/${key}/start`)).status, 200);
   }
-  await shoppers('checkout.steps', 'winner', 400, { control: [0.2], treatment: [0.6] }, 7, ['purchase']);
+  await shoppers('checkout.steps', 'winner', 400, { control: [0.2], treatment: [0.6] }, 7, ['purchase'], (unit) => ({ revenue_90d: (unit * 37) % 200 }));
   // No difference by construction: every third shopper buys, whatever the variant.
   await shoppers('pdp.button', 'flat', 300, (_, unit) => unit % 3 === 0, 8, ['purchase']);
   await shoppers('checkout.payment', 'harm', 300, { control: [0.6], treatment: [0.1] }, 9, ['purchase']);
@@ -512,6 +516,8 @@ test('the decision card says ship, keep running or stop, with the interval that 
   // Revenue in the experiment's currency.
   const page = await open(`/ui/experiments/${WINNER}`);
   assert.match(await page.locator('#metrics tr[data-metric=revenue_per_unit][data-variant=treatment] td[data-mean]').textContent(), /^\d+\.\d\d\sEUR$/);
+  // The metric declares a covariate: a note says so, in the results' own words.
+  assert.match(await page.locator('#metrics .cuped-note[data-metric=revenue_per_unit]').textContent(), /^CUPED on revenue_90d/);
   await page.done();
 });
 

@@ -78,6 +78,10 @@ pub struct HoldoutSpec {
     pub max_segment_values: u32,
     #[serde(default)]
     pub status: HoldoutStatus,
+    /// CUPED covariates of journey stages and the built-in metrics, as an experiment's
+    /// `covariates` (a declared metric names its own, `metrics[].covariate`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub covariates: std::collections::BTreeMap<String, crate::metric::Covariate>,
 }
 
 /// A validated holdout and its synthetic experiment.
@@ -248,7 +252,7 @@ fn synthetic_spec(spec: &HoldoutSpec, key: &str, share: f64) -> ExperimentSpec {
         payload: Value::Null,
     };
     ExperimentSpec {
-        covariates: Default::default(),
+        covariates: spec.covariates.clone(),
         key: key.into(),
         description: spec.description.clone(),
         touchpoint: spec

@@ -49,6 +49,17 @@ pub fn sample_size_per_variant(
     Ok(n.ceil() as u64)
 }
 
+/// Units per variant with CUPED when the covariate correlates with the outcome by
+/// `correlation` ρ: the adjusted variance is (1 − ρ²) of the unadjusted one (Deng et al.
+/// 2013, eq. 4), so the same power needs ⌈n·(1 − ρ²)⌉ units. ρ must be in [0, 1): a perfect
+/// predictor would leave nothing to measure.
+pub fn with_correlation(units_per_variant: u64, correlation: f64) -> Result<u64, Undefined> {
+    if !(0.0..1.0).contains(&correlation) {
+        return Err(Undefined::InvalidParameter("correlation must be in [0, 1)"));
+    }
+    Ok((units_per_variant as f64 * (1.0 - correlation * correlation)).ceil() as u64)
+}
+
 /// The smallest positive relative lift detectable with `units_per_variant` units per arm: the
 /// `mde` at which the formula of [`sample_size_per_variant`] (before rounding) equals the
 /// sample, found by bisection (the required n falls as the lift grows). Undefined when even

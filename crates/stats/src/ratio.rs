@@ -57,6 +57,54 @@ pub fn fieller_relative(
     }
 }
 
+/// Fieller's interval for r = D/m when the numerator D (a difference) and the denominator m
+/// are correlated — CUPED's relative effect, the adjusted difference over control's observed
+/// mean (decision 023): {r : (D − r·m)² ≤ q²·(V_D + r²·V_m − 2r·C)} with C = Cov(D, m), i.e.
+/// the roots of r²(m² − q²V_m) − 2r(D·m − q²C) + (D² − q²V_D) = 0:
+/// r = (D·m − q²C ± q·sqrt(m²V_D + D²V_m − 2D·m·C − q²(V_m·V_D − C²))) / (m² − q²V_m).
+/// At r = 0 the test is the absolute one, so the interval excludes 0 exactly when the absolute
+/// interval with the same `q` does. With independent arms (D = m_B − m_A, C = −v_A) this is
+/// [`fieller_relative`]. Undefined in the same cases.
+pub fn fieller_difference_ratio(
+    difference: f64,
+    difference_var: f64,
+    base: f64,
+    base_var: f64,
+    covariance: f64,
+    q: f64,
+) -> Result<[f64; 2], Undefined> {
+    let (d, vd, m, vm, c) = (difference, difference_var, base, base_var, covariance);
+    if ![d, vd, m, vm, c, q].iter().all(|x| x.is_finite()) {
+        return Err(Undefined::NotFinite);
+    }
+    // r is unchanged when means are divided by k and (co)variances by k².
+    let k = m.abs().max(d.abs()).max(vm.sqrt()).max(vd.sqrt());
+    if k.is_nan() || k <= 0.0 {
+        return Err(Undefined::ZeroWidthRatio);
+    }
+    let (d, m, vd, vm, c) = (d / k, m / k, vd / (k * k), vm / (k * k), c / (k * k));
+    if m <= 0.0 {
+        return Err(Undefined::ControlMeanNotPositive);
+    }
+    let q2 = q * q;
+    let leading = m * m - q2 * vm;
+    if leading <= 0.0 {
+        return Err(Undefined::UnboundedRatio);
+    }
+    let discriminant = m * m * vd + d * d * vm - 2.0 * d * m * c - q2 * (vm * vd - c * c);
+    if discriminant <= 0.0 {
+        return Err(Undefined::ZeroWidthRatio);
+    }
+    let centre = d * m - q2 * c;
+    let half = q * discriminant.sqrt();
+    let interval = [(centre - half) / leading, (centre + half) / leading];
+    if interval.iter().all(|x| x.is_finite()) && interval[0] < interval[1] {
+        Ok(interval)
+    } else {
+        Err(Undefined::NotFinite)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,6 +121,27 @@ mod tests {
                 Ok([lo, hi]) => assert_eq!(lo > 0.0 || hi < 0.0, z.abs() > q, "q {q}"),
                 Err(why) => assert_eq!(why, Undefined::UnboundedRatio),
             }
+        }
+    }
+
+    #[test]
+    fn with_independent_arms_the_correlated_form_is_the_plain_one() {
+        let (ma, va, mb, vb, q) = (0.14, 0.0024, 0.06, 0.0011, 1.7);
+        let plain = fieller_relative(ma, va, mb, vb, q).expect("bounded");
+        let general = fieller_difference_ratio(mb - ma, va + vb, ma, va, -va, q).expect("bounded");
+        for (p, g) in plain.iter().zip(general) {
+            assert!((p - g).abs() < 1e-12, "{plain:?} vs {general:?}");
+        }
+    }
+
+    #[test]
+    fn the_correlated_interval_excludes_zero_exactly_when_the_absolute_test_rejects() {
+        let (d, vd, m, vm, c): (f64, f64, f64, f64, f64) = (0.9, 0.04, 20.0, 0.5, -0.08);
+        let z = d / vd.sqrt();
+        for q in [1.0, z - 1e-6, z + 1e-6, 6.0] {
+            let [lo, hi] = fieller_difference_ratio(d, vd, m, vm, c, q).expect("bounded");
+            assert_eq!(lo > 0.0, z > q, "q {q}");
+            assert!(lo < d / m && d / m < hi);
         }
     }
 

@@ -326,6 +326,8 @@ mod tests {
             "Results",
             "StageVariant",
             "Comparison",
+            "CupedResult",
+            "UnadjustedComparison",
             "ExperimentSpec",
             "FieldError",
         ] {

@@ -94,11 +94,13 @@ pub(crate) async fn experiments_page(
 }
 
 /// What the experiment page's address may carry: `?phase=N&segment=ATTRIBUTE&view=SECTION`
-/// (the view is the script's; it is kept in shared links).
+/// (the view is the script's; it is kept in shared links) and `rho=0.6`, the expected CUPED
+/// correlation the power panel plans with.
 #[derive(Debug, Deserialize)]
 pub(crate) struct PageQuery {
     phase: Option<String>,
     segment: Option<String>,
+    rho: Option<String>,
 }
 
 pub(crate) async fn experiment_page(
@@ -119,6 +121,21 @@ pub(crate) async fn experiment_page(
                 let error = ServiceError::BadRequest {
                     field: "phase".into(),
                     message: format!("`{text}` is not a phase number"),
+                };
+                return error_page(&error, &gate);
+            }
+        },
+    };
+    let correlation = match query.rho.as_deref().filter(|r| !r.is_empty()) {
+        None => None,
+        Some(text) => match text.parse::<f64>() {
+            Ok(rho) if (0.0..1.0).contains(&rho) => Some(rho),
+            _ => {
+                let error = ApiError::BadRequest {
+                    field: "rho".into(),
+                    message: format!(
+                        "`{text}` is not an expected correlation: a number from 0 up to (not including) 1"
+                    ),
                 };
                 return error_page(&error, &gate);
             }
@@ -156,6 +173,7 @@ pub(crate) async fn experiment_page(
         segments,
         plugins,
         plugin_fuel,
+        correlation,
     };
     html(StatusCode::OK).body(experiment::experiment_page_with(
         &experiment,

@@ -100,6 +100,7 @@ pub(crate) fn compare(
                 rho2: rho_squared(settings.alpha, settings.tuning),
                 waiting: settings.waiting,
                 direction: settings.direction,
+                relative_base: None,
             }));
             match confidence_sequence(
                 test.estimate,
@@ -153,11 +154,23 @@ fn bayesian(
             let both = bayes::beta_comparison(ca, cb)?;
             Ok((1.0 - both.variant_higher, both.loss_if_lower_is_better))
         }
-        (_, _, Direction::Increase) => Ok((
+        _ => normal_bayesian(a, b, direction),
+    }
+}
+
+/// (chance to beat control, expected loss) of the normal approximation: continuous metrics,
+/// and every CUPED comparison (adjusted samples have no Beta posterior).
+pub(crate) fn normal_bayesian(
+    a: &Sample,
+    b: &Sample,
+    direction: Direction,
+) -> Result<(f64, f64), Undefined> {
+    match direction {
+        Direction::Increase => Ok((
             bayes::normal_chance_to_beat(a, b)?,
             bayes::normal_expected_loss(a, b)?,
         )),
-        (_, _, Direction::Decrease) => Ok((
+        Direction::Decrease => Ok((
             1.0 - bayes::normal_chance_to_beat(a, b)?,
             bayes::normal_expected_loss(b, a)?,
         )),

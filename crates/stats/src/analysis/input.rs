@@ -1,13 +1,13 @@
 //! `touchstone analyze`: aggregates as JSON from a warehouse → the same `Results` as the
 //! server, and `--plan` for sample sizes. Bad input is an `InputError` naming its field.
 
+use super::covariate_input::{covariate_sums, declarations, declared, stage_entry};
 use super::segment_input::segments;
 use super::{Arm, Design, MetricDesign, Results, run};
 use crate::correction::Correction;
-use crate::power::sample_size_per_variant;
 use crate::sequential::DEFAULT_TUNING;
 use crate::welch::ALPHA_RANGE;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use std::collections::{BTreeSet, HashSet};
 use thiserror::Error;
 use touchstone_model::{Analysis, Direction, MetricRole, Moments};
@@ -89,7 +89,7 @@ pub(super) fn string(value: &Value, field: &str) -> Result<String, InputError> {
         })
 }
 
-fn number(value: &Value, field: &str) -> Result<f64, InputError> {
+pub(super) fn number(value: &Value, field: &str) -> Result<f64, InputError> {
     value
         .as_f64()
         .filter(|x| x.is_finite())
@@ -99,7 +99,7 @@ fn number(value: &Value, field: &str) -> Result<f64, InputError> {
         })
 }
 
-fn whole(value: &Value, field: &str) -> Result<u64, InputError> {
+pub(super) fn whole(value: &Value, field: &str) -> Result<u64, InputError> {
     if let Some(n) = value.as_u64() {
         return Ok(n);
     }
@@ -116,7 +116,7 @@ fn whole(value: &Value, field: &str) -> Result<u64, InputError> {
 }
 
 /// An optional number inside an open interval, with its default.
-fn optional_in(
+pub(super) fn optional_in(
     map: &Map<String, Value>,
     key: &str,
     default: f64,
@@ -239,9 +239,12 @@ pub fn analyze_input(json: &Value) -> Result<Results, InputError> {
                 .ok_or(InputError::UnknownControl { key })?
         }
     };
+    let given = declared(&arms, "variants", &journey, &metric_names, None)?;
+    let (stage_covariates, metric_covariates) = declarations(root, &journey, &metric_names, given)?;
     let metrics = metric_names
         .iter()
-        .map(|name| MetricDesign {
+        .zip(metric_covariates)
+        .map(|(name, covariate)| MetricDesign {
             key: name.clone(),
             kind: None,
             direction: Direction::Increase,
@@ -252,6 +255,7 @@ pub fn analyze_input(json: &Value) -> Result<Results, InputError> {
                 let position = metric_names.iter().position(|n| n == name);
                 position.is_some_and(|i| arm.metrics[i].count == arm.units)
             }),
+            covariate,
         })
         .collect();
     let design = Design {
@@ -264,6 +268,7 @@ pub fn analyze_input(json: &Value) -> Result<Results, InputError> {
         correction,
         analysis,
         journey,
+        stage_covariates,
         arms,
         metrics,
     };
@@ -344,11 +349,11 @@ pub(super) fn arm(
             "is not a stage of the journey",
         ));
     }
-    let reached = journey
+    let (reached, stage_covariates) = journey
         .iter()
         .map(|stage| {
             let field = at(&format!("stages.{stage}"));
-            let reached = whole(required(stages, stage, &field)?, &field)?;
+            let (reached, sums) = stage_entry(required(stages, stage, &field)?, &field, units)?;
             if reached > units {
                 return Err(InputError::ReachedAboveUnits {
                     field,
@@ -356,19 +361,20 @@ pub(super) fn arm(
                     units,
                 });
             }
-            Ok(reached)
+            Ok((reached, sums))
         })
-        .collect::<Result<Vec<u64>, InputError>>()?;
+        .collect::<Result<(Vec<u64>, Vec<_>), InputError>>()?;
     let empty = Map::new();
     let metrics_map = match map.get("metrics").filter(|v| !v.is_null()) {
         Some(value) => object(value, &at("metrics"))?,
         None => &empty,
     };
-    let metrics = metric_names
+    let (metrics, metric_covariates) = metric_names
         .iter()
         .map(|name| {
             let field = at(&format!("metrics.{name}"));
-            let moments = moments(required(metrics_map, name, &field)?, &field)?;
+            let value = required(metrics_map, name, &field)?;
+            let moments = moments(value, &field)?;
             if moments.count > units {
                 return Err(invalid(
                     format!("{field}.count"),
@@ -378,15 +384,18 @@ pub(super) fn arm(
                     ),
                 ));
             }
-            Ok(moments)
+            let sums = covariate_sums(object(value, &field)?, &field, moments.count)?;
+            Ok((moments, sums))
         })
-        .collect::<Result<Vec<Moments>, InputError>>()?;
+        .collect::<Result<(Vec<Moments>, Vec<_>), InputError>>()?;
     Ok(Arm {
         key,
         weight,
         units,
         reached,
         metrics,
+        stage_covariates,
+        metric_covariates,
     })
 }
 
@@ -458,43 +467,4 @@ fn moments(value: &Value, field: &str) -> Result<Moments, InputError> {
         sum,
         sum_squares,
     })
-}
-
-/// `touchstone analyze --plan '{"baseline":0.03,"mde":0.05,"alpha":0.05,"power":0.8}'`:
-/// units per variant by [`crate::power::sample_size_per_variant`]; `alpha` (0.05), `power`
-/// (0.8) and `variants` (2, for the total) are optional.
-pub fn plan(input: &Value) -> Result<Value, InputError> {
-    let map = object(input, "(input)")?;
-    let baseline = number(required(map, "baseline", "baseline")?, "baseline")?;
-    if !(baseline > 0.0 && baseline < 1.0) {
-        return Err(invalid(
-            "baseline",
-            "must be a rate between 0 and 1 (exclusive)",
-        ));
-    }
-    let mde = number(required(map, "mde", "mde")?, "mde")?;
-    if !(mde > -1.0 && mde != 0.0 && baseline * (1.0 + mde) < 1.0) {
-        return Err(invalid(
-            "mde",
-            "must be a non-zero relative change keeping the rate in (0, 1)",
-        ));
-    }
-    let alpha = alpha_in(map)?;
-    let power = optional_in(map, "power", 0.8, (0.0, 1.0))?;
-    let variants = match map.get("variants").filter(|v| !v.is_null()) {
-        None => 2,
-        Some(value) => whole(value, "variants")?.max(2),
-    };
-    let n = sample_size_per_variant(baseline, mde, alpha, power)
-        .map_err(|why| invalid("mde", why.to_string()))?;
-    Ok(json!({
-        "n_per_variant": n,
-        "total_units": n.saturating_mul(variants),
-        "variants": variants,
-        "baseline": baseline,
-        "target_rate": baseline * (1.0 + mde),
-        "mde": mde,
-        "alpha": alpha,
-        "power": power,
-    }))
 }

@@ -5,8 +5,11 @@
 //! offline JSON of `touchstone analyze`) — build one `Design` and run the same code.
 
 mod compare;
+mod covariate_input;
+mod cuped_compare;
 mod guardrail;
 mod input;
+mod plan;
 mod plugin_health;
 mod results;
 mod segment_input;
@@ -17,14 +20,17 @@ mod table;
 mod verdict;
 
 pub use guardrail::{GuardrailKind, Harm, guardrail_harms, srm_alert, wholly_harmful};
-pub use input::{InputError, analyze_input, plan};
+pub use input::{InputError, analyze_input};
+pub use plan::plan;
 pub use plugin_health::{PLUGIN_FALLBACKS, plugin_health, plugin_health_harms};
 pub use results::{
-    Comparison, Effect, FallbackComparison, MetricResult, MetricVariant, PluginHealthVariant,
-    PowerResult, Results, SampleProgress, SequentialResult, SrmResult, StagePower, StageResult,
-    StageVariant, VariantResult, Verdict, VerdictInterval,
+    Comparison, CovariateMissing, CupedResult, Effect, FallbackComparison, MetricResult,
+    MetricVariant, PluginHealthVariant, PowerResult, Results, SampleProgress, SequentialResult,
+    SrmResult, StagePower, StageResult, StageVariant, UnadjustedComparison, VariantResult, Verdict,
+    VerdictInterval,
 };
 pub use segments::{Heterogeneity, SegmentResults, SegmentValue, analyze_segments, combine_slices};
+pub use summary::{cuped_note, cuped_words};
 pub use table::render_table;
 
 use crate::correction::Correction;
@@ -32,8 +38,11 @@ use crate::power::{reachable_mde, sample_size_per_variant};
 use crate::sample::{Counts, finite};
 use crate::srm::srm;
 use compare::{Outcome, Settings, compare, conversion_counts};
+pub(crate) use cuped_compare::DeclaredCovariate;
+use cuped_compare::{ArmSums, adjust};
 use touchstone_model::{
-    Aggregates, Analysis, Direction, Experiment, MetricKind, MetricRole, Moments, VariantAggregates,
+    Aggregates, Analysis, CovariateSums, Direction, Experiment, MetricKind, MetricRole, Moments,
+    VariantAggregates,
 };
 
 /// Statistics of an experiment from the store's aggregates: the body of
@@ -72,15 +81,27 @@ pub fn analyze(experiment: &Experiment, aggregates: &Aggregates) -> Results {
                     reached.min(counted.units)
                 })
                 .collect();
+            let counted_metric =
+                |key: &str| counted.metrics.iter().find(|m| m.metric == key);
             let metrics = experiment
                 .metrics()
                 .iter()
-                .map(|metric| {
+                .map(|metric| counted_metric(&metric.key).map_or_else(Moments::default, |m| m.moments))
+                .collect();
+            let metric_covariates = experiment
+                .metrics()
+                .iter()
+                .map(|metric| counted_metric(&metric.key).and_then(|m| m.covariate))
+                .collect();
+            let stage_covariates = experiment
+                .journey()
+                .iter()
+                .map(|stage| {
                     counted
-                        .metrics
+                        .stages
                         .iter()
-                        .find(|m| m.metric == metric.key)
-                        .map_or_else(Moments::default, |m| m.moments)
+                        .find(|s| &s.stage == stage)
+                        .and_then(|s| s.covariate)
                 })
                 .collect();
             Arm {
@@ -89,6 +110,8 @@ pub fn analyze(experiment: &Experiment, aggregates: &Aggregates) -> Results {
                 units: counted.units,
                 reached,
                 metrics,
+                stage_covariates,
+                metric_covariates,
             }
         })
         .collect();
@@ -101,6 +124,23 @@ pub fn analyze(experiment: &Experiment, aggregates: &Aggregates) -> Results {
             direction: metric.direction,
             role: metric.role,
             randomized: metric.kind.denominator_is_exposed_units(),
+            covariate: metric
+                .covariate
+                .as_ref()
+                .map(|attribute| DeclaredCovariate {
+                    attribute: Some(attribute.clone()),
+                }),
+        })
+        .collect();
+    let stage_covariates = experiment
+        .journey()
+        .iter()
+        .map(|stage| {
+            experiment
+                .stage_covariate(stage)
+                .map(|attribute| DeclaredCovariate {
+                    attribute: Some(attribute.to_string()),
+                })
         })
         .collect();
     let mut results = run(
@@ -114,6 +154,7 @@ pub fn analyze(experiment: &Experiment, aggregates: &Aggregates) -> Results {
             correction: Correction::Holm,
             analysis: spec.analysis,
             journey: experiment.journey().to_vec(),
+            stage_covariates,
             arms,
             metrics,
         },
@@ -136,6 +177,8 @@ pub(crate) struct Design {
     pub correction: Correction,
     pub analysis: Analysis,
     pub journey: Vec<String>,
+    /// In journey order: the stages that adjust for a covariate (CUPED, decision 023).
+    pub stage_covariates: Vec<Option<DeclaredCovariate>>,
     pub arms: Vec<Arm>,
     pub metrics: Vec<MetricDesign>,
 }
@@ -148,6 +191,10 @@ pub(crate) struct Arm {
     pub reached: Vec<u64>,
     /// In `Design::metrics` order.
     pub metrics: Vec<Moments>,
+    /// In journey order; `Some` where the covariate's sums were counted (y = reached, 0/1).
+    pub stage_covariates: Vec<Option<CovariateSums>>,
+    /// In `Design::metrics` order.
+    pub metric_covariates: Vec<Option<CovariateSums>>,
 }
 
 #[derive(Clone)]
@@ -157,6 +204,8 @@ pub(crate) struct MetricDesign {
     pub direction: Direction,
     pub role: MetricRole,
     pub randomized: bool,
+    /// Declared CUPED covariate (decision 023).
+    pub covariate: Option<DeclaredCovariate>,
 }
 
 pub(crate) fn run(design: Design, mut warnings: Vec<String>) -> Results {
@@ -200,13 +249,35 @@ pub(crate) fn run(design: Design, mut warnings: Vec<String>) -> Results {
                     let step_rate =
                         (previous > 0).then(|| arm.reached[index] as f64 / previous as f64);
                     let vs_control = (arm.key != control.key).then(|| {
-                        compare(
+                        let label = format!("stage {stage}, {} vs {}", arm.key, control.key);
+                        let mut comparison = compare(
                             Outcome::Rate(Counts::new(control.units, control.reached[index])),
                             Outcome::Rate(counts),
                             settings(Direction::Increase),
-                            &format!("stage {stage}, {} vs {}", arm.key, control.key),
+                            &label,
                             &mut warnings,
-                        )
+                        );
+                        if let Some(declared) = &design.stage_covariates[index] {
+                            // y is 0/1 per exposed unit: Σy = Σy² = reached.
+                            let sums = |arm: &Arm| ArmSums {
+                                outcome: Moments {
+                                    count: arm.units,
+                                    sum: arm.reached[index] as f64,
+                                    sum_squares: arm.reached[index] as f64,
+                                },
+                                covariate: arm.stage_covariates[index],
+                            };
+                            adjust(
+                                &mut comparison,
+                                declared,
+                                sums(control),
+                                sums(arm),
+                                settings(Direction::Increase),
+                                &label,
+                                &mut warnings,
+                            );
+                        }
+                        comparison
                     });
                     StageVariant {
                         key: arm.key.clone(),
@@ -244,13 +315,31 @@ pub(crate) fn run(design: Design, mut warnings: Vec<String>) -> Results {
                     .map(|arm| {
                         let moments = arm.metrics[index];
                         let vs_control = (arm.key != control.key).then(|| {
-                            compare(
+                            let label =
+                                format!("metric {}, {} vs {}", metric.key, arm.key, control.key);
+                            let mut comparison = compare(
                                 outcome(&control.metrics[index]),
                                 outcome(&moments),
                                 settings(metric.direction),
-                                &format!("metric {}, {} vs {}", metric.key, arm.key, control.key),
+                                &label,
                                 &mut warnings,
-                            )
+                            );
+                            if let Some(declared) = &metric.covariate {
+                                let sums = |arm: &Arm| ArmSums {
+                                    outcome: arm.metrics[index],
+                                    covariate: arm.metric_covariates[index],
+                                };
+                                adjust(
+                                    &mut comparison,
+                                    declared,
+                                    sums(control),
+                                    sums(arm),
+                                    settings(metric.direction),
+                                    &label,
+                                    &mut warnings,
+                                );
+                            }
+                            comparison
                         });
                         MetricVariant {
                             key: arm.key.clone(),

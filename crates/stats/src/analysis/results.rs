@@ -171,10 +171,58 @@ pub struct Comparison {
     pub chance_to_beat_control: Option<f64>,
     /// Expected loss of choosing the variant, in the metric's units (≥ 0).
     pub expected_loss: Option<f64>,
+    /// Set when the stage or metric declares a covariate (decision 023): whether the figures
+    /// above are regression-adjusted (CUPED), θ and the variance the covariate explained —
+    /// or why the adjustment was not applied (then every figure above is unadjusted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cuped: Option<CupedResult>,
+    /// When CUPED was applied: the same comparison without the adjustment, for reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unadjusted: Option<UnadjustedComparison>,
     /// What the verdict interval is recomputed from at the corrected level; not serialized.
     #[serde(skip)]
     #[cfg_attr(feature = "utoipa", schema(ignore))]
     pub(crate) basis: BasisSlot,
+}
+
+/// The regression adjustment of one comparison (decision 023).
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CupedResult {
+    /// The unit attribute adjusted for (`null` offline when the input names none).
+    pub attribute: Option<String>,
+    /// Whether the comparison's headline figures are adjusted; false with `not_applied`
+    /// saying why (no covariate variance, a single unit, impossible sums, …).
+    pub applied: bool,
+    /// Cov(x, y)/Var(x) over control and this variant pooled.
+    pub theta: Option<f64>,
+    /// 1 − adjusted/unadjusted variance of the difference: the interval is √(1 − this) as
+    /// wide as without the covariate (≈ ρ² for equal arms).
+    pub variance_reduction: Option<f64>,
+    /// Units whose covariate was missing or not a number (counted as 0), per arm.
+    pub covariate_missing: CovariateMissing,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_applied: Option<String>,
+}
+
+/// Units without a (numeric) covariate in control and in the variant.
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct CovariateMissing {
+    pub control: u64,
+    pub variant: u64,
+}
+
+/// A CUPED comparison's figures without the adjustment (Welch, Fieller, always-valid), beside
+/// the adjusted headline.
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct UnadjustedComparison {
+    pub absolute: Effect,
+    pub relative: Effect,
+    pub p_value: Option<f64>,
+    pub sequential: SequentialResult,
+    pub chance_to_beat_control: Option<f64>,
 }
 
 /// Where a comparison keeps its [`Basis`]: derived from the serialized numbers, not part of
@@ -204,6 +252,18 @@ pub(crate) struct Basis {
     pub waiting: bool,
     /// The metric's good direction (stages: increase).
     pub direction: Direction,
+    /// Under CUPED the relative effect is Δ'/ȳ_A (adjusted difference over control's
+    /// observed mean), not a ratio of the two arms: what Fieller's inversion needs of it.
+    pub relative_base: Option<RelativeBase>,
+}
+
+/// The denominator of a CUPED relative effect: control's observed mean, its squared standard
+/// error and its covariance with the adjusted difference.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct RelativeBase {
+    pub mean: f64,
+    pub mean_variance: f64,
+    pub covariance_with_difference: f64,
 }
 
 /// A comparison's verdict, read with the metric's direction from the absolute difference.

@@ -3,6 +3,7 @@
 //! Each slice is analysed with the top level's design (journey, metrics, control, alpha), so
 //! warehouse data gets the answer the server gives.
 
+use super::covariate_input::declared;
 use super::input::{InputError, arm, invalid, object, required};
 use super::segments::{SegmentResults, combine_slices};
 use super::{Arm, Design, run};
@@ -80,6 +81,18 @@ fn slice_arms(slice: &Value, path: &str, design: &Design) -> Result<Vec<Arm>, In
         })
         .collect::<Result<Vec<Arm>, InputError>>()?;
     super::input::check_total_units(&arms, &field)?;
+    // A slice carries its own covariate sums (θ per slice) for exactly the top level's.
+    let expected = (
+        design.stage_covariates.clone(),
+        design.metrics.iter().map(|m| m.covariate.clone()).collect(),
+    );
+    declared(
+        &arms,
+        &field,
+        &design.journey,
+        &metric_names,
+        Some(&expected),
+    )?;
     Ok(arms)
 }
 
@@ -94,6 +107,7 @@ fn slice_design(design: &Design, arms: Vec<Arm>) -> Design {
         correction: design.correction,
         analysis: design.analysis,
         journey: design.journey.clone(),
+        stage_covariates: design.stage_covariates.clone(),
         arms,
         metrics: design.metrics.clone(),
     }

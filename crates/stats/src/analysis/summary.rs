@@ -5,7 +5,7 @@
 //! it never calls an effect significant next to an interval that includes zero. The verb
 //! follows the absolute difference, never the sign of a ratio.
 
-use super::results::{Comparison, Results, Verdict, VerdictInterval};
+use super::results::{Comparison, CupedResult, Results, Verdict, VerdictInterval};
 use touchstone_model::{Analysis, Direction};
 
 pub(crate) fn sentences(results: &Results) -> Vec<String> {
@@ -171,7 +171,46 @@ fn sentence(
             (Analysis::Sequential, _) => format!("not significant ({rule})"),
         },
     };
-    format!("{effect}; {verdict}")
+    match comparison.cuped.as_ref().and_then(cuped_words) {
+        Some(cuped) => format!("{effect}; {verdict}; {cuped}"),
+        None => format!("{effect}; {verdict}"),
+    }
+}
+
+/// "CUPED on orders_90d: −38 % variance", or why it was not applied: the words the table, the
+/// summary and the dashboard all use for one comparison's adjustment (decision 023).
+pub fn cuped_words(cuped: &CupedResult) -> Option<String> {
+    let on = cuped.attribute.as_deref().unwrap_or("the covariate");
+    if !cuped.applied {
+        return Some(format!("CUPED on {on} not applied (unadjusted figures)"));
+    }
+    let reduction = cuped.variance_reduction?;
+    let percent = (reduction * 100.0).round();
+    Some(if percent > 0.0 {
+        format!("CUPED on {on}: −{percent:.0} % variance")
+    } else {
+        format!("CUPED on {on}: +{:.0} % variance", -percent)
+    })
+}
+
+/// One note for a stage or metric from its variants' comparisons (`(variant, comparison)`),
+/// e.g. "CUPED on orders_90d: −38 % variance", with each variant named when there are several;
+/// `None` when nothing declares a covariate.
+pub fn cuped_note(comparisons: &[(&str, &Comparison)]) -> Option<String> {
+    let words: Vec<(&str, String)> = comparisons
+        .iter()
+        .filter_map(|(key, c)| Some((*key, c.cuped.as_ref().and_then(cuped_words)?)))
+        .collect();
+    match words.as_slice() {
+        [] => None,
+        [(_, only)] => Some(only.clone()),
+        many => Some(
+            many.iter()
+                .map(|(key, words)| format!("{key}: {words}"))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+    }
 }
 
 fn verb(estimate: f64) -> &'static str {

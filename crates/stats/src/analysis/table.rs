@@ -3,7 +3,7 @@
 
 use super::results::{Comparison, Results};
 use super::segment_table::render_segments;
-use super::summary::{confidence_level, p_text, percent};
+use super::summary::{confidence_level, cuped_note, p_text, percent};
 
 /// Aligned text tables of a `Results`, ending with the summary and warnings.
 pub fn render_table(results: &Results) -> String {
@@ -61,7 +61,14 @@ pub fn render_table(results: &Results) -> String {
             row.extend(comparison_cells(v.vs_control.as_ref(), true));
             rows.push(row);
         }
-        out.push_str(&format!("\nstage {}\n", stage.stage));
+        let note = cuped_note(&comparisons(
+            stage
+                .variants
+                .iter()
+                .map(|v| (v.key.as_str(), v.vs_control.as_ref())),
+        ));
+        let note = note.map(|n| format!(" ({n})")).unwrap_or_default();
+        out.push_str(&format!("\nstage {}{note}\n", stage.stage));
         out.push_str(&align(&rows));
     }
     for metric in &results.metrics {
@@ -80,7 +87,17 @@ pub fn render_table(results: &Results) -> String {
                 .then_some("lower is better"),
             (!metric.randomized).then_some("not randomized"),
         ];
-        let notes: Vec<&str> = notes.into_iter().flatten().collect();
+        let cuped = cuped_note(&comparisons(
+            metric
+                .variants
+                .iter()
+                .map(|v| (v.key.as_str(), v.vs_control.as_ref())),
+        ));
+        let notes: Vec<&str> = notes
+            .into_iter()
+            .flatten()
+            .chain(cuped.as_deref())
+            .collect();
         let notes = if notes.is_empty() {
             String::new()
         } else {
@@ -103,6 +120,13 @@ pub fn render_table(results: &Results) -> String {
     }
     render_segments(&mut out, &results.segments);
     out
+}
+
+/// The variants that have a comparison, for [`cuped_note`].
+fn comparisons<'a>(
+    variants: impl Iterator<Item = (&'a str, Option<&'a Comparison>)>,
+) -> Vec<(&'a str, &'a Comparison)> {
+    variants.filter_map(|(key, c)| Some((key, c?))).collect()
 }
 
 fn header(first: &[&str], level: &str) -> Vec<String> {

@@ -9,7 +9,7 @@
 
 use super::results::{Comparison, Verdict, VerdictInterval};
 use crate::correction::Correction;
-use crate::ratio::fieller_relative;
+use crate::ratio::{fieller_difference_ratio, fieller_relative};
 use crate::sample::{Undefined, finite};
 use crate::sequential::confidence_sequence_at;
 use crate::welch::t_quantile;
@@ -133,7 +133,18 @@ fn interval_at(comparison: &Comparison, level_alpha: f64) -> Result<Intervals, U
     if !(absolute.iter().all(|x| x.is_finite()) && absolute[0] < absolute[1]) {
         return Err(Undefined::NotFinite);
     }
-    let relative = fieller_relative(a.mean, a.mean_variance(), b.mean, b.mean_variance(), q);
+    let relative = match basis.relative_base {
+        // CUPED: the adjusted difference over control's observed mean (decision 023).
+        Some(base) => fieller_difference_ratio(
+            estimate,
+            standard_error * standard_error,
+            base.mean,
+            base.mean_variance,
+            base.covariance_with_difference,
+            q,
+        ),
+        None => fieller_relative(a.mean, a.mean_variance(), b.mean, b.mean_variance(), q),
+    };
     Ok((absolute, relative))
 }
 

@@ -13,6 +13,7 @@ use crate::ui::layout::escape;
 use serde_json::Value;
 use std::fmt::Write;
 use touchstone_model::{Experiment, Status};
+use touchstone_stats::analysis::{CupedResult, cuped_words};
 
 /// What the card advises; also its `data-decision` and CSS class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,6 +185,12 @@ fn interval_words(comparison: &Value, alpha: f64) -> Option<String> {
     words.push(')');
     if let Some(note) = note.filter(|n| !n.is_empty()) {
         let _ = write!(words, " — {note}");
+    }
+    // The verdict is the adjusted test's when a covariate adjusts it: say so in the results'
+    // own words (decision 023).
+    let cuped = serde_json::from_value::<CupedResult>(comparison["cuped"].clone()).ok();
+    if let Some(cuped) = cuped.as_ref().and_then(cuped_words) {
+        let _ = write!(words, " — {cuped}");
     }
     Some(words)
 }

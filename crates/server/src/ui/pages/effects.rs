@@ -11,7 +11,7 @@ use crate::ui::format::{
 use crate::ui::layout::escape;
 use std::fmt::Write;
 use touchstone_model::{Direction, MetricKind};
-use touchstone_stats::analysis::{Results, StageResult};
+use touchstone_stats::analysis::{Comparison, Results, StageResult};
 use touchstone_stats::correction::Correction;
 
 fn correction_name(correction: Correction) -> &'static str {
@@ -162,6 +162,14 @@ pub fn stage_effects(results: &Results) -> String {
                 ""
             },
         );
+        out.push_str(&cuped_note(
+            "stage",
+            &stage.stage,
+            stage
+                .variants
+                .iter()
+                .filter_map(|v| Some((v.key.as_str(), v.vs_control.as_ref()?))),
+        ));
         if rows.iter().all(|row| row.estimate.is_none()) {
             out.push_str(r#"<p class="hint">No comparison yet.</p></div>"#);
             continue;
@@ -205,6 +213,24 @@ pub fn stage_effects(results: &Results) -> String {
     }
     out.push_str("</section>");
     out
+}
+
+/// "CUPED on orders_90d: −38 % variance" under a stage or metric that adjusts for a covariate
+/// (the results' own words, [`touchstone_stats::analysis::cuped_note`]); empty otherwise.
+fn cuped_note<'a>(
+    what: &str,
+    name: &str,
+    comparisons: impl Iterator<Item = (&'a str, &'a Comparison)>,
+) -> String {
+    let comparisons: Vec<(&str, &Comparison)> = comparisons.collect();
+    match touchstone_stats::analysis::cuped_note(&comparisons) {
+        Some(note) => format!(
+            r#"<p class="cuped-note" data-{what}="{name}" title="Regression adjustment on a pre-exposure attribute (CUPED): the effects, intervals and verdict are adjusted; the unadjusted figures are in the JSON">{note}</p>"#,
+            name = escape(name),
+            note = escape(&note),
+        ),
+        None => String::new(),
+    }
 }
 
 /// Chance to beat control and expected loss for every stage: what a decision weighs.
@@ -285,10 +311,19 @@ pub fn metrics(results: &Results, currency: Option<&str>) -> String {
             r#" <small><a href='#glossary' class="term" title="Only units that sent the event count: a descriptive comparison, not protected by randomization">(conditional)</a></small>"#
         };
         let unit = metric_unit(metric.kind, currency);
-        for cell in &metric.variants {
+        let cuped = cuped_note(
+            "metric",
+            &metric.metric,
+            metric
+                .variants
+                .iter()
+                .filter_map(|v| Some((v.key.as_str(), v.vs_control.as_ref()?))),
+        );
+        for (row, cell) in metric.variants.iter().enumerate() {
             let _ = write!(
                 out,
-                r#"<tr data-metric="{m}" data-variant="{k}"><th scope="row">{m}{note}<br><small class="unit">{unit}</small></th><td>{k}</td><td>{units}</td><td data-mean="{raw}">{mean}</td>"#,
+                r#"<tr data-metric="{m}" data-variant="{k}"><th scope="row">{m}{note}<br><small class="unit">{unit}</small>{cuped}</th><td>{k}</td><td>{units}</td><td data-mean="{raw}">{mean}</td>"#,
+                cuped = if row == 0 { cuped.as_str() } else { "" },
                 m = escape(&metric.metric),
                 k = escape(&cell.key),
                 units = count(cell.units),
@@ -314,4 +349,101 @@ pub fn metrics(results: &Results, currency: Option<&str>) -> String {
     }
     out.push_str("</tbody></table></div></section>");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use touchstone_model::{Aggregates, Experiment, ExperimentSpec};
+
+    /// Purchase and revenue per unit adjusted for `orders_90d`; purchasers had more orders
+    /// before (ρ ≈ 0.4–0.5), the treatment sells a little more.
+    fn adjusted() -> (Experiment, Results) {
+        let spec: ExperimentSpec = serde_json::from_value(json!({
+            "key": "checkout", "touchpoint": "checkout.shipping", "status": "running",
+            "variants": [{"key": "control", "weight": 1}, {"key": "treatment", "weight": 1}],
+            "journey": ["purchase"], "value_event": "purchase",
+            "covariates": {"purchase": {"attribute": "orders_90d"},
+                           "revenue_per_unit": {"attribute": "orders_90d"}}
+        }))
+        .expect("a definition");
+        let experiment = Experiment::new(spec).expect("valid");
+        let variant = |key: &str, reached: f64, x_of_buyers: f64| {
+            let sums = |y: f64| {
+                json!({"missing": 3, "sum": 4000.0, "sum_squares": 16000.0,
+                                       "sum_of_products": reached * x_of_buyers * y})
+            };
+            json!({"key": key, "units": 2000,
+                   "stages": [{"stage": "purchase", "reached": reached as u64,
+                               "seconds": {"count": 0, "sum": 0.0, "sum_squares": 0.0},
+                               "covariate": sums(1.0)}],
+                   "metrics": [{"metric": "revenue_per_unit",
+                                "moments": {"count": 2000, "sum": reached * 50.0, "sum_squares": reached * 2600.0},
+                                "covariate": sums(50.0)}]})
+        };
+        let aggregates: Aggregates = serde_json::from_value(json!({"variants": [
+            variant("control", 200.0, 4.5), variant("treatment", 240.0, 4.4)
+        ]}))
+        .expect("aggregates");
+        let results = touchstone_stats::analyze(&experiment, &aggregates);
+        (experiment, results)
+    }
+
+    #[test]
+    fn the_forest_plot_and_the_notes_show_the_adjusted_comparison() {
+        let (_, results) = adjusted();
+        let stage = results.stages[0].variants[1]
+            .vs_control
+            .as_ref()
+            .expect("vs");
+        let cuped = stage.cuped.as_ref().expect("cuped");
+        assert!(cuped.applied, "{:?}", results.warnings);
+        let reduction = (cuped.variance_reduction.expect("vr") * 100.0).round();
+        assert!(reduction > 5.0, "{reduction}");
+        let html = stage_effects(&results);
+        assert!(
+            html.contains(r#"<p class="cuped-note" data-stage="purchase""#),
+            "{html}"
+        );
+        assert!(html.contains(&format!("CUPED on orders_90d: −{reduction:.0} % variance")));
+        // The plotted row is the adjusted relative effect and interval.
+        let ci = stage.relative.ci.expect("ci");
+        assert!(html.contains(&format!(
+            r#"data-estimate="{}" data-ci-low="{}" data-ci-high="{}""#,
+            data_number(stage.relative.estimate),
+            data_number(Some(ci[0])),
+            data_number(Some(ci[1]))
+        )));
+        let unadjusted = stage.unadjusted.as_ref().expect("beside");
+        assert_ne!(unadjusted.relative.ci, stage.relative.ci);
+        let metric_html = metrics(&results, Some("EUR"));
+        assert!(metric_html.contains(r#"<p class="cuped-note" data-metric="revenue_per_unit""#));
+    }
+
+    #[test]
+    fn the_decision_card_names_the_adjustment_behind_its_verdict() {
+        let (experiment, results) = adjusted();
+        let document = serde_json::to_value(&results).expect("serializes");
+        let decision = super::super::decision_card::decide(&experiment, &document, None);
+        let words = decision.interval.expect("an interval");
+        assert!(words.contains("CUPED on orders_90d: −"), "{words}");
+    }
+
+    #[test]
+    fn the_power_panel_plans_with_an_expected_correlation() {
+        let (_, results) = adjusted();
+        let n = results.power.n_per_variant.expect("a plan");
+        let html = super::super::power::power_panel(&results.power, Some(0.6), Some(2));
+        let expected = (n as f64 * 0.64).ceil() as u64;
+        assert!(
+            html.contains(&format!(
+                r#"data-correlation="0.6" data-cuped-planned="{expected}""#
+            )),
+            "{html}"
+        );
+        assert!(html.contains(r#"<input type="hidden" name="phase" value="2">"#));
+        let plain = super::super::power::power_panel(&results.power, None, None);
+        assert!(!plain.contains("data-cuped-planned") && plain.contains(r#"name="rho""#));
+    }
 }

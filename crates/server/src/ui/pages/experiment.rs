@@ -25,6 +25,8 @@ pub struct Extras {
     pub plugins: Option<health::PluginServers>,
     /// The touchpoint plugin's fuel section ([`health::plugin_fuel`]), rendered; empty without one.
     pub plugin_fuel: String,
+    /// The expected correlation ρ of a CUPED covariate the power panel plans with (`?rho=`).
+    pub correlation: Option<f64>,
 }
 
 /// `audit`: the experiment's history, newest first (`None`: the log could not be read).
@@ -96,7 +98,11 @@ pub fn experiment_page_with(
         body.push_str(
             r#"<section class="card" id="over-time"><h2>Effect over time</h2><p class="hint">Cumulative from day 0 of this phase: each point is everything counted up to the end of that day, the last one is now. The band is the always-valid interval, safe to read every day.</p><div id="over-time-chart" aria-live="polite"><p class="hint">Loading daily snapshots…</p></div></section>"#,
         );
-        body.push_str(&power::power_panel(&results.power));
+        body.push_str(&power::power_panel(
+            &results.power,
+            extras.correlation,
+            extras.phase,
+        ));
     }
     body.push_str(&glossary());
     body.push_str(&editor(experiment));
