@@ -131,7 +131,7 @@ pub(crate) async fn experiment_page(
         Some(text) => match text.parse::<f64>() {
             Ok(rho) if (0.0..1.0).contains(&rho) => Some(rho),
             _ => {
-                let error = ApiError::BadRequest {
+                let error = ServiceError::BadRequest {
                     field: "rho".into(),
                     message: format!(
                         "`{text}` is not an expected correlation: a number from 0 up to (not including) 1"
