@@ -18,3 +18,4 @@ mod segment_reference;
 mod segment_simulation;
 mod segments;
 mod simulation;
+mod verdict_outputs;
