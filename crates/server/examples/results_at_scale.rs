@@ -10,7 +10,7 @@
 //! started through the API; their counters are then written straight into Redis in the
 //! store's own key layout (decision 002, `crates/store/src/redis/keys.rs`: the phase's
 //! counters hash, one hash per slice, the slice values set, exposures per hour), once for 10³
-//! and once for 10⁸ units per arm. Written, not counted: counting 4·10⁸ units through
+//! and once for 10⁸ units per arm (and 10⁵, see `main`). Written, not counted: counting 4·10⁸ units through
 //! `/v1/events` is the store's load test, not this one. The bench checks that each results
 //! document reads back the units it wrote, then times, interleaved so both sizes see the same
 //! machine: `GET /v1/experiments/{key}/results`, `GET …/results/segments/device` (20 slices)
@@ -252,7 +252,13 @@ fn main() -> anyhow::Result<()> {
     let http = reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(120))
         .build()?;
-    let sizes: [(u64, &str); 2] = [(1_000, "results-1e3"), (100_000_000, "results-1e8")];
+    // 10⁵ beside the issue's two sizes: at 10³ per arm a slice holds 50 units, so some of its
+    // comparisons are undefined (and cheaper); 10⁵ vs 10⁸ compares fully defined documents.
+    let sizes: [(u64, &str); 3] = [
+        (1_000, "results-1e3"),
+        (100_000, "results-1e5"),
+        (100_000_000, "results-1e8"),
+    ];
     for (units, key) in sizes {
         let url = format!("{base}/v1/experiments/{key}");
         let reply = http.put(&url).json(&definition(key)).send()?;
@@ -287,7 +293,11 @@ fn main() -> anyhow::Result<()> {
             .cloned()
             .with_context(|| format!("{key} is not in the store"))
     };
-    let checks = [experiment(sizes[0].1)?, experiment(sizes[1].1)?];
+    let checks = [
+        experiment(sizes[0].1)?,
+        experiment(sizes[1].1)?,
+        experiment(sizes[2].1)?,
+    ];
     for experiment in &checks {
         let found = runtime.block_on(guardrails::assess(store.as_ref(), experiment, min_units))?;
         if found.results.variants[0].units == 0 {
@@ -295,7 +305,7 @@ fn main() -> anyhow::Result<()> {
         }
     }
     // [endpoint][size] → wall times; sizes interleaved run by run.
-    let mut times = vec![vec![Vec::new(), Vec::new()]; 3];
+    let mut times = vec![vec![Vec::new(); sizes.len()]; 3];
     for _ in 0..runs {
         for (size, (_, key)) in sizes.iter().enumerate() {
             let url = format!("{base}/v1/experiments/{key}");
@@ -315,12 +325,17 @@ fn main() -> anyhow::Result<()> {
     }
     println!(
         "4 variants, 6 stages, 6 metrics, {SLICES} slices; median of {runs} runs (min–max), \
-         release build; load average {}",
+         {} build; load average {}",
+        if cfg!(debug_assertions) {
+            "dev (dependencies and touchstone-stats at opt-level 2)"
+        } else {
+            "release"
+        },
         load_average()
     );
     println!(
-        "{:<44} {:>22} {:>22} {:>8}",
-        "", "10^3 units per arm", "10^8 units per arm", "ratio"
+        "{:<44} {:>24} {:>24} {:>24} {:>10} {:>10}",
+        "", "10^3 units per arm", "10^5 units per arm", "10^8 units per arm", "1e8/1e3", "1e8/1e5"
     );
     let names = [
         "GET /v1/experiments/{key}/results",
@@ -328,26 +343,27 @@ fn main() -> anyhow::Result<()> {
         "one guardrail check (assess)",
     ];
     for (name, mut by_size) in names.iter().zip(times) {
-        let spread: Vec<(f64, f64)> = by_size
-            .iter()
-            .map(|t| {
-                let min = t.iter().min().copied().unwrap_or_default();
-                let max = t.iter().max().copied().unwrap_or_default();
-                (millis(min), millis(max))
-            })
-            .collect();
-        let small = median(&mut by_size[0]);
-        let large = median(&mut by_size[1]);
-        println!(
-            "{name:<44} {:>8.2} ms ({:.1}–{:.1}) {:>8.2} ms ({:.1}–{:.1}) {:>8.2}",
-            millis(small),
-            spread[0].0,
-            spread[0].1,
-            millis(large),
-            spread[1].0,
-            spread[1].1,
-            large.as_secs_f64() / small.as_secs_f64()
-        );
+        let mut line = format!("{name:<44}");
+        let mut medians = Vec::new();
+        for runs in &mut by_size {
+            let min = runs.iter().min().copied().unwrap_or_default();
+            let max = runs.iter().max().copied().unwrap_or_default();
+            let middle = median(runs);
+            medians.push(middle);
+            line.push_str(&format!(
+                " {:>9.2} ms ({:>5.1}–{:>6.1})",
+                millis(middle),
+                millis(min),
+                millis(max)
+            ));
+        }
+        let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
+        line.push_str(&format!(
+            " {:>10.2} {:>10.2}",
+            ratio(medians[2], medians[0]),
+            ratio(medians[2], medians[1])
+        ));
+        println!("{line}");
     }
     drop(app);
     Ok(())
