@@ -291,3 +291,48 @@ pub(crate) fn fail(message: &str) -> ExitCode {
 fn report(message: &str) {
     let _ = writeln!(std::io::stderr(), "{message}");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `touchstone analyze FILE` on `input`: its exit code.
+    fn analyze_file(name: &str, input: &serde_json::Value) -> ExitCode {
+        let dir = touchstone_testkit::binary::TempDir::new("analyze-cli");
+        let path = dir.path().join(name);
+        std::fs::write(&path, input.to_string()).expect("writing the input");
+        analyze(Some(path), Format::Table, None)
+    }
+
+    #[test]
+    fn analyze_refuses_impossible_counts_and_alphas_with_exit_two() {
+        let arm = |key: &str, units: u64, reached: u64, count: u64| {
+            serde_json::json!({"key": key, "units": units, "stages": {"buy": reached},
+                "metrics": {"orders": {"count": count, "sum": 1.0, "sum_squares": 1.0}}})
+        };
+        let valid = serde_json::json!({"journey": ["buy"],
+            "variants": [arm("A", 100, 10, 100), arm("B", 100, 12, 100)]});
+        assert_eq!(analyze_file("valid.json", &valid), ExitCode::SUCCESS);
+        let mut metric_above_units = valid.clone();
+        metric_above_units["variants"][1] = arm("B", 100, 12, 101);
+        let mut reached_above_units = valid.clone();
+        reached_above_units["variants"][0] = arm("A", 100, 101, 100);
+        let mut overflowing = valid.clone();
+        overflowing["variants"][0] = arm("A", u64::MAX / 2 + 1, 1, 1);
+        overflowing["variants"][1] = arm("B", u64::MAX / 2 + 1, 1, 1);
+        let mut tiny_alpha = valid.clone();
+        tiny_alpha["alpha"] = serde_json::json!(1e-300);
+        for (name, input) in [
+            ("metric-above-units.json", metric_above_units),
+            ("reached-above-units.json", reached_above_units),
+            ("overflowing.json", overflowing),
+            ("tiny-alpha.json", tiny_alpha),
+        ] {
+            assert_eq!(
+                analyze_file(name, &input),
+                ExitCode::from(BAD_INPUT),
+                "{name}"
+            );
+        }
+    }
+}

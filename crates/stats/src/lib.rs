@@ -12,22 +12,30 @@
 //!   `scipy.stats.ttest_ind(b, a, equal_var=False)` on the raw arrays gives the same numbers.
 //! - **Difference test: Welch's t-test** ([`welch::welch`]): Student t with Welch–Satterthwaite
 //!   df, two-sided, on variant − control; the absolute CI uses the same statistic, so it
-//!   excludes 0 exactly when p < α. **Relative effect** B/A − 1 by the delta method
-//!   ([`welch::relative_effect`]) with the same t quantile.
+//!   excludes 0 exactly when p < α. **Relative effect** B/A − 1 with Fieller's interval
+//!   ([`welch::relative_effect`], [`ratio`]): it inverts the same Welch statistic with the same
+//!   t quantile, so it too excludes 0 exactly when p < α (`null` with a warning when control's
+//!   mean is ≤ 0 or not distinguishable from 0); the delta-method standard error is kept for
+//!   pooling slices.
 //! - **Sequential: asymptotic confidence sequences** (Waudby-Smith et al. 2023; GrowthBook /
 //!   Eppo form, [`sequential::confidence_sequence`]): N units of the two arms, s² = N·se²,
 //!   ρ² = (−2 ln α + ln(−2 ln α + 1))/M with tuning M (default 10 000),
 //!   half-width = s·sqrt(2(Nρ²+1)/(N²ρ²)·ln(sqrt(Nρ²+1)/α)),
 //!   p = min(1, sqrt(Nρ²+1)·exp(−ρ²N(est/se)²/(2(Nρ²+1)))).
 //! - **Bayesian**: rates have Beta(1 + reached, 1 + units − reached) posteriors; chance to beat
-//!   control and expected loss E[max(control − variant, 0)] are exact closed forms
-//!   ([`bayes`]); continuous metrics use a normal approximation. Both respect the metric's
-//!   direction (for "decrease is good", beating control means being lower).
+//!   control, expected loss E[max(control − variant, 0)] and, with three or more arms, each
+//!   arm's chance to be best are integrated on the logit scale in time independent of the
+//!   counts, to 1e-6 absolute (decision 017, [`bayes`]); continuous metrics use the normal
+//!   approximation of their means. All respect the metric's direction (for "decrease is
+//!   good", beating control means being lower).
 //! - **SRM**: Pearson chi-square goodness of fit of exposed units against the configured
 //!   weights; a mismatch is p < 0.001 ([`srm::SRM_THRESHOLD`]).
 //! - **Multiple testing**: Holm by default across all stage × non-control-variant comparisons of
 //!   an experiment, Benjamini–Hochberg on request ([`correction`]); metrics form their own
-//!   family. Raw and adjusted p-values are both reported; `significant` = adjusted p < α.
+//!   family. Raw and adjusted p-values are both reported; `significant` = the experiment's
+//!   `analysis` rule's adjusted p-value < α (the always-valid test by default, Welch's under
+//!   `fixed` once the planned sample is in), shown beside that rule's interval at the level the
+//!   correction used (decision 017).
 //! - **Power**: n per variant by the unpooled-alternative formula of [`power`]; the results
 //!   show it for the control's rate at each stage (headline: the last stage) and the relative
 //!   MDE reachable with the smallest arm's units.

@@ -18,6 +18,7 @@ use touchstone_model::{Experiment, GuardrailAction, Status};
 use touchstone_stats::{
     GuardrailKind, Harm, Results, guardrail_harms, plugin_health, plugin_health_harms, srm_alert,
 };
+use touchstone_store::{Store, StoreError};
 pub use webhook::{Notice, Webhook, WebhookSetupError};
 
 /// The audit log's key id for what the checker does (no API key is involved).
@@ -42,6 +43,47 @@ pub async fn keep_checking(state: AppState, webhook: Option<Webhook>) {
     }
 }
 
+/// What one look at an experiment finds, before any claim or action: its results (SRM
+/// included) and the harms of its guardrail metrics, guardrail stages and plugin health.
+pub struct Assessment {
+    pub results: Results,
+    pub harms: Vec<Harm>,
+}
+
+/// One look's reading and statistics: the aggregates and plugin calls read together, the
+/// analysis off the reactor, the harms of arms holding at least `min_units`. The checker's
+/// whole cost per experiment apart from acting; public so the results bench
+/// (`crates/server/examples/results_at_scale.rs`) times exactly this.
+pub async fn assess(
+    store: &dyn Store,
+    experiment: &Experiment,
+    min_units: u64,
+) -> Result<Assessment, AssessError> {
+    let (aggregates, plugin_calls) = futures::try_join!(
+        store.load_aggregates(experiment),
+        store.load_plugin_health(experiment),
+    )
+    .map_err(AssessError::Store)?;
+    let owned = experiment.clone();
+    let results =
+        tokio::task::spawn_blocking(move || touchstone_stats::analyze(&owned, &aggregates))
+            .await
+            .map_err(AssessError::Analysis)?;
+    let mut harms = guardrail_harms(&results, min_units);
+    let health = plugin_health(experiment, &plugin_calls);
+    harms.extend(plugin_health_harms(&health, &results.control, min_units));
+    Ok(Assessment { results, harms })
+}
+
+/// Why a look found nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum AssessError {
+    #[error("reading the experiment's counters failed")]
+    Store(#[source] StoreError),
+    #[error("the analysis panicked")]
+    Analysis(#[source] tokio::task::JoinError),
+}
+
 /// One look at one experiment. Failures are logged and retried at the next look.
 async fn check(
     state: &AppState,
@@ -50,24 +92,15 @@ async fn check(
     interval: Duration,
 ) {
     let key = experiment.key();
-    let read = futures::try_join!(
-        state.store.load_aggregates(experiment),
-        state.store.load_plugin_health(experiment),
-    );
-    let (aggregates, plugin_calls) = match read {
-        Ok(read) => read,
-        Err(error) => {
-            crate::observe::store_failure("guardrail_check", &error);
-            return;
-        }
-    };
-    let owned = experiment.clone();
-    let results =
-        match tokio::task::spawn_blocking(move || touchstone_stats::analyze(&owned, &aggregates))
-            .await
-        {
-            Ok(results) => results,
-            Err(error) => {
+    let min_units = state.settings.guardrails.min_units;
+    let Assessment { results, harms } =
+        match assess(state.store.as_ref(), experiment, min_units).await {
+            Ok(assessment) => assessment,
+            Err(AssessError::Store(error)) => {
+                crate::observe::store_failure("guardrail_check", &error);
+                return;
+            }
+            Err(AssessError::Analysis(error)) => {
                 tracing::error!(experiment = key, %error, "guardrail analysis panicked");
                 return;
             }
@@ -75,10 +108,6 @@ async fn check(
     if let Some(p_value) = srm_alert(&results) {
         alert_srm(state, experiment, &results, p_value, webhook).await;
     }
-    let min_units = state.settings.guardrails.min_units;
-    let mut harms = guardrail_harms(&results, min_units);
-    let health = plugin_health(experiment, &plugin_calls);
-    harms.extend(plugin_health_harms(&health, &results.control, min_units));
     if harms.is_empty() {
         return;
     }

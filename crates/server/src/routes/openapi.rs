@@ -337,4 +337,46 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn the_verdict_fields_and_the_warnings_are_explained_in_the_schema() {
+        let document = document_json();
+        let schemas = &document["components"]["schemas"];
+        let described = |schema: &str, field: &str| {
+            let property = &schemas[schema]["properties"][field];
+            // utoipa puts a field's doc comment in `description`, beside a `$ref` inside
+            // `allOf`/`oneOf` when the field is itself a schema.
+            let text = property.to_string();
+            assert!(
+                text.contains("\"description\""),
+                "{schema}.{field} has no description: {property}"
+            );
+        };
+        for field in [
+            "decided_by",
+            "verdict",
+            "verdict_interval",
+            "significant",
+            "relative",
+            "chance_to_beat_control",
+        ] {
+            described("Comparison", field);
+        }
+        for field in [
+            "absolute", "relative", "level", "adjusted", "note", "p_value",
+        ] {
+            described("VerdictInterval", field);
+        }
+        described("StageVariant", "chance_to_be_best");
+        described("MetricVariant", "chance_to_be_best");
+        described("Results", "warnings");
+        described("Results", "analysis");
+        for verdict in ["better", "worse", "inconclusive", "waiting"] {
+            assert!(
+                schemas["Verdict"].to_string().contains(verdict),
+                "{verdict}: {}",
+                schemas["Verdict"]
+            );
+        }
+    }
 }

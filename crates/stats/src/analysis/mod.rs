@@ -4,6 +4,7 @@
 //! Both entry points — [`analyze`] (the server's aggregates) and [`analyze_input`] (the
 //! offline JSON of `touchstone analyze`) — build one `Design` and run the same code.
 
+mod best;
 mod compare;
 mod covariate_input;
 mod cuped_compare;
@@ -286,6 +287,7 @@ pub(crate) fn run(design: Design, mut warnings: Vec<String>) -> Results {
                         rate: counts.rate(),
                         step_rate,
                         drop_off: step_rate.map(|s| 1.0 - s),
+                        chance_to_be_best: None,
                         vs_control,
                     }
                 })
@@ -346,6 +348,7 @@ pub(crate) fn run(design: Design, mut warnings: Vec<String>) -> Results {
                             units: moments.count,
                             mean: moments.mean().and_then(finite),
                             mature_units: None,
+                            chance_to_be_best: None,
                             vs_control,
                         }
                     })
@@ -353,6 +356,7 @@ pub(crate) fn run(design: Design, mut warnings: Vec<String>) -> Results {
             }
         })
         .collect();
+    best::fill(&design, &mut stages, &mut metrics, &mut warnings);
     verdict::decide_family(
         design.correction,
         stages

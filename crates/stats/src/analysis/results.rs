@@ -33,6 +33,11 @@ pub struct Results {
     pub power: PowerResult,
     /// Plain-language sentences, one per stage and metric comparison (and SRM when flagged).
     pub summary: Vec<String>,
+    /// Why a number is `null` or reads as it does, each naming its stage or metric and
+    /// comparison: no units or fewer than two, zero variance, a control mean ≤ 0 (relative
+    /// effect undefined), a relative interval that would be unbounded or of zero width, a
+    /// chance to be best that is undefined, a stage reached by more units than were exposed
+    /// (capped), a sample-ratio check that cannot run.
     pub warnings: Vec<String>,
     /// Results by segment attribute: filled by `touchstone analyze` when its input has
     /// `segments`; the server serves them on their own route. Absent when empty.
@@ -104,6 +109,12 @@ pub struct StageVariant {
     pub step_rate: Option<f64>,
     /// 1 − step_rate.
     pub drop_off: Option<f64>,
+    /// With three or more variants: the chance that this arm (control included) has the best
+    /// rate or mean of all, read with the metric's direction (Beta posteriors for rates and
+    /// conversions, normal ones for other metrics); the arms' chances sum to 1. Absent with two
+    /// arms, where the variant's is its `chance_to_beat_control`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chance_to_be_best: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vs_control: Option<Comparison>,
 }
@@ -134,6 +145,12 @@ pub struct MetricVariant {
     /// filled in); `null` offline, where exposure times are unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mature_units: Option<u64>,
+    /// With three or more variants: the chance that this arm (control included) has the best
+    /// rate or mean of all, read with the metric's direction (Beta posteriors for rates and
+    /// conversions, normal ones for other metrics); the arms' chances sum to 1. Absent with two
+    /// arms, where the variant's is its `chance_to_beat_control`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chance_to_be_best: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vs_control: Option<Comparison>,
 }

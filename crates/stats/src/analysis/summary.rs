@@ -217,7 +217,7 @@ fn verb(estimate: f64) -> &'static str {
     if estimate >= 0.0 { "raises" } else { "lowers" }
 }
 
-/// "95% always-valid CI", "Holm-adjusted 98.3% CI".
+/// "95% always-valid CI", "Holm-corrected 98.3% CI" ("adjusted" is kept for CUPED).
 fn interval_label(comparison: &Comparison, interval: &VerdictInterval, level: &str) -> String {
     let kind = match comparison.decided_by {
         Analysis::Sequential => " always-valid",
@@ -225,7 +225,7 @@ fn interval_label(comparison: &Comparison, interval: &VerdictInterval, level: &s
     };
     if interval.adjusted {
         format!(
-            "adjusted {}{kind} CI",
+            "Holm-corrected {}{kind} CI",
             super::verdict::level_text(interval.level)
         )
     } else {

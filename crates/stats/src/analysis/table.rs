@@ -1,9 +1,10 @@
 //! `touchstone analyze --format table`: the results for people — aligned columns, percents,
 //! one block per stage and metric.
 
-use super::results::{Comparison, Results};
+use super::results::{Comparison, Results, Verdict};
 use super::segment_table::render_segments;
 use super::summary::{confidence_level, cuped_note, p_text, percent};
+use touchstone_model::Analysis;
 
 /// Aligned text tables of a `Results`, ending with the summary and warnings.
 pub fn render_table(results: &Results) -> String {
@@ -133,14 +134,19 @@ fn header(first: &[&str], level: &str) -> Vec<String> {
     let mut row: Vec<String> = first.iter().map(|s| s.to_string()).collect();
     row.extend([
         "abs diff".to_string(),
-        format!("{level} CI"),
+        format!("{level} CI uncorr."),
         "rel diff".to_string(),
-        format!("{level} CI"),
+        format!("{level} CI uncorr."),
         "p".to_string(),
         "adj p".to_string(),
         "seq p".to_string(),
         "P(beat)".to_string(),
         "exp loss".to_string(),
+        // The verdict and the interval that decided it (decision 017): the rule's test at the
+        // level the correction used, so it excludes 0 exactly when the verdict is not
+        // inconclusive.
+        "verdict".to_string(),
+        "verdict CI".to_string(),
     ]);
     row
 }
@@ -166,15 +172,33 @@ fn comparison_cells(comparison: Option<&Comparison>, rates: bool) -> Vec<String>
         c.relative.estimate.map_or("n/a".into(), relative),
         interval(c.relative.ci, &relative),
         p_text(c.p_value),
-        format!(
-            "{}{}",
-            p_text(c.adjusted_p_value),
-            if c.significant { " *" } else { "" }
-        ),
+        p_text(c.adjusted_p_value),
         p_text(c.sequential.p_value),
         opt_percent(c.chance_to_beat_control),
         c.expected_loss.map_or("n/a".into(), |l| format!("{l:.5}")),
+        verdict_text(c),
+        c.verdict_interval.as_ref().map_or("n/a".into(), |v| {
+            format!(
+                "{} {}",
+                interval(Some(v.absolute), &absolute),
+                super::verdict::level_text(v.level)
+            )
+        }),
     ]
+}
+
+/// "better (seq)", "inconclusive (fixed)", "waiting".
+fn verdict_text(c: &Comparison) -> String {
+    let rule = match c.decided_by {
+        Analysis::Sequential => "seq",
+        Analysis::Fixed => "fixed",
+    };
+    match c.verdict {
+        Verdict::Better => format!("better ({rule})"),
+        Verdict::Worse => format!("worse ({rule})"),
+        Verdict::Inconclusive => format!("inconclusive ({rule})"),
+        Verdict::Waiting => "waiting".to_string(),
+    }
 }
 
 /// Rates with two decimals: 3.08% vs 3.33% must not both read 3.1%.

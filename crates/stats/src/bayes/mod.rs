@@ -8,7 +8,10 @@ use statrs::distribution::{Continuous, ContinuousCDF};
 
 mod integrals;
 mod logit_beta;
+mod normal_best;
 mod quadrature;
+
+pub use normal_best::normal_chance_to_be_best;
 
 use integrals::Grid;
 

@@ -139,10 +139,14 @@ pub fn stage_effects(results: &Results) -> String {
     let mut out = String::new();
     let _ = write!(
         out,
-        r#"<section class="card" id="effects"><h2>Effect per stage</h2><p class="hint">Relative effect against <strong>{control}</strong>. Thick bar: {confidence}&#8239;% confidence interval. Dashed line: always-valid interval, safe to read every day (the difference's interval divided by the control's rate). Colour and symbol give the verdict after the {correction} correction across all comparisons (see <a href='#glossary'>what the terms mean</a>); every stage shares one scale: <span class="verdict verdict-better">▲ better</span> <span class="verdict verdict-worse">▼ worse</span> <span class="verdict verdict-inconclusive">● inconclusive</span>.</p>"#,
+        r#"<section class="card" id="effects"><h2>Effect per stage</h2><p class="hint">Relative effect against <strong>{control}</strong>. Thick bar: uncorrected {confidence}&#8239;% confidence interval (Welch's test; Fieller's interval of the ratio). Dashed line: uncorrected always-valid interval, safe to read every day (the difference's interval divided by the control's rate). Colour and symbol give the verdict of the {rule} test after the {correction} correction across all comparisons; the interval that decided it, at the level the correction used, is the one the decision card and the summary quote (see <a href='#glossary'>what the terms mean</a>); every stage shares one scale: <span class="verdict verdict-better">▲ better</span> <span class="verdict verdict-worse">▼ worse</span> <span class="verdict verdict-inconclusive">● inconclusive</span>.</p>"#,
         control = escape(&results.control),
         confidence = ((1.0 - results.alpha) * 1000.0).round() / 10.0,
         correction = correction_name(results.correction),
+        rule = match results.analysis {
+            touchstone_model::Analysis::Sequential => "always-valid",
+            touchstone_model::Analysis::Fixed => "fixed-horizon",
+        },
     );
     let plots: Vec<Vec<ForestRow>> = results
         .stages
@@ -180,7 +184,7 @@ pub fn stage_effects(results: &Results) -> String {
             rows,
             half,
         ));
-        out.push_str(r#"<div class="table-wrap"><table class="numbers effects"><thead><tr><th scope="col">Variant</th><th scope="col">Rate</th><th scope="col">Relative effect</th><th scope="col">Confidence interval</th><th scope="col">Absolute, <abbr title="percentage points">pp</abbr> (always-valid interval)</th><th scope="col">p adjusted <small>(raw)</small></th><th scope="col">Verdict</th></tr></thead><tbody>"#);
+        out.push_str(r#"<div class="table-wrap"><table class="numbers effects"><thead><tr><th scope="col">Variant</th><th scope="col">Rate</th><th scope="col">Relative effect</th><th scope="col">Confidence interval <small>(uncorrected)</small></th><th scope="col">Absolute, <abbr title="percentage points">pp</abbr> (always-valid interval, uncorrected)</th><th scope="col">p adjusted <small>(raw)</small></th><th scope="col">Verdict</th></tr></thead><tbody>"#);
         for cell in &stage.variants {
             let Some(comparison) = &cell.vs_control else {
                 let _ = write!(
@@ -233,14 +237,45 @@ fn cuped_note<'a>(
     }
 }
 
-/// Chance to beat control and expected loss for every stage: what a decision weighs.
+/// Chance to beat control and expected loss for every stage: what a decision weighs. With
+/// three or more variants, each arm's chance to be best of all as well (control's included).
 pub fn decision(results: &Results) -> String {
-    let mut out = String::from(
-        r#"<section class="card" id="decision"><h2>Chance to beat control and expected loss</h2><p class="hint">Bayesian reading of the same counts. Expected loss: how much rate you give up, on average, if you ship the variant and it is in fact worse.</p><div class="table-wrap"><table class="numbers"><thead><tr><th scope="col">Stage</th><th scope="col">Variant</th><th scope="col">Chance to beat control</th><th scope="col">Expected loss</th></tr></thead><tbody>"#,
+    let best = results
+        .stages
+        .iter()
+        .flat_map(|stage| &stage.variants)
+        .any(|cell| cell.chance_to_be_best.is_some());
+    let (best_head, best_hint) = if best {
+        (
+            r#"<th scope="col">Chance to be best</th>"#,
+            " Chance to be best: that this arm converts best of all arms, control included.",
+        )
+    } else {
+        ("", "")
+    };
+    let mut out = format!(
+        r#"<section class="card" id="decision"><h2>Chance to beat control and expected loss</h2><p class="hint">Bayesian reading of the same counts. Expected loss: how much rate you give up, on average, if you ship the variant and it is in fact worse.{best_hint}</p><div class="table-wrap"><table class="numbers"><thead><tr><th scope="col">Stage</th><th scope="col">Variant</th><th scope="col">Chance to beat control</th><th scope="col">Expected loss</th>{best_head}</tr></thead><tbody>"#,
     );
     for stage in &results.stages {
         for cell in &stage.variants {
+            let best_cell = if best {
+                format!(
+                    r#"<td class="chance-best" data-chance-best="{}">{}</td>"#,
+                    data_number(cell.chance_to_be_best),
+                    chance(cell.chance_to_be_best)
+                )
+            } else {
+                String::new()
+            };
             let Some(comparison) = &cell.vs_control else {
+                if best {
+                    let _ = write!(
+                        out,
+                        r#"<tr class="control" data-stage="{stage}" data-variant="{key}"><th scope="row">{stage}</th><td>{key} <small>(control)</small></td><td colspan="2"></td>{best_cell}</tr>"#,
+                        stage = escape(&stage.stage),
+                        key = escape(&cell.key),
+                    );
+                }
                 continue;
             };
             let share = comparison.chance_to_beat_control;
@@ -251,7 +286,7 @@ pub fn decision(results: &Results) -> String {
             };
             let _ = write!(
                 out,
-                r#"<tr data-stage="{stage}" data-variant="{key}" data-chance="{chance_raw}"><th scope="row">{stage}</th><td>{key}</td><td class="with-bar">{bar} <span>{chance}</span></td><td>{loss}</td></tr>"#,
+                r#"<tr data-stage="{stage}" data-variant="{key}" data-chance="{chance_raw}"><th scope="row">{stage}</th><td>{key}</td><td class="with-bar">{bar} <span>{chance}</span></td><td>{loss}</td>{best_cell}</tr>"#,
                 stage = escape(&stage.stage),
                 key = escape(&cell.key),
                 chance_raw = data_number(share),
@@ -301,7 +336,7 @@ pub fn metrics(results: &Results, currency: Option<&str>) -> String {
         return String::new();
     }
     let mut out = String::from(
-        r#"<section class="card" id="metrics"><h2>Metrics</h2><div class="table-wrap"><table class="numbers"><thead><tr><th scope="col">Metric</th><th scope="col">Variant</th><th scope="col">Units</th><th scope="col">Mean</th><th scope="col">Relative effect</th><th scope="col">Confidence interval</th><th scope="col">p adjusted <small>(raw)</small></th><th scope="col">Chance to beat control</th><th scope="col">Verdict</th></tr></thead><tbody>"#,
+        r#"<section class="card" id="metrics"><h2>Metrics</h2><div class="table-wrap"><table class="numbers"><thead><tr><th scope="col">Metric</th><th scope="col">Variant</th><th scope="col">Units</th><th scope="col">Mean</th><th scope="col">Relative effect</th><th scope="col">Confidence interval <small>(uncorrected)</small></th><th scope="col">p adjusted <small>(raw)</small></th><th scope="col">Chance to beat control</th><th scope="col">Verdict</th></tr></thead><tbody>"#,
     );
     for metric in &results.metrics {
         let higher_is_better = metric.direction == Direction::Increase;
@@ -445,5 +480,31 @@ mod tests {
         assert!(html.contains(r#"<input type="hidden" name="phase" value="2">"#));
         let plain = super::super::power::power_panel(&results.power, None, None);
         assert!(!plain.contains("data-cuped-planned") && plain.contains(r#"name="rho""#));
+    }
+
+    fn results(arms: usize) -> Results {
+        let variants: Vec<_> = [(1000, 100), (1000, 120), (1000, 90)]
+            .iter()
+            .take(arms)
+            .enumerate()
+            .map(|(i, (units, reached))| {
+                json!({"key": format!("v{i}"), "units": units, "stages": {"buy": reached}})
+            })
+            .collect();
+        touchstone_stats::analyze_input(&json!({"journey": ["buy"], "variants": variants}))
+            .expect("valid input")
+    }
+
+    #[test]
+    fn the_decision_table_shows_every_arms_chance_to_be_best_from_three_arms_on() {
+        let three = decision(&results(3));
+        assert!(three.contains("Chance to be best</th>"), "{three}");
+        assert_eq!(three.matches(r#"class="chance-best""#).count(), 3);
+        assert!(three.contains(
+            r#"data-variant="v0"><th scope="row">buy</th><td>v0 <small>(control)</small>"#
+        ));
+        let two = decision(&results(2));
+        assert!(!two.contains("Chance to be best"), "{two}");
+        assert!(!two.contains("(control)"), "{two}");
     }
 }
