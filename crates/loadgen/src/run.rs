@@ -220,6 +220,9 @@ async fn drive_all(
             }
             (_, None) => bail!("{scenario:?} needs --server URL or --spawn"),
         };
+        if *scenario == Scenario::Assign {
+            eprintln!("units assigned so far: {}", assigned.issued());
+        }
         if let Some((run, spent)) = run {
             figures.push(Figures::from_run(*scenario, run, spent));
         }
