@@ -5,6 +5,9 @@
 //! shows as a max and p99.9 that grow step by step.
 //! Run: `cargo run --release -p touchstone-store --example memory_stalls`.
 
+// The table on stdout is what this example is for.
+#![allow(clippy::print_stdout)]
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
