@@ -43,7 +43,7 @@ pub struct Args {
     #[arg(long, default_value = "info")]
     pub server_log_level: String,
     /// Which scenarios to run, in this order.
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Scenario::Bare, Scenario::Assign, Scenario::Events])]
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Scenario::Bare, Scenario::Assign, Scenario::EventsRandom, Scenario::Events])]
     pub scenarios: Vec<Scenario>,
     /// More running experiments (at touchpoints of their own) defined for ofrep-bulk, so
     /// bulk evaluation answers 1 + this many flags.
@@ -52,6 +52,13 @@ pub struct Args {
     /// Events per POST /v1/events.
     #[arg(long, default_value_t = 50)]
     pub batch: usize,
+    /// Exposed units the events-random scenario draws from (the first this many assigned).
+    #[arg(long, default_value_t = 20_000)]
+    pub event_units: u64,
+    /// Pid of the --server process, so its CPU time per request is read from /proc (with
+    /// --spawn the spawned server's is read without asking).
+    #[arg(long, conflicts_with = "spawn")]
+    pub server_pid: Option<u32>,
     /// Experiment definition (TOML or JSON) to define and start instead of the built-in one,
     /// e.g. one at a touchpoint with a plugin bound.
     #[arg(long)]
@@ -81,6 +88,10 @@ pub struct Args {
     /// Print the figures as JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Internal: serve the bare endpoint in this process and print its address (the run
+    /// starts it this way so its CPU time is its own).
+    #[arg(long, hide = true)]
+    pub serve_bare: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
@@ -90,8 +101,12 @@ pub enum Scenario {
     Bare,
     /// POST /v1/assign, a new unit id per request.
     Assign,
-    /// POST /v1/events in batches, for units assigned in the assign scenario.
+    /// POST /v1/events in batches, for units assigned in the assign scenario: the ordered walk
+    /// (every unit views, then every unit adds to cart, ...).
     Events,
+    /// POST /v1/events in batches: random journey events of random units among the first
+    /// `--event-units` assigned.
+    EventsRandom,
     /// POST /ofrep/v1/evaluate/flags/{key} (OFREP single evaluation, records the exposure), a
     /// new unit id per request: the same work as assign, through OpenFeature's protocol.
     Ofrep,
@@ -140,12 +155,18 @@ mod tests {
     }
 
     #[test]
-    fn defaults_run_all_three_scenarios_for_ten_seconds_at_64() {
+    fn defaults_run_bare_assign_and_both_event_workloads_for_ten_seconds_at_64() {
         let args = Args::try_parse_from(["touchstone-loadgen", "--spawn"]).expect("parses");
         assert_eq!(
             args.scenarios,
-            vec![Scenario::Bare, Scenario::Assign, Scenario::Events]
+            vec![
+                Scenario::Bare,
+                Scenario::Assign,
+                Scenario::EventsRandom,
+                Scenario::Events
+            ]
         );
+        assert_eq!(args.event_units, 20_000);
         assert_eq!(args.duration, Duration::from_secs(10));
         assert_eq!(args.concurrency, 64);
         assert_eq!(args.batch, 50);

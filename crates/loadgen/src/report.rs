@@ -1,8 +1,9 @@
-//! Figures from the runs: throughput, latency percentiles, ratios to the bare endpoint; as a
-//! table for people and as JSON for scripts.
+//! Figures from the runs: throughput, latency percentiles, CPU time per request of the serving
+//! processes, ratios to the bare endpoint; as a table for people and as JSON for scripts.
 
 use crate::cli::Scenario;
 use crate::client::Run;
+use crate::cpu::Spent;
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -21,16 +22,56 @@ pub struct Figures {
     pub max_ms: f64,
     /// Requests per second over the bare endpoint's, when it ran.
     pub ratio_to_bare: Option<f64>,
+    /// CPU seconds each watched process (server, redis, or the bare endpoint; and this client)
+    /// spent over the measured stretch, from /proc.
+    pub cpu: Vec<ProcessCpu>,
+    /// CPU microseconds of the serving processes (server + Redis, or the bare endpoint; not
+    /// the client) per successful request.
+    pub cpu_us_per_request: Option<f64>,
+    /// The same per item: per accepted event for the events scenarios, per request otherwise.
+    pub cpu_us_per_item: Option<f64>,
+    /// `cpu_us_per_item` over the bare endpoint's CPU per request, same run.
+    pub cpu_ratio_to_bare: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_failure: Option<String>,
 }
 
+/// One process's CPU time over a measured stretch.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProcessCpu {
+    pub process: &'static str,
+    pub pid: u32,
+    pub seconds: f64,
+    /// Per successful request.
+    pub us_per_request: Option<f64>,
+}
+
+impl ProcessCpu {
+    fn serves(&self) -> bool {
+        self.process != "client"
+    }
+}
+
 impl Figures {
-    pub fn from_run(scenario: Scenario, mut run: Run) -> Figures {
+    pub fn from_run(scenario: Scenario, mut run: Run, spent: Vec<Spent>) -> Figures {
         run.latencies_us.sort_unstable();
         let seconds = run.elapsed.as_secs_f64().max(f64::EPSILON);
         let requests = run.succeeded + run.failed;
         let ms = |q: f64| f64::from(percentile(&run.latencies_us, q)) / 1000.0;
+        let per =
+            |cpu_seconds: f64, count: u64| (count > 0).then(|| cpu_seconds * 1e6 / count as f64);
+        let cpu: Vec<ProcessCpu> = spent
+            .into_iter()
+            .map(|spent| ProcessCpu {
+                process: spent.process,
+                pid: spent.pid,
+                seconds: spent.seconds,
+                us_per_request: per(spent.seconds, run.succeeded),
+            })
+            .collect();
+        let serving: Vec<&ProcessCpu> = cpu.iter().filter(|p| p.serves()).collect();
+        let served_seconds: f64 = serving.iter().map(|p| p.seconds).sum();
+        let measured = !serving.is_empty();
         Figures {
             scenario,
             requests,
@@ -43,6 +84,10 @@ impl Figures {
             p99_ms: ms(0.99),
             max_ms: ms(1.0),
             ratio_to_bare: None,
+            cpu_us_per_request: per(served_seconds, run.succeeded).filter(|_| measured),
+            cpu_us_per_item: per(served_seconds, run.items).filter(|_| measured),
+            cpu,
+            cpu_ratio_to_bare: None,
             first_failure: run.first_failure,
         }
     }
@@ -57,15 +102,18 @@ pub fn percentile(sorted: &[u32], q: f64) -> u32 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-/// Fills in each scenario's ratio to the bare endpoint measured in the same run.
+/// Fills in each scenario's ratios to the bare endpoint measured in the same run: of
+/// throughput, and of CPU time per item (event or request) to the bare CPU per request.
 pub fn add_ratios(figures: &mut [Figures]) {
-    let bare = figures
-        .iter()
-        .find(|f| f.scenario == Scenario::Bare)
-        .map(|f| f.requests_per_second);
-    if let Some(bare) = bare.filter(|rate| *rate > 0.0) {
-        for f in figures.iter_mut() {
-            f.ratio_to_bare = Some(f.requests_per_second / bare);
+    let bare = figures.iter().find(|f| f.scenario == Scenario::Bare);
+    let rate = bare.map(|f| f.requests_per_second);
+    let cpu = bare.and_then(|f| f.cpu_us_per_request);
+    for f in figures.iter_mut() {
+        if let Some(rate) = rate.filter(|rate| *rate > 0.0) {
+            f.ratio_to_bare = Some(f.requests_per_second / rate);
+        }
+        if let (Some(bare), Some(item)) = (cpu.filter(|us| *us > 0.0), f.cpu_us_per_item) {
+            f.cpu_ratio_to_bare = Some(item / bare);
         }
     }
 }
@@ -111,36 +159,80 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "{:<8} {:>10} {:>7} {:>10} {:>11} {:>8} {:>8} {:>8} {:>8} {:>8}",
+            "{:<13} {:>9} {:>6} {:>8} {:>9} {:>7} {:>7} {:>7} {:>8} {:>7} | {:>8} {:>8} {:>8} {:>8} {:>8}",
             "scenario",
             "requests",
             "failed",
             "req/s",
             "items/s",
             "p50 ms",
-            "p90 ms",
             "p99 ms",
             "max ms",
-            "vs bare"
+            "vs bare",
+            "client",
+            "served",
+            "server",
+            "redis",
+            "per item",
+            "vs bare",
         );
+        let _ = writeln!(
+            out,
+            "{:<13} {:>9} {:>6} {:>8} {:>9} {:>7} {:>7} {:>7} {:>8} {:>7} | {:>8} {:>8} {:>8} {:>8} {:>8}",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "µs/req",
+            "µs/req",
+            "µs/req",
+            "µs/req",
+            "µs",
+            "(cpu)",
+        );
+        let micros = |value: Option<f64>| {
+            value
+                .map(|us| format!("{us:.1}"))
+                .unwrap_or_else(|| "-".into())
+        };
         for f in &self.figures {
             let ratio = f
                 .ratio_to_bare
                 .map(|r| format!("{:.0}%", r * 100.0))
                 .unwrap_or_else(|| "-".into());
+            let of = |name: &str| {
+                f.cpu
+                    .iter()
+                    .find(|p| p.process == name)
+                    .and_then(|p| p.us_per_request)
+            };
+            let cpu_ratio = f
+                .cpu_ratio_to_bare
+                .map(|r| format!("{r:.2}x"))
+                .unwrap_or_else(|| "-".into());
             let _ = writeln!(
                 out,
-                "{:<8} {:>10} {:>7} {:>10.0} {:>11.0} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8}",
-                format!("{:?}", f.scenario).to_lowercase(),
+                "{:<13} {:>9} {:>6} {:>8.0} {:>9.0} {:>7.2} {:>7.2} {:>7.2} {:>8} {:>7} | {:>8} {:>8} {:>8} {:>8} {:>8}",
+                scenario_name(f.scenario),
                 f.requests,
                 f.failed,
                 f.requests_per_second,
                 f.items_per_second,
                 f.p50_ms,
-                f.p90_ms,
                 f.p99_ms,
                 f.max_ms,
-                ratio
+                ratio,
+                micros(of("client")),
+                micros(f.cpu_us_per_request),
+                micros(of("server").or(of("bare"))),
+                micros(of("redis")),
+                micros(f.cpu_us_per_item),
+                cpu_ratio,
             );
         }
         for f in &self.figures {
@@ -150,6 +242,14 @@ impl Report {
         }
         out
     }
+}
+
+/// The scenario as `--scenarios` spells it.
+fn scenario_name(scenario: Scenario) -> String {
+    serde_json::to_value(scenario)
+        .ok()
+        .and_then(|value| value.as_str().map(|name| name.replace('_', "-")))
+        .unwrap_or_else(|| format!("{scenario:?}"))
 }
 
 #[cfg(test)]
@@ -178,9 +278,26 @@ mod tests {
             latencies_us: vec![3000, 1000, 2000],
             first_failure: None,
         };
+        let spent = |process, seconds| Spent {
+            process,
+            pid: 1,
+            seconds,
+        };
         let mut figures = vec![
-            Figures::from_run(Scenario::Bare, run(200, 0, 200)),
-            Figures::from_run(Scenario::Events, run(90, 10, 4500)),
+            Figures::from_run(
+                Scenario::Bare,
+                run(200, 0, 200),
+                vec![spent("bare", 0.002), spent("client", 0.5)],
+            ),
+            Figures::from_run(
+                Scenario::Events,
+                run(90, 10, 4500),
+                vec![
+                    spent("server", 0.036),
+                    spent("redis", 0.009),
+                    spent("client", 0.5),
+                ],
+            ),
         ];
         add_ratios(&mut figures);
         assert_eq!(figures[0].requests_per_second, 100.0);
@@ -189,5 +306,36 @@ mod tests {
         assert_eq!(figures[1].ratio_to_bare, Some(0.5));
         assert_eq!(figures[1].p50_ms, 2.0);
         assert_eq!(figures[1].max_ms, 3.0);
+        // Bare: 2 ms over 200 requests = 10 µs each; the client's own time is not counted.
+        assert_close(figures[0].cpu_us_per_request, 10.0);
+        // Events: (36 + 9) ms over 90 successful requests = 500 µs, over 4 500 events = 10 µs
+        // per event: the bare endpoint's 10 µs per request, a ratio of 1.
+        assert_close(figures[1].cpu_us_per_request, 500.0);
+        assert_close(figures[1].cpu_us_per_item, 10.0);
+        assert_close(figures[1].cpu_ratio_to_bare, 1.0);
+        assert_close(figures[1].cpu[1].us_per_request, 100.0);
+    }
+
+    fn assert_close(value: Option<f64>, expected: f64) {
+        let value = value.expect("a figure");
+        assert!((value - expected).abs() < 1e-9, "{value} != {expected}");
+    }
+
+    #[test]
+    fn without_a_serving_process_there_is_no_cpu_figure() {
+        let run = Run {
+            succeeded: 10,
+            items: 10,
+            elapsed: Duration::from_secs(1),
+            ..Run::default()
+        };
+        let client = Spent {
+            process: "client",
+            pid: 1,
+            seconds: 0.1,
+        };
+        let figures = Figures::from_run(Scenario::Assign, run, vec![client]);
+        assert_eq!(figures.cpu_us_per_request, None);
+        assert_eq!(scenario_name(Scenario::EventsRandom), "events-random");
     }
 }

@@ -3,8 +3,9 @@
 
 use crate::cli::{Args, Scenario};
 use crate::client::{self, Connection, Sequence, Target, Workload};
+use crate::cpu::{self, Spent, Watched};
 use crate::report::{self, Figures, Report, Setting};
-use crate::scenario::{self, AssignBodies, ExperimentSetup};
+use crate::scenario::{self, AssignBodies, EventOrder, ExperimentSetup};
 use crate::{bare, spawn};
 use anyhow::{Context, bail};
 use std::io::Write;
@@ -46,6 +47,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .assign_touchpoint
         .clone()
         .unwrap_or_else(|| setup.touchpoint.clone());
+    // The processes whose CPU time each server scenario is charged with.
+    let mut serving = Vec::new();
+    if let Some(pid) = spawned
+        .as_ref()
+        .map(spawn::Spawned::pid)
+        .or(args.server_pid)
+    {
+        serving.push(Watched {
+            name: "server",
+            pid,
+        });
+    }
+    if let Some(pid) = cpu::local_redis_pid(&args.store_url) {
+        eprintln!("reading Redis's CPU time from /proc/{pid}");
+        serving.push(Watched { name: "redis", pid });
+    }
     let runtime = if args.client_threads <= 1 {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -57,7 +74,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .build()
     }
     .context("starting the client runtime")?;
-    let figures = runtime.block_on(drive_all(&args, server, &setup, &touchpoint))?;
+    let figures = runtime.block_on(drive_all(&args, server, &setup, &touchpoint, &serving))?;
     drop(spawned);
     let report = Report {
         setting: Setting {
@@ -95,6 +112,7 @@ async fn drive_all(
     server: Option<SocketAddr>,
     setup: &ExperimentSetup,
     touchpoint: &str,
+    serving: &[Watched],
 ) -> anyhow::Result<Vec<Figures>> {
     let run_id = scenario::run_id();
     let bodies = || AssignBodies::new(&run_id, touchpoint, &args.attributes);
@@ -117,6 +135,8 @@ async fn drive_all(
     // Units assigned so far, in every assign stretch: the events scenario sends their events.
     let assigned = Arc::new(Sequence::default());
     let mut assign_ran = false;
+    // Event batches sent so far, in every events scenario: ids stay unique across them.
+    let events_sent = Arc::new(Sequence::default());
     let mut figures = Vec::new();
     for scenario in &args.scenarios {
         eprintln!(
@@ -128,17 +148,23 @@ async fn drive_all(
                 let workers = args
                     .bare_workers
                     .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
-                let addr = bare::start(workers).context("starting the bare endpoint")?;
-                let target = Target::new(addr, None)?;
+                let child =
+                    bare::spawn_child(workers).context("starting the bare endpoint's process")?;
+                let target = Target::new(child.addr, None)?;
                 let workload = Arc::new(scenario::Bare(bodies()?));
-                measure(args, &target, workload, Arc::new(Sequence::default()), true).await?
+                let watched = [Watched {
+                    name: "bare",
+                    pid: child.pid(),
+                }];
+                let sequence = Arc::new(Sequence::default());
+                measure(args, &target, workload, sequence, &watched, true).await?
             }
             (Scenario::Assign, Some(target)) => {
                 let workload = Arc::new(scenario::Assign(bodies()?));
                 assign_ran = true;
-                measure(args, target, workload, Arc::clone(&assigned), true).await?
+                measure(args, target, workload, Arc::clone(&assigned), serving, true).await?
             }
-            (Scenario::Events, Some(target)) => {
+            (Scenario::Events | Scenario::EventsRandom, Some(target)) => {
                 if !assign_ran {
                     // Events count only for exposed units: expose some first, unmeasured, for
                     // at least a second (with none, every event would take the cheap path of
@@ -148,25 +174,37 @@ async fn drive_all(
                         warmup: args.warmup.max(Duration::from_secs(1)),
                         ..args.clone()
                     };
-                    measure(&exposing, target, workload, Arc::clone(&assigned), false).await?;
+                    let sequence = Arc::clone(&assigned);
+                    measure(&exposing, target, workload, sequence, serving, false).await?;
+                    assign_ran = true;
                 }
                 if assigned.issued() == 0 {
                     bail!("no unit was assigned, so no event would count; raise --warmup");
                 }
+                let order = match scenario {
+                    Scenario::EventsRandom => EventOrder::Random {
+                        units: args.event_units,
+                    },
+                    _ => EventOrder::Walk,
+                };
                 let workload = Arc::new(scenario::Events::new(
                     &run_id,
                     args.batch,
                     assigned.issued(),
+                    order,
                     setup,
                 ));
-                measure(args, target, workload, Arc::new(Sequence::default()), true).await?
+                // Event ids go on from where another events scenario of this run stopped.
+                let sequence = Arc::clone(&events_sent);
+                measure(args, target, workload, sequence, serving, true).await?
             }
             (Scenario::Ofrep, Some(target)) => {
                 let workload = Arc::new(scenario::Ofrep {
                     path: format!("/ofrep/v1/evaluate/flags/{}", setup.key),
                     bodies: scenario::OfrepBodies::new(&run_id, &args.attributes)?,
                 });
-                measure(args, target, workload, Arc::new(Sequence::default()), true).await?
+                let sequence = Arc::new(Sequence::default());
+                measure(args, target, workload, sequence, serving, true).await?
             }
             (Scenario::OfrepBulk, Some(target)) => {
                 if let Some(addr) = server {
@@ -177,26 +215,32 @@ async fn drive_all(
                 }
                 let bodies = scenario::OfrepBodies::new(&run_id, &args.attributes)?;
                 let workload = Arc::new(scenario::OfrepBulk(bodies));
-                measure(args, target, workload, Arc::new(Sequence::default()), true).await?
+                let sequence = Arc::new(Sequence::default());
+                measure(args, target, workload, sequence, serving, true).await?
             }
             (_, None) => bail!("{scenario:?} needs --server URL or --spawn"),
         };
-        if let Some(run) = run {
-            figures.push(Figures::from_run(*scenario, run));
+        if *scenario == Scenario::Assign {
+            eprintln!("units assigned so far: {}", assigned.issued());
+        }
+        if let Some((run, spent)) = run {
+            figures.push(Figures::from_run(*scenario, run, spent));
         }
     }
     report::add_ratios(&mut figures);
     Ok(figures)
 }
 
-/// Warm-up, then (when `measured`) the measured stretch on the same connections.
+/// Warm-up, then (when `measured`) the measured stretch on the same connections, with the CPU
+/// time `watched` (and this client) spent over it.
 async fn measure(
     args: &Args,
     target: &Target,
     workload: Arc<dyn Workload>,
     sequence: Arc<Sequence>,
+    watched: &[Watched],
     measured: bool,
-) -> anyhow::Result<Option<client::Run>> {
+) -> anyhow::Result<Option<(client::Run, Vec<Spent>)>> {
     let connections: Vec<Connection> =
         client::connect_all(target, args.concurrency.max(1))
             .await
@@ -218,6 +262,12 @@ async fn measure(
             target.addr
         );
     }
+    let mut watched = watched.to_vec();
+    watched.push(Watched {
+        name: "client",
+        pid: std::process::id(),
+    });
+    let before = cpu::Sample::take(&watched);
     let (_connections, run) = client::drive(
         connections,
         workload,
@@ -226,7 +276,8 @@ async fn measure(
         args.max_requests,
     )
     .await?;
-    Ok(Some(run))
+    let spent = cpu::Sample::take(&watched).since(&before);
+    Ok(Some((run, spent)))
 }
 
 /// `http://host:port` (a trailing slash or path is ignored).

@@ -364,27 +364,66 @@ impl OfrepBodies {
     }
 }
 
-/// POST /v1/events: batches of events of units the assign scenario exposed, walking the
-/// journey (every unit views, then the next pass adds to cart, and so on).
+/// Which unit and which journey stage each event of a batch is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventOrder {
+    /// Every assigned unit views, then the next pass adds to cart, and so on.
+    Walk,
+    /// A random unit among the first `units` assigned and a random stage, each event (a
+    /// fixed-seed generator: the same run sends the same events).
+    Random { units: u64 },
+}
+
+/// POST /v1/events: batches of events of units the assign scenario exposed.
 pub struct Events {
     run: String,
     batch: u64,
     /// Units `{run}-0` .. `{run}-{assigned - 1}` were assigned.
     assigned: u64,
+    order: EventOrder,
     journey: Vec<String>,
     value_event: Option<String>,
 }
 
 impl Events {
-    pub fn new(run: &str, batch: usize, assigned: u64, setup: &ExperimentSetup) -> Events {
+    pub fn new(
+        run: &str,
+        batch: usize,
+        assigned: u64,
+        order: EventOrder,
+        setup: &ExperimentSetup,
+    ) -> Events {
         Events {
             run: run.to_owned(),
             batch: batch.max(1) as u64,
             assigned: assigned.max(1),
+            order,
             journey: setup.journey.clone(),
             value_event: setup.value_event.clone(),
         }
     }
+
+    /// The unit number and journey stage of event number `k`.
+    fn unit_and_stage(&self, k: u64) -> (u64, usize) {
+        let stages = self.journey.len() as u64;
+        match self.order {
+            EventOrder::Walk => (k % self.assigned, ((k / self.assigned) % stages) as usize),
+            EventOrder::Random { units } => {
+                let draw = splitmix64(k);
+                let units = units.clamp(1, self.assigned);
+                (draw % units, ((draw >> 40) % stages) as usize)
+            }
+        }
+    }
+}
+
+/// SplitMix64 (Steele, Lea and Flood 2014): a well-mixed 64-bit value per input, enough for
+/// spreading events over units without a random-number dependency.
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 impl Workload for Events {
@@ -397,8 +436,7 @@ impl Workload for Events {
         body.push_str(r#"{"events":["#);
         for i in 0..self.batch {
             let k = n * self.batch + i;
-            let unit = k % self.assigned;
-            let stage = ((k / self.assigned) % self.journey.len() as u64) as usize;
+            let (unit, stage) = self.unit_and_stage(k);
             let name = &self.journey[stage];
             if i > 0 {
                 body.push(',');
@@ -508,6 +546,7 @@ mod tests {
             "r",
             50,
             30,
+            EventOrder::Walk,
             &ExperimentSetup::builtin().expect("the built-in definition"),
         );
         let first: Value = serde_json::from_slice(&events.body(0)).expect("JSON");
@@ -535,11 +574,55 @@ mod tests {
     }
 
     #[test]
+    fn random_batches_spread_over_the_first_units_and_every_stage_with_unique_ids() {
+        let events = Events::new(
+            "r",
+            50,
+            1_000,
+            EventOrder::Random { units: 100 },
+            &ExperimentSetup::builtin().expect("the built-in definition"),
+        );
+        let mut units = std::collections::BTreeSet::new();
+        let mut names = std::collections::BTreeSet::new();
+        let mut ids = std::collections::BTreeSet::new();
+        for n in 0..40 {
+            let batch: Value = serde_json::from_slice(&events.body(n)).expect("JSON");
+            for event in batch["events"].as_array().expect("events") {
+                let unit = event["unit_id"].as_str().expect("unit");
+                let number: u64 = unit["r-".len()..].parse().expect("a unit number");
+                assert!(number < 100, "{unit} is beyond the first 100 units");
+                units.insert(number);
+                names.insert(event["name"].as_str().expect("name").to_owned());
+                ids.insert(event["id"].as_str().expect("id").to_owned());
+                assert_eq!(event.get("value").is_some(), event["name"] == "purchase");
+            }
+        }
+        // 2 000 draws over 100 units and 4 stages: all of them come up.
+        assert_eq!(units.len(), 100);
+        assert_eq!(names.len(), 4);
+        assert_eq!(ids.len(), 2_000);
+        // Fewer units assigned than asked for: only assigned ones are drawn.
+        let few = Events::new(
+            "r",
+            50,
+            7,
+            EventOrder::Random { units: 20_000 },
+            &ExperimentSetup::builtin().expect("the built-in definition"),
+        );
+        let batch: Value = serde_json::from_slice(&few.body(0)).expect("JSON");
+        for event in batch["events"].as_array().expect("events") {
+            let unit = event["unit_id"].as_str().expect("unit");
+            assert!(unit["r-".len()..].parse::<u64>().expect("number") < 7);
+        }
+    }
+
+    #[test]
     fn an_events_answer_succeeds_only_when_the_whole_batch_was_taken() {
         let events = Events::new(
             "r",
             50,
             10,
+            EventOrder::Walk,
             &ExperimentSetup::builtin().expect("the built-in definition"),
         );
         let whole = br#"{"accepted":48,"duplicates":2,"errors":[]}"#;

@@ -42,6 +42,12 @@ pub struct Spawned {
     pub log: PathBuf,
 }
 
+impl Spawned {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
 impl Drop for Spawned {
     fn drop(&mut self) {
         // Best effort at exit: a server left behind would be noticed by the next run's port.

@@ -77,7 +77,9 @@ struct Chosen<'c> {
 /// Assigns the unit at its touchpoint. Never fails for a store outage: assignment is a pure
 /// function of the definition, so the shop keeps rendering; the outage is reported in
 /// `exposures_recorded` and the log.
-#[tracing::instrument(skip_all, fields(touchpoint = %request.touchpoint))]
+// A span per request at DEBUG, not INFO: at INFO the log subscriber formats its fields for every
+// assign whether or not anything inside logs (the request span already carries the request id).
+#[tracing::instrument(level = "debug", skip_all, fields(touchpoint = %request.touchpoint))]
 pub async fn assign(state: &AppState, request: AssignRequest, now: Timestamp) -> AssignResponse {
     let catalog = state.catalog.load();
     let mode = if request.enroll {

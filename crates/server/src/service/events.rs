@@ -60,7 +60,9 @@ pub struct EventsResponse {
     pub errors: Vec<EventError>,
 }
 
-#[tracing::instrument(skip_all, fields(batch = request.events.len()))]
+// A span per request at DEBUG, not INFO: at INFO the log subscriber formats its fields for every
+// batch whether or not anything inside logs (the request span already carries the request id).
+#[tracing::instrument(level = "debug", skip_all, fields(batch = request.events.len()))]
 pub async fn record(
     state: &AppState,
     request: EventsRequest,

@@ -55,7 +55,8 @@ pub struct ExposuresResponse {
     pub errors: Vec<EventError>,
 }
 
-#[tracing::instrument(skip_all, fields(batch = request.exposures.len()))]
+// DEBUG, as `events::record`: no per-request formatting at the production level.
+#[tracing::instrument(level = "debug", skip_all, fields(batch = request.exposures.len()))]
 pub async fn record(
     state: &AppState,
     request: ExposuresRequest,
