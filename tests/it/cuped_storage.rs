@@ -60,7 +60,11 @@ fn covariates_sent_at_assign_reach_the_stores_sums_and_a_retried_batch_adds_noth
         let unit = format!("cuped-e2e-{i}");
         let x = f64::from(i);
         // Every fifth unit sends its orders as text: missing (x = 0).
-        let orders = if i % 5 == 0 { json!("many") } else { json!(i) };
+        let orders = if i.is_multiple_of(5) {
+            json!("many")
+        } else {
+            json!(i)
+        };
         let assign = |orders: Value| {
             api.post(
                 "/v1/assign",
@@ -74,8 +78,8 @@ fn covariates_sent_at_assign_reach_the_stores_sums_and_a_retried_batch_adds_noth
         // A second assign with other values changes nothing: x is the first exposure's.
         assert_eq!(assign(json!(1000)).status, 200);
         let sums = &mut expected[variant];
-        let x_orders = if i % 5 == 0 { 0.0 } else { x };
-        if i % 5 != 0 {
+        let x_orders = if i.is_multiple_of(5) { 0.0 } else { x };
+        if !i.is_multiple_of(5) {
             sums.orders_taken += 1;
             sums.orders_sum += x;
             sums.orders_squares += x * x;
@@ -87,7 +91,7 @@ fn covariates_sent_at_assign_reach_the_stores_sums_and_a_retried_batch_adds_noth
                                "name": "purchase", "value": value}));
             sums.buyer_products += x_orders;
             sums.revenue_products += 10.0 * x * value;
-            if i % 3 == 0 {
+            if i.is_multiple_of(3) {
                 events.push(json!({"id": format!("{unit}-buy2"), "unit_id": unit,
                                    "name": "purchase", "value": 2.0}));
                 sums.revenue_products += 10.0 * x * 2.0;

@@ -20,7 +20,13 @@ use touchstone_model::{Experiment, ExperimentSpec, OutcomeEvent, Timestamp};
 use touchstone_store::{Exposure, RedisStore, Store};
 use touchstone_testkit::redis::RedisServer;
 
-const UNITS: u64 = 200_000;
+/// Units per shape; `UNITS=20000` in the environment for a quicker, noisier run.
+fn units() -> u64 {
+    std::env::var("UNITS")
+        .ok()
+        .and_then(|units| units.parse().ok())
+        .unwrap_or(200_000)
+}
 const T0: i64 = 1_795_428_000_000;
 const DEVICES: [&str; 3] = ["mobile", "desktop", "tablet"];
 const COUNTRIES: [&str; 4] = ["DE", "FR", "NL", "AT"];
@@ -89,7 +95,7 @@ fn covariates(shape: Shape, unit: u64) -> std::collections::BTreeMap<String, f64
     }
     let mut sent =
         std::collections::BTreeMap::from([("revenue_90d".to_owned(), (unit % 400) as f64 * 1.25)]);
-    if unit % 10 != 0 {
+    if !unit.is_multiple_of(10) {
         sent.insert("orders_90d".to_owned(), (unit % 7) as f64);
     }
     sent
@@ -120,7 +126,7 @@ async fn measure(server: &RedisServer, store: &Arc<RedisStore>, shape: Shape) ->
     let kpis = shape != Shape::Plain;
     let experiment = Arc::new(experiment(name, shape));
     let before = used_memory(server);
-    for chunk in (0..UNITS).collect::<Vec<_>>().chunks(1_000) {
+    for chunk in (0..units()).collect::<Vec<_>>().chunks(1_000) {
         join_all(chunk.iter().map(|&unit| {
             let (store, experiment) = (store.clone(), experiment.clone());
             async move {
@@ -152,7 +158,7 @@ async fn measure(server: &RedisServer, store: &Arc<RedisStore>, shape: Shape) ->
         .await;
     }
     let exposed = used_memory(server);
-    let batches: Vec<Vec<OutcomeEvent>> = (0..UNITS)
+    let batches: Vec<Vec<OutcomeEvent>> = (0..units())
         .collect::<Vec<_>>()
         .chunks(50 / 4)
         .map(|chunk| {
@@ -195,8 +201,8 @@ async fn measure(server: &RedisServer, store: &Arc<RedisStore>, shape: Shape) ->
     let redis_us_per_event = (redis_cpu_seconds(server) - cpu_before) * 1e6 / events as f64;
     let journeyed = used_memory(server);
     Figures {
-        exposure_bytes: (exposed - before) / UNITS as f64,
-        total_bytes: (journeyed - before) / UNITS as f64,
+        exposure_bytes: (exposed - before) / units() as f64,
+        total_bytes: (journeyed - before) / units() as f64,
         events_per_second: events as f64 / seconds,
         redis_us_per_event,
     }
@@ -207,7 +213,10 @@ async fn main() {
     let server = RedisServer::start();
     let store = Arc::new(RedisStore::connect(&server.url()).await.expect("store"));
     let mib_per_million = |bytes: f64| bytes * 1e6 / (1024.0 * 1024.0);
-    eprintln!("{UNITS} units per shape; 4 events per unit in batches of ~48, 8 in flight");
+    eprintln!(
+        "{} units per shape; 4 events per unit in batches of ~48, 8 in flight",
+        units()
+    );
     eprintln!(
         "shape   exposure B/unit (MiB/M)   with events B/unit (MiB/M)   events/s   Redis µs/event"
     );

@@ -151,6 +151,9 @@ fn a_running_experiment_refuses_only_changes_that_reshuffle_units() {
     CASES.iter().for_each(check);
 }
 
+/// A case: its name, the change, and the field refused (`None`: allowed).
+type CovariateCase = (&'static str, fn(&mut Value), Option<&'static str>);
+
 /// Running with `orders_90d` on the stage `purchase` and a metric `buyer`, `revenue_90d` on
 /// `revenue_per_unit`, then `change`.
 fn running_with_covariates(change: impl Fn(&mut Value)) -> Experiment {
@@ -170,8 +173,7 @@ fn running_with_covariates(change: impl Fn(&mut Value)) -> Experiment {
 
 #[test]
 fn a_running_experiment_keeps_its_covariates_within_a_phase() {
-    // (case, change, the field refused or None when allowed)
-    let cases: [(&str, fn(&mut Value), Option<&str>); 9] = [
+    let cases: [CovariateCase; 9] = [
         ("nothing changes", |_| {}, None),
         (
             "a metric's covariate changes",

@@ -99,13 +99,21 @@ fn stage_covariate(agg: &Aggregates, variant: usize, name: &str) -> Option<Covar
     stage(agg, variant, name).covariate
 }
 
+/// One unit's exposure: id, variant, device, covariates sent.
+type UnitSent = (
+    &'static str,
+    usize,
+    &'static str,
+    &'static [(&'static str, f64)],
+);
+
 /// Control: u1 (mobile; orders 3, revenue 120.5), u2 (mobile; orders missing, revenue 40).
 /// Treatment: u3 (desktop; orders 2e15 — past ±1e15, so missing —, revenue -10.5), u4
 /// (desktop; orders NaN — missing —, revenue absent), u5 (mobile; orders exactly 1e15, kept,
 /// revenue 0 — kept, not missing). u1's second exposure with orders 100 changes nothing.
 async fn five_units(store: &dyn Store, name: &str) -> Arc<Experiment> {
     let exp = Arc::new(experiment_with_covariates(name));
-    let exposures: [(&str, usize, &str, &[(&str, f64)]); 5] = [
+    let exposures: [UnitSent; 5] = [
         (
             "u1",
             0,
