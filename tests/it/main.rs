@@ -8,6 +8,7 @@ mod attacks;
 mod audit;
 mod bounded_inputs;
 mod client;
+mod cuped_storage;
 mod dashboard;
 mod fuzz;
 mod growthbook_sdk;

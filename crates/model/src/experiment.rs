@@ -12,9 +12,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
+mod covariate_rules;
 mod phase;
 mod running_change;
 mod validate;
+pub use covariate_rules::MAX_COVARIATE_ATTRIBUTES;
 pub use phase::{MAX_PHASES, Phase, PhaseChange};
 pub use running_change::RunningChange;
 pub use validate::validate;

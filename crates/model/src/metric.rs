@@ -232,6 +232,17 @@ pub struct Covariate {
     pub attribute: String,
 }
 
+impl Covariate {
+    /// The covariate x an attribute's value gives: a JSON number within ±`MAX_ABS_NUMBER`.
+    /// `None` — counted as x = 0 and as missing — for anything else (absent, text, a number
+    /// out of bounds): text is not parsed, so `"12"` and `12` never mean two things.
+    pub fn value_of(value: Option<&serde_json::Value>) -> Option<f64> {
+        value
+            .and_then(serde_json::Value::as_f64)
+            .filter(|x| crate::event::is_bounded_number(*x))
+    }
+}
+
 impl MetricSpec {
     pub fn min_count(&self) -> u32 {
         self.min_count.unwrap_or(1)
@@ -291,5 +302,22 @@ mod tests {
         assert_eq!(nps_score(9.0), 100.0);
         assert_eq!(nps_score(7.0), 0.0);
         assert_eq!(nps_score(0.0), -100.0);
+    }
+
+    #[test]
+    fn a_covariate_is_a_bounded_json_number_and_anything_else_is_missing() {
+        use serde_json::json;
+        let x = |value: serde_json::Value| Covariate::value_of(Some(&value));
+        assert_eq!(x(json!(3)), Some(3.0));
+        assert_eq!(x(json!(-120.5)), Some(-120.5));
+        assert_eq!(x(json!(0)), Some(0.0));
+        assert_eq!(x(json!(1e15)), Some(1e15));
+        assert_eq!(x(json!(-1e15)), Some(-1e15));
+        assert_eq!(x(json!(2e15)), None);
+        assert_eq!(x(json!("12")), None);
+        assert_eq!(x(json!(true)), None);
+        assert_eq!(x(json!(null)), None);
+        assert_eq!(x(json!([1])), None);
+        assert_eq!(Covariate::value_of(None), None);
     }
 }

@@ -35,6 +35,7 @@ fn exposure(unit: u64) -> Exposure {
         at: Timestamp::from_millis(T0),
         segments: Default::default(),
         plugin_version: None,
+        covariates: Default::default(),
     }
 }
 

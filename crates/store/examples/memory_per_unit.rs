@@ -3,7 +3,10 @@
 //! experiment side by side:
 //! - `plain`: a 3-stage journey, no declared metrics (the two built-ins only), no segments;
 //! - `kpis`: the same plus 4 metrics (repeat purchase, CLV, support tickets, NPS) and
-//!   2 segment attributes (device, country), so every event also moves slice counters.
+//!   2 segment attributes (device, country), so every event also moves slice counters;
+//! - `cuped`: `kpis` with CUPED covariates (decision 022) on the purchase stage, revenue,
+//!   repeat purchase and tickets (`orders_90d`) and CLV (`revenue_90d`), both sent with every
+//!   exposure (one unit in ten without `orders_90d`).
 //!
 //! Each unit is exposed, then sends a journey of 4 events (add_to_cart, purchase with a value,
 //! a support ticket, a survey answer) in batches of 50 with 8 batches in flight.
@@ -17,7 +20,13 @@ use touchstone_model::{Experiment, ExperimentSpec, OutcomeEvent, Timestamp};
 use touchstone_store::{Exposure, RedisStore, Store};
 use touchstone_testkit::redis::RedisServer;
 
-const UNITS: u64 = 200_000;
+/// Units per shape; `UNITS=20000` in the environment for a quicker, noisier run.
+fn units() -> u64 {
+    std::env::var("UNITS")
+        .ok()
+        .and_then(|units| units.parse().ok())
+        .unwrap_or(200_000)
+}
 const T0: i64 = 1_795_428_000_000;
 const DEVICES: [&str; 3] = ["mobile", "desktop", "tablet"];
 const COUNTRIES: [&str; 4] = ["DE", "FR", "NL", "AT"];
@@ -31,7 +40,26 @@ fn used_memory(server: &RedisServer) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-fn experiment(key: &str, kpis: bool) -> Experiment {
+/// The shape of experiment measured.
+#[derive(Clone, Copy, PartialEq)]
+enum Shape {
+    Plain,
+    Kpis,
+    Cuped,
+}
+
+impl Shape {
+    fn name(self) -> &'static str {
+        match self {
+            Shape::Plain => "plain",
+            Shape::Kpis => "kpis",
+            Shape::Cuped => "cuped",
+        }
+    }
+}
+
+fn experiment(key: &str, shape: Shape) -> Experiment {
+    let kpis = shape != Shape::Plain;
     let mut spec: Value = json!({
         "key": key, "touchpoint": "checkout", "status": "running",
         "variants": [{"key": "control", "weight": 0.5}, {"key": "treatment", "weight": 0.5}],
@@ -47,8 +75,30 @@ fn experiment(key: &str, kpis: bool) -> Experiment {
             {"key": "nps", "kind": "nps", "event": "survey"},
         ]);
     }
+    if shape == Shape::Cuped {
+        let orders = json!({"attribute": "orders_90d"});
+        for index in [0, 2] {
+            spec["metrics"][index]["covariate"] = orders.clone();
+        }
+        spec["metrics"][1]["covariate"] = json!({"attribute": "revenue_90d"});
+        spec["covariates"] = json!({"purchase": orders, "revenue_per_unit": orders});
+    }
     let spec: ExperimentSpec = serde_json::from_value(spec).expect("spec");
     Experiment::new(spec).expect("valid")
+}
+
+/// What a `cuped` unit sends at exposure: 90-day revenue, and its orders except for one unit in
+/// ten (missing: x = 0).
+fn covariates(shape: Shape, unit: u64) -> std::collections::BTreeMap<String, f64> {
+    if shape != Shape::Cuped {
+        return Default::default();
+    }
+    let mut sent =
+        std::collections::BTreeMap::from([("revenue_90d".to_owned(), (unit % 400) as f64 * 1.25)]);
+    if !unit.is_multiple_of(10) {
+        sent.insert("orders_90d".to_owned(), (unit % 7) as f64);
+    }
+    sent
 }
 
 struct Figures {
@@ -71,11 +121,12 @@ fn redis_cpu_seconds(server: &RedisServer) -> f64 {
         .sum()
 }
 
-async fn measure(server: &RedisServer, store: &Arc<RedisStore>, kpis: bool) -> Figures {
-    let name = if kpis { "kpis" } else { "plain" };
-    let experiment = Arc::new(experiment(name, kpis));
+async fn measure(server: &RedisServer, store: &Arc<RedisStore>, shape: Shape) -> Figures {
+    let name = shape.name();
+    let kpis = shape != Shape::Plain;
+    let experiment = Arc::new(experiment(name, shape));
     let before = used_memory(server);
-    for chunk in (0..UNITS).collect::<Vec<_>>().chunks(1_000) {
+    for chunk in (0..units()).collect::<Vec<_>>().chunks(1_000) {
         join_all(chunk.iter().map(|&unit| {
             let (store, experiment) = (store.clone(), experiment.clone());
             async move {
@@ -96,6 +147,7 @@ async fn measure(server: &RedisServer, store: &Arc<RedisStore>, kpis: bool) -> F
                     at: Timestamp::from_millis(T0),
                     segments,
                     plugin_version: None,
+                    covariates: covariates(shape, unit),
                 };
                 store
                     .record_exposure(&experiment, &exposure)
@@ -106,7 +158,7 @@ async fn measure(server: &RedisServer, store: &Arc<RedisStore>, kpis: bool) -> F
         .await;
     }
     let exposed = used_memory(server);
-    let batches: Vec<Vec<OutcomeEvent>> = (0..UNITS)
+    let batches: Vec<Vec<OutcomeEvent>> = (0..units())
         .collect::<Vec<_>>()
         .chunks(50 / 4)
         .map(|chunk| {
@@ -149,8 +201,8 @@ async fn measure(server: &RedisServer, store: &Arc<RedisStore>, kpis: bool) -> F
     let redis_us_per_event = (redis_cpu_seconds(server) - cpu_before) * 1e6 / events as f64;
     let journeyed = used_memory(server);
     Figures {
-        exposure_bytes: (exposed - before) / UNITS as f64,
-        total_bytes: (journeyed - before) / UNITS as f64,
+        exposure_bytes: (exposed - before) / units() as f64,
+        total_bytes: (journeyed - before) / units() as f64,
         events_per_second: events as f64 / seconds,
         redis_us_per_event,
     }
@@ -161,15 +213,18 @@ async fn main() {
     let server = RedisServer::start();
     let store = Arc::new(RedisStore::connect(&server.url()).await.expect("store"));
     let mib_per_million = |bytes: f64| bytes * 1e6 / (1024.0 * 1024.0);
-    eprintln!("{UNITS} units per shape; 4 events per unit in batches of ~48, 8 in flight");
+    eprintln!(
+        "{} units per shape; 4 events per unit in batches of ~48, 8 in flight",
+        units()
+    );
     eprintln!(
         "shape   exposure B/unit (MiB/M)   with events B/unit (MiB/M)   events/s   Redis µs/event"
     );
-    for kpis in [false, true] {
-        let figures = measure(&server, &store, kpis).await;
+    for shape in [Shape::Plain, Shape::Kpis, Shape::Cuped] {
+        let figures = measure(&server, &store, shape).await;
         eprintln!(
             "{:<7} {:>8.0} ({:>6.1})          {:>8.0} ({:>6.1})             {:>8.0}   {:>6.1}",
-            if kpis { "kpis" } else { "plain" },
+            shape.name(),
             figures.exposure_bytes,
             mib_per_million(figures.exposure_bytes),
             figures.total_bytes,

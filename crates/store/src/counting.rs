@@ -4,14 +4,15 @@
 //! execute each metric kind's `CountingRule` (model) from the compiled [`Plan`]; neither knows
 //! a kind by name.
 
+use crate::Exposure;
 use crate::redis::keys::attribute_in_key;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use touchstone_model::metric::CountingRule;
 use touchstone_model::{
-    Aggregates, Experiment, MetricAggregates, Moments, StageAggregates, Timestamp,
-    VariantAggregates,
+    Aggregates, CovariateSums, Experiment, MetricAggregates, Moments, StageAggregates, Timestamp,
+    VariantAggregates, is_bounded_number,
 };
 
 /// Seen event ids are remembered this long after an experiment's longest window closes, so a
@@ -25,8 +26,7 @@ pub(crate) fn hours_to_millis(hours: f64) -> i64 {
 
 /// One metric with its window in milliseconds from exposure and its kind's counting rule,
 /// spelled out as flags: the Lua script and [`count_event`] read these, never the kind's name,
-/// so a new kind is a new `MetricKind::counting_rule` and nothing here. (A per-metric flag such
-/// as a CUPED covariate is one more field.)
+/// so a new kind is a new `MetricKind::counting_rule` and nothing here.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct MetricPlan {
     pub key: String,
@@ -34,6 +34,9 @@ pub(crate) struct MetricPlan {
     pub start_ms: i64,
     pub end_ms: i64,
     pub min_count: u32,
+    /// Its CUPED covariate: 1 + its index in [`Plan::covariates`], 0 for none (1-based for
+    /// Lua, whose JSON decoder has no clean null inside arrays).
+    pub covariate: usize,
     #[serde(flatten)]
     pub rule: RuleFlags,
 }
@@ -60,13 +63,35 @@ pub(crate) struct Plan {
     /// …and as they appear inside slice keys (`keys::attribute_in_key`).
     pub segment_keys: Vec<String>,
     pub seen_ttl_seconds: u64,
+    /// Every covariate attribute, sorted (`Experiment::covariate_attributes`): the unit hash
+    /// keeps x as `c:<name>` (written at exposure, read by the events script).
+    pub covariates: Vec<String>,
+    /// Per journey stage, as [`MetricPlan::covariate`].
+    pub stage_covariates: Vec<usize>,
+}
+
+/// 1 + the index of `attribute` in `covariates`, 0 for none.
+fn covariate_number(covariates: &[String], attribute: Option<&str>) -> usize {
+    attribute
+        .and_then(|attribute| covariates.iter().position(|c| c == attribute))
+        .map_or(0, |index| index + 1)
 }
 
 impl Plan {
     pub fn of(experiment: &Experiment) -> Plan {
         let longest = hours_to_millis(experiment.longest_window_hours()).max(0);
         let segments: Vec<String> = experiment.segment_attributes().map(str::to_owned).collect();
+        let covariates: Vec<String> = experiment
+            .covariate_attributes()
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
         Plan {
+            stage_covariates: experiment
+                .journey()
+                .iter()
+                .map(|stage| covariate_number(&covariates, experiment.stage_covariate(stage)))
+                .collect(),
             stages: experiment.journey().to_vec(),
             window_ms: hours_to_millis(experiment.conversion_window_hours()),
             metrics: experiment
@@ -80,6 +105,7 @@ impl Plan {
                         start_ms: hours_to_millis(metric.window_start_hours),
                         end_ms: hours_to_millis(metric.window_end_hours),
                         min_count: metric.min_count,
+                        covariate: covariate_number(&covariates, metric.covariate.as_deref()),
                         rule: RuleFlags {
                             rule,
                             needs_value: rule.needs_value(),
@@ -95,6 +121,7 @@ impl Plan {
                 .collect(),
             segments,
             seen_ttl_seconds: (longest as u64).div_ceil(1000) + DEDUP_GRACE_SECONDS,
+            covariates,
         }
     }
 }
@@ -142,6 +169,41 @@ pub(crate) struct UnitState {
     pub exposed_at: i64,
     pub stages: HashSet<String>,
     pub metrics: HashMap<String, MetricState>,
+    /// Covariate x per attribute, taken at exposure; only the non-zero ones (missing is 0).
+    pub covariates: Vec<(String, f64)>,
+}
+
+impl UnitState {
+    /// The unit's x for covariate number `number` of `plan` (see [`MetricPlan::covariate`]).
+    fn covariate(&self, plan: &Plan, number: usize) -> f64 {
+        let Some(attribute) = number.checked_sub(1).and_then(|i| plan.covariates.get(i)) else {
+            return 0.0;
+        };
+        self.covariates
+            .iter()
+            .find(|(name, _)| name == attribute)
+            .map_or(0.0, |(_, x)| *x)
+    }
+}
+
+/// Each covariate attribute of `experiment` with the x `exposure` gives it: `None` (x = 0,
+/// counted as missing) when the exposure has no bounded number for it.
+pub(crate) fn exposure_covariates<'e>(
+    experiment: &'e Experiment,
+    exposure: &Exposure,
+) -> Vec<(&'e str, Option<f64>)> {
+    experiment
+        .covariate_attributes()
+        .into_iter()
+        .map(|attribute| {
+            let x = exposure
+                .covariates
+                .get(attribute)
+                .copied()
+                .filter(|x| is_bounded_number(*x));
+            (attribute, x)
+        })
+        .collect()
 }
 
 /// Which counter of a variant a delta moves.
@@ -151,13 +213,16 @@ pub(crate) enum Target {
     Metric(String),
 }
 
-/// A change to one variant's moments: `count += n`, `sum += s`, `sum_squares += q`.
+/// A change to one variant's moments: `count += n`, `sum += s`, `sum_squares += q`, and,
+/// for a target with a covariate, its sum of products `+= p` (= x·s: the unit's value moved by
+/// s, so x·y moves by x·s).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Delta {
     pub target: Target,
     pub n: u64,
     pub s: f64,
     pub q: f64,
+    pub p: f64,
 }
 
 /// Applies one event to an exposed unit. Returns whether it fell inside a window of any stage
@@ -176,15 +241,21 @@ pub(crate) fn count_event(
     }
     let seconds = at.seconds_since(Timestamp::from_millis(unit.exposed_at));
     let mut counted = false;
-    for stage in plan.stages.iter().filter(|stage| *stage == name) {
+    for (index, stage) in plan.stages.iter().enumerate() {
+        if stage != name {
+            continue;
+        }
         if offset < plan.window_ms {
             counted = true;
             if unit.stages.insert(stage.clone()) {
+                // The stage's outcome y (reached) moved from 0 to 1: x·y moves by x.
+                let number = plan.stage_covariates.get(index).copied().unwrap_or(0);
                 deltas.push(Delta {
                     target: Target::Stage(stage.clone()),
                     n: 1,
                     s: seconds,
                     q: seconds * seconds,
+                    p: unit.covariate(plan, number),
                 });
             }
         }
@@ -213,6 +284,11 @@ pub(crate) fn count_event(
             n: u64::from(newly_sent),
             s,
             q: s * (after + before),
+            p: if metric.covariate == 0 {
+                0.0
+            } else {
+                unit.covariate(plan, metric.covariate) * s
+            },
         };
         if delta.n != 0 || delta.s != 0.0 || delta.q != 0.0 {
             deltas.push(delta);
@@ -221,28 +297,60 @@ pub(crate) fn count_event(
     counted
 }
 
-/// Builds aggregates in the contract's order from per-variant counters. `units(v)` is the
-/// variant's exposed units, `moments(v, target)` its stored moments (zero when absent) and
-/// `hours(v)` its new exposures per hour.
-pub(crate) fn build_aggregates(
-    experiment: &Experiment,
-    units: impl Fn(usize) -> u64,
-    moments: impl Fn(usize, &Target) -> Moments,
-    hours: impl Fn(usize) -> BTreeMap<i64, u64>,
-) -> Aggregates {
+/// What the store counts of one covariate attribute per variant, at exposure: the units whose
+/// x was a number, Σx and Σx². Missing is counted as what is left of the exposed units, so a
+/// unit exposed before the attribute was declared is missing (x = 0) by construction, never a
+/// unit outside the sums.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct CovariateTally {
+    pub taken: u64,
+    pub sum: f64,
+    pub sum_squares: f64,
+}
+
+/// One variant-keyed set of counters (an experiment phase's, or one slice's), as either store
+/// reads it back; absent counters are zero.
+pub(crate) trait Counters {
+    /// The variant's exposed units.
+    fn units(&self, variant: usize) -> u64;
+    /// The variant's moments of one stage or metric.
+    fn moments(&self, variant: usize, target: &Target) -> Moments;
+    /// The variant's Σxy of one stage or metric (kept only where it declares a covariate).
+    fn products(&self, variant: usize, target: &Target) -> f64;
+    /// The variant's units with a value of one covariate attribute, and Σx, Σx² over them.
+    fn covariate(&self, variant: usize, attribute: &str) -> CovariateTally;
+    /// The variant's new exposures per hour.
+    fn hours(&self, variant: usize) -> BTreeMap<i64, u64>;
+}
+
+/// Builds aggregates in the contract's order from per-variant counters: `covariate` is set
+/// exactly on the stages and metrics that declare one.
+pub(crate) fn build_aggregates(experiment: &Experiment, counters: &impl Counters) -> Aggregates {
+    let covariate_of = |index: usize, attribute: Option<&str>, target: &Target| {
+        attribute.map(|attribute| {
+            let tally = counters.covariate(index, attribute);
+            CovariateSums {
+                missing: counters.units(index).saturating_sub(tally.taken),
+                sum: tally.sum,
+                sum_squares: tally.sum_squares,
+                sum_of_products: counters.products(index, target),
+            }
+        })
+    };
     let variants = experiment
         .variants()
         .iter()
         .enumerate()
         .map(|(index, variant)| {
-            let exposed = units(index);
+            let exposed = counters.units(index);
             let stages = experiment
                 .journey()
                 .iter()
                 .map(|stage| {
-                    let seconds = moments(index, &Target::Stage(stage.clone()));
+                    let target = Target::Stage(stage.clone());
+                    let seconds = counters.moments(index, &target);
                     StageAggregates {
-                        covariate: None,
+                        covariate: covariate_of(index, experiment.stage_covariate(stage), &target),
                         stage: stage.clone(),
                         reached: seconds.count,
                         seconds,
@@ -253,12 +361,13 @@ pub(crate) fn build_aggregates(
                 .metrics()
                 .iter()
                 .map(|metric| {
-                    let mut stored = moments(index, &Target::Metric(metric.key.clone()));
+                    let target = Target::Metric(metric.key.clone());
+                    let mut stored = counters.moments(index, &target);
                     if metric.kind.denominator_is_exposed_units() {
                         stored.count = exposed;
                     }
                     MetricAggregates {
-                        covariate: None,
+                        covariate: covariate_of(index, metric.covariate.as_deref(), &target),
                         metric: metric.key.clone(),
                         moments: stored,
                     }
@@ -269,7 +378,7 @@ pub(crate) fn build_aggregates(
                 units: exposed,
                 stages,
                 metrics,
-                exposures_by_hour: hours(index),
+                exposures_by_hour: counters.hours(index),
             }
         })
         .collect();

@@ -15,6 +15,11 @@ pub struct Exposure {
     pub segments: BTreeMap<String, String>,
     /// Content hash of the plugin that decided eligibility, if one did.
     pub plugin_version: Option<String>,
+    /// The unit's numeric attributes the experiment adjusts for (CUPED covariates), as sent
+    /// with this exposure. The store keeps x of each `Experiment::covariate_attributes` from
+    /// the first exposure only; one absent here, or not a number within ±`MAX_ABS_NUMBER`,
+    /// is kept as x = 0 and counted as missing.
+    pub covariates: BTreeMap<String, f64>,
 }
 
 /// What the store holds for a unit in an experiment.

@@ -7,6 +7,7 @@ mod counting;
 pub mod error;
 pub mod exposure;
 mod memory;
+mod memory_counters;
 mod memory_plugins;
 pub mod plugins;
 mod redis;

@@ -1,7 +1,8 @@
 //! `MemoryStore`: the embedded store for development and single-process use. Same semantics
 //! as Redis (the conformance suite runs against both), nothing durable.
 
-use crate::counting::{self, Delta, Target, UnitState};
+use crate::counting::{self, UnitState};
+use crate::memory_counters::MemoryCounters;
 use crate::{
     AuditEntry, CountingPlan, Definitions, EventOutcome, EventsOutcome, Exposure, ExposureRecord,
     Session, Slice, Snapshot, Store, StoreError,
@@ -11,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 use touchstone_model::{
-    Aggregates, Experiment, Holdout, Moments, OutcomeEvent, PLUGIN_VERSION_SEGMENT, PluginCalls,
+    Aggregates, Experiment, Holdout, OutcomeEvent, PLUGIN_VERSION_SEGMENT, PluginCalls,
     SEGMENT_NONE, SEGMENT_OTHER, Timestamp, exposure_hour,
 };
 
@@ -26,46 +27,6 @@ struct StoredUnit {
     state: UnitState,
     /// (attribute, slice) pairs fixed at first exposure.
     slices: Vec<(String, String)>,
-}
-
-/// Per-variant counters: of the experiment, or of one slice.
-#[derive(Debug, Default)]
-struct Counters {
-    units_per_variant: HashMap<usize, u64>,
-    moments: HashMap<(usize, Target), Moments>,
-    /// Kept for the experiment only, not per slice.
-    exposures_by_hour: HashMap<usize, BTreeMap<i64, u64>>,
-}
-
-impl Counters {
-    fn apply(&mut self, variant: usize, delta: &Delta) {
-        let moments = self
-            .moments
-            .entry((variant, delta.target.clone()))
-            .or_default();
-        moments.count += delta.n;
-        moments.sum += delta.s;
-        moments.sum_squares += delta.q;
-    }
-
-    fn aggregates(&self, experiment: &Experiment) -> Aggregates {
-        counting::build_aggregates(
-            experiment,
-            |variant| self.units_per_variant.get(&variant).copied().unwrap_or(0),
-            |variant, target| {
-                self.moments
-                    .get(&(variant, target.clone()))
-                    .copied()
-                    .unwrap_or_default()
-            },
-            |variant| {
-                self.exposures_by_hour
-                    .get(&variant)
-                    .cloned()
-                    .unwrap_or_default()
-            },
-        )
-    }
 }
 
 /// How many maps an experiment phase's units are spread over (see [`Units`]).
@@ -112,11 +73,11 @@ impl Units {
 #[derive(Debug, Default)]
 struct ExperimentState {
     units: Units,
-    counters: Counters,
+    counters: MemoryCounters,
     /// Attribute → the distinct values it kept (at most `max_segment_values`).
     kept_values: HashMap<String, BTreeSet<String>>,
     /// (attribute, slice) → that slice's counters.
-    slices: HashMap<(String, String), Counters>,
+    slices: HashMap<(String, String), MemoryCounters>,
     /// Day → aggregates at the end of it.
     snapshots: BTreeMap<String, Aggregates>,
     /// Plugin calls and fallbacks per variant index.
@@ -321,6 +282,7 @@ impl Store for MemoryStore {
                     .iter()
                     .map(|(attribute, value)| (attribute.as_str(), value.as_str())),
             );
+        let covariates = counting::exposure_covariates(experiment, exposure);
         let mut slices = Vec::new();
         for (attribute, value) in sent {
             let slice = state.slice_of(attribute, value, max_values);
@@ -332,6 +294,7 @@ impl Store for MemoryStore {
                 .units_per_variant
                 .entry(exposure.variant)
                 .or_default() += 1;
+            counters.expose_covariates(exposure.variant, &covariates);
             slices.push((attribute.to_owned(), slice));
         }
         state.units.insert(
@@ -340,6 +303,13 @@ impl Store for MemoryStore {
                 state: UnitState {
                     variant: exposure.variant,
                     exposed_at: exposure.at.as_millis(),
+                    covariates: covariates
+                        .iter()
+                        .filter_map(|(attribute, x)| {
+                            x.filter(|x| *x != 0.0)
+                                .map(|x| ((*attribute).to_owned(), x))
+                        })
+                        .collect(),
                     ..UnitState::default()
                 },
                 slices,
@@ -350,6 +320,9 @@ impl Store for MemoryStore {
             .units_per_variant
             .entry(exposure.variant)
             .or_default() += 1;
+        state
+            .counters
+            .expose_covariates(exposure.variant, &covariates);
         *state
             .counters
             .exposures_by_hour
@@ -444,7 +417,7 @@ impl Store for MemoryStore {
     async fn load_aggregates(&self, experiment: &Experiment) -> Result<Aggregates, StoreError> {
         let state = self.experiment(experiment);
         let state = lock(&state);
-        Ok(state.counters.aggregates(experiment))
+        Ok(counting::build_aggregates(experiment, &state.counters))
     }
 
     async fn load_slices(
@@ -460,7 +433,7 @@ impl Store for MemoryStore {
             .filter(|((name, _), _)| name == attribute)
             .map(|((_, value), counters)| Slice {
                 value: value.clone(),
-                aggregates: counters.aggregates(experiment),
+                aggregates: counting::build_aggregates(experiment, counters),
             })
             .collect();
         slices.sort_by(|a, b| a.value.cmp(&b.value));

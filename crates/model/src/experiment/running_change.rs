@@ -8,7 +8,8 @@ impl Experiment {
     /// their order, the layer, the weights (compared normalized, so `[1, 1]` equals
     /// `[0.5, 0.5]`), the traffic or the salt would move units already exposed in this phase.
     /// The last three are what a new phase is for ([`RunningChange::new_phase`]). Anything else
-    /// (payloads, journey, metrics, targeting, status) may change. `None` when `self` is not
+    /// (payloads, journey, metrics, targeting, status) may change, except a covariate of an
+    /// outcome kept (`covariate_conflict`). `None` when `self` is not
     /// running.
     pub fn reshuffle_conflict(&self, next: &Experiment) -> Option<RunningChange> {
         if !self.is_running() {
@@ -66,7 +67,7 @@ impl Experiment {
                 "the layer of a running experiment cannot change: it would move exposed units in or out (stop it and start a new experiment)",
             );
         }
-        None
+        self.covariate_conflict(next)
     }
 }
 

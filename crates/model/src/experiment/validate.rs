@@ -56,6 +56,7 @@ pub fn validate(spec: &ExperimentSpec) -> ValidationErrors {
     }
     validate_metrics(spec, &mut errors);
     validate_segments(spec, &mut errors);
+    super::covariate_rules::validate_covariates(spec, &mut errors);
     if let Some(layer) = &spec.layer {
         layer.check(&mut errors);
     }

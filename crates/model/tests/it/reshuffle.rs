@@ -150,3 +150,111 @@ const CASES: &[Case] = &[
 fn a_running_experiment_refuses_only_changes_that_reshuffle_units() {
     CASES.iter().for_each(check);
 }
+
+/// A case: its name, the change, and the field refused (`None`: allowed).
+type CovariateCase = (&'static str, fn(&mut Value), Option<&'static str>);
+
+/// Running with `orders_90d` on the stage `purchase` and a metric `buyer`, `revenue_90d` on
+/// `revenue_per_unit`, then `change`.
+fn running_with_covariates(change: impl Fn(&mut Value)) -> Experiment {
+    running(|v| {
+        v["metrics"] = json!([
+            {"key": "buyer", "kind": "conversion", "event": "purchase",
+             "covariate": {"attribute": "orders_90d"}},
+            {"key": "orders", "kind": "count", "event": "purchase"},
+        ]);
+        v["covariates"] = json!({
+            "purchase": {"attribute": "orders_90d"},
+            "revenue_per_unit": {"attribute": "revenue_90d"},
+        });
+        change(v);
+    })
+}
+
+#[test]
+fn a_running_experiment_keeps_its_covariates_within_a_phase() {
+    let cases: [CovariateCase; 9] = [
+        ("nothing changes", |_| {}, None),
+        (
+            "a metric's covariate changes",
+            |v| v["metrics"][0]["covariate"] = json!({"attribute": "revenue_90d"}),
+            Some("metrics[0].covariate"),
+        ),
+        (
+            "a metric's covariate is removed",
+            |v| {
+                v["metrics"][0]
+                    .as_object_mut()
+                    .expect("object")
+                    .remove("covariate");
+            },
+            Some("metrics[0].covariate"),
+        ),
+        (
+            "a kept metric gains a covariate",
+            |v| v["metrics"][1]["covariate"] = json!({"attribute": "orders_90d"}),
+            Some("metrics[1].covariate"),
+        ),
+        (
+            "a stage's covariate is removed",
+            |v| v["covariates"] = json!({"revenue_per_unit": {"attribute": "revenue_90d"}}),
+            Some("covariates.purchase"),
+        ),
+        (
+            "the revenue metric's covariate changes",
+            |v| v["covariates"]["revenue_per_unit"] = json!({"attribute": "orders_90d"}),
+            Some("covariates.revenue_per_unit"),
+        ),
+        (
+            "a new metric adjusts for an attribute already kept",
+            |v| {
+                v["metrics"]
+                    .as_array_mut()
+                    .expect("array")
+                    .push(json!({"key": "spend", "kind": "sum", "event": "purchase",
+                           "covariate": {"attribute": "revenue_90d"}}))
+            },
+            None,
+        ),
+        (
+            "a new metric adjusts for an attribute not kept at exposure yet",
+            |v| {
+                v["metrics"]
+                    .as_array_mut()
+                    .expect("array")
+                    .push(json!({"key": "spend", "kind": "sum", "event": "purchase",
+                           "covariate": {"attribute": "visits_30d"}}))
+            },
+            None,
+        ),
+        (
+            "a metric with a covariate is removed",
+            |v| {
+                v["metrics"].as_array_mut().expect("array").remove(0);
+            },
+            None,
+        ),
+    ];
+    let current = running_with_covariates(|_| {});
+    for (name, change, refused) in cases {
+        let next = running_with_covariates(change);
+        let conflict = current.reshuffle_conflict(&next);
+        assert_eq!(
+            conflict.as_ref().map(|c| c.field.as_str()),
+            refused,
+            "case `{name}`: {conflict:?}"
+        );
+        if let Some(conflict) = conflict {
+            assert!(conflict.new_phase, "case `{name}`");
+            assert!(conflict.message.contains("new_phase"), "case `{name}`");
+        }
+        // A stopped experiment may change them: its next start decides the phase.
+        assert_eq!(
+            current
+                .with_status(Status::Stopped)
+                .reshuffle_conflict(&next),
+            None,
+            "case `{name}`"
+        );
+    }
+}

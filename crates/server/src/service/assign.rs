@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Instant;
 use touchstone_model::attributes::segment_value;
 use touchstone_model::event::MAX_TEXT_LEN;
-use touchstone_model::{Experiment, Timestamp, VariantSpec};
+use touchstone_model::{Covariate, Experiment, Timestamp, VariantSpec};
 use touchstone_plugin_host::{Hook, Session};
 use touchstone_store::{Exposure, StoreError};
 
@@ -252,6 +252,7 @@ async fn expose_to_holdouts(
             at: now,
             segments: segment_values(catalog, experiment, request),
             plugin_version: None,
+            covariates: covariate_values(experiment, request),
         };
         async move {
             let result = state.store.record_exposure(experiment, &exposure).await;
@@ -313,6 +314,7 @@ async fn enroll<'c>(
             at: now,
             segments: segment_values(catalog, experiment, request),
             plugin_version: plugin_version.clone(),
+            covariates: covariate_values(experiment, request),
         };
         async move { state.store.record_exposure(experiment, &exposure).await }
     });
@@ -476,6 +478,20 @@ fn variant_of(experiment: &Experiment, index: usize) -> &VariantSpec {
 
 /// The unit's values of the experiment's declared segment attributes, as sent at exposure,
 /// and its variant in each experiment this one interacts with.
+/// The CUPED covariates (decision 022) the request's attributes give the experiment: each
+/// attribute it adjusts for that carries a bounded number. The store keeps them from the first
+/// exposure only, and counts an attribute left out here as missing.
+fn covariate_values(experiment: &Experiment, request: &AssignRequest) -> BTreeMap<String, f64> {
+    experiment
+        .covariate_attributes()
+        .into_iter()
+        .filter_map(|attribute| {
+            Covariate::value_of(request.attributes.get(attribute))
+                .map(|x| (attribute.to_owned(), x))
+        })
+        .collect()
+}
+
 fn segment_values(
     catalog: &Catalog,
     experiment: &Experiment,

@@ -3,22 +3,64 @@
 
 use super::RedisStore;
 use super::connection::store_error;
-use super::keys::ExperimentKeys;
-use crate::counting::{self, Target};
+use super::keys::{ExperimentKeys, attribute_in_key};
+use crate::counting::{self, CovariateTally, Target};
 use crate::{Slice, Snapshot, StoreError};
 use redis::AsyncCommands;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use touchstone_model::{Aggregates, Experiment, Moments, SEGMENT_NONE, SEGMENT_OTHER};
 
+/// One counters hash as read back.
+#[derive(Default)]
+struct StoredCounters {
+    units: HashMap<usize, u64>,
+    moments: HashMap<(usize, Target), Moments>,
+    products: HashMap<(usize, Target), f64>,
+    /// Keyed by the attribute as it appears in field names (`keys::attribute_in_key`).
+    covariates: HashMap<(usize, String), CovariateTally>,
+}
+
+impl counting::Counters for StoredCounters {
+    fn units(&self, variant: usize) -> u64 {
+        self.units.get(&variant).copied().unwrap_or(0)
+    }
+
+    fn moments(&self, variant: usize, target: &Target) -> Moments {
+        self.moments
+            .get(&(variant, target.clone()))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    fn products(&self, variant: usize, target: &Target) -> f64 {
+        self.products
+            .get(&(variant, target.clone()))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    fn covariate(&self, variant: usize, attribute: &str) -> CovariateTally {
+        self.covariates
+            .get(&(variant, attribute_in_key(attribute).into_owned()))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    fn hours(&self, _variant: usize) -> BTreeMap<i64, u64> {
+        BTreeMap::new()
+    }
+}
+
 /// Parses the counters hash. Fields (written by the Lua scripts):
-/// `<variant>:u` exposed units; `<variant>:s:<stage>:<n|s|q>` and `<variant>:m:<metric>:<n|s|q>`
-/// count, sum and sum of squares. Unknown fields (a future phase of the layout) are skipped.
+/// `<variant>:u` exposed units; `<variant>:s:<stage>:<n|s|q|p>` and
+/// `<variant>:m:<metric>:<n|s|q|p>` count, sum, sum of squares and (with a covariate) sum of
+/// products x·y; `<variant>:c:<attribute in key>:<n|s|q>` the units with a value of a
+/// covariate, Σx and Σx² (missing = units − n). Unknown fields (a future phase of the layout) are skipped.
 pub(crate) fn from_fields(
     experiment: &Experiment,
     fields: &[(String, String)],
 ) -> Result<Aggregates, StoreError> {
-    let mut units: HashMap<usize, u64> = HashMap::new();
-    let mut moments: HashMap<(usize, Target), Moments> = HashMap::new();
+    let mut stored = StoredCounters::default();
     for (field, value) in fields {
         let corrupt =
             |source: Option<Box<dyn std::error::Error + Send + Sync>>| StoreError::Corrupt {
@@ -28,53 +70,56 @@ pub(crate) fn from_fields(
                 ),
                 source,
             };
+        let integer = || {
+            value
+                .parse::<u64>()
+                .map_err(|error| corrupt(Some(Box::new(error))))
+        };
+        let number = || {
+            value
+                .parse::<f64>()
+                .map_err(|error| corrupt(Some(Box::new(error))))
+        };
         let parts: Vec<&str> = field.split(':').collect();
         let Some(variant) = parts.first().and_then(|v| v.parse::<usize>().ok()) else {
             continue;
         };
         match parts.as_slice() {
             [_, "u"] => {
-                let count = value
-                    .parse::<u64>()
-                    .map_err(|error| corrupt(Some(Box::new(error))))?;
-                units.insert(variant, count);
+                stored.units.insert(variant, integer()?);
             }
-            [_, group @ ("s" | "m"), name, part @ ("n" | "s" | "q")] => {
+            [_, group @ ("s" | "m"), name, part @ ("n" | "s" | "q" | "p")] => {
                 let target = if *group == "s" {
                     Target::Stage((*name).to_owned())
                 } else {
                     Target::Metric((*name).to_owned())
                 };
-                let entry = moments.entry((variant, target)).or_default();
-                if *part == "n" {
-                    entry.count = value
-                        .parse::<u64>()
-                        .map_err(|error| corrupt(Some(Box::new(error))))?;
-                } else {
-                    let number = value
-                        .parse::<f64>()
-                        .map_err(|error| corrupt(Some(Box::new(error))))?;
-                    if *part == "s" {
-                        entry.sum = number;
-                    } else {
-                        entry.sum_squares = number;
-                    }
+                if *part == "p" {
+                    stored.products.insert((variant, target), number()?);
+                    continue;
+                }
+                let entry = stored.moments.entry((variant, target)).or_default();
+                match *part {
+                    "n" => entry.count = integer()?,
+                    "s" => entry.sum = number()?,
+                    _ => entry.sum_squares = number()?,
+                }
+            }
+            [_, "c", attribute, part @ ("n" | "s" | "q")] => {
+                let entry = stored
+                    .covariates
+                    .entry((variant, (*attribute).to_owned()))
+                    .or_default();
+                match *part {
+                    "n" => entry.taken = integer()?,
+                    "s" => entry.sum = number()?,
+                    _ => entry.sum_squares = number()?,
                 }
             }
             _ => continue,
         }
     }
-    Ok(counting::build_aggregates(
-        experiment,
-        |variant| units.get(&variant).copied().unwrap_or(0),
-        |variant, target| {
-            moments
-                .get(&(variant, target.clone()))
-                .copied()
-                .unwrap_or_default()
-        },
-        |_| Default::default(),
-    ))
+    Ok(counting::build_aggregates(experiment, &stored))
 }
 
 /// Adds the `exph` hash (`<variant>:<hour>` → exposures) to the variants it names; fields of

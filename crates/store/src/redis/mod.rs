@@ -227,6 +227,16 @@ impl Store for RedisStore {
             .arg(experiment.spec().max_segment_values)
             .arg(keys.prefix())
             .arg(touchstone_model::exposure_hour(exposure.at.as_millis()));
+        let covariates = crate::counting::exposure_covariates(experiment, exposure);
+        invocation.arg(covariates.len());
+        for (attribute, x) in &covariates {
+            // Rust's shortest round-trip form: Lua's tonumber reads back the same double.
+            let x = x.map(|x| x.to_string()).unwrap_or_default();
+            invocation
+                .arg(*attribute)
+                .arg(keys::attribute_in_key(attribute).as_ref())
+                .arg(x);
+        }
         for (attribute, value) in &exposure.segments {
             invocation
                 .arg(attribute)

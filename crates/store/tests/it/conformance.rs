@@ -1,11 +1,13 @@
 //! The conformance suite: generic cases over `&dyn Store` that every backend must pass with
 //! identical expectations. Expected moments are computed by hand in the comments beside them.
 
+mod covariates;
 mod holdouts;
 mod key_layout;
 mod plugins;
 mod sessions;
 
+pub use covariates::*;
 pub use holdouts::*;
 pub use key_layout::*;
 pub use plugins::*;
@@ -370,6 +372,7 @@ async fn expose_with(
                     .map(|(attribute, value)| ((*attribute).to_owned(), (*value).to_owned()))
                     .collect(),
                 plugin_version: plugin_version.map(str::to_owned),
+                covariates: Default::default(),
             },
         )
         .await

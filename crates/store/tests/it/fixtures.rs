@@ -63,6 +63,7 @@ pub async fn expose(
                 at: Timestamp::from_millis(at),
                 segments: BTreeMap::from([("device".to_owned(), "mobile".to_owned())]),
                 plugin_version: None,
+                covariates: Default::default(),
             },
         )
         .await

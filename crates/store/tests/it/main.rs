@@ -58,6 +58,11 @@ macro_rules! all_conformance_tests {
             heartbeats_list_the_servers_that_have_not_expired,
             segment_slices_never_share_a_key,
             a_batch_over_several_experiments_counts_each_as_alone,
+            covariates_are_taken_once_at_exposure_and_missing_ones_count_as_zero,
+            sums_of_products_move_by_x_times_each_change_of_a_units_value,
+            each_slice_keeps_the_covariate_sums_of_its_own_units,
+            a_new_phase_keeps_covariate_sums_from_zero,
+            a_unit_exposed_before_its_covariate_was_declared_counts_as_missing,
         );
     };
 }

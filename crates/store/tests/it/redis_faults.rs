@@ -44,6 +44,7 @@ async fn every_acknowledged_exposure_survives_a_sigkill_with_appendfsync_always(
                     at: touchstone_model::Timestamp::from_millis(T0),
                     segments: Default::default(),
                     plugin_version: None,
+                    covariates: Default::default(),
                 };
                 match store.record_exposure(&exp, &exposure).await {
                     Ok(_) => {
@@ -109,6 +110,7 @@ async fn a_killed_redis_makes_calls_unavailable_and_the_store_reconnects_after_r
         at: touchstone_model::Timestamp::from_millis(T0),
         segments: Default::default(),
         plugin_version: None,
+        covariates: Default::default(),
     };
     assert!(matches!(
         store.record_exposure(&exp, &exposure).await,

@@ -1,8 +1,9 @@
 //! Every rule of `experiment::validate`, table-driven: each case changes one thing in a valid
 //! definition and names every (field, code) it must produce — no more, no fewer. The cases
 //! live in `definition` (identity, variants, journey, targeting, salt), `metrics`
-//! (metrics, segments, statistics settings) and `program` (layers).
+//! (metrics, segments, statistics settings), `program` (layers) and `covariates` (CUPED).
 
+mod covariates;
 mod definition;
 mod metrics;
 mod program;
@@ -61,6 +62,7 @@ fn every_rule_reports_its_field_and_code() {
         .iter()
         .chain(metrics::CASES)
         .chain(program::CASES)
+        .chain(covariates::CASES)
         .for_each(check);
 }
 

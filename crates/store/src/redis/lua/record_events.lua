@@ -6,10 +6,11 @@
 -- The batch comes in sections, one per experiment (several only where every key shares a
 -- slot: always on a single Redis, never across experiments on a Cluster).
 -- ARGV[1] the number of sections; then per section: its plan as JSON (`Plan` in counting.rs:
--- {stages, window_ms, metrics: [{key, event, start_ms, end_ms, min_count, contribution,
--- value_steps, keep, unit_value, counts_senders, needs_value, once_per_unit, keeps_value}],
--- segments, segment_keys, seen_ttl_seconds}), its key prefix ({exp:KEY}:p1:), its number of
--- events k, then k times: name, ms, value ('' = none).
+-- {stages, window_ms, metrics: [{key, event, start_ms, end_ms, min_count, covariate,
+-- contribution, value_steps, keep, unit_value, counts_senders, needs_value, once_per_unit,
+-- keeps_value}], segments, segment_keys, seen_ttl_seconds, covariates, stage_covariates}; a
+-- covariate is 1 + its index in `covariates`, 0 for none), its key prefix ({exp:KEY}:p1:), its
+-- number of events k, then k times: name, ms, value ('' = none).
 -- KEYS per section: its counters hash, then k times: the event's unit hash, its seen-id key.
 -- Returns one integer per event, sections in order: 1 when its experiment counted it (now or
 -- on an earlier attempt of the same id), else 0.
@@ -61,13 +62,15 @@ local function set_unit(unit_key, field, value)
   fields[field] = value
 end
 
--- The unit's counters: its variant's in the experiment and in each slice it belongs to.
-local function bump(targets, variant, group, name, n, s, q)
+-- The unit's counters: its variant's in the experiment and in each slice it belongs to. p is
+-- the change of Σxy (CUPED: x·s, the unit's covariate times the change of its value).
+local function bump(targets, variant, group, name, n, s, q, p)
   local base = variant .. ':' .. group .. ':' .. name .. ':'
   for _, key in ipairs(targets) do
     if n ~= 0 then add(counts, key, base .. 'n', n) end
     if s ~= 0 then add(sums, key, base .. 's', s) end
     if q ~= 0 then add(sums, key, base .. 'q', q) end
+    if p ~= 0 then add(sums, key, base .. 'p', p) end
   end
 end
 
@@ -123,15 +126,20 @@ for _ = 1, tonumber(ARGV[1]) do
   end
 
   -- Per event name: whether it is a stage, the metrics it may feed, and the unit-hash fields
-  -- to read for it in one HMGET (v, t, segments, the stage flag, each metric's n and x).
+  -- to read for it in one HMGET (v, t, segments, the stage flag, each metric's n and x, then
+  -- the covariate x of each covariate its stage or metrics declare). `at_x[c]` is where
+  -- covariate number c sits in the reading.
   local by_name = {}
   local function reading_for(name)
     local reading = by_name[name]
     if reading then return reading end
     local fields = {unpack(unit_fields)}
-    local stage = false
-    for _, s in ipairs(plan.stages) do
-      if s == name then stage = true end
+    local stage, stage_covariate = false, 0
+    for index, s in ipairs(plan.stages) do
+      if s == name then
+        stage = true
+        stage_covariate = plan.stage_covariates[index]
+      end
     end
     fields[#fields + 1] = 's:' .. name
     local metrics = {}
@@ -142,9 +150,25 @@ for _ = 1, tonumber(ARGV[1]) do
         fields[#fields + 1] = 'x:' .. m.key
       end
     end
-    reading = {fields = fields, stage = stage, metrics = metrics}
+    local at_x = {}
+    local function read_covariate(c)
+      if c ~= 0 and not at_x[c] then
+        fields[#fields + 1] = 'c:' .. plan.covariates[c]
+        at_x[c] = #fields
+      end
+    end
+    read_covariate(stage_covariate)
+    for _, m in ipairs(metrics) do read_covariate(m.covariate) end
+    reading = {fields = fields, stage = stage, stage_covariate = stage_covariate,
+      metrics = metrics, at_x = at_x}
     by_name[name] = reading
     return reading
+  end
+
+  -- The unit's x of covariate number c (0 when missing, or for c = 0: none declared).
+  local function covariate_of(unit, reading, c)
+    if c == 0 then return 0 end
+    return tonumber(unit[reading.at_x[c]]) or 0
   end
 
   for _ = 1, k do
@@ -197,7 +221,9 @@ for _ = 1, tonumber(ARGV[1]) do
           local stage_flag = 3 + segment_count
           if stage_hit and not unit[stage_flag] then
             set_unit(unit_key, 's:' .. name, 1)
-            bump(targets, variant, 's', name, 1, seconds, seconds * seconds)
+            -- Reached moved from 0 to 1: x·y moves by x.
+            local x = covariate_of(unit, reading, reading.stage_covariate)
+            bump(targets, variant, 's', name, 1, seconds, seconds * seconds, x)
           end
           for _, j in ipairs(taken) do
             local m = reading.metrics[j]
@@ -209,7 +235,8 @@ for _ = 1, tonumber(ARGV[1]) do
               local s = after - before
               local newly = 0
               if m.counts_senders and n == 0 then newly = 1 end
-              bump(targets, variant, 'm', m.key, newly, s, s * (after + before))
+              local p = covariate_of(unit, reading, m.covariate) * s
+              bump(targets, variant, 'm', m.key, newly, s, s * (after + before), p)
               set_unit(unit_key, 'n:' .. m.key, new_n)
               if m.keeps_value then set_unit(unit_key, 'x:' .. m.key, new_x) end
             end

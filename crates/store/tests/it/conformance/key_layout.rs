@@ -26,6 +26,7 @@ async fn expose_in(store: &dyn Store, exp: &Experiment, unit: &str, segments: &[
             .map(|(a, v)| ((*a).to_owned(), (*v).to_owned()))
             .collect::<BTreeMap<_, _>>(),
         plugin_version: None,
+        covariates: Default::default(),
     };
     store
         .record_exposure(exp, &exposure)
