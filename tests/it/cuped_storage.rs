@@ -1,22 +1,29 @@
 //! CUPED's sums end to end (decision 022): units assigned over HTTP with numeric attributes,
 //! events (and their retry) over HTTP, and the counters Redis holds compared with Σx, Σx²,
-//! missing and Σxy worked out here from what was sent. The statistics on top are the results'
-//! concern; this checks that what they read is exactly the sums of the units.
+//! missing and Σxy worked out here from what was sent; then the results over HTTP against
+//! `touchstone analyze` run on those same sums (issue 20: the server's CUPED numbers are the
+//! CLI's on the sums the store holds).
 
 use crate::client::Api;
 use crate::journey::checkout_experiment;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use touchstone_testkit::binary::TouchstoneServer;
+use std::process::Command;
+use touchstone_testkit::binary::{TempDir, TouchstoneServer, touchstone_binary};
 use touchstone_testkit::redis::RedisServer;
 
 /// Per variant index: the sums this test expects in the counters hash.
 #[derive(Default, Debug)]
 struct Expected {
+    units: u64,
+    purchased: u64,
+    revenue_y: f64,
+    revenue_y_squares: f64,
     orders_taken: u64,
     orders_sum: f64,
     orders_squares: f64,
     revenue_sum: f64,
+    revenue_squares: f64,
     /// Σxy of `buyer` and of the stage `purchase` (x = orders, y reached 0/1).
     buyer_products: f64,
     /// Σxy of `revenue_per_unit` (x = 90-day revenue, y = the unit's revenue).
@@ -78,6 +85,7 @@ fn covariates_sent_at_assign_reach_the_stores_sums_and_a_retried_batch_adds_noth
         // A second assign with other values changes nothing: x is the first exposure's.
         assert_eq!(assign(json!(1000)).status, 200);
         let sums = &mut expected[variant];
+        sums.units += 1;
         let x_orders = if i.is_multiple_of(5) { 0.0 } else { x };
         if !i.is_multiple_of(5) {
             sums.orders_taken += 1;
@@ -85,8 +93,13 @@ fn covariates_sent_at_assign_reach_the_stores_sums_and_a_retried_batch_adds_noth
             sums.orders_squares += x * x;
         }
         sums.revenue_sum += 10.0 * x;
+        sums.revenue_squares += 100.0 * x * x;
         if i % 2 == 1 {
             let value = f64::from(5 + i);
+            let total = if i.is_multiple_of(3) { value + 2.0 } else { value };
+            sums.purchased += 1;
+            sums.revenue_y += total;
+            sums.revenue_y_squares += total * total;
             events.push(json!({"id": format!("{unit}-buy1"), "unit_id": unit,
                                "name": "purchase", "value": value}));
             sums.buyer_products += x_orders;
@@ -125,4 +138,110 @@ fn covariates_sent_at_assign_reach_the_stores_sums_and_a_retried_batch_adds_noth
         ];
         assert_eq!(seen, wanted, "variant {variant}: {stored:?}");
     }
+
+    let results = api.get(&format!("/v1/experiments/{key}/results"));
+    assert_eq!(results.status, 200, "{}", results.body);
+    let analyzed = analyze(&analyze_input(&expected));
+    let http_stage = stage_comparison(&results.body, "purchase");
+    let cli_stage = stage_comparison(&analyzed, "purchase");
+    let http_revenue = metric_comparison(&results.body, "revenue_per_unit");
+    let cli_revenue = metric_comparison(&analyzed, "revenue");
+    for (what, http, cli) in [
+        ("stage purchase", http_stage, cli_stage),
+        ("revenue per unit", http_revenue, cli_revenue),
+    ] {
+        assert_eq!(http["cuped"]["applied"], json!(true), "{what}: {http}");
+        for path in [
+            "/cuped/theta",
+            "/cuped/variance_reduction",
+            "/absolute/estimate",
+            "/absolute/ci/0",
+            "/absolute/ci/1",
+            "/absolute/standard_error",
+            "/p_value",
+            "/sequential/ci/0",
+            "/sequential/ci/1",
+            "/unadjusted/absolute/estimate",
+        ] {
+            let (a, b) = (number(http, path), number(&cli, path));
+            assert!(
+                (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1e-12),
+                "{what} {path}: HTTP {a} vs analyze {b}"
+            );
+        }
+    }
+}
+
+fn number(value: &Value, path: &str) -> f64 {
+    value
+        .pointer(path)
+        .and_then(Value::as_f64)
+        .unwrap_or_else(|| panic!("{path} is a number in {value}"))
+}
+
+fn stage_comparison<'a>(results: &'a Value, stage: &str) -> &'a Value {
+    results["stages"]
+        .as_array()
+        .and_then(|stages| stages.iter().find(|s| s["stage"] == stage))
+        .map(|s| &s["variants"][1]["vs_control"])
+        .unwrap_or_else(|| panic!("stage {stage} in {results}"))
+}
+
+fn metric_comparison<'a>(results: &'a Value, metric: &str) -> &'a Value {
+    results["metrics"]
+        .as_array()
+        .and_then(|metrics| metrics.iter().find(|m| m["metric"] == metric))
+        .map(|m| &m["variants"][1]["vs_control"])
+        .unwrap_or_else(|| panic!("metric {metric} in {results}"))
+}
+
+/// `touchstone analyze` input with the sums the store must hold (checked above).
+fn analyze_input(expected: &[Expected; 2]) -> Value {
+    let arm = |key: &str, sums: &Expected| {
+        let missing_orders = sums.units - sums.orders_taken;
+        json!({
+            "key": key,
+            "units": sums.units,
+            "stages": {"purchase": {
+                "reached": sums.purchased,
+                "covariate_sum": sums.orders_sum,
+                "covariate_sum_squares": sums.orders_squares,
+                "sum_of_products": sums.buyer_products,
+                "covariate_missing": missing_orders,
+            }},
+            "metrics": {"revenue": {
+                "count": sums.units,
+                "sum": sums.revenue_y,
+                "sum_squares": sums.revenue_y_squares,
+                "covariate_sum": sums.revenue_sum,
+                "covariate_sum_squares": sums.revenue_squares,
+                "sum_of_products": sums.revenue_products,
+                "covariate_missing": 0,
+            }},
+        })
+    };
+    json!({
+        "experiment": "cuped-store-e2e",
+        "control": "control",
+        "journey": ["purchase"],
+        "covariates": {"purchase": "orders_90d", "revenue": "revenue_90d"},
+        "variants": [arm("control", &expected[0]), arm("threshold_35", &expected[1])],
+    })
+}
+
+fn analyze(input: &Value) -> Value {
+    let dir = TempDir::new("cuped-analyze");
+    let file = dir.path().join("input.json");
+    std::fs::write(&file, input.to_string()).expect("input written");
+    let output = Command::new(touchstone_binary())
+        .arg("analyze")
+        .arg(&file)
+        .output()
+        .expect("touchstone analyze runs");
+    assert!(
+        output.status.success(),
+        "analyze: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("analyze prints JSON")
 }
