@@ -96,7 +96,11 @@ fn covariates_sent_at_assign_reach_the_stores_sums_and_a_retried_batch_adds_noth
         sums.revenue_squares += 100.0 * x * x;
         if i % 2 == 1 {
             let value = f64::from(5 + i);
-            let total = if i.is_multiple_of(3) { value + 2.0 } else { value };
+            let total = if i.is_multiple_of(3) {
+                value + 2.0
+            } else {
+                value
+            };
             sums.purchased += 1;
             sums.revenue_y += total;
             sums.revenue_y_squares += total * total;

@@ -67,7 +67,8 @@ pub struct Args {
     #[arg(long)]
     pub assign_touchpoint: Option<String>,
     /// A plugin module (`.wasm`) to upload and bind to the assign touchpoint, named after its
-    /// file; e.g. plugins/dist/pdp-ugc-gallery.wasm.
+    /// file; e.g. plugins/dist/pdp-ugc-gallery.wasm. Bound for the whole run, or only during
+    /// each `assign-plugin` scenario when the list has one.
     #[arg(long)]
     pub plugin: Option<PathBuf>,
     /// The binding's config, as JSON.
@@ -107,6 +108,10 @@ pub enum Scenario {
     /// POST /v1/events in batches: random journey events of random units among the first
     /// `--event-units` assigned.
     EventsRandom,
+    /// POST /v1/assign as `assign`, with `--plugin` bound to the touchpoint during this
+    /// scenario only (bound before, unbound after), so `assign` in the same run measures the
+    /// same requests without it.
+    AssignPlugin,
     /// POST /ofrep/v1/evaluate/flags/{key} (OFREP single evaluation, records the exposure), a
     /// new unit id per request: the same work as assign, through OpenFeature's protocol.
     Ofrep,
@@ -170,6 +175,25 @@ mod tests {
         assert_eq!(args.duration, Duration::from_secs(10));
         assert_eq!(args.concurrency, 64);
         assert_eq!(args.batch, 50);
+    }
+
+    #[test]
+    fn assign_with_and_without_the_plugin_can_alternate_in_one_run() {
+        let args = Args::try_parse_from([
+            "touchstone-loadgen",
+            "--scenarios",
+            "assign,assign-plugin,assign,assign-plugin",
+        ])
+        .expect("parses");
+        assert_eq!(
+            args.scenarios,
+            vec![
+                Scenario::Assign,
+                Scenario::AssignPlugin,
+                Scenario::Assign,
+                Scenario::AssignPlugin
+            ]
+        );
     }
 
     #[test]

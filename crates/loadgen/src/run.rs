@@ -125,7 +125,7 @@ async fn drive_all(
             .apply(&admin)
             .await
             .with_context(|| format!("setting up experiment `{}`", setup.key))?;
-        if let Some(wasm) = &args.plugin {
+        if let Some(wasm) = args.plugin.as_ref().filter(|_| !plugin_per_scenario(args)) {
             let name = scenario::bind_plugin(&admin, wasm, touchpoint, &args.plugin_config)
                 .await
                 .with_context(|| format!("binding plugin {} to `{touchpoint}`", wasm.display()))?;
@@ -163,6 +163,25 @@ async fn drive_all(
                 let workload = Arc::new(scenario::Assign(bodies()?));
                 assign_ran = true;
                 measure(args, target, workload, Arc::clone(&assigned), serving, true).await?
+            }
+            (Scenario::AssignPlugin, Some(target)) => {
+                let (Some(wasm), Some(addr)) = (&args.plugin, server) else {
+                    bail!("assign-plugin needs --plugin FILE.wasm");
+                };
+                let admin = Target::new(addr, args.admin_key.as_deref())?;
+                scenario::bind_plugin(&admin, wasm, touchpoint, &args.plugin_config)
+                    .await
+                    .with_context(|| {
+                        format!("binding plugin {} to `{touchpoint}`", wasm.display())
+                    })?;
+                let workload = Arc::new(scenario::Assign(bodies()?));
+                assign_ran = true;
+                let run =
+                    measure(args, target, workload, Arc::clone(&assigned), serving, true).await?;
+                scenario::unbind_plugin(&admin, touchpoint)
+                    .await
+                    .with_context(|| format!("unbinding the plugin from `{touchpoint}`"))?;
+                run
             }
             (Scenario::Events | Scenario::EventsRandom, Some(target)) => {
                 if !assign_ran {
@@ -229,6 +248,11 @@ async fn drive_all(
     }
     report::add_ratios(&mut figures);
     Ok(figures)
+}
+
+/// Whether `--plugin` is bound only during `assign-plugin` scenarios (else for the whole run).
+fn plugin_per_scenario(args: &Args) -> bool {
+    args.scenarios.contains(&Scenario::AssignPlugin)
 }
 
 /// Warm-up, then (when `measured`) the measured stretch on the same connections, with the CPU

@@ -200,6 +200,16 @@ pub async fn bind_plugin(
     Ok(name)
 }
 
+/// Removes `touchpoint`'s plugin binding (the module stays uploaded).
+pub async fn unbind_plugin(admin: &Target, touchpoint: &str) -> Result<(), SetupError> {
+    let mut connection = Connection::open(admin).await?;
+    let path = format!("/v1/touchpoints/{touchpoint}");
+    let (status, answer) = connection
+        .send(Method::DELETE, &path, "application/json", Bytes::new())
+        .await?;
+    refuse_unless_success(&format!("DELETE {path}"), status, &answer)
+}
+
 /// The assign body of unit `{run}-{n}`; the bare endpoint gets the same body.
 pub struct AssignBodies {
     run: String,

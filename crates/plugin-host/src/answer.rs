@@ -54,13 +54,13 @@ pub(crate) fn supported_version() -> String {
 }
 
 /// Refuses an answer for an experiment that was not asked about.
-pub(crate) fn only_asked<'a>(
+pub(crate) fn only_asked<'a, 'b>(
     answered: impl Iterator<Item = &'a String>,
-    asked: impl Iterator<Item = &'a String>,
+    asked: impl Iterator<Item = &'b str>,
 ) -> Result<(), PluginError> {
-    let asked: std::collections::BTreeSet<&String> = asked.collect();
+    let asked: std::collections::BTreeSet<&str> = asked.collect();
     for key in answered {
-        if !asked.contains(key) {
+        if !asked.contains(key.as_str()) {
             return Err(PluginError::InvalidAnswer(format!(
                 "answered for experiment `{key}`, which was not asked"
             )));

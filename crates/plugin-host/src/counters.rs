@@ -49,6 +49,9 @@ pub struct FuelStats {
 pub(crate) struct PluginCounters {
     failures: [[AtomicU64; REASONS.len()]; 3],
     fuel: [FuelHistogram; 3],
+    /// Instances created for calls (not the trial at load): with calls, how many a request
+    /// costs.
+    instances: AtomicU64,
 }
 
 /// Sub-buckets per power of two: 8 keeps a quantile within 12.5 % of the truth.
@@ -131,6 +134,14 @@ impl FuelHistogram {
 }
 
 impl PluginCounters {
+    pub(crate) fn record_instance(&self) {
+        self.instances.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn instances(&self) -> u64 {
+        self.instances.load(Ordering::Relaxed)
+    }
+
     pub(crate) fn record(&self, hook: Hook, reason: &'static str) {
         // "refused" never happens on a call; anything unknown is counted as a trap.
         let index = REASONS.iter().position(|r| *r == reason).unwrap_or(7);

@@ -323,6 +323,12 @@ impl LoadedPlugin {
         self.session().event(ctx)
     }
 
+    /// Instances created for calls of this plugin's name so far (every version; not the
+    /// trial instance at load). A request to a module built for ABI 1.1 costs one.
+    pub fn instances_created(&self) -> u64 {
+        self.counters.instances()
+    }
+
     pub(crate) fn counters(&self) -> &PluginCounters {
         &self.counters
     }
@@ -358,6 +364,7 @@ impl LoadedPlugin {
         &self,
         store: &mut Store<CallState>,
     ) -> Result<CallExports, PluginError> {
+        self.counters.record_instance();
         let instance = self
             .pre
             .instantiate(&mut *store)

@@ -6,6 +6,7 @@
 
 use crate::answer::{self, UniqueMap};
 use crate::error::PluginError;
+use crate::input::{EligibleInput, PayloadInput};
 use crate::plugin::{CallExports, CallState, LoadedPlugin, LogLine};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -75,9 +76,27 @@ impl<'p> Session<'p> {
         &mut self,
         ctx: &EligibleContext<C>,
     ) -> Result<Eligibility, PluginError> {
+        self.eligible_encoded(serde_json::to_vec(ctx), &ctx.experiments)
+    }
+
+    /// [`eligible`](Self::eligible) on an input borrowed from the request, its binding's
+    /// config encoded once: the server's path (the same bytes, fewer copies).
+    pub fn eligible_input(
+        &mut self,
+        input: &EligibleInput<'_>,
+    ) -> Result<Eligibility, PluginError> {
+        self.eligible_encoded(input.encode(), input.experiments)
+    }
+
+    fn eligible_encoded(
+        &mut self,
+        input: Result<Vec<u8>, serde_json::Error>,
+        experiments: &[String],
+    ) -> Result<Eligibility, PluginError> {
         self.observe(Hook::Eligible, |session| {
-            let UniqueMap(answer) = session.call_typed(Hook::Eligible, ctx)?;
-            answer::only_asked(answer.keys(), ctx.experiments.iter())?;
+            let input = input.map_err(PluginError::MalformedOutput)?;
+            let UniqueMap(answer) = session.call_encoded(Hook::Eligible, &input)?;
+            answer::only_asked(answer.keys(), experiments.iter().map(String::as_str))?;
             Ok(answer)
         })
     }
@@ -88,14 +107,26 @@ impl<'p> Session<'p> {
         &mut self,
         ctx: &PayloadContext<C>,
     ) -> Result<Payloads, PluginError> {
+        let asked = ctx.assignments.iter().map(|a| a.experiment.as_str());
+        self.payload_encoded(serde_json::to_vec(ctx), asked)
+    }
+
+    /// [`payload`](Self::payload) on an input borrowed from the request, its binding's config
+    /// encoded once: the server's path (the same bytes, fewer copies).
+    pub fn payload_input(&mut self, input: &PayloadInput<'_>) -> Result<Payloads, PluginError> {
+        let asked = input.assignments.iter().map(|a| a.experiment);
+        self.payload_encoded(input.encode(), asked)
+    }
+
+    fn payload_encoded<'a>(
+        &mut self,
+        input: Result<Vec<u8>, serde_json::Error>,
+        asked: impl Iterator<Item = &'a str>,
+    ) -> Result<Payloads, PluginError> {
         self.observe(Hook::Payload, |session| {
-            let UniqueMap(answer) = session.call_typed(Hook::Payload, ctx)?;
-            answer::only_asked(
-                answer.keys(),
-                ctx.assignments
-                    .iter()
-                    .map(|assignment| &assignment.experiment),
-            )?;
+            let input = input.map_err(PluginError::MalformedOutput)?;
+            let UniqueMap(answer) = session.call_encoded(Hook::Payload, &input)?;
+            answer::only_asked(answer.keys(), asked)?;
             Ok(answer)
         })
     }
@@ -163,8 +194,16 @@ impl<'p> Session<'p> {
         input: &I,
     ) -> Result<O, PluginError> {
         let input = serde_json::to_vec(input).map_err(PluginError::MalformedOutput)?;
+        self.call_encoded(hook, &input)
+    }
+
+    fn call_encoded<O: DeserializeOwned>(
+        &mut self,
+        hook: Hook,
+        input: &[u8],
+    ) -> Result<O, PluginError> {
         self.last_input_bytes = input.len();
-        let output = self.call_raw(hook, &input)?;
+        let output = self.call_raw(hook, input)?;
         answer::decode(&output)
     }
 

@@ -71,21 +71,83 @@ pub fn rejected_request(reason: &'static str) {
     metrics::counter!("touchstone_rejected_requests_total", "reason" => reason).increment(1);
 }
 
-/// Fuel one plugin hook call used (instructions, about one per wasm operator), when metered.
-pub fn plugin_fuel(plugin: &str, hook: &'static str, fuel: Option<u64>) {
-    if let Some(fuel) = fuel {
-        metrics::histogram!("touchstone_plugin_fuel_used", "plugin" => plugin.to_owned(), "hook" => hook)
-            .record(fuel as f64);
-    }
+/// One plugin hook call: counted by outcome (failures are also logged, with the reason, by
+/// the plugin host), its duration, and the fuel it used when metered (instructions, about one
+/// per wasm operator). The handles are looked up once per plugin and hook and kept: building
+/// three labelled keys and finding them in the registry on every call cost more than the
+/// recording itself, twice per assign with a plugin bound (decision 025).
+pub fn plugin_call(
+    plugin: &str,
+    hook: &'static str,
+    ok: bool,
+    elapsed: Duration,
+    fuel: Option<u64>,
+) {
+    plugin_metrics::with(plugin, hook, |handles| {
+        if ok {
+            handles.ok.increment(1);
+        } else {
+            handles.fallback.increment(1);
+        }
+        handles.duration.record(elapsed.as_secs_f64());
+        if let Some(fuel) = fuel {
+            handles.fuel.record(fuel as f64);
+        }
+    });
 }
 
-/// One plugin hook call; failures are also logged (with the reason) by the plugin host.
-pub fn plugin_call(plugin: &str, hook: &'static str, ok: bool, elapsed: Duration) {
-    let outcome = if ok { "ok" } else { "fallback" };
-    metrics::counter!("touchstone_plugin_calls_total", "plugin" => plugin.to_owned(), "hook" => hook, "outcome" => outcome)
-        .increment(1);
-    metrics::histogram!("touchstone_plugin_call_duration_seconds", "plugin" => plugin.to_owned(), "hook" => hook)
-        .record(elapsed.as_secs_f64());
+mod plugin_metrics {
+    use metrics::{Counter, Histogram};
+    use std::collections::HashMap;
+    use std::sync::{OnceLock, RwLock};
+
+    pub(super) struct Handles {
+        pub(super) ok: Counter,
+        pub(super) fallback: Counter,
+        pub(super) duration: Histogram,
+        pub(super) fuel: Histogram,
+    }
+
+    impl Handles {
+        fn new(plugin: &str, hook: &'static str) -> Handles {
+            let calls = |outcome: &'static str| metrics::counter!("touchstone_plugin_calls_total", "plugin" => plugin.to_owned(), "hook" => hook, "outcome" => outcome);
+            Handles {
+                ok: calls("ok"),
+                fallback: calls("fallback"),
+                duration: metrics::histogram!("touchstone_plugin_call_duration_seconds", "plugin" => plugin.to_owned(), "hook" => hook),
+                fuel: metrics::histogram!("touchstone_plugin_fuel_used", "plugin" => plugin.to_owned(), "hook" => hook),
+            }
+        }
+    }
+
+    /// Plugin → (hook, handles). Bounded by the plugins ever loaded times three hooks.
+    type Registry = RwLock<HashMap<Box<str>, Vec<(&'static str, Handles)>>>;
+
+    static HANDLES: OnceLock<Registry> = OnceLock::new();
+
+    pub(super) fn with(plugin: &str, hook: &'static str, record: impl FnOnce(&Handles)) {
+        let registry = HANDLES.get_or_init(Registry::default);
+        let find =
+            |hooks: &Vec<(&'static str, Handles)>| hooks.iter().position(|(kind, _)| *kind == hook);
+        if let Ok(map) = registry.read()
+            && let Some(hooks) = map.get(plugin)
+            && let Some(index) = find(hooks)
+        {
+            record(&hooks[index].1);
+            return;
+        }
+        // First call of this plugin's hook: register its handles (a poisoned lock only means
+        // another thread panicked while registering; the map is still whole).
+        let mut map = registry
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let hooks = map.entry(plugin.into()).or_default();
+        let index = find(hooks).unwrap_or_else(|| {
+            hooks.push((hook, Handles::new(plugin, hook)));
+            hooks.len() - 1
+        });
+        record(&hooks[index].1);
+    }
 }
 
 /// The plugin versions this server runs, after a swap: `touchstone_plugin_running{plugin,

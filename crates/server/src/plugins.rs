@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use touchstone_plugin_host::{HostConfig, Limits, LoadedPlugin, PluginError, PluginHost};
+use touchstone_plugin_host::{
+    EncodedConfig, HostConfig, Limits, LoadedPlugin, PluginError, PluginHost,
+};
 use touchstone_store::{PluginSet, Store, StoreError, StoredBinding};
 
 /// The pseudo-touchpoint whose plugin's `event` hook sees every event batch: events belong to
@@ -50,6 +52,35 @@ impl From<Binding> for StoredBinding {
     }
 }
 
+/// A binding as requests use it: the binding and its config already in the input encoding,
+/// made once when the running set is built, so no call re-encodes a value that cannot change
+/// (decision 025).
+#[derive(Debug)]
+pub struct ActiveBinding {
+    binding: Binding,
+    config: EncodedConfig,
+}
+
+impl ActiveBinding {
+    pub fn new(binding: Binding) -> ActiveBinding {
+        let config = EncodedConfig::new(&binding.config);
+        ActiveBinding { binding, config }
+    }
+
+    /// The config as every hook call's input carries it.
+    pub fn encoded_config(&self) -> &EncodedConfig {
+        &self.config
+    }
+}
+
+impl std::ops::Deref for ActiveBinding {
+    type Target = Binding;
+
+    fn deref(&self) -> &Binding {
+        &self.binding
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum PluginSetupError {
     #[error("starting the plugin host")]
@@ -73,7 +104,7 @@ pub struct Running {
     /// The definitions version the set was read at (0: nothing read yet).
     pub version: u64,
     pub plugins: BTreeMap<String, Arc<LoadedPlugin>>,
-    pub bindings: BTreeMap<String, Arc<Binding>>,
+    pub bindings: BTreeMap<String, Arc<ActiveBinding>>,
 }
 
 impl Running {
@@ -127,7 +158,10 @@ impl Plugins {
 
     /// The plugin bound to a touchpoint and its binding, from one running set. Hold both for
     /// the whole request so that every hook of it runs the version its exposure records.
-    pub fn for_touchpoint(&self, touchpoint: &str) -> Option<(Arc<LoadedPlugin>, Arc<Binding>)> {
+    pub fn for_touchpoint(
+        &self,
+        touchpoint: &str,
+    ) -> Option<(Arc<LoadedPlugin>, Arc<ActiveBinding>)> {
         let running = self.running.load();
         let binding = running.bindings.get(touchpoint)?;
         let plugin = running.plugins.get(&binding.plugin)?;
@@ -232,9 +266,12 @@ impl Plugins {
                 let kept = current
                     .bindings
                     .get(&touchpoint)
-                    .filter(|existing| ***existing == binding)
+                    .filter(|existing| existing.binding == binding)
                     .cloned();
-                (touchpoint, kept.unwrap_or_else(|| Arc::new(binding)))
+                (
+                    touchpoint,
+                    kept.unwrap_or_else(|| Arc::new(ActiveBinding::new(binding))),
+                )
             })
             .collect();
         Ok(Running {

@@ -7,6 +7,7 @@ mod abi_rules;
 mod cache;
 mod conformance;
 mod examples;
+mod fresh_state;
 mod hostile;
 mod loading;
 mod swap;

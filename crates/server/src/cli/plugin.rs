@@ -15,8 +15,8 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 use touchstone_plugin_host::{
-    EligibleContext, EventContext, Hook, LoadedPlugin, LogLine, PayloadContext, PluginError,
-    PluginHost, Session,
+    EligibleContext, EncodedConfig, EventContext, Hook, LoadedPlugin, LogLine, PayloadContext,
+    PluginError, PluginHost, Session,
 };
 
 /// Exit code when the server would have fallen back to the safe default.
@@ -220,16 +220,16 @@ fn call_like_assign(
     request: &AssignRequest,
     binding: &BindingArgs,
 ) -> Result<Vec<CallRecord>, String> {
-    let config = binding_config(binding)?;
+    let config = EncodedConfig::new(&binding_config(binding)?);
     let plugin = session.plugin();
     let mut calls = Vec::new();
     let mut assigned = binding.experiments.clone();
     if request.enroll && plugin.has_hook(Hook::Eligible) {
-        let ctx = plugin_context::eligible(request, binding.experiments.clone(), &config);
+        let input = plugin_context::eligible(request, &binding.experiments, &config);
         let mut eligible = Vec::new();
         let record = timed(session, Hook::Eligible, |s| {
-            let answer = s.eligible(&ctx)?;
-            eligible = ctx
+            let answer = s.eligible_input(&input)?;
+            eligible = input
                 .experiments
                 .iter()
                 .filter(|key| answer.get(*key).copied().unwrap_or(false))
@@ -250,8 +250,8 @@ fn call_like_assign(
                 shipped: false,
             })
             .collect();
-        let ctx = plugin_context::payload(request, &assignments, &config);
-        calls.push(timed(session, Hook::Payload, |s| s.payload(&ctx)));
+        let input = plugin_context::payload(request, &assignments, &config);
+        calls.push(timed(session, Hook::Payload, |s| s.payload_input(&input)));
     }
     Ok(calls)
 }

@@ -5,7 +5,7 @@
 
 use crate::catalog::{Candidate, Catalog, Decision, HoldoutGroup};
 use crate::observe;
-use crate::plugins::Binding;
+use crate::plugins::ActiveBinding;
 use crate::service::interactions;
 use crate::service::plugin_context;
 use crate::state::AppState;
@@ -392,23 +392,28 @@ async fn existing<'c>(
 fn plugin_eligibility<'c>(
     state: &AppState,
     session: &mut Session<'_>,
-    binding: &Binding,
+    binding: &ActiveBinding,
     request: &AssignRequest,
     candidates: &[Candidate<'c>],
 ) -> Vec<Candidate<'c>> {
     if candidates.is_empty() {
         return Vec::new();
     }
-    let experiments = candidates
+    let experiments: Vec<String> = candidates
         .iter()
         .map(|candidate| candidate.experiment.key().to_owned())
         .collect();
-    let context = plugin_context::eligible(request, experiments, &binding.config);
+    let input = plugin_context::eligible(request, &experiments, binding.encoded_config());
     let started = Instant::now();
-    let answer = session.eligible(&context);
+    let answer = session.eligible_input(&input);
     let name = session.plugin().name();
-    observe::plugin_call(name, "eligible", answer.is_ok(), started.elapsed());
-    observe::plugin_fuel(name, "eligible", session.last_fuel());
+    observe::plugin_call(
+        name,
+        "eligible",
+        answer.is_ok(),
+        started.elapsed(),
+        session.last_fuel(),
+    );
     for candidate in candidates {
         if let Some(variant) = candidate.variant {
             let health = &state.plugin_health;
@@ -434,17 +439,23 @@ fn plugin_eligibility<'c>(
 fn shape_payloads(
     state: &AppState,
     session: &mut Session<'_>,
-    binding: &Binding,
+    binding: &ActiveBinding,
     request: &AssignRequest,
     chosen: &[Chosen<'_>],
     assignments: &mut [Assignment],
 ) {
-    let context = plugin_context::payload(request, assignments, &binding.config);
+    let input = plugin_context::payload(request, assignments, binding.encoded_config());
     let started = Instant::now();
-    let answer = session.payload(&context);
+    let answer = session.payload_input(&input);
+    drop(input);
     let name = session.plugin().name();
-    observe::plugin_call(name, "payload", answer.is_ok(), started.elapsed());
-    observe::plugin_fuel(name, "payload", session.last_fuel());
+    observe::plugin_call(
+        name,
+        "payload",
+        answer.is_ok(),
+        started.elapsed(),
+        session.last_fuel(),
+    );
     for chosen in chosen.iter().filter(|chosen| !chosen.shipped) {
         let health = &state.plugin_health;
         health.record(chosen.experiment.key(), chosen.variant, answer.is_err());

@@ -70,8 +70,13 @@ fn decide(
     let started = Instant::now();
     let mut session = plugin.session();
     let answer = session.event(&context);
-    observe::plugin_call(plugin.name(), "event", answer.is_ok(), started.elapsed());
-    observe::plugin_fuel(plugin.name(), "event", session.last_fuel());
+    observe::plugin_call(
+        plugin.name(),
+        "event",
+        answer.is_ok(),
+        started.elapsed(),
+        session.last_fuel(),
+    );
     answer.map_err(|_| ())
 }
 

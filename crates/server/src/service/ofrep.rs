@@ -221,7 +221,7 @@ pub fn bulk_etag(state: &AppState, context: &Context) -> String {
             hash.update(touchpoint.as_bytes());
             hash.update(plugin.name().as_bytes());
             hash.update(plugin.version().as_bytes());
-            hash.update(binding.config.to_string().as_bytes());
+            hash.update(binding.encoded_config().as_str().as_bytes());
         }
     }
     hash.update(context.unit_id.as_bytes());
