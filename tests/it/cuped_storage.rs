@@ -167,7 +167,7 @@ fn covariates_sent_at_assign_reach_the_stores_sums_and_a_retried_batch_adds_noth
             "/sequential/ci/1",
             "/unadjusted/absolute/estimate",
         ] {
-            let (a, b) = (number(http, path), number(&cli, path));
+            let (a, b) = (number(http, path), number(cli, path));
             assert!(
                 (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1e-12),
                 "{what} {path}: HTTP {a} vs analyze {b}"

@@ -57,6 +57,7 @@ fn main() {
                         at: Timestamp::from_millis(1_795_428_000_000 + n as i64),
                         segments: BTreeMap::from([("device".to_owned(), "mobile".to_owned())]),
                         plugin_version: None,
+                        covariates: BTreeMap::new(),
                     };
                     let started = Instant::now();
                     let recorded =
