@@ -50,6 +50,8 @@ fn covariates_sent_at_assign_reach_the_stores_sums_and_a_retried_batch_adds_noth
     let api = Api::new(server.base_url());
     let key = "cuped-store-e2e";
     let mut definition = checkout_experiment(key);
+    // Its own touchpoint: other tests' experiments at `checkout.shipping` share this Redis.
+    definition["touchpoint"] = json!("checkout.cuped-e2e");
     definition["metrics"] = json!([{"key": "buyer", "kind": "conversion", "event": "purchase",
                                     "covariate": {"attribute": "orders_90d"}}]);
     definition["covariates"] = json!({
@@ -75,13 +77,17 @@ fn covariates_sent_at_assign_reach_the_stores_sums_and_a_retried_batch_adds_noth
         let assign = |orders: Value| {
             api.post(
                 "/v1/assign",
-                &json!({"unit_id": unit, "touchpoint": "checkout.shipping",
+                &json!({"unit_id": unit, "touchpoint": "checkout.cuped-e2e",
                         "attributes": {"orders_90d": orders, "revenue_90d": 10 * i}}),
             )
         };
         let reply = assign(orders);
         assert_eq!(reply.status, 200, "{}", reply.body);
-        let variant = usize::from(reply.body["assignments"][0]["variant"] != "control");
+        let assignment = reply.body["assignments"]
+            .as_array()
+            .and_then(|all| all.iter().find(|a| a["experiment"] == key))
+            .unwrap_or_else(|| panic!("{key} assigns {unit}: {}", reply.body));
+        let variant = usize::from(assignment["variant"] != "control");
         // A second assign with other values changes nothing: x is the first exposure's.
         assert_eq!(assign(json!(1000)).status, 200);
         let sums = &mut expected[variant];

@@ -32,29 +32,39 @@ fn start_with_plugin(apis: [&Api; 2], key: &str, config: Value) {
     apis[0].define_and_start(key, &definition);
 }
 
-/// `UNITS` units assigned alternately through both servers; every one gets a variant.
-fn assign_units(apis: [&Api; 2], key: &str) {
+/// `UNITS` units assigned alternately through both servers; every one gets a variant — unless
+/// `may_stop` and the guardrail already stopped the experiment (it checks every second, and a
+/// broken plugin's fallbacks can be evident before the last unit arrives): then the rest would
+/// rightly get nothing, and the assigning ends there.
+fn assign_units(apis: [&Api; 2], key: &str, may_stop: bool) -> usize {
     let running = eventually(Duration::from_secs(10), || {
         apis[1].get(&format!("/v1/experiments/{key}")).body["status"] == "running"
     });
     assert!(running, "the second server never saw {key} running");
     for index in 0..UNITS {
-        let reply = apis[index % 2].post(
+        let api = apis[index % 2];
+        let reply = api.post(
             "/v1/assign",
             &json!({"unit_id": format!("{key}-unit-{index}"), "touchpoint": touchpoint(key)}),
         );
         assert_eq!(reply.status, 200, "{}", reply.body);
+        if reply.body["assignments"][0]["variant"].is_string() {
+            continue;
+        }
+        let stopped = api.get(&format!("/v1/experiments/{key}")).body["status"] == "stopped";
         assert!(
-            reply.body["assignments"][0]["variant"].is_string(),
-            "{}",
+            may_stop && stopped,
+            "unit {index} got no variant: {}",
             reply.body
         );
+        return index;
     }
+    UNITS
 }
 
-/// The results' plugin health, once every call of the `UNITS` assigns (eligible + payload
+/// The results' plugin health, once every call of the `units` assigns (eligible + payload
 /// each) has been flushed by both servers.
-fn flushed_health(api: &Api, key: &str, servers: [&TouchstoneServer; 2]) -> Value {
+fn flushed_health(api: &Api, key: &str, units: usize, servers: [&TouchstoneServer; 2]) -> Value {
     let mut health = Value::Null;
     let flushed = eventually(Duration::from_secs(30), || {
         health = api.get(&format!("/v1/experiments/{key}/results")).body["plugin_health"].clone();
@@ -62,7 +72,7 @@ fn flushed_health(api: &Api, key: &str, servers: [&TouchstoneServer; 2]) -> Valu
             .as_array()
             .map(|variants| variants.iter().filter_map(|v| v["calls"].as_u64()).sum())
             .unwrap_or(0);
-        calls == 2 * UNITS as u64
+        calls == 2 * units as u64
     });
     assert!(
         flushed,
@@ -99,8 +109,8 @@ fn a_plugin_failing_for_one_variant_stops_the_experiment_and_a_healthy_one_does_
     // looks at the broken experiment below also sees the healthy one's full counts.
     let healthy = "plugin-health-ok";
     start_with_plugin([&api, &other], healthy, json!({}));
-    assign_units([&api, &other], healthy);
-    let health = flushed_health(&api, healthy, [&a, &b]);
+    let units = assign_units([&api, &other], healthy, false);
+    let health = flushed_health(&api, healthy, units, [&a, &b]);
     for variant in health.as_array().expect("per variant") {
         assert_eq!(variant["fallbacks"], 0, "{health}");
     }
@@ -111,7 +121,7 @@ fn a_plugin_failing_for_one_variant_stops_the_experiment_and_a_healthy_one_does_
         broken,
         json!({"fail_variant": "threshold_35"}),
     );
-    assign_units([&api, &other], broken);
+    let broken_units = assign_units([&api, &other], broken, true);
     let stopped = eventually(Duration::from_secs(60), || {
         other.get(&format!("/v1/experiments/{broken}")).body["status"] == "stopped"
     });
@@ -140,7 +150,7 @@ fn a_plugin_failing_for_one_variant_stops_the_experiment_and_a_healthy_one_does_
     let message = reason["message"].as_str().expect("a sentence");
     assert!(message.starts_with("plugin fallbacks"), "{message}");
 
-    let health = flushed_health(&api, broken, [&a, &b]);
+    let health = flushed_health(&api, broken, broken_units, [&a, &b]);
     assert_eq!(health[0]["key"], "control");
     assert_eq!(health[0]["fallback_share"], 0.0, "{health}");
     assert_eq!(health[1]["fallback_share"], 0.5, "{health}");
