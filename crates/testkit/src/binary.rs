@@ -73,8 +73,15 @@ fn newest_source() -> Option<(PathBuf, std::time::SystemTime)> {
             continue;
         };
         if metadata.is_dir() {
+            // Hidden entries are the server's own caches (`config/plugins/.compiled`, written
+            // by any `touchstone serve` run from the checkout), not sources it is built from.
             if let Ok(entries) = std::fs::read_dir(&path) {
-                pending.extend(entries.flatten().map(|entry| entry.path()));
+                pending.extend(
+                    entries
+                        .flatten()
+                        .filter(|entry| !entry.file_name().to_string_lossy().starts_with('.'))
+                        .map(|entry| entry.path()),
+                );
             }
         } else if let Ok(modified) = metadata.modified()
             && newest.as_ref().is_none_or(|(_, time)| modified > *time)
