@@ -5,7 +5,7 @@ use super::results::{Basis, BasisSlot, Comparison, Effect, SequentialResult};
 use crate::bayes;
 use crate::sample::{Counts, Sample, Undefined, finite};
 use crate::sequential::{confidence_sequence, rho_squared};
-use crate::welch::{relative_effect, welch};
+use crate::welch::{WelchTest, relative_effect, welch};
 use touchstone_model::{Analysis, Direction, Moments};
 
 /// What one arm contributes to a comparison.
@@ -102,21 +102,7 @@ pub(crate) fn compare(
                 direction: settings.direction,
                 relative_base: None,
             }));
-            match confidence_sequence(
-                test.estimate,
-                test.standard_error,
-                total,
-                settings.alpha,
-                settings.tuning,
-            ) {
-                Ok(sequential) => {
-                    comparison.sequential = SequentialResult {
-                        ci: Some(sequential.ci),
-                        p_value: finite(sequential.p_value),
-                    }
-                }
-                Err(why) => warn("the always-valid interval", why),
-            }
+            fill_sequential(&mut comparison, &test, total, &settings, &mut warn);
         }
         Err(why) => {
             // With no difference test, the relative estimate alone still describes the data.
@@ -185,4 +171,31 @@ pub(crate) fn conversion_counts(moments: &Moments) -> Option<Counts> {
         && reached <= moments.count as f64
         && (moments.sum_squares - moments.sum).abs() < 1e-6 * moments.sum.max(1.0);
     consistent.then(|| Counts::new(moments.count, reached as u64))
+}
+
+/// The always-valid interval of the difference `test` over `total` units into `comparison`;
+/// left as it was, with a warning, when it cannot be formed. The plain and the CUPED
+/// comparison both take their interval here.
+pub(super) fn fill_sequential(
+    comparison: &mut Comparison,
+    test: &WelchTest,
+    total: u64,
+    settings: &Settings,
+    warn: &mut impl FnMut(&str, Undefined),
+) {
+    match confidence_sequence(
+        test.estimate,
+        test.standard_error,
+        total,
+        settings.alpha,
+        settings.tuning,
+    ) {
+        Ok(sequential) => {
+            comparison.sequential = SequentialResult {
+                ci: Some(sequential.ci),
+                p_value: finite(sequential.p_value),
+            }
+        }
+        Err(why) => warn("the always-valid interval", why),
+    }
 }

@@ -5,7 +5,7 @@
 //! `unadjusted`. Sums that cannot be trusted (a covariate without variance, a single unit,
 //! sums no data can have) leave the comparison unadjusted, with a warning saying why.
 
-use super::compare::{Settings, normal_bayesian};
+use super::compare::{Settings, fill_sequential, normal_bayesian};
 use super::results::{
     Basis, BasisSlot, Comparison, CovariateMissing, CupedResult, Effect, RelativeBase,
     SequentialResult, UnadjustedComparison,
@@ -13,7 +13,7 @@ use super::results::{
 use crate::cuped::{self, CovariateMoments, CupedComparison};
 use crate::ratio::fieller_difference_ratio;
 use crate::sample::{Undefined, finite};
-use crate::sequential::{confidence_sequence, rho_squared};
+use crate::sequential::rho_squared;
 use crate::welch::t_quantile;
 use touchstone_model::{CovariateSums, Moments};
 
@@ -210,21 +210,7 @@ fn apply(
     }
     let total = a.sample.n.saturating_add(b.sample.n);
     comparison.sequential = SequentialResult::default();
-    match confidence_sequence(
-        test.estimate,
-        test.standard_error,
-        total,
-        settings.alpha,
-        settings.tuning,
-    ) {
-        Ok(sequential) => {
-            comparison.sequential = SequentialResult {
-                ci: Some(sequential.ci),
-                p_value: finite(sequential.p_value),
-            }
-        }
-        Err(why) => warn("the always-valid interval", why),
-    }
+    fill_sequential(comparison, test, total, &settings, &mut warn);
     comparison.basis = BasisSlot(Some(Basis {
         control: a.sample,
         variant: b.sample,
