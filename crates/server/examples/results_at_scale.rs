@@ -2,7 +2,12 @@
 //! one guardrail check read the same number of counters whatever the traffic, so an experiment
 //! with 10⁸ exposed units per arm must answer as fast as one with 10³.
 //!
-//! `cargo run --release -p touchstone-server --example results_at_scale [runs]`
+//! `cargo run --release -p touchstone-server --example results_at_scale [runs] [size]`
+//!
+//! With a size (`results-1e3`, `results-1e5` or `results-1e8`) only that size is timed and
+//! nothing is printed: the process's CPU time (`/usr/bin/time`) or a `perf record` of it then
+//! compares the sizes without the wall clock of a shared machine — the set-up is the same
+//! whatever the size.
 //!
 //! A real `redis-server` on a free port (testkit) and the application in-process on port 0
 //! (`Application::spawn`, as `tests/it/app.rs`). Two experiments with the same definition —
@@ -229,6 +234,7 @@ fn main() -> anyhow::Result<()> {
         .transpose()
         .context("runs must be a whole number")?
         .unwrap_or(15);
+    let only: Option<String> = std::env::args().nth(2);
     let redis = RedisServer::start();
     let dir = TempDir::new("results-at-scale");
     let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
@@ -308,6 +314,9 @@ fn main() -> anyhow::Result<()> {
     let mut times = vec![vec![Vec::new(); sizes.len()]; 3];
     for _ in 0..runs {
         for (size, (_, key)) in sizes.iter().enumerate() {
+            if only.as_deref().is_some_and(|only| only != *key) {
+                continue;
+            }
             let url = format!("{base}/v1/experiments/{key}");
             times[0][size].push(timed(|| {
                 get_ok(&http, &format!("{url}/results")).map(drop)
@@ -322,6 +331,9 @@ fn main() -> anyhow::Result<()> {
                     .map_err(anyhow::Error::from)
             })?);
         }
+    }
+    if only.is_some() {
+        return Ok(());
     }
     println!(
         "4 variants, 6 stages, 6 metrics, {SLICES} slices; median of {runs} runs (min–max), \

@@ -1,26 +1,18 @@
 //! Chance to beat, expected loss and chance to be best for Beta posteriors by quadrature on
 //! the logit scale, in time independent of the counts (decision 017).
 //!
-//! Every arm's logit density is evaluated at the nodes of one partition of the line: panels
-//! of a fraction of that arm's standard deviation near its mode, wider into its tails, out to
-//! 38 standard deviations (the mass beyond is below 1e-20 for every a, b ≥ 1), split so that
-//! no panel is wider than 4 on the logit scale. The union of all arms' panels is integrated
-//! with 20-point Gauss–Legendre; the spectral integration matrix of [`super::quadrature`]
-//! gives each arm's CDF (from the left) and survival (from the right, so small tails keep
-//! their relative digits) at every node. Points are offsets from the first arm's mode, so a
-//! posterior as narrow as 1e-10 keeps its resolution.
+//! Every arm's logit density is evaluated at the nodes of one partition of the line
+//! ([`super::partition`]: panels as wide as the narrowest arm live there allows, over each
+//! arm's live range only), with 20-point Gauss–Legendre; the spectral integration matrix of
+//! [`super::quadrature`] gives each arm's CDF (from the left) and survival (from the right, so
+//! small tails keep their relative digits) at every node. An arm is evaluated only in the
+//! panels of its live range: elsewhere its mass is below 1e-22 and its CDF is the constant
+//! its running totals give. Points are offsets from the first arm's mode, so a posterior as
+//! narrow as 1e-10 keeps its resolution.
 
 use super::logit_beta::LogitBeta;
+use super::partition::{ArmRange, partition};
 use super::quadrature::{NODES, rule};
-
-/// Panel edges, in standard deviations from the mode, on each side.
-const EDGES: [f64; 20] = [
-    0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0, 12.0, 15.0, 19.0, 24.0,
-    30.0, 38.0,
-];
-/// No panel is wider than this on the logit scale: the densities have poles at ±iπ from the
-/// real line, so 20 nodes over a width of 4 integrate them to ~1e-20.
-const MAX_WIDTH: f64 = 4.0;
 
 /// Every arm's density and mass on one partition.
 pub(crate) struct Grid {
@@ -34,14 +26,14 @@ pub(crate) struct Grid {
 struct Panel {
     lo: f64,
     hi: f64,
-    /// Outside every arm's 38 standard deviations: nothing is evaluated there.
-    gap: bool,
     /// Per arm: density at the nodes, mass up to each node, mass from each node, panel mass.
     arms: Vec<PanelArm>,
 }
 
 #[derive(Clone)]
 struct PanelArm {
+    /// Inside the arm's live range: density and partial masses were evaluated (else zero).
+    live: bool,
     density: [f64; NODES],
     up_to: [f64; NODES],
     from: [f64; NODES],
@@ -67,44 +59,20 @@ impl Grid {
         let rule = rule();
         let (a0, b0) = params[0];
         let reference = (a0 / b0).ln();
-        let arms: Vec<(LogitBeta, f64)> = params
+        let arms: Vec<ArmRange> = params
             .iter()
-            .map(|&(a, b)| (LogitBeta::new(a, b), ln_ratio(a, a0) - ln_ratio(b, b0)))
+            .map(|&(a, b)| ArmRange::new(LogitBeta::new(a, b), ln_ratio(a, a0) - ln_ratio(b, b0)))
             .collect();
-        let mut edges = Vec::new();
-        for (beta, mode) in &arms {
-            let mut own: Vec<f64> = EDGES
-                .iter()
-                .rev()
-                .map(|k| mode - k * beta.sd)
-                .chain(EDGES.iter().skip(1).map(|k| mode + k * beta.sd))
-                .collect();
-            own.dedup();
-            for pair in own.windows(2) {
-                let pieces = ((pair[1] - pair[0]) / MAX_WIDTH).ceil().max(1.0) as usize;
-                for piece in 0..pieces {
-                    edges.push(pair[0] + (pair[1] - pair[0]) * piece as f64 / pieces as f64);
-                }
-            }
-            edges.push(*own.last().unwrap_or(mode));
-        }
-        edges.sort_by(f64::total_cmp);
-        edges.dedup();
-        let covered = |z: f64| {
-            arms.iter()
-                .any(|(beta, mode)| (z - mode).abs() <= EDGES[EDGES.len() - 1] * beta.sd)
-        };
-        let mut panels: Vec<Panel> = edges
-            .windows(2)
-            .filter(|pair| pair[1] > pair[0])
-            .map(|pair| {
-                let (lo, hi) = (pair[0], pair[1]);
+        let mut panels: Vec<Panel> = partition(&arms)
+            .into_iter()
+            .map(|span| {
+                let (lo, hi) = (span.lo, span.hi);
                 let (mid, half) = ((lo + hi) / 2.0, (hi - lo) / 2.0);
-                let gap = !covered(mid);
                 let arms = arms
                     .iter()
-                    .map(|(beta, mode)| {
+                    .map(|arm_range| {
                         let mut arm = PanelArm {
+                            live: false,
                             density: [0.0; NODES],
                             up_to: [0.0; NODES],
                             from: [0.0; NODES],
@@ -112,11 +80,15 @@ impl Grid {
                             before: 0.0,
                             after: 0.0,
                         };
-                        if gap {
+                        if span.gap || !arm_range.live_in(lo, hi) {
                             return arm;
                         }
+                        arm.live = true;
                         for (value, t) in arm.density.iter_mut().zip(rule.nodes) {
-                            *value = beta.ln_density(mid + half * t - mode).exp();
+                            *value = arm_range
+                                .beta
+                                .ln_density(mid + half * t - arm_range.mode)
+                                .exp();
                         }
                         arm.mass = half
                             * rule
@@ -137,7 +109,7 @@ impl Grid {
                         arm
                     })
                     .collect();
-                Panel { lo, hi, gap, arms }
+                Panel { lo, hi, arms }
             })
             .collect();
         let mut totals = vec![0.0; arms.len()];
@@ -165,7 +137,7 @@ impl Grid {
     pub fn chance_greater(&self, x: usize, y: usize) -> f64 {
         let rule = rule();
         let mut sum = 0.0;
-        for panel in self.panels.iter().filter(|p| !p.gap) {
+        for panel in self.panels.iter().filter(|p| p.arms[x].live) {
             let half = (panel.hi - panel.lo) / 2.0;
             let (px, py) = (&panel.arms[x], &panel.arms[y]);
             let mut inner = 0.0;
@@ -184,8 +156,8 @@ impl Grid {
         let mut sum = 0.0;
         for panel in &self.panels {
             let (px, py) = (&panel.arms[x], &panel.arms[y]);
-            if panel.gap {
-                // Between the arms, each CDF is constant: the integrand is F_Y·S_X·dt.
+            if !px.live && !py.live {
+                // Outside both arms' ranges each CDF is constant: the integrand is F_Y·S_X·dt.
                 let below = py.before / self.totals[y];
                 let above = px.after / self.totals[x];
                 if below > 0.0 && above > 0.0 {
@@ -212,7 +184,7 @@ impl Grid {
     pub fn chance_best(&self, k: usize) -> f64 {
         let rule = rule();
         let mut sum = 0.0;
-        for panel in self.panels.iter().filter(|p| !p.gap) {
+        for panel in self.panels.iter().filter(|p| p.arms[k].live) {
             let half = (panel.hi - panel.lo) / 2.0;
             let mut inner = 0.0;
             for i in 0..NODES {

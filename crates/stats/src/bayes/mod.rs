@@ -9,6 +9,7 @@ use statrs::distribution::{Continuous, ContinuousCDF};
 mod integrals;
 mod logit_beta;
 mod normal_best;
+mod partition;
 mod quadrature;
 
 pub use normal_best::normal_chance_to_be_best;

@@ -30,6 +30,8 @@ fn beta_comparisons_match_mpmath_at_every_size() {
     let reference: Value =
         serde_json::from_str(include_str!("../reference/beta.json")).expect("reference parses");
     let mut worst_chance: f64 = 0.0;
+    // The loss's error as a share of its bound (1e-4 relative or 1e-12 absolute): ≤ 1 passes.
+    let mut worst_loss_share: f64 = 0.0;
     for case in reference["pairs"].as_array().expect("pairs") {
         let why = case["why"].as_str().unwrap_or_default();
         let ours =
@@ -46,6 +48,9 @@ fn beta_comparisons_match_mpmath_at_every_size() {
             (ours.loss_if_lower_is_better, "loss_if_lower_is_better"),
         ] {
             let reference = number(&case[key]);
+            let error = (ours - reference).abs();
+            worst_loss_share =
+                worst_loss_share.max(error / (1e-12_f64).max(1e-4 * reference.abs()));
             assert!(
                 loss_close(ours, reference),
                 "{why}: {key} {ours} vs {reference}"
@@ -71,5 +76,8 @@ fn beta_comparisons_match_mpmath_at_every_size() {
             );
         }
     }
-    eprintln!("largest chance error against mpmath: {worst_chance:e}");
+    eprintln!(
+        "largest chance error against mpmath: {worst_chance:e}; largest loss error: \
+         {worst_loss_share:e} of its bound"
+    );
 }
