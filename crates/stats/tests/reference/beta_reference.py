@@ -154,6 +154,12 @@ PAIRS = [
     ((10**5, 30), (10**11, 3 * 10**7), "very unequal arms, rare"),
     ((10**8, 10**6), (10**8, 10**6 + 30_000), "a clear winner: tiny loss"),
     ((10**8, 10**6 + 30_000), (10**8, 10**6), "a clear loser: loss = the difference"),
+    # Arms whose live ranges overlap in part, where the partition merges their panels.
+    ((10**8, 6 * 10**6), (10**8, 6 * 10**6 + 3_000), "10^8 at 6%, 1.3 sd apart"),
+    ((10**8, 6 * 10**6), (10**8, 6 * 10**6 + 20_000), "10^8 at 6%, 8.5 sd apart"),
+    ((10**6, 60_000), (10**8, 6 * 10**6 + 20_000), "a wide and a narrow arm, 0.8 sd apart"),
+    ((10**3, 62), (10**8, 6_200_000), "a wide arm around a narrow one"),
+    ((50, 31), (50, 32), "50 units per slice, one conversion apart"),
 ]
 
 CROSS_CHECK = {
@@ -167,6 +173,8 @@ BEST = [
     ([(1_000, 100), (1_000, 120), (900, 95)], "three arms"),
     ([(500, 40), (500, 40), (500, 41)], "three close arms"),
     ([(20, 1), (30, 0), (25, 2)], "tiny arms"),
+    ([(5_000, 300), (5_000, 310), (5_000, 325), (5_000, 340)], "four arms in part overlapping"),
+    ([(5_000, 300), (500, 33), (2_000, 118), (100, 4)], "four arms of unequal widths"),
 ]
 
 
