@@ -5,15 +5,26 @@
 --
 -- The batch comes in sections, one per experiment (several only where every key shares a
 -- slot: always on a single Redis, never across experiments on a Cluster).
--- ARGV[1] the number of sections; then per section: its plan as JSON (`Plan` in counting.rs:
+-- ARGV[1] the number of sections; ARGV[2] the number m of processed markers this call checks
+-- and writes (0 on a Cluster, where the caller does both around the calls); ARGV[3] their TTL
+-- in seconds; then per section: its plan as JSON (`Plan` in counting.rs:
 -- {stages, window_ms, metrics: [{key, event, start_ms, end_ms, min_count, covariate,
 -- contribution, value_steps, keep, unit_value, counts_senders, needs_value, once_per_unit,
 -- keeps_value}], segments, segment_keys, seen_ttl_seconds, covariates, stage_covariates}; a
 -- covariate is 1 + its index in `covariates`, 0 for none), its key prefix ({exp:KEY}:p1:), its
--- number of events k, then k times: name, ms, value ('' = none).
--- KEYS per section: its counters hash, then k times: the event's unit hash, its seen-id key.
--- Returns one integer per event, sections in order: 1 when its experiment counted it (now or
--- on an earlier attempt of the same id), else 0.
+-- number of events k, then k times: the event's marker (1..m, 0 for none), name, ms, value
+-- ('' = none).
+-- KEYS: the m markers (`touchstone:ev:ID`, every event of the call has one, counted by any
+-- section or by none); then per section its counters hash, then k times: the event's unit
+-- hash, its seen-id key.
+-- Returns m integers, 1 where the marker already existed (the event is a duplicate: no
+-- section counts it), then one integer per section event, sections in order: 1 when its
+-- experiment counted it (now or on an earlier attempt of the same id), else 0.
+--
+-- Markers: every section event of a marked event is in this call (the caller packs whole
+-- events), so writing the marker in the same all-or-nothing step as the counting means a
+-- marker exists exactly when every experiment counted the event: it never hides an event that
+-- was not counted.
 --
 -- All or nothing: the script reads and computes everything first, checks every number it is
 -- about to write is finite, and only then writes. Redis does not roll back a script that fails
@@ -111,8 +122,17 @@ local function unit_value(m, n, x)
   return x -- 'kept'
 end
 
+local marker_count, marker_ttl = tonumber(ARGV[2]), ARGV[3]
 local results = {}
-local argi, keyi = 2, 1
+local duplicate = {}
+if marker_count > 0 then
+  local found = redis.call('MGET', unpack(KEYS, 1, marker_count))
+  for i = 1, marker_count do
+    duplicate[i] = found[i] ~= false
+    results[i] = duplicate[i] and 1 or 0
+  end
+end
+local argi, keyi = 4, marker_count + 1
 for _ = 1, tonumber(ARGV[1]) do
   local plan = cjson.decode(ARGV[argi])
   local prefix, k = ARGV[argi + 1], tonumber(ARGV[argi + 2])
@@ -171,12 +191,8 @@ for _ = 1, tonumber(ARGV[1]) do
     return tonumber(unit[reading.at_x[c]]) or 0
   end
 
-  for _ = 1, k do
-    local unit_key, seen_key = KEYS[keyi], KEYS[keyi + 1]
-    local name, at, raw = ARGV[argi], tonumber(ARGV[argi + 1]), ARGV[argi + 2]
-    keyi, argi = keyi + 2, argi + 3
-    local value = nil
-    if raw ~= '' then value = tonumber(raw) end
+  -- Counts one event of this section; 1 when it fell inside a window of a stage or metric.
+  local function count(unit_key, seen_key, name, at, value)
     local counted = 0
     local reading = reading_for(name)
     local unit = redis.call('HMGET', unit_key, unpack(reading.fields))
@@ -244,6 +260,20 @@ for _ = 1, tonumber(ARGV[1]) do
         end
       end
     end
+    return counted
+  end
+
+  for _ = 1, k do
+    local marker = tonumber(ARGV[argi])
+    local counted = 0
+    -- An event whose marker already existed was fully processed by an earlier call.
+    if marker == 0 or not duplicate[marker] then
+      local raw = ARGV[argi + 3]
+      local value = nil
+      if raw ~= '' then value = tonumber(raw) end
+      counted = count(KEYS[keyi], KEYS[keyi + 1], ARGV[argi + 1], tonumber(ARGV[argi + 2]), value)
+    end
+    keyi, argi = keyi + 2, argi + 4
     results[#results + 1] = counted
   end
 end
@@ -264,8 +294,11 @@ for _, fields in pairs(sums) do
   end
 end
 
+for i = 1, marker_count do
+  if not duplicate[i] then redis.call('SET', KEYS[i], '1', 'EX', marker_ttl) end
+end
 for _, entry in ipairs(seen_writes) do
-  redis.call('SET', entry[1], 1, 'EX', entry[2])
+  redis.call('SET', entry[1], '1', 'EX', entry[2])
 end
 for _, unit_key in ipairs(unit_order) do
   local flat = {}
