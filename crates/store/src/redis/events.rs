@@ -228,9 +228,11 @@ async fn count_call(
             .arg(section.indices.len());
         for &index in &section.indices {
             let event = &events[index];
+            invocation.key(keys.unit(&event.unit_id));
+            if section.plan.plan.needs_seen_key(&event.name) {
+                invocation.key(keys.seen_event(&event.id));
+            }
             invocation
-                .key(keys.unit(&event.unit_id))
-                .key(keys.seen_event(&event.id))
                 .arg(marker_of.get(&index).copied().unwrap_or(0))
                 .arg(&event.name)
                 .arg(event.timestamp.as_millis())
