@@ -11,10 +11,9 @@
 -- {stages, window_ms, metrics: [{key, event, start_ms, end_ms, min_count, covariate,
 -- contribution, value_steps, keep, unit_value, counts_senders, needs_value, once_per_unit,
 -- keeps_value}], segments, segment_keys, seen_ttl_seconds, seen_events, covariates,
--- stage_covariates}; a
--- covariate is 1 + its index in `covariates`, 0 for none), its key prefix ({exp:KEY}:p1:), its
--- number of events k, then k times: the event's marker (1..m, 0 for none), name, ms, value
--- ('' = none).
+-- stage_covariates}; a covariate is 1 + its index in `covariates`, 0 for none), its key prefix
+-- ({exp:KEY}:p1:), its number of events k, then k times: the event's marker (1..m, 0 for
+-- none), name, ms, value ('' = none).
 -- KEYS: the m markers (`touchstone:ev:ID`, every event of the call has one, counted by any
 -- section or by none); then per section its counters hash, then k times: the event's unit
 -- hash, then its seen-id key only if its name is one of the plan's `seen_events` (those a
@@ -36,7 +35,7 @@
 -- Cost matters here (Redis runs one script at a time), so:
 -- - each event reads everything it needs of its unit in one HMGET, and each unit is written
 --   once, in one HSET, at the end (the script is atomic, so read-then-write is safe);
--- - counter increments are summed in Lua and written once per field at the end;
+-- - counter increments are summed in Lua and written once per hash and field at the end;
 -- - a seen-id key is written only for events that move a metric a repeat would move again
 --   (`once_per_unit` false). Stages and once-per-unit metrics count a unit once by the flags
 --   in its hash, so running them twice changes nothing and needs no seen-id key.
