@@ -66,6 +66,8 @@ pub(super) async fn record(
         .max()
         .unwrap_or(counting::DEDUP_GRACE_SECONDS);
 
+    // On a single Redis the script checks and writes the markers itself; on a Cluster they are
+    // checked here and written below, once every call succeeded.
     let one_slot = matches!(handle, Handle::Single(_));
     let fresh = if one_slot {
         fresh
