@@ -321,3 +321,86 @@ async fn mark_processed(
     });
     futures::future::try_join_all(writes).await.map(|_| ())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use touchstone_model::{Experiment, ExperimentSpec, Timestamp};
+
+    fn plan(key: &str, journey: &[&str]) -> Arc<CountingPlan> {
+        let spec: ExperimentSpec = serde_json::from_value(serde_json::json!({
+            "key": key,
+            "touchpoint": "checkout",
+            "variants": [{"key": "control", "weight": 0.5}, {"key": "treatment", "weight": 0.5}],
+            "journey": journey,
+            "status": "running",
+        }))
+        .expect("spec parses");
+        let experiment = Experiment::new(spec).expect("spec is valid");
+        Arc::new(CountingPlan::compile(Arc::new(experiment)))
+    }
+
+    fn event(n: usize, name: &str) -> OutcomeEvent {
+        OutcomeEvent {
+            id: format!("e{n}"),
+            unit_id: format!("u{n}"),
+            name: name.to_owned(),
+            value: None,
+            timestamp: Timestamp::from_millis(0),
+        }
+    }
+
+    #[test]
+    fn single_redis_calls_hold_whole_events_within_the_per_call_bound() {
+        // Three experiments track `purchase`, one `view`; some events no experiment tracks.
+        let plans = [
+            plan("a", &["view", "purchase"]),
+            plan("b", &["purchase"]),
+            plan("c", &["purchase"]),
+        ];
+        let names = ["purchase", "view", "other"];
+        let events: Vec<OutcomeEvent> = (0..400).map(|n| event(n, names[n % 3])).collect();
+        let fresh: Vec<usize> = (0..events.len()).collect();
+        let calls = whole_event_calls(&plans, &events, &fresh);
+        assert!(calls.len() > 1, "the batch needs several calls");
+
+        let mut marked_in = vec![None; events.len()];
+        for (at, call) in calls.iter().enumerate() {
+            let entries: usize = call.sections.iter().map(|s| s.indices.len()).sum();
+            assert!(entries <= EVENTS_PER_CALL && call.marked.len() <= EVENTS_PER_CALL);
+            for &index in &call.marked {
+                assert_eq!(
+                    marked_in[index].replace(at),
+                    None,
+                    "event {index} marked twice"
+                );
+            }
+            for section in &call.sections {
+                for index in &section.indices {
+                    // Counted only in the call that writes its marker.
+                    assert!(
+                        call.marked.contains(index),
+                        "event {index} split from its marker"
+                    );
+                }
+            }
+            // Every experiment that tracks a marked event counts it in this call.
+            for &index in &call.marked {
+                let tracking = plans
+                    .iter()
+                    .filter(|plan| plan.experiment().tracks_event(&events[index].name))
+                    .count();
+                let counting = call
+                    .sections
+                    .iter()
+                    .filter(|section| section.indices.contains(&index))
+                    .count();
+                assert_eq!(counting, tracking, "event {index}");
+            }
+        }
+        assert!(
+            marked_in.iter().all(Option::is_some),
+            "every event is marked"
+        );
+    }
+}
