@@ -2,7 +2,10 @@
 //! notable happening, so the two never drift apart. Labels are bounded: route patterns,
 //! experiment and variant keys, reasons — never a unit id.
 
+use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -35,21 +38,66 @@ pub fn init() -> PrometheusHandle {
         .clone()
 }
 
+/// Per worker thread, the handles of the per-request series. `metrics::counter!` with owned
+/// labels allocates each label and looks the series up in the registry's map on every call;
+/// under an assign load that was a few per cent of the server's CPU, so a series is looked up
+/// once per thread and its handle reused. Handles are taken after [`init`] (the application
+/// installs the recorder before it serves), and the keys are as bounded as the labels: route
+/// patterns × methods × statuses, experiments × variants.
+type HttpSeries = HashMap<String, HashMap<String, HashMap<u16, (Counter, Histogram)>>>;
+/// The exposures counter is registered at the variant's first new exposure, as before.
+type AssignmentSeries = HashMap<String, HashMap<String, (Counter, Option<Counter>)>>;
+
+thread_local! {
+    static HTTP_SERIES: RefCell<HttpSeries> = RefCell::new(HashMap::new());
+    static ASSIGNMENT_SERIES: RefCell<AssignmentSeries> = RefCell::new(HashMap::new());
+}
+
 pub fn http_request(route: &str, method: &str, status: u16, elapsed: Duration) {
-    let status = status.to_string();
-    metrics::counter!("http_requests_total", "route" => route.to_owned(), "method" => method.to_owned(), "status" => status)
-        .increment(1);
-    metrics::histogram!("http_request_duration_seconds", "route" => route.to_owned(), "method" => method.to_owned())
-        .record(elapsed.as_secs_f64());
+    HTTP_SERIES.with(|series| {
+        let mut series = series.borrow_mut();
+        let by_method = match series.get_mut(route) {
+            Some(by_method) => by_method,
+            None => series.entry(route.to_owned()).or_default(),
+        };
+        let by_status = match by_method.get_mut(method) {
+            Some(by_status) => by_status,
+            None => by_method.entry(method.to_owned()).or_default(),
+        };
+        let (requests, duration) = by_status.entry(status).or_insert_with(|| {
+            (
+                metrics::counter!("http_requests_total", "route" => route.to_owned(), "method" => method.to_owned(), "status" => status.to_string()),
+                metrics::histogram!("http_request_duration_seconds", "route" => route.to_owned(), "method" => method.to_owned()),
+            )
+        });
+        requests.increment(1);
+        duration.record(elapsed.as_secs_f64());
+    });
 }
 
 pub fn assignment(experiment: &str, variant: &str, new_exposure: bool) {
-    metrics::counter!("touchstone_assignments_total", "experiment" => experiment.to_owned(), "variant" => variant.to_owned())
-        .increment(1);
-    if new_exposure {
-        metrics::counter!("touchstone_exposures_total", "experiment" => experiment.to_owned(), "variant" => variant.to_owned())
-            .increment(1);
-    }
+    ASSIGNMENT_SERIES.with(|series| {
+        let mut series = series.borrow_mut();
+        let by_variant = match series.get_mut(experiment) {
+            Some(by_variant) => by_variant,
+            None => series.entry(experiment.to_owned()).or_default(),
+        };
+        let (assignments, exposures) = match by_variant.get_mut(variant) {
+            Some(handles) => handles,
+            None => by_variant.entry(variant.to_owned()).or_insert_with(|| {
+                (
+                    metrics::counter!("touchstone_assignments_total", "experiment" => experiment.to_owned(), "variant" => variant.to_owned()),
+                    None,
+                )
+            }),
+        };
+        assignments.increment(1);
+        if new_exposure {
+            exposures
+                .get_or_insert_with(|| metrics::counter!("touchstone_exposures_total", "experiment" => experiment.to_owned(), "variant" => variant.to_owned()))
+                .increment(1);
+        }
+    });
 }
 
 pub fn events(accepted: usize, duplicates: usize, invalid: usize) {

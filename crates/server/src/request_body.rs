@@ -117,6 +117,13 @@ pub fn is_json_media_type(content_type: &str) -> bool {
 
 /// Decodes JSON, naming the field that failed.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ServiceError> {
+    // The plain parser first: tracking the path costs on every field of every body and is
+    // needed only to name the field of an error, so a body it refuses is parsed again with the
+    // tracking. Neither checks for trailing text, as before.
+    let mut plain = serde_json::Deserializer::from_slice(bytes);
+    if let Ok(value) = T::deserialize(&mut plain) {
+        return Ok(value);
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();

@@ -7,7 +7,7 @@
 use crate::Exposure;
 use crate::redis::keys::attribute_in_key;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use touchstone_model::metric::CountingRule;
 use touchstone_model::{
@@ -63,6 +63,9 @@ pub(crate) struct Plan {
     /// …and as they appear inside slice keys (`keys::attribute_in_key`).
     pub segment_keys: Vec<String>,
     pub seen_ttl_seconds: u64,
+    /// The event names a metric counts every time (`once_per_unit` false): only their events
+    /// need a per-experiment seen-id key, and only theirs get one in the events script's KEYS.
+    pub seen_events: Vec<String>,
     /// Every covariate attribute, sorted (`Experiment::covariate_attributes`): the unit hash
     /// keeps x as `c:<name>` (written at exposure, read by the events script).
     pub covariates: Vec<String>,
@@ -78,6 +81,11 @@ fn covariate_number(covariates: &[String], attribute: Option<&str>) -> usize {
 }
 
 impl Plan {
+    /// Whether an event of this name needs a seen-id key (see [`Plan::seen_events`]).
+    pub fn needs_seen_key(&self, name: &str) -> bool {
+        self.seen_events.iter().any(|event| event == name)
+    }
+
     pub fn of(experiment: &Experiment) -> Plan {
         let longest = hours_to_millis(experiment.longest_window_hours()).max(0);
         let segments: Vec<String> = experiment.segment_attributes().map(str::to_owned).collect();
@@ -121,6 +129,14 @@ impl Plan {
                 .collect(),
             segments,
             seen_ttl_seconds: (longest as u64).div_ceil(1000) + DEDUP_GRACE_SECONDS,
+            seen_events: experiment
+                .metrics()
+                .iter()
+                .filter(|metric| !metric.kind.counting_rule().once_per_unit())
+                .map(|metric| metric.event.clone())
+                .collect::<BTreeSet<String>>()
+                .into_iter()
+                .collect(),
             covariates,
         }
     }

@@ -1,13 +1,14 @@
 //! All-or-nothing batches on a real Redis (issue 15): when Redis refuses the writes (too few
 //! replicas, out of memory) or a sum would not be finite, the batch leaves no trace — no
 //! seen-ids, no unit state, no counters, no processed markers — and its retry after recovery
-//! counts every event exactly once.
+//! counts every event exactly once; a batch split over several calls, one of which fails, marks
+//! only the events it counted.
 
 use crate::fixtures::*;
 use std::sync::Arc;
 use touchstone_model::{Aggregates, Experiment};
 use touchstone_store::{EventOutcome, RedisStore, Store};
-use touchstone_testkit::redis::RedisServer;
+use touchstone_testkit::redis::{RedisCluster, RedisServer};
 
 /// Every key with its content (`DUMP`, Redis's serialization of the value), sorted.
 fn everything(server: &RedisServer) -> Vec<String> {
@@ -120,4 +121,88 @@ async fn a_sum_that_would_not_be_finite_refuses_the_whole_call_before_any_write(
     let recorded = store.record_events(exps, valid).await.expect("recorded");
     assert_eq!(recorded.accepted(), valid.len());
     assert_counted_once(&aggregates(&store, &exp).await);
+}
+
+/// 150 purchases of 150 units exposed to two experiments (variant 0 of each) — 300 counting
+/// entries, more than one script call takes — with a value whose square is not finite at
+/// index 120, so a call holding it fails. Whatever the calls, a processed marker must only
+/// exist for an event both experiments counted (it makes the retry answer `Duplicate`), and
+/// the retry must count every event exactly once.
+async fn a_failed_call_of_a_split_batch_leaves_markers_only_on_counted_events(
+    store: &dyn Store,
+    marker_exists: impl Fn(&str) -> bool,
+) {
+    const EVENTS: usize = 150;
+    const HUGE: usize = 120;
+    let a = Arc::new(experiment("split-a"));
+    let b = Arc::new(experiment("split-b"));
+    let exps = [a.clone(), b.clone()];
+    let mut batch = Vec::new();
+    for n in 0..EVENTS {
+        let unit = format!("u{n}");
+        expose(store, &a, &unit, 0, T0).await;
+        expose(store, &b, &unit, 0, T0).await;
+        let value = if n == HUGE { 1e200 } else { 1.0 };
+        let id = format!("{}:{n}", a.key());
+        batch.push(event(&id, &unit, "purchase", Some(value), T0 + HOUR));
+    }
+    assert!(store.record_events(&exps, &batch).await.is_err());
+
+    let marked = batch.iter().filter(|e| marker_exists(&e.id)).count();
+    assert!(!marker_exists(&batch[HUGE].id));
+    for exp in [&a, &b] {
+        // Every unit sent one purchase of 1: the sum is the number of events counted.
+        let counted = metric(&aggregates(store, exp).await, 0, "revenue_per_unit").sum;
+        assert!(
+            counted >= marked as f64,
+            "{marked} markers but {counted} events counted in {}",
+            exp.key()
+        );
+    }
+
+    batch.remove(HUGE);
+    let retried = store.record_events(&exps, &batch).await.expect("recorded");
+    assert_eq!(retried.duplicates(), marked);
+    for exp in [&a, &b] {
+        let agg = aggregates(store, exp).await;
+        // Over every exposed unit (150); 149 of them bought once, for 1.
+        let n = (EVENTS - 1) as f64;
+        assert_eq!(
+            metric(&agg, 0, "revenue_per_unit"),
+            moments(EVENTS as u64, n, n)
+        );
+        assert_eq!(stage(&agg, 0, "purchase").reached, EVENTS as u64 - 1);
+    }
+    let again = store.record_events(&exps, &batch).await.expect("recorded");
+    assert_eq!(again.duplicates(), batch.len());
+}
+
+#[tokio::test]
+async fn a_failed_call_of_a_split_batch_on_redis_marks_only_counted_events() {
+    let server = RedisServer::shared();
+    let store = RedisStore::connect(&server.url()).await.expect("url");
+    let marker_exists = |id: &str| {
+        server
+            .cli(&["EXISTS", &format!("touchstone:ev:{id}")])
+            .trim()
+            == "1"
+    };
+    a_failed_call_of_a_split_batch_leaves_markers_only_on_counted_events(&store, marker_exists)
+        .await;
+}
+
+#[tokio::test]
+async fn a_failed_call_of_a_split_batch_on_a_cluster_marks_only_counted_events() {
+    let cluster = RedisCluster::shared();
+    let store = RedisStore::connect(&cluster.url()).await.expect("url");
+    // A marker lives on one node; the others answer MOVED.
+    let marker_exists = |id: &str| {
+        let key = format!("touchstone:ev:{id}");
+        cluster
+            .nodes()
+            .iter()
+            .any(|node| node.cli(&["EXISTS", &key]).trim() == "1")
+    };
+    a_failed_call_of_a_split_batch_leaves_markers_only_on_counted_events(&store, marker_exists)
+        .await;
 }

@@ -5,15 +5,27 @@
 --
 -- The batch comes in sections, one per experiment (several only where every key shares a
 -- slot: always on a single Redis, never across experiments on a Cluster).
--- ARGV[1] the number of sections; then per section: its plan as JSON (`Plan` in counting.rs:
+-- ARGV[1] the number of sections; ARGV[2] the number m of processed markers this call checks
+-- and writes (0 on a Cluster, where the caller does both around the calls); ARGV[3] their TTL
+-- in seconds; then per section: its plan as JSON (`Plan` in counting.rs:
 -- {stages, window_ms, metrics: [{key, event, start_ms, end_ms, min_count, covariate,
 -- contribution, value_steps, keep, unit_value, counts_senders, needs_value, once_per_unit,
--- keeps_value}], segments, segment_keys, seen_ttl_seconds, covariates, stage_covariates}; a
--- covariate is 1 + its index in `covariates`, 0 for none), its key prefix ({exp:KEY}:p1:), its
--- number of events k, then k times: name, ms, value ('' = none).
--- KEYS per section: its counters hash, then k times: the event's unit hash, its seen-id key.
--- Returns one integer per event, sections in order: 1 when its experiment counted it (now or
--- on an earlier attempt of the same id), else 0.
+-- keeps_value}], segments, segment_keys, seen_ttl_seconds, seen_events, covariates,
+-- stage_covariates}; a covariate is 1 + its index in `covariates`, 0 for none), its key prefix
+-- ({exp:KEY}:p1:), its number of events k, then k times: the event's marker (1..m, 0 for
+-- none), name, ms, value ('' = none).
+-- KEYS: the m markers (`touchstone:ev:ID`, every event of the call has one, counted by any
+-- section or by none); then per section its counters hash, then k times: the event's unit
+-- hash, then its seen-id key only if its name is one of the plan's `seen_events` (those a
+-- metric counts every time; the others never need one).
+-- Returns m integers, 1 where the marker already existed (the event is a duplicate: no
+-- section counts it), then one integer per section event, sections in order: 1 when its
+-- experiment counted it (now or on an earlier attempt of the same id), else 0.
+--
+-- Markers: every section event of a marked event is in this call (the caller packs whole
+-- events), so writing the marker in the same all-or-nothing step as the counting means a
+-- marker exists exactly when every experiment counted the event: it never hides an event that
+-- was not counted.
 --
 -- All or nothing: the script reads and computes everything first, checks every number it is
 -- about to write is finite, and only then writes. Redis does not roll back a script that fails
@@ -23,13 +35,19 @@
 -- Cost matters here (Redis runs one script at a time), so:
 -- - each event reads everything it needs of its unit in one HMGET, and each unit is written
 --   once, in one HSET, at the end (the script is atomic, so read-then-write is safe);
--- - counter increments are summed in Lua and written once per field at the end;
+-- - counter increments are summed in Lua and written once per hash and field at the end;
 -- - a seen-id key is written only for events that move a metric a repeat would move again
 --   (`once_per_unit` false). Stages and once-per-unit metrics count a unit once by the flags
 --   in its hash, so running them twice changes nothing and needs no seen-id key.
 
--- Full precision: Lua's default number formatting keeps only 14 digits.
+-- Full precision: Lua's default number formatting keeps only 14 digits. Whole numbers (counts,
+-- flags, most running totals) take the integer path: '%.17g' runs glibc's multi-precision float
+-- printing, a measurable share of the script's time.
+local floor = math.floor
 local function fmt(x)
+  if x == floor(x) and x > -9007199254740992 and x < 9007199254740992 then
+    return string.format('%d', x)
+  end
   return string.format('%.17g', x)
 end
 
@@ -37,8 +55,10 @@ local function finite(x)
   return x == x and x ~= math.huge and x ~= -math.huge
 end
 
--- Pending writes: key -> field -> increment (counts integers, sums floats); unit hash ->
--- field -> new value (with the order units were first touched); seen-id keys with their TTL.
+-- Pending writes: target set (the counters hashes a unit counts in, `targets_of`) -> field ->
+-- increment (counts integers, sums floats), spread over the set's hashes at the end; unit
+-- hash -> field -> new value (with the order units were first touched); seen-id keys with
+-- their TTL.
 local counts, sums = {}, {}
 local unit_writes, unit_order = {}, {}
 local seen_writes, seen_now = {}, {}
@@ -62,16 +82,24 @@ local function set_unit(unit_key, field, value)
   fields[field] = value
 end
 
+-- The counter field names of one stage or metric (`names_of`), per variant: built once a call.
+local function names_of(cache, variant, group, name)
+  local names = cache[variant]
+  if not names then
+    local base = variant .. ':' .. group .. ':' .. name .. ':'
+    names = {n = base .. 'n', s = base .. 's', q = base .. 'q', p = base .. 'p'}
+    cache[variant] = names
+  end
+  return names
+end
+
 -- The unit's counters: its variant's in the experiment and in each slice it belongs to. p is
 -- the change of Σxy (CUPED: x·s, the unit's covariate times the change of its value).
-local function bump(targets, variant, group, name, n, s, q, p)
-  local base = variant .. ':' .. group .. ':' .. name .. ':'
-  for _, key in ipairs(targets) do
-    if n ~= 0 then add(counts, key, base .. 'n', n) end
-    if s ~= 0 then add(sums, key, base .. 's', s) end
-    if q ~= 0 then add(sums, key, base .. 'q', q) end
-    if p ~= 0 then add(sums, key, base .. 'p', p) end
-  end
+local function bump(targets, names, n, s, q, p)
+  if n ~= 0 then add(counts, targets, names.n, n) end
+  if s ~= 0 then add(sums, targets, names.s, s) end
+  if q ~= 0 then add(sums, targets, names.q, q) end
+  if p ~= 0 then add(sums, targets, names.p, p) end
 end
 
 -- The rule's three steps (`CountingRule` in the model).
@@ -111,8 +139,17 @@ local function unit_value(m, n, x)
   return x -- 'kept'
 end
 
+local marker_count, marker_ttl = tonumber(ARGV[2]), ARGV[3]
 local results = {}
-local argi, keyi = 2, 1
+local duplicate = {}
+if marker_count > 0 then
+  local found = redis.call('MGET', unpack(KEYS, 1, marker_count))
+  for i = 1, marker_count do
+    duplicate[i] = found[i] ~= false
+    results[i] = duplicate[i] and 1 or 0
+  end
+end
+local argi, keyi = 4, marker_count + 1
 for _ = 1, tonumber(ARGV[1]) do
   local plan = cjson.decode(ARGV[argi])
   local prefix, k = ARGV[argi + 1], tonumber(ARGV[argi + 2])
@@ -120,6 +157,8 @@ for _ = 1, tonumber(ARGV[1]) do
   local counters = KEYS[keyi]
   keyi = keyi + 1
   local segment_count = #plan.segments
+  local seen_events = {}
+  for _, name in ipairs(plan.seen_events) do seen_events[name] = true end
   local unit_fields = {'v', 't'}
   for _, attribute in ipairs(plan.segments) do
     unit_fields[#unit_fields + 1] = 'g:' .. attribute
@@ -141,11 +180,13 @@ for _ = 1, tonumber(ARGV[1]) do
         stage_covariate = plan.stage_covariates[index]
       end
     end
-    fields[#fields + 1] = 's:' .. name
-    local metrics = {}
+    local stage_field = 's:' .. name
+    fields[#fields + 1] = stage_field
+    local metrics, metric_names = {}, {}
     for _, m in ipairs(plan.metrics) do
       if m.event == name then
         metrics[#metrics + 1] = m
+        metric_names[#metrics] = {}
         fields[#fields + 1] = 'n:' .. m.key
         fields[#fields + 1] = 'x:' .. m.key
       end
@@ -160,9 +201,38 @@ for _ = 1, tonumber(ARGV[1]) do
     read_covariate(stage_covariate)
     for _, m in ipairs(metrics) do read_covariate(m.covariate) end
     reading = {fields = fields, stage = stage, stage_covariate = stage_covariate,
-      metrics = metrics, at_x = at_x}
+      metrics = metrics, at_x = at_x, stage_field = stage_field, stage_names = {},
+      metric_names = metric_names}
     by_name[name] = reading
     return reading
+  end
+
+  -- The counters hashes a unit counts in (the phase's, then one per slice it belongs to), by
+  -- its slice values: built once per distinct combination in a call.
+  local targets_by_slices = {}
+  local function targets_of(unit)
+    local node = targets_by_slices
+    for s = 1, segment_count do
+      local slice = unit[2 + s] or false
+      local next_node = node[slice]
+      if not next_node then
+        next_node = {}
+        node[slice] = next_node
+      end
+      node = next_node
+    end
+    local targets = node.targets
+    if not targets then
+      targets = {counters}
+      for s = 1, segment_count do
+        local slice = unit[2 + s]
+        if slice then
+          targets[#targets + 1] = prefix .. 'seg:' .. plan.segment_keys[s] .. ':' .. slice
+        end
+      end
+      node.targets = targets
+    end
+    return targets
   end
 
   -- The unit's x of covariate number c (0 when missing, or for c = 0: none declared).
@@ -171,12 +241,8 @@ for _ = 1, tonumber(ARGV[1]) do
     return tonumber(unit[reading.at_x[c]]) or 0
   end
 
-  for _ = 1, k do
-    local unit_key, seen_key = KEYS[keyi], KEYS[keyi + 1]
-    local name, at, raw = ARGV[argi], tonumber(ARGV[argi + 1]), ARGV[argi + 2]
-    keyi, argi = keyi + 2, argi + 3
-    local value = nil
-    if raw ~= '' then value = tonumber(raw) end
+  -- Counts one event of this section; 1 when it fell inside a window of a stage or metric.
+  local function count(unit_key, seen_key, name, at, value)
     local counted = 0
     local reading = reading_for(name)
     local unit = redis.call('HMGET', unit_key, unpack(reading.fields))
@@ -203,6 +269,8 @@ for _ = 1, tonumber(ARGV[1]) do
         -- An id this experiment already counted is a retry: count it once.
         local fresh = true
         if repeatable then
+          -- The plan lists every name a repeatable metric counts (`seen_events`).
+          if not seen_key then error('no seen-id key for ' .. name) end
           fresh = not seen_now[seen_key] and redis.call('EXISTS', seen_key) == 0
           if fresh then
             seen_now[seen_key] = true
@@ -211,19 +279,14 @@ for _ = 1, tonumber(ARGV[1]) do
         end
         if fresh then
           local variant = unit[1]
-          local targets = {counters}
-          for s = 1, segment_count do
-            local slice = unit[2 + s]
-            if slice then
-              targets[#targets + 1] = prefix .. 'seg:' .. plan.segment_keys[s] .. ':' .. slice
-            end
-          end
+          local targets = targets_of(unit)
           local stage_flag = 3 + segment_count
           if stage_hit and not unit[stage_flag] then
-            set_unit(unit_key, 's:' .. name, 1)
+            set_unit(unit_key, reading.stage_field, '1')
             -- Reached moved from 0 to 1: x·y moves by x.
             local x = covariate_of(unit, reading, reading.stage_covariate)
-            bump(targets, variant, 's', name, 1, seconds, seconds * seconds, x)
+            local names = names_of(reading.stage_names, variant, 's', name)
+            bump(targets, names, 1, seconds, seconds * seconds, x)
           end
           for _, j in ipairs(taken) do
             local m = reading.metrics[j]
@@ -236,17 +299,52 @@ for _ = 1, tonumber(ARGV[1]) do
               local newly = 0
               if m.counts_senders and n == 0 then newly = 1 end
               local p = covariate_of(unit, reading, m.covariate) * s
-              bump(targets, variant, 'm', m.key, newly, s, s * (after + before), p)
-              set_unit(unit_key, 'n:' .. m.key, new_n)
-              if m.keeps_value then set_unit(unit_key, 'x:' .. m.key, new_x) end
+              local names = names_of(reading.metric_names[j], variant, 'm', m.key)
+              bump(targets, names, newly, s, s * (after + before), p)
+              local at_field = stage_flag + 2 * j - 1
+              set_unit(unit_key, reading.fields[at_field], new_n)
+              if m.keeps_value then set_unit(unit_key, reading.fields[at_field + 1], new_x) end
             end
           end
         end
       end
     end
+    return counted
+  end
+
+  for _ = 1, k do
+    local marker, name = tonumber(ARGV[argi]), ARGV[argi + 1]
+    local unit_key, seen_key = KEYS[keyi], nil
+    keyi = keyi + 1
+    if seen_events[name] then
+      seen_key = KEYS[keyi]
+      keyi = keyi + 1
+    end
+    local counted = 0
+    -- An event whose marker already existed was fully processed by an earlier call.
+    if marker == 0 or not duplicate[marker] then
+      local raw = ARGV[argi + 3]
+      local value = nil
+      if raw ~= '' then value = tonumber(raw) end
+      counted = count(unit_key, seen_key, name, tonumber(ARGV[argi + 2]), value)
+    end
+    argi = argi + 4
     results[#results + 1] = counted
   end
 end
+
+-- One increment per counters hash and field: a hash shared by several target sets (the phase's
+-- counters are in all of them) gets their sum.
+local function by_key(pending)
+  local keyed = {}
+  for targets, fields in pairs(pending) do
+    for _, key in ipairs(targets) do
+      for field, amount in pairs(fields) do add(keyed, key, field, amount) end
+    end
+  end
+  return keyed
+end
+local counts_by_key, sums_by_key = by_key(counts), by_key(sums)
 
 -- Nothing is written until every number is known to be finite.
 for _, unit_key in ipairs(unit_order) do
@@ -256,7 +354,7 @@ for _, unit_key in ipairs(unit_order) do
     end
   end
 end
-for _, fields in pairs(sums) do
+for _, fields in pairs(sums_by_key) do
   for field, amount in pairs(fields) do
     if not finite(amount) then
       return redis.error_reply('ERR non-finite sum for ' .. field .. ': nothing was recorded')
@@ -264,8 +362,11 @@ for _, fields in pairs(sums) do
   end
 end
 
+for i = 1, marker_count do
+  if not duplicate[i] then redis.call('SET', KEYS[i], '1', 'EX', marker_ttl) end
+end
 for _, entry in ipairs(seen_writes) do
-  redis.call('SET', entry[1], 1, 'EX', entry[2])
+  redis.call('SET', entry[1], '1', 'EX', entry[2])
 end
 for _, unit_key in ipairs(unit_order) do
   local flat = {}
@@ -276,12 +377,12 @@ for _, unit_key in ipairs(unit_order) do
   end
   redis.call('HSET', unit_key, unpack(flat))
 end
-for key, fields in pairs(counts) do
+for key, fields in pairs(counts_by_key) do
   for field, amount in pairs(fields) do
-    redis.call('HINCRBY', key, field, amount)
+    redis.call('HINCRBY', key, field, fmt(amount))
   end
 end
-for key, fields in pairs(sums) do
+for key, fields in pairs(sums_by_key) do
   for field, amount in pairs(fields) do
     if amount ~= 0 then redis.call('HINCRBYFLOAT', key, field, fmt(amount)) end
   end

@@ -7,6 +7,8 @@
 -- no ':'), x ('' = missing); then segment triples: attribute, the attribute in keys, value.
 -- Slice keys share the experiment's hash tag, so they live in the same cluster slot.
 -- Returns {variant, exposure ms, 1 if this call created the exposure else 0}.
+-- Increments are passed as the string '1': a Lua number argument is formatted with '%.14g'
+-- (glibc's float printing) on every call, a few per cent of the script's time.
 local existing = redis.call('HMGET', KEYS[1], 'v', 't')
 if existing[1] then
   return {existing[1], existing[2], 0}
@@ -37,7 +39,7 @@ local function keep_slice(attribute, in_key, value)
   fields[#fields + 1] = slice
   local key = prefix .. 'seg:' .. in_key .. ':' .. slice
   counters[#counters + 1] = key
-  redis.call('HINCRBY', key, variant .. ':u', 1)
+  redis.call('HINCRBY', key, variant .. ':u', '1')
 end
 
 -- The plugin version is kept as the built-in `plugin_version` segment.
@@ -57,7 +59,7 @@ for i = 8, first_segment - 1, 3 do
     local base = variant .. ':c:' .. ARGV[i + 1] .. ':'
     local x = tonumber(raw)
     for _, key in ipairs(counters) do
-      redis.call('HINCRBY', key, base .. 'n', 1)
+      redis.call('HINCRBY', key, base .. 'n', '1')
     end
     if x ~= 0 then
       fields[#fields + 1] = 'c:' .. ARGV[i]
@@ -71,6 +73,6 @@ for i = 8, first_segment - 1, 3 do
   end
 end
 redis.call('HSET', KEYS[1], unpack(fields))
-redis.call('HINCRBY', KEYS[2], variant .. ':u', 1)
-redis.call('HINCRBY', prefix .. 'exph', variant .. ':' .. ARGV[6], 1)
+redis.call('HINCRBY', KEYS[2], variant .. ':u', '1')
+redis.call('HINCRBY', prefix .. 'exph', variant .. ':' .. ARGV[6], '1')
 return {variant, ARGV[2], 1}
