@@ -17,7 +17,17 @@ const SECONDS_BUCKETS: &[f64] = &[
     5.0, 10.0,
 ];
 
-/// Installs the process-wide recorder once and returns the handle that renders it.
+/// How often histogram observations are folded into their buckets. The recorder keeps every
+/// observation until a render (`GET /metrics`) or an upkeep drains it, and
+/// `build_recorder` starts no upkeep of its own: a server nobody scraped grew by every
+/// request's latency and fuel samples — memory without bound, and fresh pages touched on the
+/// request path.
+const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
+/// Name of the thread that runs the upkeep.
+const UPKEEP_THREAD: &str = "metrics-upkeep";
+
+/// Installs the process-wide recorder once, starts its upkeep, and returns the handle that
+/// renders it.
 pub fn init() -> PrometheusHandle {
     HANDLE
         .get_or_init(|| {
@@ -30,12 +40,28 @@ pub fn init() -> PrometheusHandle {
                     // Fails only if another recorder was installed first; then ours stays
                     // unrendered but harmless.
                     let _ = metrics::set_global_recorder(recorder);
+                    start_upkeep(handle.clone());
                     handle
                 }
                 Err(_) => PrometheusBuilder::new().build_recorder().handle(),
             }
         })
         .clone()
+}
+
+/// Drains the recorder every [`UPKEEP_INTERVAL`] for the life of the process.
+fn start_upkeep(handle: PrometheusHandle) {
+    let started = std::thread::Builder::new()
+        .name(UPKEEP_THREAD.into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(UPKEEP_INTERVAL);
+                handle.run_upkeep();
+            }
+        });
+    if let Err(error) = started {
+        tracing::warn!(%error, "no metrics upkeep thread: histograms are drained only by GET /metrics");
+    }
 }
 
 /// Per worker thread, the handles of the per-request series. `metrics::counter!` with owned
@@ -209,5 +235,26 @@ pub fn plugins_running(before: &[(String, String)], after: &[(String, String)]) 
     for (plugin, version) in after {
         metrics::gauge!("touchstone_plugin_running", "plugin" => plugin.clone(), "version" => version.clone())
             .set(1.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_recorder_is_drained_by_a_thread_of_its_own_without_any_scrape() {
+        init();
+        init();
+        let upkeep_threads = std::fs::read_dir("/proc/self/task")
+            .expect("Linux lists a process's threads")
+            .filter_map(Result::ok)
+            .filter_map(|task| std::fs::read_to_string(task.path().join("comm")).ok())
+            .filter(|name| name.trim() == UPKEEP_THREAD)
+            .count();
+        assert_eq!(
+            upkeep_threads, 1,
+            "one upkeep thread however often init runs"
+        );
     }
 }
