@@ -80,7 +80,7 @@ impl Grid {
                             before: 0.0,
                             after: 0.0,
                         };
-                        if span.gap || !arm_range.live_in(lo, hi) {
+                        if !arm_range.live_in(lo, hi) {
                             return arm;
                         }
                         arm.live = true;

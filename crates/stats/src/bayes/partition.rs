@@ -99,12 +99,12 @@ fn live_reach(beta: &LogitBeta, side: f64) -> f64 {
     STEPS[STEPS.len() - 1] * beta.sd
 }
 
-/// A panel of the partition; `gap` when no arm is live in it.
+/// A panel of the partition. Where no arm is [live](ArmRange::live_in) it spans the gap
+/// between two live ranges in one piece.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Span {
     pub lo: f64,
     pub hi: f64,
-    pub gap: bool,
 }
 
 /// The partition of the union of the arms' live ranges (with gaps between ranges that do not
@@ -135,11 +135,7 @@ pub(crate) fn partition(arms: &[ArmRange]) -> Vec<Span> {
             // The width fell below the resolution of z: nothing more can be split here.
             break;
         }
-        spans.push(Span {
-            lo: z,
-            hi: next,
-            gap: !live_here,
-        });
+        spans.push(Span { lo: z, hi: next });
         z = next;
     }
     spans
@@ -176,9 +172,11 @@ mod tests {
         let two = partition(&[arm(1e6, 9e6, 0.0), arm(1e6, 9e6, 0.0)]).len();
         assert_eq!(one, two);
         let sd = LogitBeta::new(1e6, 9e6).sd;
-        let apart = partition(&[arm(1e6, 9e6, 0.0), arm(1e6, 9e6, 100.0 * sd)]);
-        assert_eq!(apart.iter().filter(|span| !span.gap).count(), 2 * one);
-        assert_eq!(apart.iter().filter(|span| span.gap).count(), 1);
+        let arms = [arm(1e6, 9e6, 0.0), arm(1e6, 9e6, 100.0 * sd)];
+        let apart = partition(&arms);
+        let gap = |span: &&Span| !arms.iter().any(|a| a.live_in(span.lo, span.hi));
+        assert_eq!(apart.iter().filter(|span| !gap(span)).count(), 2 * one);
+        assert_eq!(apart.iter().filter(gap).count(), 1);
         // Overlapping by half: fewer panels than two separate arms.
         let overlapping = partition(&[arm(1e6, 9e6, 0.0), arm(1e6, 9e6, 5.0 * sd)]).len();
         assert!(overlapping < 2 * one, "{overlapping} vs {one}");
