@@ -123,6 +123,41 @@ async fn a_sum_that_would_not_be_finite_refuses_the_whole_call_before_any_write(
     assert_counted_once(&aggregates(&store, &exp).await);
 }
 
+/// A command that fails inside the script after the markers and seen-ids were claimed (here a
+/// unit key that is not a hash: `WRONGTYPE`) must not leave those claims behind: they would
+/// make the retry answer `Duplicate` for events nobody counted.
+#[tokio::test]
+async fn a_command_failing_after_the_claims_leaves_no_marker_and_the_retry_counts_once() {
+    let server = RedisServer::shared();
+    let store = RedisStore::connect(&server.url()).await.expect("url");
+    let (exp, batch) = exposed_pair(&store, "wrong-type").await;
+    let exps = std::slice::from_ref(&exp);
+    // u3 is not exposed; its unit key holds a string, so the script's HMGET of it fails
+    // after every marker of the batch (and u1's and u2's seen-ids) was claimed.
+    let broken = format!("{{exp:{}}}:p1:u:u3", exp.key());
+    server.cli(&["SET", &broken, "not a hash"]);
+    let mut with_broken = batch.clone();
+    with_broken.push(event(
+        &format!("{}:broken", exp.key()),
+        "u3",
+        "purchase",
+        Some(1.0),
+        T0 + HOUR,
+    ));
+    let before = everything(&server);
+    let untouched = aggregates(&store, &exp).await;
+    let failed = store.record_events(exps, &with_broken).await;
+    assert!(failed.is_err(), "{failed:?}");
+    assert_eq!(everything(&server), before, "the failed batch left a trace");
+    assert_eq!(aggregates(&store, &exp).await, untouched);
+
+    server.cli(&["DEL", &broken]);
+    let retried = store.record_events(exps, &batch).await.expect("recorded");
+    assert_eq!(retried.accepted(), batch.len());
+    assert_eq!(retried.duplicates(), 0);
+    assert_counted_once(&aggregates(&store, &exp).await);
+}
+
 /// 150 purchases of 150 units exposed to two experiments (variant 0 of each) — 300 counting
 /// entries, more than one script call takes — with a value whose square is not finite at
 /// index 120, so a call holding it fails. Whatever the calls, a processed marker must only

@@ -23,19 +23,27 @@
 -- experiment counted it (now or on an earlier attempt of the same id), else 0.
 --
 -- Markers: every section event of a marked event is in this call (the caller packs whole
--- events), so writing the marker in the same all-or-nothing step as the counting means a
--- marker exists exactly when every experiment counted the event: it never hides an event that
--- was not counted.
+-- events), so a marker exists after the call exactly when every experiment counted the event:
+-- it never hides an event that was not counted.
 --
 -- All or nothing: the script reads and computes everything first, checks every number it is
--- about to write is finite, and only then writes. Redis does not roll back a script that fails
--- half-way, so a failure (a non-finite sum here; a refused write — OOM, too few replicas —
--- at the first write) must come before the first write: then nothing of the batch is kept.
+-- about to write is finite, and only then writes the counting. Two kinds of key are claimed
+-- earlier, while reading, with one `SET … NX EX` each (the claim is the check): the markers and
+-- the seen-ids. If anything fails after a claim (a non-finite value, a corrupt field, an
+-- error raised by a command), the script deletes the keys it claimed before it answers the
+-- error — they did not exist before, so the call leaves nothing. Redis does not roll back a
+-- script, and refuses a write (OOM, too few replicas) only at a script's first write, which
+-- is then the first claim: nothing of the batch is kept either way.
 --
--- Cost matters here (Redis runs one script at a time), so:
+-- Cost matters here (Redis runs one script at a time, and each `redis.call` costs about a
+-- microsecond of conversions besides the command), so:
 -- - each event reads everything it needs of its unit in one HMGET, and each unit is written
 --   once, in one HSET, at the end (the script is atomic, so read-then-write is safe);
--- - counter increments are summed in Lua and written once per hash and field at the end;
+-- - a marker or seen-id is checked and written by one command (`SET … NX EX`), not an
+--   EXISTS/MGET and a SET;
+-- - counter increments are summed in Lua; each counters hash is read once (HMGET of the
+--   fields the batch moves) and written once (HSET of their new values) instead of one
+--   HINCRBY/HINCRBYFLOAT per field — sums are then added in doubles, as the embedded store does;
 -- - a seen-id key is written only for events that move a metric a repeat would move again
 --   (`once_per_unit` false). Stages and once-per-unit metrics count a unit once by the flags
 --   in its hash, so running them twice changes nothing and needs no seen-id key.
@@ -57,11 +65,20 @@ end
 
 -- Pending writes: target set (the counters hashes a unit counts in, `targets_of`) -> field ->
 -- increment (counts integers, sums floats), spread over the set's hashes at the end; unit
--- hash -> field -> new value (with the order units were first touched); seen-id keys with
--- their TTL.
+-- hash -> field -> new value (with the order units were first touched); the keys this call
+-- claimed (markers, seen-ids), deleted again if it fails.
 local counts, sums = {}, {}
 local unit_writes, unit_order = {}, {}
-local seen_writes, seen_now = {}, {}
+local claimed = {}
+
+-- Creates `key` with a TTL unless it exists: true when this call created it.
+local function claim(key, ttl)
+  if redis.call('SET', key, '1', 'EX', ttl, 'NX') then
+    claimed[#claimed + 1] = key
+    return true
+  end
+  return false
+end
 
 local function add(into, key, field, amount)
   local fields = into[key]
@@ -140,251 +157,271 @@ local function unit_value(m, n, x)
 end
 
 local marker_count, marker_ttl = tonumber(ARGV[2]), ARGV[3]
-local results = {}
-local duplicate = {}
-if marker_count > 0 then
-  local found = redis.call('MGET', unpack(KEYS, 1, marker_count))
+
+-- Everything from the first claim on runs inside `pcall` (at the end of the script), so a failure can
+-- delete what was claimed.
+local function count_all()
+  local results = {}
+  local duplicate = {}
   for i = 1, marker_count do
-    duplicate[i] = found[i] ~= false
+    duplicate[i] = not claim(KEYS[i], marker_ttl)
     results[i] = duplicate[i] and 1 or 0
   end
-end
-local argi, keyi = 4, marker_count + 1
-for _ = 1, tonumber(ARGV[1]) do
-  local plan = cjson.decode(ARGV[argi])
-  local prefix, k = ARGV[argi + 1], tonumber(ARGV[argi + 2])
-  argi = argi + 3
-  local counters = KEYS[keyi]
-  keyi = keyi + 1
-  local segment_count = #plan.segments
-  local seen_events = {}
-  for _, name in ipairs(plan.seen_events) do seen_events[name] = true end
-  local unit_fields = {'v', 't'}
-  for _, attribute in ipairs(plan.segments) do
-    unit_fields[#unit_fields + 1] = 'g:' .. attribute
-  end
+  local argi, keyi = 4, marker_count + 1
+  for _ = 1, tonumber(ARGV[1]) do
+    local plan = cjson.decode(ARGV[argi])
+    local prefix, k = ARGV[argi + 1], tonumber(ARGV[argi + 2])
+    argi = argi + 3
+    local counters = KEYS[keyi]
+    keyi = keyi + 1
+    local segment_count = #plan.segments
+    local seen_events = {}
+    for _, name in ipairs(plan.seen_events) do seen_events[name] = true end
+    local unit_fields = {'v', 't'}
+    for _, attribute in ipairs(plan.segments) do
+      unit_fields[#unit_fields + 1] = 'g:' .. attribute
+    end
 
-  -- Per event name: whether it is a stage, the metrics it may feed, and the unit-hash fields
-  -- to read for it in one HMGET (v, t, segments, the stage flag, each metric's n and x, then
-  -- the covariate x of each covariate its stage or metrics declare). `at_x[c]` is where
-  -- covariate number c sits in the reading.
-  local by_name = {}
-  local function reading_for(name)
-    local reading = by_name[name]
-    if reading then return reading end
-    local fields = {unpack(unit_fields)}
-    local stage, stage_covariate = false, 0
-    for index, s in ipairs(plan.stages) do
-      if s == name then
-        stage = true
-        stage_covariate = plan.stage_covariates[index]
+    -- Per event name: whether it is a stage, the metrics it may feed, and the unit-hash fields
+    -- to read for it in one HMGET (v, t, segments, the stage flag, each metric's n and x, then
+    -- the covariate x of each covariate its stage or metrics declare). `at_x[c]` is where
+    -- covariate number c sits in the reading.
+    local by_name = {}
+    local function reading_for(name)
+      local reading = by_name[name]
+      if reading then return reading end
+      local fields = {unpack(unit_fields)}
+      local stage, stage_covariate = false, 0
+      for index, s in ipairs(plan.stages) do
+        if s == name then
+          stage = true
+          stage_covariate = plan.stage_covariates[index]
+        end
       end
-    end
-    local stage_field = 's:' .. name
-    fields[#fields + 1] = stage_field
-    local metrics, metric_names = {}, {}
-    for _, m in ipairs(plan.metrics) do
-      if m.event == name then
-        metrics[#metrics + 1] = m
-        metric_names[#metrics] = {}
-        fields[#fields + 1] = 'n:' .. m.key
-        fields[#fields + 1] = 'x:' .. m.key
+      local stage_field = 's:' .. name
+      fields[#fields + 1] = stage_field
+      local metrics, metric_names = {}, {}
+      for _, m in ipairs(plan.metrics) do
+        if m.event == name then
+          metrics[#metrics + 1] = m
+          metric_names[#metrics] = {}
+          fields[#fields + 1] = 'n:' .. m.key
+          fields[#fields + 1] = 'x:' .. m.key
+        end
       end
-    end
-    local at_x = {}
-    local function read_covariate(c)
-      if c ~= 0 and not at_x[c] then
-        fields[#fields + 1] = 'c:' .. plan.covariates[c]
-        at_x[c] = #fields
+      local at_x = {}
+      local function read_covariate(c)
+        if c ~= 0 and not at_x[c] then
+          fields[#fields + 1] = 'c:' .. plan.covariates[c]
+          at_x[c] = #fields
+        end
       end
+      read_covariate(stage_covariate)
+      for _, m in ipairs(metrics) do read_covariate(m.covariate) end
+      reading = {fields = fields, stage = stage, stage_covariate = stage_covariate,
+        metrics = metrics, at_x = at_x, stage_field = stage_field, stage_names = {},
+        metric_names = metric_names}
+      by_name[name] = reading
+      return reading
     end
-    read_covariate(stage_covariate)
-    for _, m in ipairs(metrics) do read_covariate(m.covariate) end
-    reading = {fields = fields, stage = stage, stage_covariate = stage_covariate,
-      metrics = metrics, at_x = at_x, stage_field = stage_field, stage_names = {},
-      metric_names = metric_names}
-    by_name[name] = reading
-    return reading
-  end
 
-  -- The counters hashes a unit counts in (the phase's, then one per slice it belongs to), by
-  -- its slice values: built once per distinct combination in a call.
-  local targets_by_slices = {}
-  local function targets_of(unit)
-    local node = targets_by_slices
-    for s = 1, segment_count do
-      local slice = unit[2 + s] or false
-      local next_node = node[slice]
-      if not next_node then
-        next_node = {}
-        node[slice] = next_node
-      end
-      node = next_node
-    end
-    local targets = node.targets
-    if not targets then
-      targets = {counters}
+    -- The counters hashes a unit counts in (the phase's, then one per slice it belongs to), by
+    -- its slice values: built once per distinct combination in a call.
+    local targets_by_slices = {}
+    local function targets_of(unit)
+      local node = targets_by_slices
       for s = 1, segment_count do
-        local slice = unit[2 + s]
-        if slice then
-          targets[#targets + 1] = prefix .. 'seg:' .. plan.segment_keys[s] .. ':' .. slice
+        local slice = unit[2 + s] or false
+        local next_node = node[slice]
+        if not next_node then
+          next_node = {}
+          node[slice] = next_node
+        end
+        node = next_node
+      end
+      local targets = node.targets
+      if not targets then
+        targets = {counters}
+        for s = 1, segment_count do
+          local slice = unit[2 + s]
+          if slice then
+            targets[#targets + 1] = prefix .. 'seg:' .. plan.segment_keys[s] .. ':' .. slice
+          end
+        end
+        node.targets = targets
+      end
+      return targets
+    end
+
+    -- The unit's x of covariate number c (0 when missing, or for c = 0: none declared).
+    local function covariate_of(unit, reading, c)
+      if c == 0 then return 0 end
+      return tonumber(unit[reading.at_x[c]]) or 0
+    end
+
+    -- Counts one event of this section; 1 when it fell inside a window of a stage or metric.
+    local function count(unit_key, seen_key, name, at, value)
+      local counted = 0
+      local reading = reading_for(name)
+      local unit = redis.call('HMGET', unit_key, unpack(reading.fields))
+      -- What this batch already changed in the unit is not in Redis yet.
+      local pending = unit_writes[unit_key]
+      if pending then
+        for index, field in ipairs(reading.fields) do
+          if pending[field] ~= nil then unit[index] = pending[field] end
         end
       end
-      node.targets = targets
-    end
-    return targets
-  end
-
-  -- The unit's x of covariate number c (0 when missing, or for c = 0: none declared).
-  local function covariate_of(unit, reading, c)
-    if c == 0 then return 0 end
-    return tonumber(unit[reading.at_x[c]]) or 0
-  end
-
-  -- Counts one event of this section; 1 when it fell inside a window of a stage or metric.
-  local function count(unit_key, seen_key, name, at, value)
-    local counted = 0
-    local reading = reading_for(name)
-    local unit = redis.call('HMGET', unit_key, unpack(reading.fields))
-    -- What this batch already changed in the unit is not in Redis yet.
-    local pending = unit_writes[unit_key]
-    if pending then
-      for index, field in ipairs(reading.fields) do
-        if pending[field] ~= nil then unit[index] = pending[field] end
-      end
-    end
-    local offset = unit[1] and (at - tonumber(unit[2])) or -1
-    if offset >= 0 then
-      local seconds = offset / 1000
-      local stage_hit = reading.stage and offset < plan.window_ms
-      local taken, repeatable = {}, false
-      for j, m in ipairs(reading.metrics) do
-        if offset >= m.start_ms and offset < m.end_ms and (value ~= nil or not m.needs_value) then
-          taken[#taken + 1] = j
-          if not m.once_per_unit then repeatable = true end
+      local offset = unit[1] and (at - tonumber(unit[2])) or -1
+      if offset >= 0 then
+        local seconds = offset / 1000
+        local stage_hit = reading.stage and offset < plan.window_ms
+        local taken, repeatable = {}, false
+        for j, m in ipairs(reading.metrics) do
+          if offset >= m.start_ms and offset < m.end_ms and (value ~= nil or not m.needs_value) then
+            taken[#taken + 1] = j
+            if not m.once_per_unit then repeatable = true end
+          end
         end
-      end
-      if stage_hit or #taken > 0 then
-        counted = 1
-        -- An id this experiment already counted is a retry: count it once.
-        local fresh = true
-        if repeatable then
-          -- The plan lists every name a repeatable metric counts (`seen_events`).
-          if not seen_key then error('no seen-id key for ' .. name) end
-          fresh = not seen_now[seen_key] and redis.call('EXISTS', seen_key) == 0
+        if stage_hit or #taken > 0 then
+          counted = 1
+          -- An id this experiment already counted is a retry: count it once.
+          local fresh = true
+          if repeatable then
+            -- The plan lists every name a repeatable metric counts (`seen_events`).
+            if not seen_key then error('no seen-id key for ' .. name) end
+            fresh = claim(seen_key, plan.seen_ttl_seconds)
+          end
           if fresh then
-            seen_now[seen_key] = true
-            seen_writes[#seen_writes + 1] = {seen_key, plan.seen_ttl_seconds}
-          end
-        end
-        if fresh then
-          local variant = unit[1]
-          local targets = targets_of(unit)
-          local stage_flag = 3 + segment_count
-          if stage_hit and not unit[stage_flag] then
-            set_unit(unit_key, reading.stage_field, '1')
-            -- Reached moved from 0 to 1: x·y moves by x.
-            local x = covariate_of(unit, reading, reading.stage_covariate)
-            local names = names_of(reading.stage_names, variant, 's', name)
-            bump(targets, names, 1, seconds, seconds * seconds, x)
-          end
-          for _, j in ipairs(taken) do
-            local m = reading.metrics[j]
-            local at_n = stage_flag + 2 * j - 1
-            local n, x = tonumber(unit[at_n]) or 0, tonumber(unit[at_n + 1]) or 0
-            local new_n, new_x = advance(m, n, x, contribution(m, value, seconds))
-            if new_n then
-              local before, after = unit_value(m, n, x), unit_value(m, new_n, new_x)
-              local s = after - before
-              local newly = 0
-              if m.counts_senders and n == 0 then newly = 1 end
-              local p = covariate_of(unit, reading, m.covariate) * s
-              local names = names_of(reading.metric_names[j], variant, 'm', m.key)
-              bump(targets, names, newly, s, s * (after + before), p)
-              local at_field = stage_flag + 2 * j - 1
-              set_unit(unit_key, reading.fields[at_field], new_n)
-              if m.keeps_value then set_unit(unit_key, reading.fields[at_field + 1], new_x) end
+            local variant = unit[1]
+            local targets = targets_of(unit)
+            local stage_flag = 3 + segment_count
+            if stage_hit and not unit[stage_flag] then
+              set_unit(unit_key, reading.stage_field, '1')
+              -- Reached moved from 0 to 1: x·y moves by x.
+              local x = covariate_of(unit, reading, reading.stage_covariate)
+              local names = names_of(reading.stage_names, variant, 's', name)
+              bump(targets, names, 1, seconds, seconds * seconds, x)
+            end
+            for _, j in ipairs(taken) do
+              local m = reading.metrics[j]
+              local at_n = stage_flag + 2 * j - 1
+              local n, x = tonumber(unit[at_n]) or 0, tonumber(unit[at_n + 1]) or 0
+              local new_n, new_x = advance(m, n, x, contribution(m, value, seconds))
+              if new_n then
+                local before, after = unit_value(m, n, x), unit_value(m, new_n, new_x)
+                local s = after - before
+                local newly = 0
+                if m.counts_senders and n == 0 then newly = 1 end
+                local p = covariate_of(unit, reading, m.covariate) * s
+                local names = names_of(reading.metric_names[j], variant, 'm', m.key)
+                bump(targets, names, newly, s, s * (after + before), p)
+                local at_field = stage_flag + 2 * j - 1
+                set_unit(unit_key, reading.fields[at_field], new_n)
+                if m.keeps_value then set_unit(unit_key, reading.fields[at_field + 1], new_x) end
+              end
             end
           end
         end
       end
+      return counted
     end
-    return counted
-  end
 
-  for _ = 1, k do
-    local marker, name = tonumber(ARGV[argi]), ARGV[argi + 1]
-    local unit_key, seen_key = KEYS[keyi], nil
-    keyi = keyi + 1
-    if seen_events[name] then
-      seen_key = KEYS[keyi]
+    for _ = 1, k do
+      local marker, name = tonumber(ARGV[argi]), ARGV[argi + 1]
+      local unit_key, seen_key = KEYS[keyi], nil
       keyi = keyi + 1
+      if seen_events[name] then
+        seen_key = KEYS[keyi]
+        keyi = keyi + 1
+      end
+      local counted = 0
+      -- An event whose marker already existed was fully processed by an earlier call.
+      if marker == 0 or not duplicate[marker] then
+        local raw = ARGV[argi + 3]
+        local value = nil
+        if raw ~= '' then value = tonumber(raw) end
+        counted = count(unit_key, seen_key, name, tonumber(ARGV[argi + 2]), value)
+      end
+      argi = argi + 4
+      results[#results + 1] = counted
     end
-    local counted = 0
-    -- An event whose marker already existed was fully processed by an earlier call.
-    if marker == 0 or not duplicate[marker] then
-      local raw = ARGV[argi + 3]
-      local value = nil
-      if raw ~= '' then value = tonumber(raw) end
-      counted = count(unit_key, seen_key, name, tonumber(ARGV[argi + 2]), value)
-    end
-    argi = argi + 4
-    results[#results + 1] = counted
   end
+
+  -- The new value of every counter field the batch moves: the increments of every target set
+  -- summed per counters hash and field (the phase's counters are in all of them), then one HMGET
+  -- per hash for the values they add to. Counts stay whole numbers; sums are added in doubles.
+  -- Returns {key, {field, value, ...}} pairs, or nil and an error.
+  local function counter_writes()
+    local by_key = {}
+    for _, pending in ipairs({counts, sums}) do
+      for targets, fields in pairs(pending) do
+        for _, key in ipairs(targets) do
+          for field, amount in pairs(fields) do add(by_key, key, field, amount) end
+        end
+      end
+    end
+    local writes = {}
+    for key, fields in pairs(by_key) do
+      local names, amounts = {}, {}
+      for field, amount in pairs(fields) do
+        if amount ~= 0 then
+          names[#names + 1] = field
+          amounts[#names] = amount
+        end
+      end
+      if #names > 0 then
+        local current = redis.call('HMGET', key, unpack(names))
+        local flat = {}
+        for i, field in ipairs(names) do
+          local before = 0
+          if current[i] then
+            before = tonumber(current[i])
+            if not before then
+              return nil, 'ERR counter ' .. field .. ' of ' .. key .. ' is not a number: nothing was recorded'
+            end
+          end
+          local after = before + amounts[i]
+          if not finite(amounts[i]) or not finite(after) then
+            return nil, 'ERR non-finite sum for ' .. field .. ': nothing was recorded'
+          end
+          flat[#flat + 1] = field
+          flat[#flat + 1] = fmt(after)
+        end
+        writes[#writes + 1] = {key, flat}
+      end
+    end
+    return writes
+  end
+
+  -- Nothing is written until every number is known to be finite.
+  for _, unit_key in ipairs(unit_order) do
+    for field, value in pairs(unit_writes[unit_key]) do
+      if not finite(value) then
+        return redis.error_reply('ERR non-finite value for ' .. field .. ': nothing was recorded')
+      end
+    end
+  end
+  local writes, failure = counter_writes()
+  if not writes then return redis.error_reply(failure) end
+
+  for _, unit_key in ipairs(unit_order) do
+    local flat = {}
+    for field, value in pairs(unit_writes[unit_key]) do
+      flat[#flat + 1] = field
+      if type(value) == 'number' then value = fmt(value) end
+      flat[#flat + 1] = value
+    end
+    redis.call('HSET', unit_key, unpack(flat))
+  end
+  for _, write in ipairs(writes) do
+    redis.call('HSET', write[1], unpack(write[2]))
+  end
+  return results
 end
 
--- One increment per counters hash and field: a hash shared by several target sets (the phase's
--- counters are in all of them) gets their sum.
-local function by_key(pending)
-  local keyed = {}
-  for targets, fields in pairs(pending) do
-    for _, key in ipairs(targets) do
-      for field, amount in pairs(fields) do add(keyed, key, field, amount) end
-    end
-  end
-  return keyed
-end
-local counts_by_key, sums_by_key = by_key(counts), by_key(sums)
-
--- Nothing is written until every number is known to be finite.
-for _, unit_key in ipairs(unit_order) do
-  for field, value in pairs(unit_writes[unit_key]) do
-    if not finite(value) then
-      return redis.error_reply('ERR non-finite value for ' .. field .. ': nothing was recorded')
-    end
-  end
-end
-for _, fields in pairs(sums_by_key) do
-  for field, amount in pairs(fields) do
-    if not finite(amount) then
-      return redis.error_reply('ERR non-finite sum for ' .. field .. ': nothing was recorded')
-    end
-  end
-end
-
-for i = 1, marker_count do
-  if not duplicate[i] then redis.call('SET', KEYS[i], '1', 'EX', marker_ttl) end
-end
-for _, entry in ipairs(seen_writes) do
-  redis.call('SET', entry[1], '1', 'EX', entry[2])
-end
-for _, unit_key in ipairs(unit_order) do
-  local flat = {}
-  for field, value in pairs(unit_writes[unit_key]) do
-    flat[#flat + 1] = field
-    if type(value) == 'number' then value = fmt(value) end
-    flat[#flat + 1] = value
-  end
-  redis.call('HSET', unit_key, unpack(flat))
-end
-for key, fields in pairs(counts_by_key) do
-  for field, amount in pairs(fields) do
-    redis.call('HINCRBY', key, field, fmt(amount))
-  end
-end
-for key, fields in pairs(sums_by_key) do
-  for field, amount in pairs(fields) do
-    if amount ~= 0 then redis.call('HINCRBYFLOAT', key, field, fmt(amount)) end
-  end
-end
-return results
+-- A failure after a claim deletes what was claimed: the keys did not exist before this call.
+local ok, answer = pcall(count_all)
+if ok and not answer.err then return answer end
+for _, key in ipairs(claimed) do redis.call('DEL', key) end
+if ok or type(answer) == 'table' then return answer end
+return redis.error_reply('ERR ' .. tostring(answer))
