@@ -5,6 +5,8 @@
 use crate::timestamp::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
+use std::borrow::Cow;
 
 /// Longest accepted id, unit id or event name, in bytes.
 pub const MAX_TEXT_LEN: usize = 256;
@@ -101,12 +103,7 @@ impl OutcomeEvent {
             Some(raw) => Timestamp::deserialize(raw)
                 .map_err(|error| EventProblem::new("timestamp", error.to_string()))?,
         };
-        if timestamp.as_millis() > received_at.as_millis().saturating_add(max_future_skew_ms) {
-            return Err(EventProblem::new(
-                "timestamp",
-                "lies in the future; check the client clock",
-            ));
-        }
+        check_not_ahead(timestamp, received_at, max_future_skew_ms)?;
         Ok(OutcomeEvent {
             id,
             unit_id,
@@ -115,6 +112,91 @@ impl OutcomeEvent {
             timestamp,
         })
     }
+
+    /// Decodes one event of a batch from its raw JSON text, with exactly the rules and
+    /// messages of [`OutcomeEvent::from_json`]. An event as a well-behaved client sends it is
+    /// decoded in one typed pass (strings borrowed from the request); anything that pass cannot
+    /// take — an unknown or repeated field, a wrong type, a missing or empty text — is decoded
+    /// again into a `Value` by `from_json`, which names the field.
+    pub fn from_raw(
+        raw: &RawValue,
+        received_at: Timestamp,
+        max_future_skew_ms: i64,
+    ) -> Result<OutcomeEvent, EventProblem> {
+        if let Some(event) = Self::from_wire(raw.get(), received_at) {
+            check_not_ahead(event.timestamp, received_at, max_future_skew_ms)?;
+            return Ok(event);
+        }
+        let value: Value = serde_json::from_str(raw.get())
+            .map_err(|error| EventProblem::new("event", error.to_string()))?;
+        Self::from_json(&value, received_at, max_future_skew_ms)
+    }
+
+    /// The typed pass of `from_raw`: `None` whenever the event needs `from_json`'s checks.
+    fn from_wire(raw: &str, received_at: Timestamp) -> Option<OutcomeEvent> {
+        let wire: WireEvent<'_> = serde_json::from_str(raw).ok()?;
+        if wire
+            .attributes
+            .is_some_and(|attributes| !attributes.get().starts_with('{'))
+        {
+            return None;
+        }
+        let value = match wire.value {
+            Some(value) if !is_bounded_number(value) => return None,
+            value => value,
+        };
+        let timestamp = match wire.timestamp {
+            None => received_at,
+            Some(raw) => serde_json::from_str(raw.get()).ok()?,
+        };
+        Some(OutcomeEvent {
+            id: valid_text(wire.id)?,
+            unit_id: valid_text(wire.unit_id)?,
+            name: valid_text(wire.name)?,
+            value,
+            timestamp,
+        })
+    }
+}
+
+/// An event as sent, for `from_wire`. A field that is absent, `null` or of another type makes
+/// the pass fail, and `from_json` reports it; `null` for `value`, `timestamp` and `attributes`
+/// means absent, as there.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireEvent<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    #[serde(borrow)]
+    unit_id: Cow<'a, str>,
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+    #[serde(default)]
+    value: Option<f64>,
+    #[serde(default, borrow)]
+    timestamp: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    attributes: Option<&'a RawValue>,
+}
+
+/// A text `required_text` would accept, owned.
+fn valid_text(text: Cow<'_, str>) -> Option<String> {
+    (!text.is_empty() && text.len() <= MAX_TEXT_LEN).then(|| text.into_owned())
+}
+
+/// Timestamps more than `max_future_skew_ms` ahead of `received_at` are refused.
+fn check_not_ahead(
+    timestamp: Timestamp,
+    received_at: Timestamp,
+    max_future_skew_ms: i64,
+) -> Result<(), EventProblem> {
+    if timestamp.as_millis() > received_at.as_millis().saturating_add(max_future_skew_ms) {
+        return Err(EventProblem::new(
+            "timestamp",
+            "lies in the future; check the client clock",
+        ));
+    }
+    Ok(())
 }
 
 fn required_text(value: Option<&Value>, field: &'static str) -> Result<String, EventProblem> {
@@ -180,6 +262,59 @@ mod tests {
             assert_eq!(problem.field, field, "{raw}");
         }
     }
+    /// `from_raw` must answer exactly what `from_json` answers for the same text — the event
+    /// or the field and message — whether its typed pass takes the event or hands it over.
+    #[test]
+    fn the_raw_decoder_answers_what_the_value_decoder_answers() {
+        let ahead = NOW.as_millis() + 3_600_000;
+        let texts = [
+            r#"{"id":"e1","unit_id":"u1","name":"purchase","value":42.5,"timestamp":"2026-11-23T10:15:00Z"}"#.to_owned(),
+            r#"{"id":"e1","unit_id":"u1","name":"view"}"#.to_owned(),
+            r#"{"id":"e1","unit_id":"u1","name":"view","value":null,"timestamp":null,"attributes":null}"#.to_owned(),
+            r#"{"name":"n","unit_id":"u","id":"e","value":3,"timestamp":1795427000000,"attributes":{"currency":"EUR","n":[1,{"a":2}]}}"#.to_owned(),
+            r#" { "id" : "e\"1\\\u00e9\ud83d\ude00" , "unit_id":"u\n2", "name":"purchase", "value": -1e3 } "#.to_owned(),
+            r#"{"id":"e","unit_id":"u","name":"n","value":1e15,"timestamp":1.7e12}"#.to_owned(),
+            r#"{"id":"e","unit_id":"u","name":"n","value":1.5e15}"#.to_owned(),
+            r#"{"id":"e","unit_id":"u","name":"n","value":"9"}"#.to_owned(),
+            r#"{"id":"e","unit_id":"u","name":"n","timestamp":"yesterday"}"#.to_owned(),
+            format!(r#"{{"id":"e","unit_id":"u","name":"n","timestamp":{ahead}}}"#),
+            r#"{"id":"e","unit_id":"u","name":"n","attributes":[1]}"#.to_owned(),
+            r#"{"id":"e","unit_id":"u","name":"n","attributes":"x"}"#.to_owned(),
+            r#"{"id":"e","unit_id":"u","name":"n","colour":"red"}"#.to_owned(),
+            r#"{"id":"e","id":"f","unit_id":"u","name":"n"}"#.to_owned(),
+            r#"{"unit_id":"u","name":"n"}"#.to_owned(),
+            r#"{"id":"","unit_id":"u","name":"n"}"#.to_owned(),
+            r#"{"id":null,"unit_id":"u","name":"n"}"#.to_owned(),
+            r#"{"id":"e","unit_id":7,"name":"n"}"#.to_owned(),
+            format!(r#"{{"id":"{}","unit_id":"u","name":"n"}}"#, "x".repeat(MAX_TEXT_LEN)),
+            format!(r#"{{"id":"{}","unit_id":"u","name":"n"}}"#, "x".repeat(MAX_TEXT_LEN + 1)),
+            "[1,2]".to_owned(),
+            r#""text""#.to_owned(),
+            "null".to_owned(),
+        ];
+        for text in texts {
+            let raw: Box<RawValue> = serde_json::from_str(&text).expect("valid JSON");
+            let value: Value = serde_json::from_str(&text).expect("valid JSON");
+            assert_eq!(
+                OutcomeEvent::from_raw(&raw, NOW, 300_000),
+                OutcomeEvent::from_json(&value, NOW, 300_000),
+                "{text}"
+            );
+        }
+    }
+
+    /// The typed pass is what makes a batch cheap: it must take the events clients send.
+    #[test]
+    fn the_typed_pass_takes_ordinary_events() {
+        for text in [
+            r#"{"id":"e1","unit_id":"u1","name":"purchase","value":42.5,"timestamp":1795427000000}"#,
+            r#"{"id":"e1","unit_id":"u1","name":"view","timestamp":"2026-11-23T10:15:00Z","attributes":{"currency":"EUR"}}"#,
+            r#"{"id":"e\u00e9","unit_id":"u1","name":"view","value":null}"#,
+        ] {
+            assert!(OutcomeEvent::from_wire(text, NOW).is_some(), "{text}");
+        }
+    }
+
     fn decode(raw: serde_json::Value) -> Result<OutcomeEvent, EventProblem> {
         OutcomeEvent::from_json(&raw, NOW, 300_000)
     }

@@ -9,6 +9,7 @@ use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// Records a batch of outcome events. Each event is checked on its own: bad ones are reported
 /// by index and field while the rest are recorded; a retried event id counts once.
@@ -38,7 +39,7 @@ pub struct BeaconRequest {
     pub client_key: Option<String>,
     #[serde(default)]
     #[schema(value_type = Vec<EventInput>)]
-    pub events: Vec<Value>,
+    pub events: Vec<Box<RawValue>>,
     #[serde(default)]
     #[schema(value_type = Vec<ExposureInput>)]
     pub exposures: Vec<Value>,

@@ -6,7 +6,9 @@ use crate::plugins::{Binding, EVENTS_TOUCHPOINT};
 use crate::service::events::EventError;
 use crate::settings::EventFailurePolicy;
 use crate::state::AppState;
-use serde_json::Value;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
 use std::time::Instant;
 use touchstone_model::{OutcomeEvent, Timestamp};
 use touchstone_plugin_host::{Event, EventContext, EventDecision, Hook, LoadedPlugin};
@@ -16,7 +18,7 @@ use touchstone_plugin_host::{Event, EventContext, EventDecision, Hook, LoadedPlu
 pub fn screen(
     state: &AppState,
     valid: Vec<(usize, OutcomeEvent)>,
-    raw: &[Value],
+    raw: &[Box<RawValue>],
     errors: &mut Vec<EventError>,
 ) -> Vec<(usize, OutcomeEvent)> {
     let Some((plugin, binding)) = state.plugins.for_touchpoint(EVENTS_TOUCHPOINT) else {
@@ -45,7 +47,7 @@ fn decide(
     plugin: &LoadedPlugin,
     binding: &Binding,
     valid: &[(usize, OutcomeEvent)],
-    raw: &[Value],
+    raw: &[Box<RawValue>],
 ) -> Result<Vec<EventDecision>, ()> {
     let events = valid
         .iter()
@@ -57,9 +59,7 @@ fn decide(
             timestamp: event.timestamp.as_millis(),
             attributes: raw
                 .get(*index)
-                .and_then(|raw| raw.get("attributes"))
-                .and_then(Value::as_object)
-                .cloned()
+                .map(|raw| attributes_of(raw.as_ref()))
                 .unwrap_or_default(),
         })
         .collect();
@@ -119,4 +119,23 @@ fn rewrite(original: &OutcomeEvent, rewritten: Event) -> Option<OutcomeEvent> {
         value: rewritten.value,
         timestamp: Timestamp::from_millis(rewritten.timestamp),
     })
+}
+
+/// An event's `attributes` object (empty when it has none): the only part of the raw event the
+/// plugin gets beyond the decoded fields. The event was decoded already, so its text is a
+/// valid object and `attributes`, if present, an object or `null`. A repeated key is read as
+/// a `Value` reads it (the last one wins), as the decoder did.
+fn attributes_of(raw: &RawValue) -> Map<String, Value> {
+    #[derive(Deserialize)]
+    struct WithAttributes {
+        #[serde(default)]
+        attributes: Option<Map<String, Value>>,
+    }
+    match serde_json::from_str::<WithAttributes>(raw.get()) {
+        Ok(event) => event.attributes.unwrap_or_default(),
+        Err(_) => serde_json::from_str::<Value>(raw.get())
+            .ok()
+            .and_then(|event| event.get("attributes").and_then(Value::as_object).cloned())
+            .unwrap_or_default(),
+    }
 }

@@ -8,18 +8,20 @@ use crate::service::event_plugin;
 use crate::state::AppState;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 use std::sync::Arc;
 use touchstone_model::{Experiment, MetricKind, OutcomeEvent, Timestamp};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventsRequest {
-    /// Decoded one by one (`OutcomeEvent::from_json`), so one bad event does not refuse the batch.
+    /// Kept as raw text and decoded one by one (`OutcomeEvent::from_raw`), so one bad event
+    /// does not refuse the batch.
     #[schema(value_type = Vec<EventInput>)]
-    pub events: Vec<Value>,
+    pub events: Vec<Box<RawValue>>,
 }
 
-/// One outcome event as a client sends it; the fields `OutcomeEvent::from_json` reads.
+/// One outcome event as a client sends it; the fields `OutcomeEvent::from_raw` reads.
 #[derive(Debug, utoipa::ToSchema)]
 #[allow(dead_code)] // a schema only: events are decoded from JSON values one by one
 pub struct EventInput {
@@ -83,7 +85,7 @@ pub async fn record(
     let mut valid = Vec::with_capacity(request.events.len());
     let mut errors = Vec::new();
     for (index, raw) in request.events.iter().enumerate() {
-        match OutcomeEvent::from_json(raw, now, skew_ms) {
+        match OutcomeEvent::from_raw(raw, now, skew_ms) {
             Ok(event) => valid.push((index, event)),
             Err(problem) => errors.push(EventError {
                 index,

@@ -144,11 +144,11 @@ async fn a_command_failing_after_the_claims_leaves_no_marker_and_the_retry_count
         Some(1.0),
         T0 + HOUR,
     ));
-    let before = everything(&server);
+    let before = everything(server);
     let untouched = aggregates(&store, &exp).await;
     let failed = store.record_events(exps, &with_broken).await;
     assert!(failed.is_err(), "{failed:?}");
-    assert_eq!(everything(&server), before, "the failed batch left a trace");
+    assert_eq!(everything(server), before, "the failed batch left a trace");
     assert_eq!(aggregates(&store, &exp).await, untouched);
 
     server.cli(&["DEL", &broken]);
