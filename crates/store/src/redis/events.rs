@@ -15,6 +15,7 @@
 
 use super::connection::{Handle, store_error};
 use super::keys::{self, ExperimentKeys};
+use super::script_call::{self, Args};
 use super::{RECORD_EVENTS, RedisStore};
 use crate::counting;
 use crate::{CountingPlan, EventOutcome, EventsOutcome, StoreError};
@@ -198,15 +199,19 @@ async fn count_call(
     call: Call<'_>,
     marker_ttl_seconds: u64,
 ) -> Result<CallResult, StoreError> {
-    let mut invocation = RECORD_EVENTS.prepare_invoke();
-    invocation
-        .arg(call.sections.len())
-        .arg(call.marked.len())
-        .arg(marker_ttl_seconds);
+    let entries: usize = call.sections.iter().map(|s| s.indices.len()).sum();
+    let mut keys = Args::with_capacity(call.marked.len() + call.sections.len() + 2 * entries);
+    let mut args = Args::with_capacity(3 + 3 * call.sections.len() + 4 * entries);
+    args.push_fmt(format_args!("{}", call.sections.len()))
+        .push_fmt(format_args!("{}", call.marked.len()))
+        .push_fmt(format_args!("{marker_ttl_seconds}"));
     // The event's marker number in this call (1-based, as the script reads it; 0 for none).
     let mut marker_of: HashMap<usize, usize> = HashMap::with_capacity(call.marked.len());
     for (at, &index) in call.marked.iter().enumerate() {
-        invocation.key(keys::event_processed(&events[index].id));
+        keys.push_fmt(format_args!(
+            "{}",
+            keys::event_processed_key(&events[index].id)
+        ));
         marker_of.insert(index, at + 1);
     }
     for section in &call.sections {
@@ -222,27 +227,33 @@ async fn count_call(
                 ),
                 source: None,
             })?;
-        let keys = ExperimentKeys::of(experiment);
-        invocation
-            .key(keys.counters())
-            .arg(encoded)
-            .arg(keys.prefix())
-            .arg(section.indices.len());
+        let experiment_keys = ExperimentKeys::of(experiment);
+        keys.push(experiment_keys.counters());
+        args.push(encoded)
+            .push(experiment_keys.prefix())
+            .push_fmt(format_args!("{}", section.indices.len()));
         for &index in &section.indices {
             let event = &events[index];
-            invocation.key(keys.unit(&event.unit_id));
+            keys.push_fmt(format_args!("{}", experiment_keys.unit_key(&event.unit_id)));
             if section.plan.plan.needs_seen_key(&event.name) {
-                invocation.key(keys.seen_event(&event.id));
+                keys.push_fmt(format_args!(
+                    "{}",
+                    experiment_keys.seen_event_key(&event.id)
+                ));
             }
-            invocation
-                .arg(marker_of.get(&index).copied().unwrap_or(0))
-                .arg(&event.name)
-                .arg(event.timestamp.as_millis())
-                .arg(event.value.map(|v| v.to_string()).unwrap_or_default());
+            args.push_fmt(format_args!(
+                "{}",
+                marker_of.get(&index).copied().unwrap_or(0)
+            ))
+            .push(&event.name)
+            .push_fmt(format_args!("{}", event.timestamp.as_millis()));
+            match event.value {
+                Some(value) => args.push_fmt(format_args!("{value}")),
+                None => args.push(""),
+            };
         }
     }
-    let results: Vec<i64> = invocation
-        .invoke_async(&mut handle)
+    let results: Vec<i64> = script_call::invoke(&RECORD_EVENTS, &keys, &args, &mut handle)
         .await
         .map_err(store_error)?;
     let counted: Vec<usize> = call

@@ -6,7 +6,26 @@
 //! earlier one stays readable through `Experiment::at_phase`.
 
 use std::borrow::Cow;
+use std::fmt;
 use touchstone_model::Experiment;
+
+/// A key of the form prefix + kind + id, formatted where it is written: the events script
+/// takes a unit key, a marker and sometimes a seen-id per event, written straight into the
+/// command without a `String` each (`script_call::Args::push_fmt`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Key<'a> {
+    prefix: &'a str,
+    kind: &'static str,
+    id: &'a str,
+}
+
+impl fmt::Display for Key<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.prefix)?;
+        f.write_str(self.kind)?;
+        f.write_str(self.id)
+    }
+}
 
 /// An attribute name as it appears inside a slice key: `%` becomes `%25` and `:` becomes
 /// `%3A`, so the name holds no `:` and a slice key `…:seg:NAME:VALUE` splits one way only
@@ -41,7 +60,16 @@ impl ExperimentKeys {
 
     /// Hash: one unit's exposure and running state.
     pub fn unit(&self, unit_id: &str) -> String {
-        format!("{}:u:{unit_id}", self.prefix)
+        self.unit_key(unit_id).to_string()
+    }
+
+    /// `unit`, unformatted.
+    pub fn unit_key<'a>(&'a self, unit_id: &'a str) -> Key<'a> {
+        Key {
+            prefix: &self.prefix,
+            kind: ":u:",
+            id: unit_id,
+        }
     }
 
     /// Hash: per-variant counters of the phase.
@@ -88,8 +116,12 @@ impl ExperimentKeys {
     }
 
     /// String with a TTL: this experiment counted this event id (value 1).
-    pub fn seen_event(&self, event_id: &str) -> String {
-        format!("{}:e:{event_id}", self.prefix)
+    pub fn seen_event_key<'a>(&'a self, event_id: &'a str) -> Key<'a> {
+        Key {
+            prefix: &self.prefix,
+            kind: ":e:",
+            id: event_id,
+        }
     }
 }
 
@@ -147,7 +179,16 @@ pub(crate) const SERVERS: &str = "{touchstone}:servers";
 /// String with a TTL: the event id was fully processed. Untagged on purpose, so the ids of
 /// busy shops spread over every node of a cluster.
 pub(crate) fn event_processed(event_id: &str) -> String {
-    format!("touchstone:ev:{event_id}")
+    event_processed_key(event_id).to_string()
+}
+
+/// `event_processed`, unformatted.
+pub(crate) fn event_processed_key(event_id: &str) -> Key<'_> {
+    Key {
+        prefix: "touchstone:ev:",
+        kind: "",
+        id: event_id,
+    }
 }
 
 // Field names are written by the Lua scripts and read back in `aggregates.rs`:
@@ -166,7 +207,7 @@ mod tests {
         for key in [
             keys.unit("u{1}"),
             keys.counters(),
-            keys.seen_event("e:1"),
+            keys.seen_event_key("e:1").to_string(),
             keys.slice("device", "mobile"),
             keys.segment_values("device"),
             keys.snapshots(),

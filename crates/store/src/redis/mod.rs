@@ -8,6 +8,7 @@ mod events;
 pub(crate) mod keys;
 mod plugin_health;
 mod plugins;
+mod script_call;
 mod session;
 
 use crate::{

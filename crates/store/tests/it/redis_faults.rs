@@ -196,3 +196,24 @@ async fn a_batch_retried_after_its_markers_were_lost_counts_nothing_twice() {
     assert_eq!(metric(&agg, 0, "revenue_per_unit"), moments(1, 12.0, 144.0));
     assert_eq!(stage(&agg, 0, "purchase").reached, 1);
 }
+
+/// A Redis that forgot the scripts (a restart without persistence, `SCRIPT FLUSH`) answers
+/// `NOSCRIPT`; the store loads the script and the call goes through, counted once.
+#[tokio::test]
+async fn scripts_forgotten_by_redis_are_loaded_again() {
+    // Its own server: the flush would reach the other tests' scripts on a shared one.
+    let server = RedisServer::start();
+    let store = RedisStore::connect(&server.url()).await.expect("url");
+    let exp = Arc::new(experiment("forgotten-scripts"));
+    expose(&store, &exp, "u1", 0, T0).await;
+    server.cli(&["SCRIPT", "FLUSH"]);
+    let id = format!("{}:1", exp.key());
+    let batch = [event(&id, "u1", "purchase", Some(5.0), T0 + HOUR)];
+    let exps = std::slice::from_ref(&exp);
+    let recorded = store.record_events(exps, &batch).await.expect("recorded");
+    assert_eq!(recorded.accepted(), 1);
+    assert_eq!(
+        metric(&aggregates(&store, &exp).await, 0, "revenue_per_unit"),
+        moments(1, 5.0, 25.0)
+    );
+}
