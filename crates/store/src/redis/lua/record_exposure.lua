@@ -16,6 +16,22 @@ local prefix, counters_key = ARGV[1], KEYS[1]
 local max_values = tonumber(ARGV[2])
 local exposure_hours = prefix .. 'exph'
 
+-- The unit counters (`<v>:u` of the phase and of each slice, the hour's exposures) the batch
+-- moves, summed per hash and field and written once at the end: a batch of n new units of
+-- two variants makes 6 increments instead of 3n. Nothing between a unit's write and them can
+-- fail but a key of the wrong type (covariates are bounded numbers, ±1e15: their sums cannot
+-- overflow), which no version of this script survives either.
+local count_keys, counts = {}, {}
+local function count(key, field)
+  local fields = counts[key]
+  if not fields then
+    fields = {}
+    counts[key] = fields
+    count_keys[#count_keys + 1] = key
+  end
+  fields[field] = (fields[field] or 0) + 1
+end
+
 -- The slice a value counts in: a known value, a new one while the attribute has room, else
 -- '(other)'. '(none)' and '(other)' are slices of their own and take no room.
 local function slice_of(attribute, value)
@@ -38,7 +54,7 @@ local function keep_slice(fields, counters, units, attribute, in_key, value)
   fields[n + 2] = slice
   local key = prefix .. 'seg:' .. in_key .. ':' .. slice
   if counters then counters[#counters + 1] = key end
-  redis.call('HINCRBY', key, units, '1')
+  count(key, units)
 end
 
 -- One unit's first exposure: its hash, and every counters hash it counts in.
@@ -78,8 +94,8 @@ local function expose(unit, variant, at, hour, plugin_version, first_covariate,
     end
   end
   redis.call('HSET', unit, unpack(fields))
-  redis.call('HINCRBY', counters_key, units, '1')
-  redis.call('HINCRBY', exposure_hours, variant .. ':' .. hour, '1')
+  count(counters_key, units)
+  count(exposure_hours, variant .. ':' .. hour)
 end
 
 local out = {}
@@ -100,5 +116,10 @@ for k = 2, #KEYS do
     out[n + 1], out[n + 2], out[n + 3] = variant, at, 1
   end
   i = next_exposure
+end
+for _, key in ipairs(count_keys) do
+  for field, n in pairs(counts[key]) do
+    redis.call('HINCRBY', key, field, n == 1 and '1' or string.format('%d', n))
+  end
 end
 return out
