@@ -1,10 +1,11 @@
 //! First exposures go to Redis in batches: the exposures that one thread's concurrent requests
-//! make in the same turn of its scheduler are sent as one `record_exposure.lua` call per
-//! experiment phase. Each call costs Redis a fixed part (the command, the script's set-up, the
+//! make are sent as one `record_exposure.lua` call per experiment phase. Each call costs Redis a fixed part (the command, the script's set-up, the
 //! reply) besides the work per unit, and the server a command to encode, send and parse; a
 //! batch pays them once (decision 016, "Exposures in batches"). Nothing waits to fill a batch:
-//! the first exposure of a turn schedules the flush, which runs once the thread's other ready
-//! requests have had their turn, so a lone request goes out at once.
+//! an exposure that finds no flush under way starts one, which runs once the thread's other
+//! ready requests have had their turn, so a lone request goes out at once; while a batch is at
+//! Redis, the next one gathers, and goes out when the answer is in. Under load a batch is what
+//! arrived during one round trip, and each costs one write and one read on either side.
 //!
 //! Queues are per thread for the reason connections are (connection.rs): the request, the
 //! write and the reply stay on one worker. Each exposure still gets its own answer; the unit
@@ -160,18 +161,24 @@ fn exposure_args(experiment: &Experiment, exposure: &Exposure) -> Cmd {
 }
 
 /// Sends everything queued on this thread, one call per experiment phase (and per
-/// `MAX_BATCH` exposures), all at once. If the runtime drops this task before it ran, the
-/// waiters' answers are dropped with it: they report the store unavailable.
+/// `MAX_BATCH` exposures), all at once; then, until the queue is found empty, what queued
+/// meanwhile. If the runtime drops this task, the waiters' answers are dropped with it: they
+/// report the store unavailable.
 async fn flush(store: RedisStore, queue: Arc<Queue>) {
-    let waiting = {
-        let mut state = queue.lock();
-        state.flush_scheduled = false;
-        std::mem::take(&mut state.waiting)
-    };
-    let calls = batches(waiting)
-        .into_iter()
-        .map(|batch| send(&store, batch));
-    futures::future::join_all(calls).await;
+    loop {
+        let waiting = {
+            let mut state = queue.lock();
+            if state.waiting.is_empty() {
+                state.flush_scheduled = false;
+                return;
+            }
+            std::mem::take(&mut state.waiting)
+        };
+        let calls = batches(waiting)
+            .into_iter()
+            .map(|batch| send(&store, batch));
+        futures::future::join_all(calls).await;
+    }
 }
 
 /// Groups exposures by phase and segment cap, in arrival order within each group.
