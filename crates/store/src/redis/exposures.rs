@@ -125,7 +125,7 @@ pub(crate) async fn record(
         !std::mem::replace(&mut state.flush_scheduled, true)
     };
     if schedule {
-        tokio::spawn(flush(store.clone(), queue));
+        tokio::spawn(flush(store.clone(), Flushing { queue, done: false }));
     }
     answered.await.unwrap_or_else(|_| {
         Err(StoreError::Unavailable(
@@ -162,14 +162,14 @@ fn exposure_args(experiment: &Experiment, exposure: &Exposure) -> Cmd {
 
 /// Sends everything queued on this thread, one call per experiment phase (and per
 /// `MAX_BATCH` exposures), all at once; then, until the queue is found empty, what queued
-/// meanwhile. If the runtime drops this task, the waiters' answers are dropped with it: they
-/// report the store unavailable.
-async fn flush(store: RedisStore, queue: Arc<Queue>) {
+/// meanwhile.
+async fn flush(store: RedisStore, mut flushing: Flushing) {
     loop {
         let waiting = {
-            let mut state = queue.lock();
+            let mut state = flushing.queue.lock();
             if state.waiting.is_empty() {
                 state.flush_scheduled = false;
+                flushing.done = true;
                 return;
             }
             std::mem::take(&mut state.waiting)
@@ -178,6 +178,24 @@ async fn flush(store: RedisStore, queue: Arc<Queue>) {
             .into_iter()
             .map(|batch| send(&store, batch));
         futures::future::join_all(calls).await;
+    }
+}
+
+/// The queue a flush works on. A flush the runtime drops before it is done (a runtime shutting
+/// down) lets the next exposure start another, and drops the waiting exposures' answers: they
+/// report the store unavailable instead of waiting for ever.
+struct Flushing {
+    queue: Arc<Queue>,
+    done: bool,
+}
+
+impl Drop for Flushing {
+    fn drop(&mut self) {
+        if !self.done {
+            let mut state = self.queue.lock();
+            state.flush_scheduled = false;
+            state.waiting.clear();
+        }
     }
 }
 
@@ -338,6 +356,34 @@ mod tests {
                 vec![("{exp:a}:p2:".to_owned(), 20)],
                 vec![("{exp:a}:p1:".to_owned(), 5)],
             ]
+        );
+    }
+
+    #[test]
+    fn a_flush_dropped_before_it_is_done_frees_the_queue_and_its_waiters() {
+        let queue = Arc::new(Queue::default());
+        let (answer, mut answered) = oneshot::channel();
+        {
+            let mut state = queue.lock();
+            state.waiting.push(Pending {
+                answer,
+                ..pending("{exp:a}:p1:", 20)
+            });
+            state.flush_scheduled = true;
+        }
+        drop(Flushing {
+            queue: Arc::clone(&queue),
+            done: false,
+        });
+        let state = queue.lock();
+        assert!(!state.flush_scheduled, "the next exposure starts a flush");
+        assert!(state.waiting.is_empty());
+        assert!(
+            matches!(
+                answered.try_recv(),
+                Err(oneshot::error::TryRecvError::Closed)
+            ),
+            "the waiter hears that no answer comes"
         );
     }
 
