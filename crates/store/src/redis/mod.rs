@@ -5,6 +5,7 @@ mod aggregates;
 mod audit;
 mod connection;
 mod events;
+mod exposures;
 pub(crate) mod keys;
 mod plugin_health;
 mod plugins;
@@ -25,8 +26,6 @@ use touchstone_model::{
     Timestamp,
 };
 
-static RECORD_EXPOSURE: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("lua/record_exposure.lua")));
 static RECORD_EVENTS: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/record_events.lua")));
 static SAVE_DEFINITION: LazyLock<Script> =
@@ -40,6 +39,8 @@ static LOAD_DEFINITIONS: LazyLock<Script> =
 #[derive(Clone)]
 pub struct RedisStore {
     connection: Connection,
+    /// First exposures wait here to go out in batches (exposures.rs).
+    exposure_queues: Arc<exposures::ExposureQueues>,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -59,6 +60,7 @@ impl RedisStore {
     pub async fn connect(url: &str) -> Result<RedisStore, StoreError> {
         Ok(RedisStore {
             connection: Connection::open(url)?,
+            exposure_queues: Arc::new(exposures::ExposureQueues::new()),
         })
     }
 
@@ -217,39 +219,7 @@ impl Store for RedisStore {
         experiment: &Experiment,
         exposure: &Exposure,
     ) -> Result<ExposureRecord, StoreError> {
-        let keys = ExperimentKeys::of(experiment);
-        let mut invocation = RECORD_EXPOSURE.prepare_invoke();
-        invocation
-            .key(keys.unit(&exposure.unit_id))
-            .key(keys.counters())
-            .arg(exposure.variant)
-            .arg(exposure.at.as_millis())
-            .arg(exposure.plugin_version.as_deref().unwrap_or(""))
-            .arg(experiment.spec().max_segment_values)
-            .arg(keys.prefix())
-            .arg(touchstone_model::exposure_hour(exposure.at.as_millis()));
-        let covariates = crate::counting::exposure_covariates(experiment, exposure);
-        invocation.arg(covariates.len());
-        for (attribute, x) in &covariates {
-            // Rust's shortest round-trip form: Lua's tonumber reads back the same double.
-            let x = x.map(|x| x.to_string()).unwrap_or_default();
-            invocation
-                .arg(*attribute)
-                .arg(keys::attribute_in_key(attribute).as_ref())
-                .arg(x);
-        }
-        for (attribute, value) in &exposure.segments {
-            invocation
-                .arg(attribute)
-                .arg(keys::attribute_in_key(attribute).as_ref())
-                .arg(value);
-        }
-        let mut handle = self.handle().await?;
-        let (variant, at, new): (usize, i64, i64) = invocation
-            .invoke_async(&mut handle)
-            .await
-            .map_err(store_error)?;
-        Ok(exposure_record(variant, at, new == 1))
+        exposures::record(self, experiment, exposure).await
     }
 
     async fn find_exposures(
