@@ -15,8 +15,9 @@
 use super::RedisStore;
 use super::connection::store_error;
 use super::keys::{self, ExperimentKeys};
+use super::script_call;
 use crate::{Exposure, ExposureRecord, StoreError};
-use redis::{Cmd, ErrorKind, Script, ServerErrorKind};
+use redis::{Cmd, Script};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -283,8 +284,7 @@ impl BatchError {
     }
 }
 
-/// The batch's command, loading the script first if Redis does not know it (a restarted or
-/// new node), as `Script::invoke_async` does.
+/// The batch's command (`script_call::query`: the script is loaded again if Redis lost it).
 async fn call(
     store: &RedisStore,
     command: &Cmd,
@@ -294,18 +294,10 @@ async fn call(
         .handle()
         .await
         .map_err(|error| BatchError::Connect(error.to_string()))?;
-    let answer = match command.query_async(&mut handle).await {
-        Err(error) if error.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
-            RECORD_EXPOSURE
-                .prepare_invoke()
-                .load_async(&mut handle)
-                .await
-                .map_err(BatchError::Redis)?;
-            command.query_async(&mut handle).await
-        }
-        answer => answer,
-    };
-    let records: Vec<(usize, i64, i64)> = answer.map_err(BatchError::Redis)?;
+    let records: Vec<(usize, i64, i64)> =
+        script_call::query(&RECORD_EXPOSURE, command, &mut handle)
+            .await
+            .map_err(BatchError::Redis)?;
     if records.len() != expected {
         return Err(BatchError::Answers {
             expected,

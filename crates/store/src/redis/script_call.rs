@@ -1,8 +1,8 @@
-//! A script call written straight into one command buffer. `redis::ScriptInvocation` keeps
-//! every key and argument in its own `Vec<u8>` and copies them into the command afterwards;
-//! the events script takes ~7 of them per event (350 allocations a batch of 50, a tenth of the
-//! server's CPU on `/v1/events` in a profile). Here keys and arguments are formatted into two
-//! flat buffers, then into one `Cmd`.
+//! Script calls written straight into one command buffer, and loaded again when Redis lost
+//! the script. `redis::ScriptInvocation` keeps every key and argument in its own `Vec<u8>` and
+//! copies them into the command afterwards; the events script takes ~7 of them per event (350
+//! allocations a batch of 50, a tenth of the server's CPU on `/v1/events` in a profile). Here
+//! keys and arguments are formatted into two flat buffers, then into one `Cmd`.
 
 use redis::{Cmd, ErrorKind, FromRedisValue, RedisResult, RedisWrite, Script, ServerErrorKind};
 use redis::{ToRedisArgs, aio::ConnectionLike};
@@ -54,8 +54,7 @@ impl ToRedisArgs for Args {
     }
 }
 
-/// `EVALSHA` of `script` with `keys` and `args`; loads the script and retries once when the
-/// server does not know it (a restart, `SCRIPT FLUSH`), as `ScriptInvocation` does.
+/// `EVALSHA` of `script` with `keys` and `args`.
 pub(super) async fn invoke<T: FromRedisValue>(
     script: &Script,
     keys: &Args,
@@ -72,6 +71,17 @@ pub(super) async fn invoke<T: FromRedisValue>(
         .arg(keys.len())
         .arg(keys)
         .arg(args);
+    query(script, &command, connection).await
+}
+
+/// Sends `command`, an `EVALSHA` of `script`; loads the script and retries once when the
+/// server does not know it (a restart without persistence, `SCRIPT FLUSH`, a new Cluster
+/// node), as `ScriptInvocation` does.
+pub(super) async fn query<T: FromRedisValue>(
+    script: &Script,
+    command: &Cmd,
+    connection: &mut impl ConnectionLike,
+) -> RedisResult<T> {
     match command.query_async(connection).await {
         Err(error) if error.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
             script.prepare_invoke().load_async(connection).await?;
