@@ -3,9 +3,13 @@
 //! envelope and handing its location back packed in a `u64`. Written without `unsafe`: the
 //! input buffer is owned by a static between `touchstone_alloc` and the hook call.
 
-use crate::abi::{Eligibility, EventDecision, HookOutput, Payloads};
-use serde::Serialize;
+use crate::abi::{
+    Eligibility, EligibleContext, EventContext, EventDecision, HookOutput, PayloadContext,
+    Payloads,
+};
+use crate::view::{EligibleView, PayloadView};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use std::fmt::Display;
 use std::sync::Mutex;
 
@@ -27,7 +31,7 @@ pub fn alloc(len: u32) -> u32 {
 /// the packed location (`ptr << 32 | len`) of the JSON envelope it answered.
 pub fn run<I, R, F>(ptr: u32, len: u32, hook: F) -> u64
 where
-    I: DeserializeOwned,
+    I: HookInput,
     F: FnOnce(I) -> R,
     R: IntoHookOutput,
 {
@@ -36,21 +40,65 @@ where
 
 fn envelope<I, R, F>(ptr: u32, len: u32, hook: F) -> Vec<u8>
 where
-    I: DeserializeOwned,
+    I: HookInput,
     F: FnOnce(I) -> R,
     R: IntoHookOutput,
 {
     match take_input(ptr, len) {
         Err(message) => error_envelope(message),
-        Ok(input) => match serde_json::from_slice::<I>(&input) {
+        // A view borrows from the input for the rest of the instance's life, which is at most
+        // one request (the host drops the instance afterwards), so the input is leaked rather
+        // than copied; the bump allocator would not have reclaimed it anyway.
+        Ok(input) => match I::decode(Box::leak(input)) {
             Err(error) => error_envelope(format!(
                 "the input does not fit the hook's context: {error}"
             )),
-            Ok(context) => {
-                drop(input);
-                hook(context).into_envelope()
-            }
+            Ok(context) => hook(context).into_envelope(),
         },
+    }
+}
+
+/// What a hook function may take: the owned contexts of [`crate::abi`] (decoded with
+/// serde_json) or the views of [`crate::view`] (read in place by the SDK's reader).
+pub trait HookInput: Sized {
+    fn decode(input: &'static [u8]) -> Result<Self, String>;
+}
+
+fn from_serde<T: DeserializeOwned>(input: &[u8]) -> Result<T, String> {
+    serde_json::from_slice(input).map_err(|error| error.to_string())
+}
+
+fn utf8(input: &'static [u8]) -> Result<&'static str, String> {
+    std::str::from_utf8(input).map_err(|error| format!("the input is not UTF-8: {error}"))
+}
+
+impl<C: DeserializeOwned> HookInput for EligibleContext<C> {
+    fn decode(input: &'static [u8]) -> Result<Self, String> {
+        from_serde(input)
+    }
+}
+
+impl<C: DeserializeOwned> HookInput for PayloadContext<C> {
+    fn decode(input: &'static [u8]) -> Result<Self, String> {
+        from_serde(input)
+    }
+}
+
+impl<C: DeserializeOwned> HookInput for EventContext<C> {
+    fn decode(input: &'static [u8]) -> Result<Self, String> {
+        from_serde(input)
+    }
+}
+
+impl<C: Deserialize<'static>> HookInput for EligibleView<'static, C> {
+    fn decode(input: &'static [u8]) -> Result<Self, String> {
+        EligibleView::decode(utf8(input)?).map_err(|error| error.to_string())
+    }
+}
+
+impl<C: Deserialize<'static>> HookInput for PayloadView<'static, C> {
+    fn decode(input: &'static [u8]) -> Result<Self, String> {
+        PayloadView::decode(utf8(input)?).map_err(|error| error.to_string())
     }
 }
 
@@ -85,10 +133,81 @@ fn error_envelope(message: String) -> Vec<u8> {
 }
 
 /// A hook's answer. Sealed: only the three answer types of the ABI implement it.
-pub trait Answer: Serialize + private::Sealed {}
-impl Answer for Eligibility {}
-impl Answer for Payloads {}
-impl Answer for Vec<EventDecision> {}
+pub trait Answer: Serialize + private::Sealed {
+    /// Appends the answer's JSON to `out`.
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error>;
+}
+
+/// `{"key":true,…}` written directly: the same bytes serde_json writes, without its machinery.
+impl Answer for Eligibility {
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        out.push(b'{');
+        for (index, (key, eligible)) in self.iter().enumerate() {
+            if index > 0 {
+                out.push(b',');
+            }
+            write_json_string(out, key);
+            out.extend_from_slice(if *eligible { b":true" } else { b":false" });
+        }
+        out.push(b'}');
+        Ok(())
+    }
+}
+
+/// Keys written directly, each payload by serde_json.
+impl Answer for Payloads {
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        out.push(b'{');
+        for (index, (key, payload)) in self.iter().enumerate() {
+            if index > 0 {
+                out.push(b',');
+            }
+            write_json_string(out, key);
+            out.push(b':');
+            serde_json::to_writer(&mut *out, payload)?;
+        }
+        out.push(b'}');
+        Ok(())
+    }
+}
+
+impl Answer for Vec<EventDecision> {
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        serde_json::to_writer(out, self)
+    }
+}
+
+/// `text` as a JSON string, escaped as serde_json escapes it: `"`, `\\` and control bytes only.
+pub(crate) fn write_json_string(out: &mut Vec<u8>, text: &str) {
+    let bytes = text.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let mut start = 0;
+    loop {
+        let special = crate::reader::plain_run_end(bytes, start);
+        out.extend_from_slice(bytes.get(start..special).unwrap_or_default());
+        let Some(&byte) = bytes.get(special) else {
+            break;
+        };
+        match byte {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            control => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[usize::from(control >> 4)]);
+                out.push(HEX[usize::from(control & 0xf)]);
+            }
+        }
+        start = special + 1;
+    }
+    out.push(b'"');
+}
 
 mod private {
     pub trait Sealed {}
@@ -105,9 +224,15 @@ pub trait IntoHookOutput {
 
 impl<T: Answer> IntoHookOutput for T {
     fn into_envelope(self) -> Vec<u8> {
-        serde_json::to_vec(&HookOutput::Ok(self)).unwrap_or_else(|error| {
-            error_envelope(format!("the answer could not be encoded: {error}"))
-        })
+        let mut out = Vec::with_capacity(128);
+        out.extend_from_slice(b"{\"ok\":");
+        match self.write_json(&mut out) {
+            Ok(()) => {
+                out.push(b'}');
+                out
+            }
+            Err(error) => error_envelope(format!("the answer could not be encoded: {error}")),
+        }
     }
 }
 

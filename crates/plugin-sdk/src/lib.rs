@@ -23,13 +23,18 @@ pub mod abi;
 pub mod allocator;
 #[doc(hidden)]
 pub mod guest;
+pub mod json;
 pub mod log;
+mod reader;
+pub mod view;
 
 pub use abi::{
     Assignment, ContextMap, Eligibility, EligibleContext, Event, EventContext, EventDecision, Hook,
     HookOutput, PayloadContext, Payloads,
 };
+pub use json::{Json, JsonError, JsonStr, Object};
 pub use serde_json::{Map, Value, json};
+pub use view::{AssignmentView, Attributes, EligibleView, PayloadView};
 
 /// Exports the given functions as the plugin's hooks (any subset of `eligible`, `payload`,
 /// `event`), together with the allocation export the host writes the input through.
