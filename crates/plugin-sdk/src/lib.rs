@@ -19,6 +19,7 @@
 //! ```
 
 pub mod abi;
+mod ascii;
 #[cfg(all(target_arch = "wasm32", feature = "bump-allocator"))]
 pub mod allocator;
 #[doc(hidden)]

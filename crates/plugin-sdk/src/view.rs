@@ -111,15 +111,6 @@ struct Required<'a> {
     config: Json<'a>,
 }
 
-impl<'a> Required<'a> {
-    /// Deserializes the config (a missing one reads as `null`, as serde's derive has it).
-    fn config<C: Deserialize<'a>>(&self) -> Result<C, JsonError> {
-        self.config.deserialize().map_err(|error| {
-            JsonError::new(format!("config: {error}"), 0)
-        })
-    }
-}
-
 /// Reads a field's value into `slot`; a field written twice fails, as in serde's derive.
 fn once<'a, T>(
     reader: &mut Reader<'a>,
@@ -225,9 +216,27 @@ fn missing(reader: &mut Reader<'_>, message: &'static str) -> JsonError {
     reader.error()
 }
 
+/// The config deserialized with serde (a missing one reads as `null`, as serde's derive has
+/// it).
+fn deserialize_config<'a, C: Deserialize<'a>>(config: Json<'a>) -> Result<C, JsonError> {
+    config
+        .deserialize()
+        .map_err(|error| JsonError::new(format!("config: {error}"), 0))
+}
+
 impl<'a, C: Deserialize<'a>> EligibleView<'a, C> {
     /// Reads `eligible`'s input.
     pub fn decode(input: &'a str) -> Result<EligibleView<'a, C>, JsonError> {
+        EligibleView::decode_with(input, deserialize_config)
+    }
+}
+
+impl<'a, C> EligibleView<'a, C> {
+    /// Reads `eligible`'s input, making the config from its JSON with `config`.
+    pub(crate) fn decode_with(
+        input: &'a str,
+        config: impl FnOnce(Json<'a>) -> Result<C, JsonError>,
+    ) -> Result<EligibleView<'a, C>, JsonError> {
         let mut reader = Reader::new(input);
         let mut experiments = None;
         let common = context(&mut reader, |reader, key, at| {
@@ -238,7 +247,7 @@ impl<'a, C: Deserialize<'a>> EligibleView<'a, C> {
             return Err(missing(&mut reader, "missing field `experiments`"));
         };
         Ok(EligibleView {
-            config: common.config()?,
+            config: config(common.config)?,
             unit_id: common.unit_id,
             touchpoint: common.touchpoint,
             experiments,
@@ -250,6 +259,16 @@ impl<'a, C: Deserialize<'a>> EligibleView<'a, C> {
 impl<'a, C: Deserialize<'a>> PayloadView<'a, C> {
     /// Reads `payload`'s input.
     pub fn decode(input: &'a str) -> Result<PayloadView<'a, C>, JsonError> {
+        PayloadView::decode_with(input, deserialize_config)
+    }
+}
+
+impl<'a, C> PayloadView<'a, C> {
+    /// Reads `payload`'s input, making the config from its JSON with `config`.
+    pub(crate) fn decode_with(
+        input: &'a str,
+        config: impl FnOnce(Json<'a>) -> Result<C, JsonError>,
+    ) -> Result<PayloadView<'a, C>, JsonError> {
         let mut reader = Reader::new(input);
         let mut found = None;
         let common = context(&mut reader, |reader, key, at| {
@@ -260,7 +279,7 @@ impl<'a, C: Deserialize<'a>> PayloadView<'a, C> {
             return Err(missing(&mut reader, "missing field `assignments`"));
         };
         Ok(PayloadView {
-            config: common.config()?,
+            config: config(common.config)?,
             unit_id: common.unit_id,
             touchpoint: common.touchpoint,
             assignments,

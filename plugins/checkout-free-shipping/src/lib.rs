@@ -9,7 +9,8 @@ use touchstone_plugin_sdk::{
     Attributes, Eligibility, EligibleView, PayloadView, Payloads, Value, export_plugin, json,
 };
 
-#[derive(Deserialize)]
+/// `Clone`: the SDK deserializes it once per request and hands `payload` a copy.
+#[derive(Clone, Deserialize)]
 struct Config {
     /// Countries (ISO 3166 alpha-2) where free shipping is offered.
     countries: Vec<String>,

@@ -10,7 +10,8 @@ use touchstone_plugin_sdk::{
     Attributes, Eligibility, EligibleView, PayloadView, Payloads, Value, export_plugin, json,
 };
 
-#[derive(Deserialize)]
+/// `Clone`: the SDK deserializes it once per request and hands `payload` a copy.
+#[derive(Clone, Deserialize)]
 struct Config {
     /// Fewest customer photos a product needs to be in the test.
     min_photos: u64,
