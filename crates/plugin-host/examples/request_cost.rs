@@ -70,7 +70,10 @@ fn main() {
         };
         (eligible, payload)
     };
-    let rounds: usize = std::env::var("ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(15);
+    let rounds: usize = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(15);
     let per_round = 2_000;
     let mut medians = vec![Vec::new(); plugins.len()];
     for _ in 0..rounds {

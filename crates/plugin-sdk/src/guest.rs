@@ -4,13 +4,12 @@
 //! input buffer is owned by a static between `touchstone_alloc` and the hook call.
 
 use crate::abi::{
-    Eligibility, EligibleContext, EventContext, EventDecision, HookOutput, PayloadContext,
-    Payloads,
+    Eligibility, EligibleContext, EventContext, EventDecision, HookOutput, PayloadContext, Payloads,
 };
+use crate::json::{Json, JsonError};
 use crate::view::{EligibleView, PayloadView};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use crate::json::{Json, JsonError};
 use std::any::Any;
 use std::fmt::Display;
 use std::sync::Mutex;
@@ -297,6 +296,7 @@ impl<T: Answer, E: Display> IntoHookOutput for Result<T, E> {
 mod tests {
     use super::*;
     use crate::abi::EligibleContext;
+    use serde_json::Value;
 
     #[test]
     fn a_result_error_becomes_an_error_envelope() {
@@ -314,6 +314,69 @@ mod tests {
             text.contains("is not where touchstone_alloc reserved it"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn answers_are_written_byte_for_byte_as_serde_json_writes_them() {
+        let keys = [
+            "plain",
+            "quote \" backslash \\",
+            "controls \n\r\t\u{8}\u{c}\u{1}\u{1f}\u{7f}",
+            "ünïcödé 😀",
+            "",
+        ];
+        let eligibility: Eligibility = keys
+            .iter()
+            .enumerate()
+            .map(|(index, key)| (key.to_string(), index % 2 == 0))
+            .collect();
+        let payloads: Payloads = keys
+            .iter()
+            .map(|key| {
+                let payload = serde_json::json!({"k": key, "n": [1, -2, 1.5, 1e3], "o": {}});
+                (key.to_string(), payload)
+            })
+            .collect();
+        let expected = |answer: &dyn erased::Answer| answer.serde();
+        assert_eq!(eligibility.clone().into_envelope(), expected(&eligibility));
+        assert_eq!(payloads.clone().into_envelope(), expected(&payloads));
+        assert_eq!(Eligibility::new().into_envelope(), br#"{"ok":{}}"#.to_vec());
+    }
+
+    /// serde_json's own encoding of an answer's envelope, the reference.
+    mod erased {
+        pub trait Answer {
+            fn serde(&self) -> Vec<u8>;
+        }
+        impl<T: serde::Serialize> Answer for T {
+            fn serde(&self) -> Vec<u8> {
+                serde_json::to_vec(&crate::abi::HookOutput::Ok(self)).expect("serializes")
+            }
+        }
+    }
+
+    #[test]
+    fn a_config_is_deserialized_again_when_its_bytes_or_type_differ() {
+        use crate::json::parse;
+        let first = r#"{"n":1}"#;
+        let second = r#"{"n":2}"#;
+        for text in [first, first, second, first, second, second] {
+            let json = parse(text).expect("json");
+            let expected: Value = serde_json::from_str(text).expect("json");
+            assert_eq!(config::<Value>(json).expect("config"), expected);
+            let typed: std::collections::BTreeMap<String, u64> = config(json).expect("config");
+            assert_eq!(typed.get("n"), expected["n"].as_u64().as_ref());
+        }
+        assert!(config::<u64>(parse(first).expect("json")).is_err());
+    }
+
+    #[test]
+    fn a_view_of_an_input_that_does_not_parse_is_answered_with_an_error() {
+        let ptr = alloc(3);
+        let output = envelope(ptr, 3, |ctx: EligibleView<Value>| ctx.all(true));
+        let text = String::from_utf8(output).expect("utf-8");
+        assert!(text.starts_with(r#"{"error":"#), "{text}");
+        assert!(text.contains("does not fit the hook's context"), "{text}");
     }
 
     #[test]

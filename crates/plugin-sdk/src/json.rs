@@ -248,14 +248,20 @@ impl<'a> Json<'a> {
             if !byte.is_ascii_digit() {
                 // A fraction or an exponent: serde_json's own float parser, so the value is
                 // the one a `Value` would hold to the last bit.
-                return serde_json::from_str::<f64>(self.raw).ok().map(Parsed::Float);
+                return serde_json::from_str::<f64>(self.raw)
+                    .ok()
+                    .map(Parsed::Float);
             }
             significand = match significand
                 .checked_mul(10)
                 .and_then(|n| n.checked_add(u64::from(byte - b'0')))
             {
                 Some(n) => n,
-                None => return serde_json::from_str::<f64>(self.raw).ok().map(Parsed::Float),
+                None => {
+                    return serde_json::from_str::<f64>(self.raw)
+                        .ok()
+                        .map(Parsed::Float);
+                }
             };
         }
         if !negative {

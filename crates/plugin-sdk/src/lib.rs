@@ -19,9 +19,9 @@
 //! ```
 
 pub mod abi;
-mod ascii;
 #[cfg(all(target_arch = "wasm32", feature = "bump-allocator"))]
 pub mod allocator;
+mod ascii;
 #[doc(hidden)]
 pub mod guest;
 pub mod json;

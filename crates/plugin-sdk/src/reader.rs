@@ -342,4 +342,3 @@ pub(crate) fn plain_run_end(bytes: &[u8], mut pos: usize) -> usize {
     }
     pos
 }
-

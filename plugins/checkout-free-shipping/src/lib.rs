@@ -3,8 +3,8 @@
 //! currency; the payload tells them, in their currency, how much is missing.
 
 use serde::Deserialize;
-use std::collections::BTreeMap;
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use touchstone_plugin_sdk::{
     Attributes, Eligibility, EligibleView, PayloadView, Payloads, Value, export_plugin, json,
 };

@@ -33,7 +33,10 @@ fn eligible(ctx: EligibleView<Config>) -> Eligibility {
 }
 
 fn payload(ctx: PayloadView<Config>) -> Payloads {
-    let device = ctx.attributes.get("device").and_then(|device| device.as_str());
+    let device = ctx
+        .attributes
+        .get("device")
+        .and_then(|device| device.as_str());
     let wanted = device
         .and_then(|device| ctx.config.photos_by_device.get(device.as_ref()))
         .copied()
