@@ -146,7 +146,7 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 
 fn deserialize_config<C: Deserialize<'static>>(json: Json<'static>) -> Result<C, JsonError> {
     json.deserialize()
-        .map_err(|error| JsonError::new(format!("config: {error}"), 0))
+        .map_err(|error| JsonError::whole(format!("config: {error}")))
 }
 
 fn take_input(ptr: u32, len: u32) -> Result<Box<[u8]>, String> {

@@ -17,26 +17,39 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JsonError {
     message: Cow<'static, str>,
-    offset: usize,
+    /// The byte of the input where reading stopped, when a byte is to blame.
+    offset: Option<usize>,
 }
 
 impl JsonError {
     pub(crate) fn new(message: impl Into<Cow<'static, str>>, offset: usize) -> JsonError {
         JsonError {
             message: message.into(),
-            offset,
+            offset: Some(offset),
         }
     }
 
-    /// The byte of the input where reading stopped.
-    pub fn offset(&self) -> usize {
+    /// An error about the whole input (a missing field) or a value's meaning (a config that
+    /// does not fit its type), not about one byte.
+    pub(crate) fn whole(message: impl Into<Cow<'static, str>>) -> JsonError {
+        JsonError {
+            message: message.into(),
+            offset: None,
+        }
+    }
+
+    /// The byte of the input where reading stopped, when a byte is to blame.
+    pub fn offset(&self) -> Option<usize> {
         self.offset
     }
 }
 
 impl fmt::Display for JsonError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} at byte {}", self.message, self.offset)
+        match self.offset {
+            Some(offset) => write!(f, "{} at byte {offset}", self.message),
+            None => f.write_str(&self.message),
+        }
     }
 }
 

@@ -45,7 +45,7 @@ impl<'a> Reader<'a> {
     pub(crate) fn error(&self) -> JsonError {
         match self.failure {
             Some((message, at)) => JsonError::new(message, at),
-            None => JsonError::new("invalid input", 0),
+            None => JsonError::whole("invalid input"),
         }
     }
 

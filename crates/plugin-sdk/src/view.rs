@@ -84,16 +84,12 @@ impl<'a> Common<'a> {
         Some(end)
     }
 
-    fn required(self, reader: &mut Reader<'a>) -> Result<Required<'a>, JsonError> {
-        let missing = |reader: &mut Reader<'a>, message| {
-            reader.fail(message, 0);
-            reader.error()
-        };
+    fn required(self) -> Result<Required<'a>, JsonError> {
         let Some(unit_id) = self.unit_id else {
-            return Err(missing(reader, "missing field `unit_id`"));
+            return Err(JsonError::whole("missing field `unit_id`"));
         };
         let Some(touchpoint) = self.touchpoint else {
-            return Err(missing(reader, "missing field `touchpoint`"));
+            return Err(JsonError::whole("missing field `touchpoint`"));
         };
         Ok(Required {
             unit_id,
@@ -208,12 +204,7 @@ fn context<'a>(
             .unwrap_or_else(|| reader.value(at, 1))
     });
     reader.finish(end)?;
-    common.required(reader)
-}
-
-fn missing(reader: &mut Reader<'_>, message: &'static str) -> JsonError {
-    reader.fail(message, 0);
-    reader.error()
+    common.required()
 }
 
 /// The config deserialized with serde (a missing one reads as `null`, as serde's derive has
@@ -221,7 +212,7 @@ fn missing(reader: &mut Reader<'_>, message: &'static str) -> JsonError {
 fn deserialize_config<'a, C: Deserialize<'a>>(config: Json<'a>) -> Result<C, JsonError> {
     config
         .deserialize()
-        .map_err(|error| JsonError::new(format!("config: {error}"), 0))
+        .map_err(|error| JsonError::whole(format!("config: {error}")))
 }
 
 impl<'a, C: Deserialize<'a>> EligibleView<'a, C> {
@@ -244,7 +235,7 @@ impl<'a, C> EligibleView<'a, C> {
                 .then(|| once(reader, at, &mut experiments, strings))
         })?;
         let Some(experiments) = experiments else {
-            return Err(missing(&mut reader, "missing field `experiments`"));
+            return Err(JsonError::whole("missing field `experiments`"));
         };
         Ok(EligibleView {
             config: config(common.config)?,
@@ -276,7 +267,7 @@ impl<'a, C> PayloadView<'a, C> {
                 .then(|| once(reader, at, &mut found, assignments))
         })?;
         let Some(assignments) = found else {
-            return Err(missing(&mut reader, "missing field `assignments`"));
+            return Err(JsonError::whole("missing field `assignments`"));
         };
         Ok(PayloadView {
             config: config(common.config)?,
