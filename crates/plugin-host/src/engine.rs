@@ -26,7 +26,7 @@ pub(crate) fn build(config: &HostConfig) -> Result<Engine, PluginError> {
         .max_memory_size(config.max_memory_bytes)
         // Keep touched pages of a released slot resident and reset them with memset instead
         // of madvise: cheaper for small plugin memories. The memset covers the whole initial
-        // memory, so examples link with a small one (128 KiB). Resetting only the written
+        // memory, so examples link with a small one (64 KiB). Resetting only the written
         // pages (`pagemap_scan`) was measured twice and is off: its page-table walk in the
         // kernel cost as much as the memset it saved (decisions 011 and 025).
         .linear_memory_keep_resident(256 << 10)

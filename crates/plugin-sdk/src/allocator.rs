@@ -9,7 +9,7 @@
 //! every core), and the next instance in that slot must hide the grown pages again. Measured
 //! through the HTTP API that was a fifth of the server's CPU with a plugin bound. This
 //! allocator serves calls from the initial memory (plugins link with
-//! `--initial-memory=131072`, see `plugins/.cargo/config.toml`) and grows only when a call
+//! `--initial-memory=65536`, see `plugins/.cargo/config.toml`) and grows only when a call
 //! needs more, in steps of at least 256 KiB.
 //!
 //! It reclaims only the most recent allocation (temporaries freed in order) and grows the

@@ -1,48 +1,59 @@
 //! The Touchstone plugin SDK: the plugin ABI, defined once (types and export names shared by
-//! guest and host), and the [`export_plugin!`] macro that turns ordinary Rust functions over
-//! serde types into the exports a WebAssembly plugin needs. `ABI.md` is the specification.
+//! guest and host), and the [`export_plugin!`] macro that turns ordinary Rust functions into
+//! the exports a WebAssembly plugin needs. `ABI.md` is the specification.
 //!
 //! A plugin is a `cdylib` built for `wasm32-unknown-unknown`:
 //!
 //! ```text
-//! use touchstone_plugin_sdk::{export_plugin, EligibleContext, Eligibility};
+//! use touchstone_plugin_sdk::{export_plugin, EligibleView, Eligibility};
 //!
-//! #[derive(serde::Deserialize)]
+//! #[derive(Clone, serde::Deserialize)]
 //! struct Config { min_cart: f64 }
 //!
-//! fn eligible(ctx: EligibleContext<Config>) -> Eligibility {
+//! fn eligible(ctx: EligibleView<Config>) -> Eligibility {
 //!     let cart = ctx.attributes.get("cart_value").and_then(|v| v.as_f64()).unwrap_or(0.0);
 //!     ctx.all(cart >= ctx.config.min_cart)
 //! }
 //!
 //! export_plugin! { eligible: eligible }
 //! ```
+//!
+//! The views ([`EligibleView`], [`PayloadView`]) read the input in place with the SDK's own
+//! JSON reader ([`json`]); the owned contexts ([`EligibleContext`], [`PayloadContext`],
+//! [`EventContext`]) are decoded with serde_json and take more fuel.
 
 pub mod abi;
 #[cfg(all(target_arch = "wasm32", feature = "bump-allocator"))]
 pub mod allocator;
+mod ascii;
 #[doc(hidden)]
 pub mod guest;
+pub mod json;
 pub mod log;
+mod reader;
+pub mod view;
 
 pub use abi::{
     Assignment, ContextMap, Eligibility, EligibleContext, Event, EventContext, EventDecision, Hook,
     HookOutput, PayloadContext, Payloads,
 };
+pub use json::{Json, JsonError, JsonStr, Object};
 pub use serde_json::{Map, Value, json};
+pub use view::{AssignmentView, Attributes, EligibleView, PayloadView};
 
 /// Exports the given functions as the plugin's hooks (any subset of `eligible`, `payload`,
 /// `event`), together with the allocation export the host writes the input through.
 ///
-/// Each function takes the hook's context by value, generic over the plugin's own config type
-/// (any `serde::Deserialize` type, or [`Value`]), and returns the hook's answer or a
+/// Each function takes the hook's context by value — a view ([`EligibleView`],
+/// [`PayloadView`]; its config type `Clone`) or an owned context — generic over the plugin's
+/// own config type (any `serde::Deserialize` type, or [`Value`]), and returns the hook's answer or a
 /// `Result<answer, E: Display>`; an `Err` reaches the host as a plugin error, which then applies
 /// the safe default.
 ///
 /// ```text
 /// export_plugin! {
-///     eligible: my_eligible,                                  // fn(EligibleContext<C>) -> Eligibility
-///     payload: my_payload,                                    // fn(PayloadContext<C>) -> Payloads
+///     eligible: my_eligible,                                  // fn(EligibleView<C>) -> Eligibility
+///     payload: my_payload,                                    // fn(PayloadView<C>) -> Payloads
 ///     event: my_event,                                        // fn(EventContext<C>) -> Vec<EventDecision>
 /// }
 /// ```

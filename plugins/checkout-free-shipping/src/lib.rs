@@ -3,12 +3,14 @@
 //! currency; the payload tells them, in their currency, how much is missing.
 
 use serde::Deserialize;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use touchstone_plugin_sdk::{
-    Eligibility, EligibleContext, PayloadContext, Payloads, Value, export_plugin, json,
+    Attributes, Eligibility, EligibleView, PayloadView, Payloads, Value, export_plugin, json,
 };
 
-#[derive(Deserialize)]
+/// `Clone`: the SDK deserializes it once per request and hands `payload` a copy.
+#[derive(Clone, Deserialize)]
 struct Config {
     /// Countries (ISO 3166 alpha-2) where free shipping is offered.
     countries: Vec<String>,
@@ -18,12 +20,12 @@ struct Config {
 
 /// What the assignment request carries: `country`, `currency`, `cart_value`.
 struct Cart<'a> {
-    country: &'a str,
-    currency: &'a str,
+    country: Cow<'a, str>,
+    currency: Cow<'a, str>,
     value: f64,
 }
 
-fn cart(attributes: &touchstone_plugin_sdk::ContextMap) -> Option<Cart<'_>> {
+fn cart<'a>(attributes: &Attributes<'a>) -> Option<Cart<'a>> {
     Some(Cart {
         country: attributes.get("country")?.as_str()?,
         currency: attributes.get("currency")?.as_str()?,
@@ -32,43 +34,43 @@ fn cart(attributes: &touchstone_plugin_sdk::ContextMap) -> Option<Cart<'_>> {
 }
 
 fn missing(config: &Config, cart: &Cart<'_>) -> Option<f64> {
-    if !config.countries.iter().any(|c| c == cart.country) || cart.value <= 0.0 {
+    if !config.countries.iter().any(|c| *c == cart.country) || cart.value <= 0.0 {
         return None;
     }
-    let threshold = config.thresholds.get(cart.currency)?;
+    let threshold = config.thresholds.get(cart.currency.as_ref())?;
     (cart.value < *threshold).then(|| threshold - cart.value)
 }
 
-fn eligible(ctx: EligibleContext<Config>) -> Eligibility {
+fn eligible(ctx: EligibleView<Config>) -> Eligibility {
     let fits = cart(&ctx.attributes).and_then(|cart| missing(&ctx.config, &cart));
     ctx.all(fits.is_some())
 }
 
-fn payload(ctx: PayloadContext<Config>) -> Payloads {
+fn payload(ctx: PayloadView<Config>) -> Payloads {
     let Some(cart) = cart(&ctx.attributes) else {
         return Payloads::new();
     };
     let Some(amount) = missing(&ctx.config, &cart) else {
         return Payloads::new();
     };
-    let text = format_money(amount, cart.currency);
+    let text = format_money(amount, &cart.currency);
     ctx.assignments
         .iter()
         .map(|assignment| {
-            let mut payload = match &assignment.payload {
-                Value::Object(map) => map.clone(),
-                _ => Default::default(),
+            let mut payload = match assignment.payload.as_object() {
+                Some(object) => object.to_map(),
+                None => Default::default(),
             };
             payload.insert(
                 "missing_amount".into(),
                 json!((amount * 100.0).round() / 100.0),
             );
-            payload.insert("currency".into(), json!(cart.currency));
+            payload.insert("currency".into(), json!(cart.currency.as_ref()));
             payload.insert(
                 "message".into(),
                 json!(format!("Add {text} more for free shipping")),
             );
-            (assignment.experiment.clone(), Value::Object(payload))
+            (assignment.experiment.to_string(), Value::Object(payload))
         })
         .collect()
 }

@@ -4,7 +4,9 @@
 //! one variant only. Without `fail_variant` it never fails and leaves payloads as they are.
 
 use serde::Deserialize;
-use touchstone_plugin_sdk::{Eligibility, EligibleContext, PayloadContext, Payloads, export_plugin};
+use touchstone_plugin_sdk::{
+    Eligibility, EligibleContext, PayloadContext, Payloads, export_plugin,
+};
 
 #[derive(Deserialize, Default)]
 struct Config {
