@@ -15,7 +15,7 @@
 use super::RedisStore;
 use super::connection::store_error;
 use super::keys::{self, ExperimentKeys};
-use super::script_call;
+use super::script_call::{self, Args};
 use crate::{Exposure, ExposureRecord, StoreError};
 use redis::{Cmd, Script};
 use std::cell::RefCell;
@@ -95,12 +95,12 @@ type Answer = Result<ExposureRecord, StoreError>;
 
 /// One exposure's script arguments, and where its answer goes.
 struct Pending {
-    /// The phase's key prefix and the segment cap: exposures sharing both share a call.
-    prefix: String,
+    /// The phase's keys and the segment cap: exposures sharing both share a call.
+    keys: ExperimentKeys,
     max_values: u32,
     unit_key: String,
-    /// The exposure's ARGV part, packed as arguments of a command that is never sent.
-    args: Cmd,
+    /// The exposure's ARGV part.
+    args: Args,
     answer: oneshot::Sender<Answer>,
 }
 
@@ -113,9 +113,9 @@ pub(crate) async fn record(
     let keys = ExperimentKeys::of(experiment);
     let (answer, answered) = oneshot::channel();
     let pending = Pending {
-        prefix: keys.prefix(),
-        max_values: experiment.spec().max_segment_values,
         unit_key: keys.unit(&exposure.unit_id),
+        keys,
+        max_values: experiment.spec().max_segment_values,
         args: exposure_args(experiment, exposure),
         answer,
     };
@@ -137,26 +137,29 @@ pub(crate) async fn record(
 }
 
 /// The per-exposure arguments of `record_exposure.lua`, in its order.
-fn exposure_args(experiment: &Experiment, exposure: &Exposure) -> Cmd {
+fn exposure_args(experiment: &Experiment, exposure: &Exposure) -> Args {
     let covariates = crate::counting::exposure_covariates(experiment, exposure);
-    let mut args = Cmd::new();
-    args.arg(exposure.variant)
-        .arg(exposure.at.as_millis())
-        .arg(touchstone_model::exposure_hour(exposure.at.as_millis()))
-        .arg(exposure.plugin_version.as_deref().unwrap_or(""))
-        .arg(covariates.len())
-        .arg(exposure.segments.len());
+    let mut args = Args::with_capacity(6 + 3 * (covariates.len() + exposure.segments.len()));
+    let at = exposure.at.as_millis();
+    args.push_fmt(format_args!("{}", exposure.variant))
+        .push_fmt(format_args!("{at}"))
+        .push_fmt(format_args!("{}", touchstone_model::exposure_hour(at)))
+        .push(exposure.plugin_version.as_deref().unwrap_or(""))
+        .push_fmt(format_args!("{}", covariates.len()))
+        .push_fmt(format_args!("{}", exposure.segments.len()));
     for (attribute, x) in &covariates {
-        // Rust's shortest round-trip form: Lua's tonumber reads back the same double.
-        let x = x.map(|x| x.to_string()).unwrap_or_default();
-        args.arg(*attribute)
-            .arg(keys::attribute_in_key(attribute).as_ref())
-            .arg(x);
+        args.push(attribute)
+            .push(keys::attribute_in_key(attribute).as_ref());
+        match x {
+            // Rust's shortest round-trip form: Lua's tonumber reads back the same double.
+            Some(x) => args.push_fmt(format_args!("{x}")),
+            None => args.push(""),
+        };
     }
     for (attribute, value) in &exposure.segments {
-        args.arg(attribute)
-            .arg(keys::attribute_in_key(attribute).as_ref())
-            .arg(value);
+        args.push(attribute)
+            .push(keys::attribute_in_key(attribute).as_ref())
+            .push(value);
     }
     args
 }
@@ -206,7 +209,7 @@ fn batches(waiting: Vec<Pending>) -> Vec<Vec<Pending>> {
     for pending in waiting {
         let open = batches.iter_mut().find(|batch| {
             batch.len() < MAX_BATCH
-                && batch[0].prefix == pending.prefix
+                && batch[0].keys == pending.keys
                 && batch[0].max_values == pending.max_values
         });
         match open {
@@ -247,17 +250,13 @@ fn eval_command(batch: &[Pending]) -> Cmd {
     command
         .arg(RECORD_EXPOSURE.get_hash())
         .arg(batch.len() + 1)
-        .arg(format!("{}agg", first.prefix));
+        .arg(first.keys.counters());
     for pending in batch {
         command.arg(&pending.unit_key);
     }
-    command.arg(&first.prefix).arg(first.max_values);
+    command.arg(first.keys.prefix()).arg(first.max_values);
     for pending in batch {
-        for arg in pending.args.args_iter() {
-            if let redis::Arg::Simple(bytes) = arg {
-                command.arg(bytes);
-            }
-        }
+        command.arg(&pending.args);
     }
     command
 }
@@ -311,12 +310,13 @@ async fn call(
 mod tests {
     use super::*;
 
-    fn pending(prefix: &str, max_values: u32) -> Pending {
+    fn pending(experiment: &str, phase: u32, max_values: u32) -> Pending {
+        let keys = ExperimentKeys::new(experiment, phase);
         Pending {
-            prefix: prefix.to_owned(),
+            unit_key: keys.unit("x"),
+            keys,
             max_values,
-            unit_key: format!("{prefix}u:x"),
-            args: Cmd::new(),
+            args: Args::default(),
             answer: oneshot::channel().0,
         }
     }
@@ -324,18 +324,18 @@ mod tests {
     #[test]
     fn batches_split_by_phase_and_segment_cap_and_keep_arrival_order() {
         let waiting = vec![
-            pending("{exp:a}:p1:", 20),
-            pending("{exp:b}:p1:", 20),
-            pending("{exp:a}:p1:", 20),
-            pending("{exp:a}:p2:", 20),
-            pending("{exp:a}:p1:", 5),
+            pending("a", 1, 20),
+            pending("b", 1, 20),
+            pending("a", 1, 20),
+            pending("a", 2, 20),
+            pending("a", 1, 5),
         ];
         let shapes: Vec<Vec<(String, u32)>> = batches(waiting)
             .iter()
             .map(|batch| {
                 batch
                     .iter()
-                    .map(|pending| (pending.prefix.clone(), pending.max_values))
+                    .map(|pending| (pending.keys.prefix(), pending.max_values))
                     .collect()
             })
             .collect();
@@ -359,7 +359,7 @@ mod tests {
             let mut state = queue.lock();
             state.waiting.push(Pending {
                 answer,
-                ..pending("{exp:a}:p1:", 20)
+                ..pending("a", 1, 20)
             });
             state.flush_scheduled = true;
         }
@@ -382,7 +382,7 @@ mod tests {
     #[test]
     fn a_long_queue_goes_out_in_calls_of_at_most_max_batch() {
         let waiting = (0..2 * MAX_BATCH + 1)
-            .map(|_| pending("{exp:a}:p1:", 20))
+            .map(|_| pending("a", 1, 20))
             .collect();
         let sizes: Vec<usize> = batches(waiting).iter().map(Vec::len).collect();
         assert_eq!(sizes, vec![MAX_BATCH, MAX_BATCH, 1]);

@@ -40,7 +40,7 @@ pub(crate) fn attribute_in_key(attribute: &str) -> Cow<'_, str> {
 }
 
 /// Keys of one experiment in one phase.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ExperimentKeys {
     prefix: String,
 }
