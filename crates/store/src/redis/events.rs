@@ -202,16 +202,13 @@ async fn count_call(
     let entries: usize = call.sections.iter().map(|s| s.indices.len()).sum();
     let mut keys = Args::with_capacity(call.marked.len() + call.sections.len() + 2 * entries);
     let mut args = Args::with_capacity(3 + 3 * call.sections.len() + 4 * entries);
-    args.push_fmt(format_args!("{}", call.sections.len()))
-        .push_fmt(format_args!("{}", call.marked.len()))
-        .push_fmt(format_args!("{marker_ttl_seconds}"));
+    args.push_display(call.sections.len())
+        .push_display(call.marked.len())
+        .push_display(marker_ttl_seconds);
     // The event's marker number in this call (1-based, as the script reads it; 0 for none).
     let mut marker_of: HashMap<usize, usize> = HashMap::with_capacity(call.marked.len());
     for (at, &index) in call.marked.iter().enumerate() {
-        keys.push_fmt(format_args!(
-            "{}",
-            keys::event_processed_key(&events[index].id)
-        ));
+        keys.push_display(keys::event_processed_key(&events[index].id));
         marker_of.insert(index, at + 1);
     }
     for section in &call.sections {
@@ -231,24 +228,18 @@ async fn count_call(
         keys.push(experiment_keys.counters());
         args.push(encoded)
             .push(experiment_keys.prefix())
-            .push_fmt(format_args!("{}", section.indices.len()));
+            .push_display(section.indices.len());
         for &index in &section.indices {
             let event = &events[index];
-            keys.push_fmt(format_args!("{}", experiment_keys.unit_key(&event.unit_id)));
+            keys.push_display(experiment_keys.unit_key(&event.unit_id));
             if section.plan.plan.needs_seen_key(&event.name) {
-                keys.push_fmt(format_args!(
-                    "{}",
-                    experiment_keys.seen_event_key(&event.id)
-                ));
+                keys.push_display(experiment_keys.seen_event_key(&event.id));
             }
-            args.push_fmt(format_args!(
-                "{}",
-                marker_of.get(&index).copied().unwrap_or(0)
-            ))
-            .push(&event.name)
-            .push_fmt(format_args!("{}", event.timestamp.as_millis()));
+            args.push_display(marker_of.get(&index).copied().unwrap_or(0))
+                .push(&event.name)
+                .push_display(event.timestamp.as_millis());
             match event.value {
-                Some(value) => args.push_fmt(format_args!("{value}")),
+                Some(value) => args.push_display(value),
                 None => args.push(""),
             };
         }

@@ -141,18 +141,18 @@ fn exposure_args(experiment: &Experiment, exposure: &Exposure) -> Args {
     let covariates = crate::counting::exposure_covariates(experiment, exposure);
     let mut args = Args::with_capacity(6 + 3 * (covariates.len() + exposure.segments.len()));
     let at = exposure.at.as_millis();
-    args.push_fmt(format_args!("{}", exposure.variant))
-        .push_fmt(format_args!("{at}"))
-        .push_fmt(format_args!("{}", touchstone_model::exposure_hour(at)))
+    args.push_display(exposure.variant)
+        .push_display(at)
+        .push_display(touchstone_model::exposure_hour(at))
         .push(exposure.plugin_version.as_deref().unwrap_or(""))
-        .push_fmt(format_args!("{}", covariates.len()))
-        .push_fmt(format_args!("{}", exposure.segments.len()));
+        .push_display(covariates.len())
+        .push_display(exposure.segments.len());
     for (attribute, x) in &covariates {
         args.push(attribute)
             .push(keys::attribute_in_key(attribute).as_ref());
         match x {
             // Rust's shortest round-trip form: Lua's tonumber reads back the same double.
-            Some(x) => args.push_fmt(format_args!("{x}")),
+            Some(x) => args.push_display(x),
             None => args.push(""),
         };
     }

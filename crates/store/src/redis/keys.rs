@@ -11,7 +11,7 @@ use touchstone_model::Experiment;
 
 /// A key of the form prefix + kind + id, formatted where it is written: the events script
 /// takes a unit key, a marker and sometimes a seen-id per event, written straight into the
-/// command without a `String` each (`script_call::Args::push_fmt`).
+/// command without a `String` each (`script_call::Args::push_display`).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Key<'a> {
     prefix: &'a str,

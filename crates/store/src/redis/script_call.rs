@@ -25,10 +25,10 @@ impl Args {
         }
     }
 
-    /// One argument written by `format_args!` (a key built from parts, a number).
-    pub fn push_fmt(&mut self, arg: fmt::Arguments<'_>) -> &mut Self {
+    /// One argument formatted in place (a number, a key built from parts: `keys::Key`).
+    pub fn push_display(&mut self, arg: impl fmt::Display) -> &mut Self {
         // Writing into a Vec<u8> cannot fail.
-        let _ = self.data.write_fmt(arg);
+        let _ = write!(self.data, "{arg}");
         self.ends.push(self.data.len());
         self
     }
@@ -98,9 +98,9 @@ mod tests {
     #[test]
     fn arguments_keep_their_boundaries() {
         let mut args = Args::with_capacity(2);
-        args.push_fmt(format_args!("{}:u:{}", "{exp:a}:p1", "unit 1"))
+        args.push_display(format_args!("{}:u:{}", "{exp:a}:p1", "unit 1"))
             .push("")
-            .push_fmt(format_args!("{}", 42))
+            .push_display(42)
             .push("x");
         let mut command = redis::cmd("EVALSHA");
         command.arg(&args);
