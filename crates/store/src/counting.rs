@@ -64,7 +64,8 @@ pub(crate) struct Plan {
     pub segment_keys: Vec<String>,
     pub seen_ttl_seconds: u64,
     /// The event names a metric counts every time (`once_per_unit` false): only their events
-    /// need a per-experiment seen-id key, and only theirs get one in the events script's KEYS.
+    /// need a per-experiment seen-id key, and only theirs get one in the events script's KEYS
+    /// (only on a Cluster: on a single Redis the call's own marker guards every event).
     pub seen_events: Vec<String>,
     /// Every covariate attribute, sorted (`Experiment::covariate_attributes`): the unit hash
     /// keeps x as `c:<name>` (written at exposure, read by the events script).

@@ -5,8 +5,10 @@
 //!
 //! - Single Redis (every key in one slot): one `record_events.lua` call counts whole events —
 //!   each event with every experiment that tracks it, up to `EVENTS_PER_CALL` events a call —
-//!   and checks (MGET) and writes (SET … EX) their markers itself, in the same all-or-nothing
-//!   step as the counting: one round trip, a marker exactly where the counting happened.
+//!   and claims their markers itself (`SET … NX EX`) in the same all-or-nothing step as the
+//!   counting: one round trip, a marker exactly where the counting happened. The marker is then
+//!   the only per-id guard: no per-experiment seen-id is written (it would guard nothing the
+//!   marker does not, and cost a key per repeatable event).
 //! - Cluster (a script may touch one slot only; markers are spread over every node): 1. ids
 //!   already marked are `Duplicate`; 2. one script call per experiment (its slot), sent
 //!   together over the multiplexed connection, each all or nothing and de-duplicated by its own
@@ -232,10 +234,13 @@ async fn count_call(
         for &index in &section.indices {
             let event = &events[index];
             keys.push_display(experiment_keys.unit_key(&event.unit_id));
-            if section.plan.plan.needs_seen_key(&event.name) {
+            // A marked event's marker is its guard against a retry (see the script); only
+            // unmarked ones (a Cluster's) need a seen-id.
+            let marker = marker_of.get(&index).copied().unwrap_or(0);
+            if marker == 0 && section.plan.plan.needs_seen_key(&event.name) {
                 keys.push_display(experiment_keys.seen_event_key(&event.id));
             }
-            args.push_display(marker_of.get(&index).copied().unwrap_or(0))
+            args.push_display(marker)
                 .push(&event.name)
                 .push_display(event.timestamp.as_millis());
             match event.value {

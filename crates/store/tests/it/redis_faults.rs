@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use touchstone_store::{RedisStore, Store, StoreError};
-use touchstone_testkit::redis::{RedisOptions, RedisServer};
+use touchstone_testkit::redis::{RedisCluster, RedisOptions, RedisServer};
 
 /// Retries `ping` until Redis answers again; the bound only keeps a broken build from hanging.
 async fn until_reconnected(store: &dyn Store) {
@@ -175,18 +175,29 @@ async fn an_unknown_store_url_is_a_configuration_error() {
     ));
 }
 
+/// On a Cluster the markers are written after the counting calls (they live on other slots), so
+/// a request can fail between the two; the experiment's own seen-ids then keep the retry from
+/// counting again. (On a single Redis the marker is claimed inside the counting call itself, so
+/// this state cannot arise there, and no seen-id is written.)
 #[tokio::test]
 async fn a_batch_retried_after_its_markers_were_lost_counts_nothing_twice() {
-    let server = RedisServer::shared();
-    let store = RedisStore::connect(&server.url()).await.expect("url");
+    let cluster = RedisCluster::shared();
+    let store = RedisStore::connect(&cluster.url()).await.expect("url");
     let exp = Arc::new(experiment("partial-failure"));
     expose(&store, &exp, "u1", 0, T0).await;
     let id = format!("{}:p1", exp.key());
     let batch = [event(&id, "u1", "purchase", Some(12.0), T0 + HOUR)];
     let exps = std::slice::from_ref(&exp);
     store.record_events(exps, &batch).await.expect("recorded");
-    // As if the call failed after counting but before writing the global marker.
-    server.cli(&["DEL", &format!("touchstone:ev:{id}")]);
+    // As if the request failed after counting but before writing the global marker; the node
+    // that does not hold it answers MOVED.
+    let marker = format!("touchstone:ev:{id}");
+    let deleted: usize = cluster
+        .nodes()
+        .iter()
+        .map(|node| usize::from(node.cli(&["DEL", &marker]).trim() == "1"))
+        .sum();
+    assert_eq!(deleted, 1, "the marker was written on one node");
     let retried = store.record_events(exps, &batch).await.expect("recorded");
     assert_eq!(
         retried.outcomes,

@@ -2,7 +2,8 @@
 //! replicas, out of memory) or a sum would not be finite, the batch leaves no trace — no
 //! seen-ids, no unit state, no counters, no processed markers — and its retry after recovery
 //! counts every event exactly once; a batch split over several calls, one of which fails, marks
-//! only the events it counted.
+//! only the events it counted. On a single Redis the marker is an event's only per-id key; on a
+//! Cluster the script claims seen-ids, and undoes them on failure.
 
 use crate::fixtures::*;
 use std::sync::Arc;
@@ -123,9 +124,9 @@ async fn a_sum_that_would_not_be_finite_refuses_the_whole_call_before_any_write(
     assert_counted_once(&aggregates(&store, &exp).await);
 }
 
-/// A command that fails inside the script after the markers and seen-ids were claimed (here a
-/// unit key that is not a hash: `WRONGTYPE`) must not leave those claims behind: they would
-/// make the retry answer `Duplicate` for events nobody counted.
+/// A command that fails inside the script after the markers were claimed (here a unit key that
+/// is not a hash: `WRONGTYPE`) must not leave those claims behind: they would make the retry
+/// answer `Duplicate` for events nobody counted.
 #[tokio::test]
 async fn a_command_failing_after_the_claims_leaves_no_marker_and_the_retry_counts_once() {
     let server = RedisServer::shared();
@@ -133,7 +134,7 @@ async fn a_command_failing_after_the_claims_leaves_no_marker_and_the_retry_count
     let (exp, batch) = exposed_pair(&store, "wrong-type").await;
     let exps = std::slice::from_ref(&exp);
     // u3 is not exposed; its unit key holds a string, so the script's HMGET of it fails
-    // after every marker of the batch (and u1's and u2's seen-ids) was claimed.
+    // after every marker of the batch was claimed.
     let broken = format!("{{exp:{}}}:p1:u:u3", exp.key());
     server.cli(&["SET", &broken, "not a hash"]);
     let mut with_broken = batch.clone();
@@ -156,6 +157,73 @@ async fn a_command_failing_after_the_claims_leaves_no_marker_and_the_retry_count
     assert_eq!(retried.accepted(), batch.len());
     assert_eq!(retried.duplicates(), 0);
     assert_counted_once(&aggregates(&store, &exp).await);
+}
+
+/// On a single Redis an event's marker, claimed in the call that counts it, is its only guard
+/// against a retry: the batch leaves one marker per event and no per-experiment seen-id.
+#[tokio::test]
+async fn on_a_single_redis_an_event_leaves_its_marker_and_no_seen_id() {
+    let server = RedisServer::shared();
+    let store = RedisStore::connect(&server.url()).await.expect("url");
+    let (exp, batch) = exposed_pair(&store, "marker-only").await;
+    let exps = std::slice::from_ref(&exp);
+    let recorded = store.record_events(exps, &batch).await.expect("recorded");
+    assert_eq!(recorded.accepted(), batch.len());
+    for event in &batch {
+        let marker = server.cli(&["EXISTS", &format!("touchstone:ev:{}", event.id)]);
+        assert_eq!(marker.trim(), "1", "{}", event.id);
+    }
+    let seen = server.cli(&[
+        "--scan",
+        "--pattern",
+        &format!("{{exp:{}}}:p1:e:*", exp.key()),
+    ]);
+    assert_eq!(seen.trim(), "", "seen-ids were written");
+    let again = store.record_events(exps, &batch).await.expect("recorded");
+    assert_eq!(again.duplicates(), batch.len());
+    assert_counted_once(&aggregates(&store, &exp).await);
+}
+
+/// On a Cluster the script claims seen-ids (the markers are written by the caller, after every
+/// call): a command failing after those claims deletes them again, and the retry counts once.
+#[tokio::test]
+async fn a_command_failing_after_the_seen_id_claims_on_a_cluster_leaves_none() {
+    let cluster = RedisCluster::shared();
+    let store = RedisStore::connect(&cluster.url()).await.expect("url");
+    let (exp, batch) = exposed_pair(&store, "wrong-type-cluster").await;
+    let exps = std::slice::from_ref(&exp);
+    // u3's unit key holds a string: the script's HMGET of it fails after u1's and u2's seen-ids
+    // were claimed (u3's event comes last). The node without the slot answers MOVED.
+    let broken = format!("{{exp:{}}}:p1:u:u3", exp.key());
+    for node in cluster.nodes() {
+        node.cli(&["SET", &broken, "not a hash"]);
+    }
+    let mut with_broken = batch.clone();
+    with_broken.push(event(
+        &format!("{}:broken", exp.key()),
+        "u3",
+        "purchase",
+        Some(1.0),
+        T0 + HOUR,
+    ));
+    let untouched = aggregates(&store, &exp).await;
+    let failed = store.record_events(exps, &with_broken).await;
+    assert!(failed.is_err(), "{failed:?}");
+    assert_eq!(aggregates(&store, &exp).await, untouched);
+    let pattern = format!("{{exp:{}}}:p1:e:*", exp.key());
+    for node in cluster.nodes() {
+        let seen = node.cli(&["--scan", "--pattern", &pattern]);
+        assert_eq!(seen.trim(), "", "a failed call left seen-ids");
+    }
+
+    for node in cluster.nodes() {
+        node.cli(&["DEL", &broken]);
+    }
+    let retried = store.record_events(exps, &batch).await.expect("recorded");
+    assert_eq!(retried.accepted(), batch.len());
+    assert_counted_once(&aggregates(&store, &exp).await);
+    let again = store.record_events(exps, &batch).await.expect("recorded");
+    assert_eq!(again.duplicates(), batch.len());
 }
 
 /// 150 purchases of 150 units exposed to two experiments (variant 0 of each) — 300 counting

@@ -16,15 +16,20 @@
 -- none), name, ms, value ('' = none).
 -- KEYS: the m markers (`touchstone:ev:ID`, every event of the call has one, counted by any
 -- section or by none); then per section its counters hash, then k times: the event's unit
--- hash, then its seen-id key only if its name is one of the plan's `seen_events` (those a
--- metric counts every time; the others never need one).
+-- hash, then its seen-id key only if the event has no marker in this call (marker 0: on a
+-- Cluster) and its name is one of the plan's `seen_events` (those a metric counts every time;
+-- the others never need one).
 -- Returns m integers, 1 where the marker already existed (the event is a duplicate: no
 -- section counts it), then one integer per section event, sections in order: 1 when its
 -- experiment counted it (now or on an earlier attempt of the same id), else 0.
 --
 -- Markers: every section event of a marked event is in this call (the caller packs whole
 -- events), so a marker exists after the call exactly when every experiment counted the event:
--- it never hides an event that was not counted.
+-- it never hides an event that was not counted. A marked event needs no seen-id: its marker,
+-- claimed in this same all-or-nothing call with a TTL at least as long as any seen-id's, is
+-- already the per-id guard of every experiment in the call (on a single Redis, where markers
+-- are claimed here, no seen-id is ever written; a seen-id key per repeatable event cost as
+-- much as a fifth of the script's time, decision 016).
 --
 -- All or nothing: the script reads and computes everything first, checks every number it is
 -- about to write is finite, and only then writes the counting. Two kinds of key are claimed
@@ -260,7 +265,7 @@ local function count_all()
     end
 
     -- Counts one event of this section; 1 when it fell inside a window of a stage or metric.
-    local function count(unit_key, seen_key, name, at, value)
+    local function count(unit_key, seen_key, marked, name, at, value)
       local counted = 0
       local reading = reading_for(name)
       local unit = redis.call('HMGET', unit_key, unpack(reading.fields))
@@ -286,7 +291,7 @@ local function count_all()
           counted = 1
           -- An id this experiment already counted is a retry: count it once.
           local fresh = true
-          if repeatable then
+          if repeatable and not marked then
             -- The plan lists every name a repeatable metric counts (`seen_events`).
             if not seen_key then error('no seen-id key for ' .. name) end
             fresh = claim(seen_key, plan.seen_ttl_seconds)
@@ -330,7 +335,7 @@ local function count_all()
       local marker, name = tonumber(ARGV[argi]), ARGV[argi + 1]
       local unit_key, seen_key = KEYS[keyi], nil
       keyi = keyi + 1
-      if seen_events[name] then
+      if marker == 0 and seen_events[name] then
         seen_key = KEYS[keyi]
         keyi = keyi + 1
       end
@@ -340,7 +345,7 @@ local function count_all()
         local raw = ARGV[argi + 3]
         local value = nil
         if raw ~= '' then value = tonumber(raw) end
-        counted = count(unit_key, seen_key, name, tonumber(ARGV[argi + 2]), value)
+        counted = count(unit_key, seen_key, marker ~= 0, name, tonumber(ARGV[argi + 2]), value)
       end
       argi = argi + 4
       results[#results + 1] = counted
