@@ -8,6 +8,7 @@ pub mod clock;
 pub mod error;
 pub mod guardrails;
 pub mod http;
+pub mod markers;
 pub mod observe;
 pub mod plugin_health;
 pub mod plugins;

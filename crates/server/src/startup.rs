@@ -26,6 +26,8 @@ use touchstone_store::Store;
 
 /// How often each server moves its plugin-health tally into the store.
 const PLUGIN_HEALTH_FLUSH: Duration = Duration::from_secs(1);
+/// How often processed event markers whose time is up are deleted (`markers.rs`).
+const MARKER_SWEEP: Duration = Duration::from_secs(60);
 
 pub struct Application {
     port: u16,
@@ -74,6 +76,11 @@ impl Application {
             plugin_health: Arc::default(),
             clock: Arc::new(SystemClock),
         };
+        tokio::spawn(crate::markers::keep_sweeping(
+            Arc::clone(&state.store),
+            Arc::clone(&state.clock),
+            MARKER_SWEEP,
+        ));
         tokio::spawn(crate::plugin_health::keep_flushing(
             plugin_health_flush(&state),
             PLUGIN_HEALTH_FLUSH,

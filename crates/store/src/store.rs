@@ -268,6 +268,15 @@ pub trait Store: Send + Sync + 'static {
     /// `report.expires_at`.
     async fn report_server(&self, report: &ServerPlugins) -> Result<(), StoreError>;
 
+    /// Deletes the processed markers (the ids that make a retry answer `Duplicate`) whose time
+    /// was up before `now`, minus a margin for clocks that disagree; answers how many. Markers
+    /// that expire by themselves (a TTL, or the embedded store's own pruning) need nothing, and
+    /// answer 0. The server runs it periodically; safe to run from several servers at once.
+    async fn expire_event_markers(
+        &self,
+        now: touchstone_model::Timestamp,
+    ) -> Result<u64, StoreError>;
+
     /// The heartbeats not expired at `now`, ordered by server; expired ones are forgotten.
     async fn load_servers(
         &self,

@@ -8,7 +8,9 @@
 //!   and claims their markers itself (`SET … NX EX`) in the same all-or-nothing step as the
 //!   counting: one round trip, a marker exactly where the counting happened. The marker is then
 //!   the only per-id guard: no per-experiment seen-id is written (it would guard nothing the
-//!   marker does not, and cost a key per repeatable event).
+//!   marker does not, and cost a key per repeatable event). Markers carry no TTL there: the
+//!   call queues them by the hour their time is up, and the sweeper deletes them
+//!   (`marker_expiry.rs`).
 //! - Cluster (a script may touch one slot only; markers are spread over every node): 1. ids
 //!   already marked are `Duplicate`; 2. one script call per experiment (its slot), sent
 //!   together over the multiplexed connection, each all or nothing and de-duplicated by its own
@@ -17,6 +19,7 @@
 
 use super::connection::{Handle, store_error};
 use super::keys::{self, ExperimentKeys};
+use super::marker_expiry;
 use super::script_call::{self, Args};
 use super::{RECORD_EVENTS, RedisStore};
 use crate::counting;
@@ -87,9 +90,11 @@ pub(super) async fn record(
     } else {
         per_experiment_calls(plans, events, &fresh)
     };
+    // The queue the claimed markers join (single Redis): the sweeper deletes them when it is due.
+    let marker_hour = marker_expiry::hour_of_expiry(marker_expiry::wall_clock(), ttl);
     let calls = calls
         .into_iter()
-        .map(|call| count_call(handle.clone(), events, call, ttl));
+        .map(|call| count_call(handle.clone(), events, call, marker_hour));
     let mut counted = vec![0u32; events.len()];
     let mut duplicate = vec![false; events.len()];
     for result in futures::future::try_join_all(calls).await? {
@@ -199,19 +204,23 @@ async fn count_call(
     mut handle: Handle,
     events: &[OutcomeEvent],
     call: Call<'_>,
-    marker_ttl_seconds: u64,
+    marker_hour: i64,
 ) -> Result<CallResult, StoreError> {
     let entries: usize = call.sections.iter().map(|s| s.indices.len()).sum();
-    let mut keys = Args::with_capacity(call.marked.len() + call.sections.len() + 2 * entries);
+    let mut keys = Args::with_capacity(call.marked.len() + call.sections.len() + 2 * entries + 2);
     let mut args = Args::with_capacity(3 + 3 * call.sections.len() + 4 * entries);
     args.push_display(call.sections.len())
         .push_display(call.marked.len())
-        .push_display(marker_ttl_seconds);
+        .push_display(marker_hour);
     // The event's marker number in this call (1-based, as the script reads it; 0 for none).
     let mut marker_of: HashMap<usize, usize> = HashMap::with_capacity(call.marked.len());
     for (at, &index) in call.marked.iter().enumerate() {
         keys.push_display(keys::event_processed_key(&events[index].id));
         marker_of.insert(index, at + 1);
+    }
+    if !call.marked.is_empty() {
+        keys.push(keys::marker_queue(marker_hour))
+            .push(keys::MARKER_HOURS);
     }
     for section in &call.sections {
         let experiment = section.plan.experiment();

@@ -176,7 +176,18 @@ pub(crate) const MODULE_PREFIX: &str = "{touchstone}:module:";
 /// Hash: server (`host:port`) → heartbeat JSON (the plugin versions it runs, when it expires).
 pub(crate) const SERVERS: &str = "{touchstone}:servers";
 
-/// String with a TTL: the event id was fully processed. Untagged on purpose, so the ids of
+/// Sorted set: the hours that have a queue of processed markers (`marker_queue`), scored by
+/// the hour (`marker_expiry.rs`). Single Redis only.
+pub(crate) const MARKER_HOURS: &str = "touchstone:evq";
+
+/// List: the processed markers whose time is up in the hour before `hour` (hours since the
+/// epoch), deleted by the sweeper once it has passed (`marker_expiry.rs`).
+pub(crate) fn marker_queue(hour: i64) -> String {
+    format!("{MARKER_HOURS}:{hour}")
+}
+
+/// String: the event id was fully processed (no TTL on a single Redis, where `marker_queue`
+/// lists it; a TTL on a Cluster). Untagged on purpose, so the ids of
 /// busy shops spread over every node of a cluster.
 pub(crate) fn event_processed(event_id: &str) -> String {
     event_processed_key(event_id).to_string()

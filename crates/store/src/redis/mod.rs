@@ -7,6 +7,7 @@ mod connection;
 mod events;
 mod exposures;
 pub(crate) mod keys;
+mod marker_expiry;
 mod plugin_health;
 mod plugins;
 mod script_call;
@@ -369,6 +370,16 @@ impl Store for RedisStore {
 
     async fn load_servers(&self, now: Timestamp) -> Result<Vec<crate::ServerPlugins>, StoreError> {
         plugins::servers(self, now).await
+    }
+
+    async fn expire_event_markers(&self, now: Timestamp) -> Result<u64, StoreError> {
+        match self.handle().await? {
+            mut handle @ connection::Handle::Single(_) => {
+                marker_expiry::sweep(&mut handle, now).await
+            }
+            // A Cluster's markers are written with a TTL (marker_expiry.rs says why).
+            _ => Ok(0),
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 mod concurrency;
 mod conformance;
 mod fixtures;
+mod marker_expiry;
 mod phases;
 mod redis_faults;
 mod redis_refusals;

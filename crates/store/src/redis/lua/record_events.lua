@@ -5,9 +5,10 @@
 --
 -- The batch comes in sections, one per experiment (several only where every key shares a
 -- slot: always on a single Redis, never across experiments on a Cluster).
--- ARGV[1] the number of sections; ARGV[2] the number m of processed markers this call checks
--- and writes (0 on a Cluster, where the caller does both around the calls); ARGV[3] their TTL
--- in seconds; then per section: its plan as JSON (`Plan` in counting.rs:
+-- ARGV[1] the number of sections; ARGV[2] the number m of processed markers this call claims
+-- (0 on a Cluster, where the caller checks and writes them around the calls); ARGV[3] the
+-- hour their expiry falls in (`marker_expiry.rs`: the hour queue that lists them); then per
+-- section: its plan as JSON (`Plan` in counting.rs:
 -- {stages, window_ms, metrics: [{key, event, start_ms, end_ms, min_count, covariate,
 -- contribution, value_steps, keep, unit_value, counts_senders, needs_value, once_per_unit,
 -- keeps_value}], segments, segment_keys, seen_ttl_seconds, seen_events, covariates,
@@ -15,7 +16,8 @@
 -- ({exp:KEY}:p1:), its number of events k, then k times: the event's marker (1..m, 0 for
 -- none), name, ms, value ('' = none).
 -- KEYS: the m markers (`touchstone:ev:ID`, every event of the call has one, counted by any
--- section or by none); then per section its counters hash, then k times: the event's unit
+-- section or by none) and, when m > 0, the hour's marker queue (`touchstone:evq:HOUR`, a list)
+-- and the set of hours with a queue (`touchstone:evq`); then per section its counters hash, then k times: the event's unit
 -- hash, then its seen-id key only if the event has no marker in this call (marker 0: on a
 -- Cluster) and its name is one of the plan's `seen_events` (those a metric counts every time;
 -- the others never need one).
@@ -31,20 +33,27 @@
 -- are claimed here, no seen-id is ever written; a seen-id key per repeatable event cost as
 -- much as a fifth of the script's time, decision 016).
 --
+-- Markers carry no TTL of their own: each call appends the markers it claimed to the queue of
+-- the hour their time is up, and the server's sweeper (`marker_expiry.rs`) deletes a queue's
+-- markers once that hour has passed. A key with a TTL cost Redis twice the dictionary work of
+-- one without (the expires table is searched, cleared and written per key, and grows by a key
+-- per event), about a sixth of the script's time (decision 016).
+--
 -- All or nothing: the script reads and computes everything first, checks every number it is
 -- about to write is finite, and only then writes the counting. Two kinds of key are claimed
--- earlier, while reading, with one `SET … NX EX` each (the claim is the check): the markers and
--- the seen-ids. If anything fails after a claim (a non-finite value, a corrupt field, an
--- error raised by a command), the script deletes the keys it claimed before it answers the
--- error — they did not exist before, so the call leaves nothing. Redis does not roll back a
--- script, and refuses a write (OOM, too few replicas) only at a script's first write, which
--- is then the first claim: nothing of the batch is kept either way.
+-- earlier, while reading, with one `SET … NX` each (the claim is the check): the markers (no
+-- TTL) and the seen-ids (`EX`; a Cluster's only). If anything fails after a claim (a
+-- non-finite value, a corrupt field, an error raised by a command), the script deletes the
+-- keys it claimed before it answers the error — they did not exist before, so the call leaves
+-- nothing. Redis does not roll back a script, and refuses a write (OOM, too few replicas) only
+-- at a script's first write, which is then the first claim: nothing of the batch is kept
+-- either way.
 --
 -- Cost matters here (Redis runs one script at a time, and each `redis.call` costs about a
 -- microsecond of conversions besides the command), so:
 -- - each event reads everything it needs of its unit in one HMGET, and each unit is written
 --   once, in one HSET, at the end (the script is atomic, so read-then-write is safe);
--- - a marker or seen-id is checked and written by one command (`SET … NX EX`), not an
+-- - a marker or seen-id is checked and written by one command (`SET … NX`), not an
 --   EXISTS/MGET and a SET;
 -- - counter increments are summed in Lua; each counters hash is read once (HMGET of the
 --   fields the batch moves) and written once (HSET of their new values) instead of one
@@ -161,18 +170,30 @@ local function unit_value(m, n, x)
   return x -- 'kept'
 end
 
-local marker_count, marker_ttl = tonumber(ARGV[2]), ARGV[3]
+local marker_count, marker_hour = tonumber(ARGV[2]), ARGV[3]
 
 -- Everything from the first claim on runs inside `pcall` (at the end of the script), so a failure can
 -- delete what was claimed.
 local function count_all()
   local results = {}
   local duplicate = {}
+  local fresh_markers = {}
   for i = 1, marker_count do
-    duplicate[i] = not claim(KEYS[i], marker_ttl)
+    if redis.call('SET', KEYS[i], '1', 'NX') then
+      claimed[#claimed + 1] = KEYS[i]
+      fresh_markers[#fresh_markers + 1] = KEYS[i]
+      duplicate[i] = false
+    else
+      duplicate[i] = true
+    end
     results[i] = duplicate[i] and 1 or 0
   end
   local argi, keyi = 4, marker_count + 1
+  local marker_queue, marker_hours = nil, nil
+  if marker_count > 0 then
+    marker_queue, marker_hours = KEYS[keyi], KEYS[keyi + 1]
+    keyi = keyi + 2
+  end
   for _ = 1, tonumber(ARGV[1]) do
     local plan = cjson.decode(ARGV[argi])
     local prefix, k = ARGV[argi + 1], tonumber(ARGV[argi + 2])
@@ -420,6 +441,12 @@ local function count_all()
   end
   for _, write in ipairs(writes) do
     redis.call('HSET', write[1], unpack(write[2]))
+  end
+  -- Last, so that a marker is queued only if its call counted: the sweeper deletes it when
+  -- its hour has passed.
+  if #fresh_markers > 0 then
+    redis.call('RPUSH', marker_queue, unpack(fresh_markers))
+    redis.call('ZADD', marker_hours, marker_hour, marker_hour)
   end
   return results
 end

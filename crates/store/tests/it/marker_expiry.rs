@@ -1,0 +1,139 @@
+//! Processed markers on a single Redis carry no TTL: the events script queues them by the hour
+//! their time is up, and `expire_event_markers` deletes a queue once that hour (and one more)
+//! has passed — never earlier, all of it, even with several sweepers at once. Each test has a
+//! Redis of its own: a sweep "two weeks from now" would delete other tests' markers.
+
+use crate::fixtures::*;
+use std::sync::Arc;
+use touchstone_model::Timestamp;
+use touchstone_store::{RedisStore, Store};
+use touchstone_testkit::redis::RedisServer;
+
+const QUEUES: &str = "touchstone:evq";
+
+fn now_ms() -> i64 {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970");
+    i64::try_from(since_epoch.as_millis()).expect("fits")
+}
+
+/// The hours that have a queue.
+fn queued_hours(server: &RedisServer) -> Vec<i64> {
+    server
+        .cli(&["ZRANGE", QUEUES, "0", "-1"])
+        .lines()
+        .filter(|line| !line.is_empty())
+        .map(|line| line.trim().parse().expect("an hour"))
+        .collect()
+}
+
+fn exists(server: &RedisServer, key: &str) -> bool {
+    server.cli(&["EXISTS", key]).trim() == "1"
+}
+
+#[tokio::test]
+async fn a_marker_lives_past_its_ttl_and_is_swept_an_hour_after_its_queue_ends() {
+    let server = RedisServer::start();
+    let store = RedisStore::connect(&server.url()).await.expect("url");
+    let exp = Arc::new(experiment("sweep"));
+    expose(&store, &exp, "u1", 0, T0).await;
+    let exps = std::slice::from_ref(&exp);
+
+    // A failed call queues nothing (its claimed markers are deleted again).
+    let huge = event("sweep:huge", "u1", "purchase", Some(1e200), T0 + HOUR);
+    assert!(store.record_events(exps, &[huge]).await.is_err());
+    assert_eq!(queued_hours(&server), Vec::<i64>::new());
+
+    let recorded_at = now_ms();
+    let batch: Vec<_> = (0..5)
+        .map(|n| {
+            event(
+                &format!("sweep:{n}"),
+                "u1",
+                "purchase",
+                Some(1.0),
+                T0 + HOUR,
+            )
+        })
+        .collect();
+    store.record_events(exps, &batch).await.expect("recorded");
+    let hours = queued_hours(&server);
+    assert_eq!(hours.len(), 1, "{hours:?}");
+    let hour = hours[0];
+    let queue = format!("{QUEUES}:{hour}");
+    let listed = server.cli(&["LRANGE", &queue, "0", "-1"]);
+    for event in &batch {
+        let marker = format!("touchstone:ev:{}", event.id);
+        assert!(exists(&server, &marker), "{marker}");
+        assert_eq!(
+            server.cli(&["PTTL", &marker]).trim(),
+            "-1",
+            "{marker} has a TTL"
+        );
+        assert!(listed.lines().any(|line| line.trim() == marker), "{listed}");
+    }
+
+    // The marker must outlive the experiment's dedup window: its longest window + 7 days.
+    let ttl_ms = ((exp.longest_window_hours() + 7.0 * 24.0) * HOUR as f64) as i64;
+    let first_sweepable = (hour + 1) * HOUR;
+    assert!(first_sweepable >= recorded_at + ttl_ms + HOUR);
+
+    for not_yet in [now_ms(), recorded_at + ttl_ms, first_sweepable - 1] {
+        let now = Timestamp::from_millis(not_yet);
+        assert_eq!(store.expire_event_markers(now).await.expect("swept"), 0);
+    }
+    let retried = store.record_events(exps, &batch).await.expect("recorded");
+    assert_eq!(retried.duplicates(), batch.len());
+
+    let now = Timestamp::from_millis(first_sweepable);
+    assert_eq!(store.expire_event_markers(now).await.expect("swept"), 5);
+    for event in &batch {
+        assert!(!exists(&server, &format!("touchstone:ev:{}", event.id)));
+    }
+    assert!(!exists(&server, &queue));
+    assert_eq!(queued_hours(&server), Vec::<i64>::new());
+    assert_eq!(store.expire_event_markers(now).await.expect("swept"), 0);
+}
+
+#[tokio::test]
+async fn sweepers_running_together_delete_a_long_queue_whole_and_once() {
+    const EVENTS: usize = 1_234;
+    let server = RedisServer::start();
+    let store = RedisStore::connect(&server.url()).await.expect("url");
+    let exp = Arc::new(experiment("long-queue"));
+    let exps = std::slice::from_ref(&exp);
+    // No unit is exposed: every event is counted by nobody, and still marked.
+    let batch: Vec<_> = (0..EVENTS)
+        .map(|n| {
+            event(
+                &format!("long:{n}"),
+                &format!("u{n}"),
+                "view_item",
+                None,
+                T0,
+            )
+        })
+        .collect();
+    let recorded = store.record_events(exps, &batch).await.expect("recorded");
+    assert_eq!(recorded.accepted(), EVENTS);
+    let hours = queued_hours(&server);
+    assert_eq!(hours.len(), 1, "{hours:?}");
+    let queue = format!("{QUEUES}:{}", hours[0]);
+    assert_eq!(server.cli(&["LLEN", &queue]).trim(), EVENTS.to_string());
+
+    let now = Timestamp::from_millis((hours[0] + 1) * HOUR);
+    let other = store.clone();
+    let (a, b) = tokio::join!(
+        store.expire_event_markers(now),
+        other.expire_event_markers(now)
+    );
+    let deleted = a.expect("swept") + b.expect("swept");
+    assert_eq!(deleted, EVENTS as u64);
+    assert_eq!(
+        server.cli(&["DBSIZE"]).trim(),
+        "0",
+        "{}",
+        server.cli(&["KEYS", "*"])
+    );
+}
