@@ -124,6 +124,23 @@ async fn a_sum_that_would_not_be_finite_refuses_the_whole_call_before_any_write(
     assert_counted_once(&aggregates(&store, &exp).await);
 }
 
+/// `batch` plus a last event of u3, and u3's unit key: the caller makes it a string, so the
+/// script's HMGET of it fails after everything the batch's other events claimed.
+fn with_broken_unit(
+    exp: &Experiment,
+    batch: &[touchstone_model::OutcomeEvent],
+) -> (String, Vec<touchstone_model::OutcomeEvent>) {
+    let mut with_broken = batch.to_vec();
+    with_broken.push(event(
+        &format!("{}:broken", exp.key()),
+        "u3",
+        "purchase",
+        Some(1.0),
+        T0 + HOUR,
+    ));
+    (format!("{{exp:{}}}:p1:u:u3", exp.key()), with_broken)
+}
+
 /// A command that fails inside the script after the markers were claimed (here a unit key that
 /// is not a hash: `WRONGTYPE`) must not leave those claims behind: they would make the retry
 /// answer `Duplicate` for events nobody counted.
@@ -135,16 +152,8 @@ async fn a_command_failing_after_the_claims_leaves_no_marker_and_the_retry_count
     let exps = std::slice::from_ref(&exp);
     // u3 is not exposed; its unit key holds a string, so the script's HMGET of it fails
     // after every marker of the batch was claimed.
-    let broken = format!("{{exp:{}}}:p1:u:u3", exp.key());
+    let (broken, with_broken) = with_broken_unit(&exp, &batch);
     server.cli(&["SET", &broken, "not a hash"]);
-    let mut with_broken = batch.clone();
-    with_broken.push(event(
-        &format!("{}:broken", exp.key()),
-        "u3",
-        "purchase",
-        Some(1.0),
-        T0 + HOUR,
-    ));
     let before = everything(server);
     let untouched = aggregates(&store, &exp).await;
     let failed = store.record_events(exps, &with_broken).await;
@@ -194,18 +203,10 @@ async fn a_command_failing_after_the_seen_id_claims_on_a_cluster_leaves_none() {
     let exps = std::slice::from_ref(&exp);
     // u3's unit key holds a string: the script's HMGET of it fails after u1's and u2's seen-ids
     // were claimed (u3's event comes last). The node without the slot answers MOVED.
-    let broken = format!("{{exp:{}}}:p1:u:u3", exp.key());
+    let (broken, with_broken) = with_broken_unit(&exp, &batch);
     for node in cluster.nodes() {
         node.cli(&["SET", &broken, "not a hash"]);
     }
-    let mut with_broken = batch.clone();
-    with_broken.push(event(
-        &format!("{}:broken", exp.key()),
-        "u3",
-        "purchase",
-        Some(1.0),
-        T0 + HOUR,
-    ));
     let untouched = aggregates(&store, &exp).await;
     let failed = store.record_events(exps, &with_broken).await;
     assert!(failed.is_err(), "{failed:?}");
