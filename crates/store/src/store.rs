@@ -141,9 +141,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Records a batch of validated events against the given (running) experiments, each
     /// compiled once ([`CountingPlan::compile`]) when its definition loaded. All or nothing per
-    /// store call: when it fails, no unit state, counter or seen id of the batch was written
-    /// by that call (a retry counts every event once); the global processed markers are
-    /// written only after every count succeeded.
+    /// store call: when it fails, no unit state, counter, seen id or processed marker of the
+    /// batch was written by that call (a retry counts every event once); an event's processed
+    /// marker exists only once every experiment counted it.
     async fn record_planned_events(
         &self,
         plans: &[Arc<CountingPlan>],
