@@ -137,3 +137,47 @@ async fn sweepers_running_together_delete_a_long_queue_whole_and_once() {
         server.cli(&["KEYS", "*"])
     );
 }
+
+/// Queuing the markers is part of the all-or-nothing call: when it fails (here the hour's queue
+/// is not a list), no marker and no counting of the batch is kept, and the retry counts once.
+#[tokio::test]
+async fn a_call_whose_markers_cannot_be_queued_keeps_nothing() {
+    let server = RedisServer::start();
+    let store = RedisStore::connect(&server.url()).await.expect("url");
+    let exp = Arc::new(experiment("unqueued"));
+    expose(&store, &exp, "u1", 0, T0).await;
+    let exps = std::slice::from_ref(&exp);
+    let batch: Vec<_> = (0..3)
+        .map(|n| {
+            event(
+                &format!("unqueued:{n}"),
+                "u1",
+                "purchase",
+                Some(2.0),
+                T0 + HOUR,
+            )
+        })
+        .collect();
+    let ttl_ms = ((exp.longest_window_hours() + 7.0 * 24.0) * HOUR as f64) as i64;
+    // The call's hour, whichever side of an hour's turn this test runs on.
+    let hours = [now_ms(), now_ms() + 60_000].map(|at| (at + ttl_ms).div_euclid(HOUR) + 1);
+    for hour in hours {
+        server.cli(&["SET", &format!("{QUEUES}:{hour}"), "not a list"]);
+    }
+    let untouched = aggregates(&store, &exp).await;
+    let failed = store.record_events(exps, &batch).await;
+    assert!(failed.is_err(), "{failed:?}");
+    assert_eq!(aggregates(&store, &exp).await, untouched);
+    for event in &batch {
+        assert!(!exists(&server, &format!("touchstone:ev:{}", event.id)));
+    }
+    assert_eq!(queued_hours(&server), Vec::<i64>::new());
+
+    for hour in hours {
+        server.cli(&["DEL", &format!("{QUEUES}:{hour}")]);
+    }
+    let retried = store.record_events(exps, &batch).await.expect("recorded");
+    assert_eq!(retried.accepted(), batch.len());
+    let agg = aggregates(&store, &exp).await;
+    assert_eq!(metric(&agg, 0, "purchases"), moments(1, 3.0, 9.0));
+}

@@ -430,6 +430,13 @@ local function count_all()
   local writes, failure = counter_writes()
   if not writes then return redis.error_reply(failure) end
 
+  -- The claimed markers join their hour's queue (the sweeper deletes them when it has passed)
+  -- before any counting is written: if this fails, nothing of the batch is kept.
+  if #fresh_markers > 0 then
+    redis.call('RPUSH', marker_queue, unpack(fresh_markers))
+    redis.call('ZADD', marker_hours, marker_hour, marker_hour)
+  end
+
   for _, unit_key in ipairs(unit_order) do
     local flat = {}
     for field, value in pairs(unit_writes[unit_key]) do
@@ -441,12 +448,6 @@ local function count_all()
   end
   for _, write in ipairs(writes) do
     redis.call('HSET', write[1], unpack(write[2]))
-  end
-  -- Last, so that a marker is queued only if its call counted: the sweeper deletes it when
-  -- its hour has passed.
-  if #fresh_markers > 0 then
-    redis.call('RPUSH', marker_queue, unpack(fresh_markers))
-    redis.call('ZADD', marker_hours, marker_hour, marker_hour)
   end
   return results
 end
