@@ -5,7 +5,7 @@
 //!
 //! - Single Redis (every key in one slot): one `record_events.lua` call counts whole events —
 //!   each event with every experiment that tracks it, up to `EVENTS_PER_CALL` events a call —
-//!   and claims their markers itself (`SET … NX EX`) in the same all-or-nothing step as the
+//!   and claims their markers itself (`SET … NX`) in the same all-or-nothing step as the
 //!   counting: one round trip, a marker exactly where the counting happened. The marker is then
 //!   the only per-id guard: no per-experiment seen-id is written (it would guard nothing the
 //!   marker does not, and cost a key per repeatable event). Markers carry no TTL there: the

@@ -187,8 +187,8 @@ pub(crate) fn marker_queue(hour: i64) -> String {
 }
 
 /// String: the event id was fully processed (no TTL on a single Redis, where `marker_queue`
-/// lists it; a TTL on a Cluster). Untagged on purpose, so the ids of
-/// busy shops spread over every node of a cluster.
+/// lists it; a TTL on a Cluster). Untagged on purpose, so the ids of busy shops spread over
+/// every node of a cluster.
 pub(crate) fn event_processed(event_id: &str) -> String {
     event_processed_key(event_id).to_string()
 }

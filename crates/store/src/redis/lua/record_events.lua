@@ -17,10 +17,10 @@
 -- none), name, ms, value ('' = none).
 -- KEYS: the m markers (`touchstone:ev:ID`, every event of the call has one, counted by any
 -- section or by none) and, when m > 0, the hour's marker queue (`touchstone:evq:HOUR`, a list)
--- and the set of hours with a queue (`touchstone:evq`); then per section its counters hash, then k times: the event's unit
--- hash, then its seen-id key only if the event has no marker in this call (marker 0: on a
--- Cluster) and its name is one of the plan's `seen_events` (those a metric counts every time;
--- the others never need one).
+-- and the set of hours with a queue (`touchstone:evq`); then per section its counters hash,
+-- then k times: the event's unit hash, then its seen-id key only if the event has no marker
+-- in this call (marker 0: on a Cluster) and its name is one of the plan's `seen_events` (those
+-- a metric counts every time; the others never need one).
 -- Returns m integers, 1 where the marker already existed (the event is a duplicate: no
 -- section counts it), then one integer per section event, sections in order: 1 when its
 -- experiment counted it (now or on an earlier attempt of the same id), else 0.
@@ -28,8 +28,8 @@
 -- Markers: every section event of a marked event is in this call (the caller packs whole
 -- events), so a marker exists after the call exactly when every experiment counted the event:
 -- it never hides an event that was not counted. A marked event needs no seen-id: its marker,
--- claimed in this same all-or-nothing call with a TTL at least as long as any seen-id's, is
--- already the per-id guard of every experiment in the call (on a single Redis, where markers
+-- claimed in this same all-or-nothing call and kept at least as long as any seen-id would be,
+-- is already the per-id guard of every experiment in the call (on a single Redis, where markers
 -- are claimed here, no seen-id is ever written; a seen-id key per repeatable event cost as
 -- much as a fifth of the script's time, decision 016).
 --
