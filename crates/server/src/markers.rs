@@ -4,6 +4,7 @@
 //! 016); without this task they would pile up. Every server runs it; the store makes that safe.
 
 use crate::clock::Clock;
+use crate::observe;
 use std::sync::Arc;
 use std::time::Duration;
 use touchstone_store::Store;
@@ -19,16 +20,17 @@ pub async fn keep_sweeping(store: Arc<dyn Store>, clock: Arc<dyn Clock>, every: 
     }
 }
 
-/// One sweep: how many markers it deleted (0 after a failure, which is logged).
+/// One sweep: how many markers it deleted (0 after a failure, which is logged and counted in
+/// `touchstone_store_errors_total{operation="expire_event_markers"}`).
 pub async fn sweep(store: &dyn Store, clock: &dyn Clock) -> u64 {
     match store.expire_event_markers(clock.now()).await {
         Ok(0) => 0,
         Ok(deleted) => {
-            tracing::info!(deleted, "expired event markers deleted");
+            observe::event_markers_swept(deleted);
             deleted
         }
         Err(error) => {
-            tracing::warn!(%error, "sweeping expired event markers failed; retrying at the next tick");
+            observe::store_failure("expire_event_markers", &error);
             0
         }
     }

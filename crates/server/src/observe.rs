@@ -141,6 +141,13 @@ pub fn store_failure(operation: &'static str, error: &dyn std::error::Error) {
     metrics::counter!("touchstone_store_errors_total", "operation" => operation).increment(1);
 }
 
+/// Processed event markers deleted by a sweep (`markers.rs`): their rate follows the events'
+/// of a TTL earlier, so a flat line while events flow means no server is sweeping.
+pub fn event_markers_swept(deleted: u64) {
+    tracing::info!(deleted, "expired event markers deleted");
+    metrics::counter!("touchstone_event_markers_swept_total").increment(deleted);
+}
+
 pub fn rejected_request(reason: &'static str) {
     metrics::counter!("touchstone_rejected_requests_total", "reason" => reason).increment(1);
 }
