@@ -5,7 +5,7 @@
 
 use crate::fixtures::*;
 use std::sync::Arc;
-use touchstone_model::Timestamp;
+use touchstone_model::{Experiment, Timestamp};
 use touchstone_store::{RedisStore, Store};
 use touchstone_testkit::redis::RedisServer;
 
@@ -28,16 +28,27 @@ fn queued_hours(server: &RedisServer) -> Vec<i64> {
         .collect()
 }
 
+/// A Redis of the test's own, with `name`'s unit u1 exposed (variant 0).
+async fn own_redis_with_u1_exposed(name: &str) -> (RedisServer, RedisStore, Arc<Experiment>) {
+    let server = RedisServer::start();
+    let store = RedisStore::connect(&server.url()).await.expect("url");
+    let exp = Arc::new(experiment(name));
+    expose(&store, &exp, "u1", 0, T0).await;
+    (server, store, exp)
+}
+
+/// How long the experiment's markers must live: its longest window + 7 days.
+fn marker_ttl_ms(exp: &Experiment) -> i64 {
+    ((exp.longest_window_hours() + 7.0 * 24.0) * HOUR as f64) as i64
+}
+
 fn exists(server: &RedisServer, key: &str) -> bool {
     server.cli(&["EXISTS", key]).trim() == "1"
 }
 
 #[tokio::test]
 async fn a_marker_lives_past_its_ttl_and_is_swept_an_hour_after_its_queue_ends() {
-    let server = RedisServer::start();
-    let store = RedisStore::connect(&server.url()).await.expect("url");
-    let exp = Arc::new(experiment("sweep"));
-    expose(&store, &exp, "u1", 0, T0).await;
+    let (server, store, exp) = own_redis_with_u1_exposed("sweep").await;
     let exps = std::slice::from_ref(&exp);
 
     // A failed call queues nothing (its claimed markers are deleted again).
@@ -74,8 +85,8 @@ async fn a_marker_lives_past_its_ttl_and_is_swept_an_hour_after_its_queue_ends()
         assert!(listed.lines().any(|line| line.trim() == marker), "{listed}");
     }
 
-    // The marker must outlive the experiment's dedup window: its longest window + 7 days.
-    let ttl_ms = ((exp.longest_window_hours() + 7.0 * 24.0) * HOUR as f64) as i64;
+    // The marker must outlive the experiment's dedup window.
+    let ttl_ms = marker_ttl_ms(&exp);
     let first_sweepable = (hour + 1) * HOUR;
     assert!(first_sweepable >= recorded_at + ttl_ms + HOUR);
 
@@ -142,10 +153,7 @@ async fn sweepers_running_together_delete_a_long_queue_whole_and_once() {
 /// is not a list), no marker and no counting of the batch is kept, and the retry counts once.
 #[tokio::test]
 async fn a_call_whose_markers_cannot_be_queued_keeps_nothing() {
-    let server = RedisServer::start();
-    let store = RedisStore::connect(&server.url()).await.expect("url");
-    let exp = Arc::new(experiment("unqueued"));
-    expose(&store, &exp, "u1", 0, T0).await;
+    let (server, store, exp) = own_redis_with_u1_exposed("unqueued").await;
     let exps = std::slice::from_ref(&exp);
     let batch: Vec<_> = (0..3)
         .map(|n| {
@@ -158,7 +166,7 @@ async fn a_call_whose_markers_cannot_be_queued_keeps_nothing() {
             )
         })
         .collect();
-    let ttl_ms = ((exp.longest_window_hours() + 7.0 * 24.0) * HOUR as f64) as i64;
+    let ttl_ms = marker_ttl_ms(&exp);
     // The call's hour, whichever side of an hour's turn this test runs on.
     let hours = [now_ms(), now_ms() + 60_000].map(|at| (at + ttl_ms).div_euclid(HOUR) + 1);
     for hour in hours {
