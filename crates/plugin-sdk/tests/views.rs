@@ -7,7 +7,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use touchstone_plugin_sdk::json::parse;
 use touchstone_plugin_sdk::{
-    Assignment, ContextMap, EligibleContext, EligibleView, Json, PayloadContext, PayloadView,
+    Assignment, Attributes, ContextMap, EligibleContext, EligibleView, Json, PayloadContext,
+    PayloadView,
 };
 
 /// Every getter of `view` answers what the same getter on serde_json's `value` answers.
@@ -59,48 +60,59 @@ fn assert_same_value(view: Json<'_>, value: &Value, what: &str) {
     }
 }
 
+/// Both decodings of `input`, or `None` when both refuse it; a panic when only one does.
+fn both_or_neither<O: std::fmt::Debug, V: std::fmt::Debug, E1, E2>(
+    input: &str,
+    owned: Result<O, E1>,
+    view: Result<V, E2>,
+) -> Option<(O, V)>
+where
+    E1: std::fmt::Debug,
+    E2: std::fmt::Debug,
+{
+    match (owned, view) {
+        (Ok(owned), Ok(view)) => Some((owned, view)),
+        (Err(_), Err(_)) => None,
+        (owned, view) => panic!("they disagree on {input}: serde {owned:?}, view {view:?}"),
+    }
+}
+
+/// The view's attributes hold what serde_json's map holds, as a whole and key by key.
+fn assert_attributes_agree(view: &Attributes<'_>, owned: &ContextMap, input: &str) {
+    assert_eq!(view.to_map(), *owned, "attributes of {input}");
+    for (key, value) in owned {
+        let found = view.get(key).unwrap_or_else(|| panic!("{key:?}"));
+        assert_same_value(found, value, key);
+    }
+    assert!(view.get("not an attribute").is_none());
+}
+
 /// Decodes `input` both ways as `eligible`'s context and checks they agree.
 fn assert_eligible_agrees(input: &str) {
-    let owned: Result<EligibleContext, _> = serde_json::from_str(input);
-    let view: Result<EligibleView<'_, Value>, _> = EligibleView::decode(input);
-    let (owned, view) = match (owned, view) {
-        (Ok(owned), Ok(view)) => (owned, view),
-        (Err(_), Err(_)) => return,
-        (owned, view) => panic!("they disagree on {input}: serde {owned:?}, view {view:?}"),
+    let owned = serde_json::from_str::<EligibleContext>(input);
+    let view = EligibleView::<'_, Value>::decode(input);
+    let Some((owned, view)) = both_or_neither(input, owned, view) else {
+        return;
     };
     assert_eq!(view.unit_id, owned.unit_id);
     assert_eq!(view.touchpoint, owned.touchpoint);
     assert_eq!(view.experiments, owned.experiments);
     assert_eq!(view.config, owned.config);
-    assert_eq!(
-        view.attributes.to_map(),
-        owned.attributes,
-        "attributes of {input}"
-    );
-    for (key, value) in &owned.attributes {
-        let found = view
-            .attributes
-            .get(key)
-            .unwrap_or_else(|| panic!("{key:?}"));
-        assert_same_value(found, value, key);
-    }
-    assert!(view.attributes.get("not an attribute").is_none());
+    assert_attributes_agree(&view.attributes, &owned.attributes, input);
     assert_eq!(view.all(true), owned.all(true));
 }
 
 /// Decodes `input` both ways as `payload`'s context and checks they agree.
 fn assert_payload_agrees(input: &str) {
-    let owned: Result<PayloadContext, _> = serde_json::from_str(input);
-    let view: Result<PayloadView<'_, Value>, _> = PayloadView::decode(input);
-    let (owned, view) = match (owned, view) {
-        (Ok(owned), Ok(view)) => (owned, view),
-        (Err(_), Err(_)) => return,
-        (owned, view) => panic!("they disagree on {input}: serde {owned:?}, view {view:?}"),
+    let owned = serde_json::from_str::<PayloadContext>(input);
+    let view = PayloadView::<'_, Value>::decode(input);
+    let Some((owned, view)) = both_or_neither(input, owned, view) else {
+        return;
     };
     assert_eq!(view.unit_id, owned.unit_id);
     assert_eq!(view.touchpoint, owned.touchpoint);
     assert_eq!(view.config, owned.config);
-    assert_eq!(view.attributes.to_map(), owned.attributes);
+    assert_attributes_agree(&view.attributes, &owned.attributes, input);
     assert_eq!(view.assignments.len(), owned.assignments.len());
     for (view, owned) in view.assignments.iter().zip(&owned.assignments) {
         assert_eq!(view.experiment, owned.experiment);
